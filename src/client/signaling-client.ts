@@ -1,0 +1,86 @@
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
+import type { Ack, CommandResults, ServerEvents, Signal } from '../protocol/messages.js';
+
+export interface SignalingClientOptions {
+  /** How long a command waits for its acknowledgement before rejecting. Default 10 s. */
+  ackTimeoutMs?: number;
+  /** Passed to socket.io-client; `transports` defaults to WebSocket only (no sticky sessions needed). */
+  socket?: Partial<ManagerOptions & SocketOptions>;
+}
+
+type Listener<E extends keyof ServerEvents> = (payload: ServerEvents[E]) => void;
+
+/**
+ * A typed wrapper of socket.io-client for the pairwire protocol (docs/protocol.md), for Node and
+ * the browser. It carries signaling only; the WebRTC side is the chat SDK's job.
+ */
+export class SignalingClient {
+  /** The underlying socket, for what the wrapper does not cover (and for tests sending junk). */
+  readonly socket: Socket;
+  readonly #ackTimeoutMs: number;
+
+  constructor(url: string, options: SignalingClientOptions = {}) {
+    this.#ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
+    this.socket = io(url, { transports: ['websocket'], ...options.socket });
+  }
+
+  join(): Promise<Ack<CommandResults['join']>> {
+    return this.#command('join');
+  }
+
+  signal(signal: Signal): Promise<Ack<CommandResults['signal']>> {
+    return this.#command('signal', signal);
+  }
+
+  next(): Promise<Ack<CommandResults['next']>> {
+    return this.#command('next');
+  }
+
+  leave(): Promise<Ack<CommandResults['leave']>> {
+    return this.#command('leave');
+  }
+
+  /** Subscribes to a server event; returns the unsubscribe function. */
+  on<E extends keyof ServerEvents>(event: E, listener: Listener<E>): () => void {
+    this.socket.on(event as string, listener as (payload: unknown) => void);
+    return () => {
+      this.socket.off(event as string, listener as (payload: unknown) => void);
+    };
+  }
+
+  /** Resolves with the next `event`, or rejects after `timeoutMs`. */
+  once<E extends keyof ServerEvents>(event: E, timeoutMs = this.#ackTimeoutMs): Promise<ServerEvents[E]> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`no "${event}" within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.on(event, (payload) => {
+        clearTimeout(timer);
+        off();
+        resolve(payload);
+      });
+    });
+  }
+
+  /** Resolves once connected (at once when already connected). */
+  connected(timeoutMs = this.#ackTimeoutMs): Promise<void> {
+    if (this.socket.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not connected within ${timeoutMs} ms`)), timeoutMs);
+      this.socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  close(): void {
+    this.socket.disconnect();
+  }
+
+  #command<T extends object>(event: string, payload?: unknown): Promise<Ack<T>> {
+    const timed = this.socket.timeout(this.#ackTimeoutMs);
+    return (payload === undefined ? timed.emitWithAck(event) : timed.emitWithAck(event, payload)) as Promise<Ack<T>>;
+  }
+}

@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, SETTINGS } from './config.js';
+
+describe('config', () => {
+  it('has a default for everything that needs one', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.autoJoin).toBe(true);
+    expect(config.maxSdpBytes).toBe(65536);
+    expect(config.iceServers).toEqual([{ urls: 'stun:stun.l.google.com:19302' }]);
+  });
+
+  it('reads and converts the environment', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      AUTO_JOIN: 'false',
+      ICE_SERVERS: '[{"urls":["turn:t.example.org:3478"],"username":"u","credential":"c"}]',
+    });
+    expect(config).toMatchObject({ port: 8080, autoJoin: false });
+    expect(config.iceServers).toEqual([{ urls: ['turn:t.example.org:3478'], username: 'u', credential: 'c' }]);
+  });
+
+  it.each([
+    ['PORT', 'eighty', /PORT: "eighty" is not an integer/],
+    ['PORT', '70000', /PORT: 70000 is outside/],
+    ['AUTO_JOIN', 'maybe', /AUTO_JOIN: "maybe" is not a boolean/],
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL: "loud" is not one of/],
+    ['ICE_SERVERS', '{nope', /ICE_SERVERS: is not valid JSON/],
+    ['ICE_SERVERS', '[{"url":"stun:x"}]', /ICE_SERVERS: entry 0 needs "urls"/],
+    ['MAX_SDP_BYTES', '10', /MAX_SDP_BYTES: 10 is outside/],
+  ])('refuses %s=%s with a message naming the variable', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('refuses a frame limit that leaves no room for the largest SDP', () => {
+    expect(() => loadConfig({ MAX_SDP_BYTES: '65536', MAX_FRAME_BYTES: '65536' })).toThrow(/MAX_FRAME_BYTES/);
+  });
+
+  it('is documented: every variable appears in .env.example and the README', () => {
+    const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    for (const { env, fallback } of Object.values(SETTINGS)) {
+      expect(example, `.env.example lacks ${env}`).toMatch(new RegExp(`^#? ?${env}=`, 'm'));
+      expect(readme, `README lacks ${env}`).toContain(`\`${env}\``);
+      if (fallback !== undefined) expect(example).toContain(`${env}=${fallback}`);
+    }
+  });
+});

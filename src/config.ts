@@ -1,0 +1,151 @@
+/**
+ * Every tunable, in one place: its environment variable, its default, what it does. `.env.example`
+ * and the README's table list exactly these (test/config.test.ts checks it).
+ */
+import type { IceServer } from './protocol/messages.js';
+
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+interface Setting<T> {
+  env: string;
+  /** Raw default, as it would be written in the environment; undefined means "unset". */
+  fallback: string | undefined;
+  doc: string;
+  parse: (raw: string, env: string) => T;
+}
+
+const integer =
+  (min: number, max: number) =>
+  (raw: string, env: string): number => {
+    const value = Number(raw);
+    if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value))
+      throw new ConfigError(env, `"${raw}" is not an integer`);
+    if (value < min || value > max) throw new ConfigError(env, `${value} is outside ${min}..${max}`);
+    return value;
+  };
+
+const boolean = (raw: string, env: string): boolean => {
+  const value = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(env, `"${raw}" is not a boolean (true/false)`);
+};
+
+const text = (raw: string): string => raw;
+
+const oneOf =
+  <T extends string>(...values: T[]) =>
+  (raw: string, env: string): T => {
+    if ((values as string[]).includes(raw)) return raw as T;
+    throw new ConfigError(env, `"${raw}" is not one of ${values.join(', ')}`);
+  };
+
+const iceServerList = (raw: string, env: string): IceServer[] => {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(env, 'is not valid JSON (expected an array of RTCIceServer objects)');
+  }
+  if (!Array.isArray(value)) throw new ConfigError(env, 'must be a JSON array of RTCIceServer objects');
+  return value.map((entry, index) => {
+    const urls = (entry as { urls?: unknown })?.urls;
+    const validUrls =
+      typeof urls === 'string' || (Array.isArray(urls) && urls.length > 0 && urls.every((u) => typeof u === 'string'));
+    if (!validUrls) throw new ConfigError(env, `entry ${index} needs "urls": a string or an array of strings`);
+    const { username, credential } = entry as { username?: unknown; credential?: unknown };
+    if (username !== undefined && typeof username !== 'string')
+      throw new ConfigError(env, `entry ${index}: username must be a string`);
+    if (credential !== undefined && typeof credential !== 'string')
+      throw new ConfigError(env, `entry ${index}: credential must be a string`);
+    return entry as IceServer;
+  });
+};
+
+export const SETTINGS = {
+  port: { env: 'PORT', fallback: '3000', doc: 'TCP port for HTTP and socket.io.', parse: integer(0, 65535) },
+  host: { env: 'HOST', fallback: '0.0.0.0', doc: 'Interface to listen on.', parse: text },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    fallback: 'info',
+    doc: 'pino log level: fatal, error, warn, info, debug, trace or silent.',
+    parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+  },
+  iceServers: {
+    env: 'ICE_SERVERS',
+    fallback: '[{"urls":"stun:stun.l.google.com:19302"}]',
+    doc: 'JSON array of RTCIceServer objects sent to both peers in `paired`.',
+    parse: iceServerList,
+  },
+  autoJoin: {
+    env: 'AUTO_JOIN',
+    fallback: 'true',
+    doc: 'Queue a client as soon as it connects; when false it waits for `join`.',
+    parse: boolean,
+  },
+  maxSdpBytes: {
+    env: 'MAX_SDP_BYTES',
+    fallback: '65536',
+    doc: 'Largest SDP (offer or answer) relayed, in bytes; larger ones get PAYLOAD_TOO_LARGE.',
+    parse: integer(1024, 1024 * 1024),
+  },
+  maxCandidateBytes: {
+    env: 'MAX_CANDIDATE_BYTES',
+    fallback: '2048',
+    doc: 'Largest ICE candidate string relayed, in bytes; larger ones get PAYLOAD_TOO_LARGE.',
+    parse: integer(256, 64 * 1024),
+  },
+  maxFrameBytes: {
+    env: 'MAX_FRAME_BYTES',
+    fallback: '262144',
+    doc: 'Largest socket.io frame read at all; a bigger one closes that connection. Must exceed MAX_SDP_BYTES by 4 KiB.',
+    parse: integer(8 * 1024, 16 * 1024 * 1024),
+  },
+  maxInFlight: {
+    env: 'MAX_IN_FLIGHT',
+    fallback: '64',
+    doc: 'Commands one client may have waiting for the store; beyond it they get RATE_LIMITED.',
+    parse: integer(1, 10_000),
+  },
+  shutdownTimeoutMs: {
+    env: 'SHUTDOWN_TIMEOUT_MS',
+    fallback: '10000',
+    doc: 'On SIGTERM/SIGINT, how long to drain before connections are cut.',
+    parse: integer(0, 600_000),
+  },
+} satisfies Record<string, Setting<unknown>>;
+
+type Settings = typeof SETTINGS;
+export type Config = { [K in keyof Settings]: ReturnType<Settings[K]['parse']> };
+
+/** Reads and validates the whole configuration; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const config: Record<string, unknown> = {};
+  for (const [key, setting] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
+    const raw = env[setting.env];
+    const value = raw === undefined || raw === '' ? setting.fallback : raw;
+    config[key] = value === undefined ? undefined : setting.parse(value, setting.env);
+  }
+  const result = config as Config;
+  // Between the two limits a client gets a typed PAYLOAD_TOO_LARGE instead of a dropped connection.
+  if (result.maxFrameBytes < result.maxSdpBytes + FRAME_ENVELOPE_BYTES) {
+    throw new ConfigError(
+      SETTINGS.maxFrameBytes.env,
+      `${result.maxFrameBytes} must be at least MAX_SDP_BYTES + ${FRAME_ENVELOPE_BYTES} (${result.maxSdpBytes + FRAME_ENVELOPE_BYTES})`,
+    );
+  }
+  return result;
+}
+
+/** Room for the event name, the JSON envelope and escaping around the largest SDP allowed. */
+const FRAME_ENVELOPE_BYTES = 4096;
+
+/** Defaults with overrides: how tests and embedders build a config without an environment. */
+export function configWith(overrides: Partial<Config> = {}): Config {
+  return { ...loadConfig({}), ...overrides };
+}

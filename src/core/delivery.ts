@@ -1,0 +1,22 @@
+import type { ServerEvents, Signal } from '../protocol/messages.js';
+import type { Pair, SessionId } from '../store/pairing-store.js';
+
+/**
+ * The one seam between the signaling core and a transport: how a message reaches a session,
+ * wherever its connection lives. socket.io implements it with rooms (and the cluster adapter);
+ * API Gateway implements it with PostToConnection.
+ */
+export interface Delivery {
+  /** Sends one server event to one session. */
+  send<E extends keyof ServerEvents>(to: SessionId, event: E, payload: ServerEvents[E]): void | Promise<void>;
+  /**
+   * Relays a signal to the other member of `pair`. It must reach the partner only while the
+   * partner is still bound to that pair, so a signal racing a `next` can never reach whoever the
+   * partner is paired with afterwards.
+   */
+  relay(pair: Pair, from: SessionId, signal: Signal): void | Promise<void>;
+  /** Called when `pair` starts, before either side is told: from now on `relay` reaches both. */
+  bind(pair: Pair): void | Promise<void>;
+  /** Called when `pair` ends, before the partner is told: from now on `relay` reaches neither. */
+  unbind(pair: Pair): void | Promise<void>;
+}

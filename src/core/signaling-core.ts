@@ -1,0 +1,148 @@
+import { type ErrorBody, ErrorCode, ProtocolError, StoreUnavailableError } from '../protocol/errors.js';
+import type { Ack, Command, CommandResults, IceServer, LeaveReason, Signal } from '../protocol/messages.js';
+import { type PayloadLimits, parseEmpty, parseSignal } from '../protocol/validate.js';
+import { type EnqueueResult, type Pair, type PairingStore, partnerOf, type SessionId } from '../store/pairing-store.js';
+import type { Delivery } from './delivery.js';
+
+export interface CoreOptions {
+  store: PairingStore;
+  delivery: Delivery;
+  limits: PayloadLimits;
+  /** ICE servers handed to a session in `paired`; per session so TURN credentials can be minted per user. */
+  iceServers: (session: SessionId) => IceServer[] | Promise<IceServer[]>;
+  /** Where unexpected faults are reported; they reach the client only as INTERNAL. */
+  onInternalError?: (error: unknown, context: { command: string; session: SessionId }) => void;
+}
+
+type Handler<C extends Command> = (session: SessionId, payload: unknown) => Promise<CommandResults[C]>;
+
+const OK_SIGNAL: Ack = Object.freeze({ ok: true as const });
+
+/**
+ * Matchmaking and relay rules, and nothing else: no sockets, no HTTP, no Lambda. A transport
+ * feeds it (session, command, untrusted payload) and it answers with an acknowledgement, talking
+ * to clients only through the Delivery port and remembering nothing itself (all state is in the
+ * store, so any instance can serve any command).
+ */
+export class SignalingCore {
+  readonly #store: PairingStore;
+  readonly #delivery: Delivery;
+  readonly #limits: PayloadLimits;
+  readonly #iceServers: CoreOptions['iceServers'];
+  readonly #onInternalError: NonNullable<CoreOptions['onInternalError']>;
+
+  /** The registry: command name → handler. */
+  readonly #commands: { [C in Command]: Handler<C> } = {
+    join: (session, payload) => this.#join(session, payload),
+    signal: (session, payload) => this.#signal(session, payload),
+    next: (session, payload) => this.#next(session, payload),
+    leave: (session, payload) => this.#leave(session, payload),
+  };
+
+  constructor(options: CoreOptions) {
+    this.#store = options.store;
+    this.#delivery = options.delivery;
+    this.#limits = options.limits;
+    this.#iceServers = options.iceServers;
+    this.#onInternalError = options.onInternalError ?? (() => {});
+  }
+
+  /** Runs one command; never throws: every outcome, good or bad, is an acknowledgement. */
+  async handle<C extends Command>(command: C, session: SessionId, payload: unknown): Promise<Ack<CommandResults[C]>> {
+    try {
+      const result = await (this.#commands[command] as Handler<C>)(session, payload);
+      return command === 'signal' ? (OK_SIGNAL as Ack<CommandResults[C]>) : { ok: true, ...result };
+    } catch (error) {
+      return { ok: false, error: this.#toErrorBody(error, command, session) };
+    }
+  }
+
+  /** The session's connection is gone for good: take it off the queue and end its pair. */
+  async disconnect(session: SessionId): Promise<void> {
+    try {
+      await this.#store.dequeue(session);
+      await this.#endPair(session, 'disconnect');
+    } catch (error) {
+      this.#onInternalError(error, { command: 'disconnect', session });
+    }
+  }
+
+  async #join(session: SessionId, payload: unknown): Promise<CommandResults['join']> {
+    parseEmpty(payload, 'join');
+    return this.#settle(session, await this.#store.enqueue(session));
+  }
+
+  async #signal(session: SessionId, payload: unknown): Promise<CommandResults['signal']> {
+    const signal: Signal = parseSignal(payload, this.#limits);
+    const pair = await this.#store.pairOf(session);
+    if (!pair) throw new ProtocolError(ErrorCode.NOT_PAIRED, 'signal needs a partner: wait for paired');
+    // The payload object itself is relayed: validation proved it is exactly a Signal, nothing more.
+    await this.#delivery.relay(pair, session, signal);
+    return {};
+  }
+
+  async #next(session: SessionId, payload: unknown): Promise<CommandResults['next']> {
+    parseEmpty(payload, 'next');
+    await this.#endPair(session, 'next');
+    const result = await this.#store.enqueue(session);
+    // `next` while already waiting keeps the place in the queue.
+    if (result.status === 'already-waiting') return { status: 'waiting' };
+    return this.#settle(session, result);
+  }
+
+  async #leave(session: SessionId, payload: unknown): Promise<CommandResults['leave']> {
+    parseEmpty(payload, 'leave');
+    await this.#store.dequeue(session);
+    await this.#endPair(session, 'leave');
+    return { status: 'idle' };
+  }
+
+  /** Tells the session (and, when paired, its partner) what enqueueing it led to. */
+  async #settle(session: SessionId, result: EnqueueResult): Promise<{ status: 'waiting' | 'paired' }> {
+    switch (result.status) {
+      case 'waiting':
+        await this.#delivery.send(session, 'waiting', {});
+        return { status: 'waiting' };
+      case 'paired':
+        await this.#announce(result.pair);
+        return { status: 'paired' };
+      case 'already-waiting':
+        throw new ProtocolError(ErrorCode.ALREADY_WAITING, 'already waiting for a partner');
+      case 'already-paired':
+        throw new ProtocolError(ErrorCode.ALREADY_PAIRED, 'already paired: send next for a new partner');
+    }
+  }
+
+  /** Binds the pair's channel first, then tells both sides, so the initiator's offer always has a route. */
+  async #announce(pair: Pair): Promise<void> {
+    await this.#delivery.bind(pair);
+    const [initiatorIce, politeIce] = await Promise.all([
+      this.#iceServers(pair.initiator),
+      this.#iceServers(pair.polite),
+    ]);
+    await Promise.all([
+      this.#delivery.send(pair.initiator, 'paired', { room: pair.id, initiator: true, iceServers: initiatorIce }),
+      this.#delivery.send(pair.polite, 'paired', { room: pair.id, initiator: false, iceServers: politeIce }),
+    ]);
+  }
+
+  /** Ends the session's pair, if any, and tells the partner at once. The partner is not re-queued. */
+  async #endPair(session: SessionId, reason: LeaveReason): Promise<void> {
+    const pair = await this.#store.unpair(session);
+    if (!pair) return;
+    await this.#delivery.unbind(pair);
+    await this.#delivery.send(partnerOf(pair, session), 'partner-left', { room: pair.id, reason });
+  }
+
+  #toErrorBody(error: unknown, command: string, session: SessionId): ErrorBody {
+    if (error instanceof ProtocolError) return error.toBody();
+    if (error instanceof StoreUnavailableError) {
+      return {
+        code: ErrorCode.UNAVAILABLE,
+        message: 'pairing is unavailable right now; nothing changed, retry shortly',
+      };
+    }
+    this.#onInternalError(error, { command, session });
+    return { code: ErrorCode.INTERNAL, message: 'internal error' };
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Stable error codes of the wire protocol. Clients branch on `code`, never on `message`,
+ * so a code, once published in docs/protocol.md, is never renamed.
+ */
+export const ErrorCode = {
+  /** The payload does not match the message's schema (wrong type, missing or unknown field). */
+  INVALID_PAYLOAD: 'INVALID_PAYLOAD',
+  /** The payload is well formed but exceeds a size limit (SDP, candidate). */
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** `signal` was sent while the client has no partner. */
+  NOT_PAIRED: 'NOT_PAIRED',
+  /** `join` was sent while the client is already in the queue. */
+  ALREADY_WAITING: 'ALREADY_WAITING',
+  /** `join` was sent while the client already has a partner (use `next`). */
+  ALREADY_PAIRED: 'ALREADY_PAIRED',
+  /** The event name is not part of the protocol. */
+  UNKNOWN_EVENT: 'UNKNOWN_EVENT',
+  /** The client sent too much too fast; `retryAfterMs` says when to try again. */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** The pairing store cannot be reached right now; nothing changed, retry later. */
+  UNAVAILABLE: 'UNAVAILABLE',
+  /** An unexpected server fault; nothing the client did. */
+  INTERNAL: 'INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  /** Only with RATE_LIMITED: how long to wait before the next attempt. */
+  retryAfterMs?: number;
+}
+
+/** An error the client caused or must know about; becomes `{ ok: false, error }` on the wire. */
+export class ProtocolError extends Error {
+  readonly code: ErrorCode;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: ErrorCode, message: string, retryAfterMs?: number) {
+    super(message);
+    this.name = 'ProtocolError';
+    this.code = code;
+    this.retryAfterMs = retryAfterMs;
+  }
+
+  toBody(): ErrorBody {
+    return this.retryAfterMs === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, retryAfterMs: this.retryAfterMs };
+  }
+}
+
+/** Thrown by stores when their backend cannot be reached; the core maps it to UNAVAILABLE. */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}

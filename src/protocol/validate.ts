@@ -1,0 +1,53 @@
+import { ErrorCode, ProtocolError } from './errors.js';
+import { emptyPayloadSchema, type Signal, signalSchema } from './messages.js';
+
+export interface PayloadLimits {
+  /** Largest SDP (offer or answer) accepted, in UTF-8 bytes. */
+  maxSdpBytes: number;
+  /** Largest ICE candidate string accepted, in UTF-8 bytes. */
+  maxCandidateBytes: number;
+}
+
+/** Validates an inbound `signal` payload; returns it typed, or throws INVALID_PAYLOAD / PAYLOAD_TOO_LARGE. */
+export function parseSignal(raw: unknown, limits: PayloadLimits): Signal {
+  const parsed = signalSchema.safeParse(raw);
+  if (!parsed.success) throw invalid(parsed.error.issues[0]);
+  const signal = parsed.data;
+  if (signal.type === 'offer' || signal.type === 'answer') {
+    assertFits(signal.sdp, limits.maxSdpBytes, `${signal.type} SDP`);
+  } else if (signal.type === 'candidate') {
+    assertFits(signal.candidate.candidate, limits.maxCandidateBytes, 'ICE candidate');
+    // The other fields are short by nature; bound them by the same limit so none is a side channel.
+    if (signal.candidate.sdpMid) assertFits(signal.candidate.sdpMid, limits.maxCandidateBytes, 'sdpMid');
+    if (signal.candidate.usernameFragment)
+      assertFits(signal.candidate.usernameFragment, limits.maxCandidateBytes, 'usernameFragment');
+  }
+  return signal;
+}
+
+/** `join`, `next` and `leave` carry nothing; anything else is refused rather than ignored. */
+export function parseEmpty(raw: unknown, command: string): void {
+  if (!emptyPayloadSchema.safeParse(raw).success) {
+    throw new ProtocolError(ErrorCode.INVALID_PAYLOAD, `${command} takes no payload`);
+  }
+}
+
+function assertFits(text: string, maxBytes: number, what: string): void {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: most strings are cleared without encoding them.
+  if (text.length * 3 <= maxBytes) return;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > maxBytes) {
+    throw new ProtocolError(ErrorCode.PAYLOAD_TOO_LARGE, `${what} is ${bytes} bytes; the limit is ${maxBytes}`);
+  }
+}
+
+interface Issue {
+  path: PropertyKey[];
+  message: string;
+}
+
+function invalid(issue: Issue | undefined): ProtocolError {
+  if (!issue) return new ProtocolError(ErrorCode.INVALID_PAYLOAD, 'invalid signal');
+  const where = issue.path.length > 0 ? issue.path.map(String).join('.') : 'signal';
+  return new ProtocolError(ErrorCode.INVALID_PAYLOAD, `${where}: ${issue.message}`);
+}

@@ -1,0 +1,102 @@
+/**
+ * The behaviour every PairingStore must have. Each implementation runs this same suite
+ * (memory-store.test.ts, redis-store.test.ts), so they cannot drift apart.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type PairingStore, partnerOf } from './pairing-store.js';
+
+export function describePairingStoreContract(name: string, makeStore: () => Promise<PairingStore>): void {
+  describe(`PairingStore contract: ${name}`, () => {
+    let store: PairingStore;
+    let n = 0;
+    // Unique names per test, so a shared backend never sees one test's sessions in another.
+    const session = (label: string) => `${label}-${process.pid}-${++n}-${Math.random().toString(36).slice(2)}`;
+
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('queues the first session and pairs the second with it, the longer waiter as initiator', async () => {
+      const [a, b] = [session('a'), session('b')];
+      expect(await store.enqueue(a)).toEqual({ status: 'waiting' });
+      const result = await store.enqueue(b);
+      expect(result.status).toBe('paired');
+      if (result.status !== 'paired') return;
+      expect(result.pair).toMatchObject({ initiator: a, polite: b });
+      expect(result.pair.id).toEqual(expect.any(String));
+      expect(await store.pairOf(a)).toEqual(result.pair);
+      expect(await store.pairOf(b)).toEqual(result.pair);
+      expect(partnerOf(result.pair, a)).toBe(b);
+      expect(partnerOf(result.pair, b)).toBe(a);
+    });
+
+    it('is first in, first out', async () => {
+      const [a, b, c, d] = [session('a'), session('b'), session('c'), session('d')];
+      await store.enqueue(a);
+      await store.enqueue(b);
+      expect(await store.enqueue(c)).toEqual({ status: 'waiting' });
+      const cd = await store.enqueue(d);
+      expect(cd).toMatchObject({ status: 'paired', pair: { initiator: c, polite: d } });
+    });
+
+    it('never pairs a session with itself or queues it twice', async () => {
+      const a = session('a');
+      await store.enqueue(a);
+      expect(await store.enqueue(a)).toEqual({ status: 'already-waiting' });
+      expect(await store.pairOf(a)).toBeNull();
+    });
+
+    it('refuses to queue a session that is already paired', async () => {
+      const [a, b] = [session('a'), session('b')];
+      await store.enqueue(a);
+      const paired = await store.enqueue(b);
+      expect(await store.enqueue(a)).toEqual({ status: 'already-paired', pair: (paired as { pair: unknown }).pair });
+    });
+
+    it('never pairs a session that left the queue', async () => {
+      const [a, b, c] = [session('a'), session('b'), session('c')];
+      await store.enqueue(a);
+      expect(await store.dequeue(a)).toBe(true);
+      expect(await store.dequeue(a)).toBe(false);
+      expect(await store.enqueue(b)).toEqual({ status: 'waiting' });
+      expect(await store.enqueue(c)).toMatchObject({ status: 'paired', pair: { initiator: b, polite: c } });
+    });
+
+    it('unpairs both sides at once, after which both may queue again', async () => {
+      const [a, b] = [session('a'), session('b')];
+      await store.enqueue(a);
+      const paired = await store.enqueue(b);
+      const ended = await store.unpair(b);
+      expect(ended).toEqual((paired as { pair: unknown }).pair);
+      expect(await store.pairOf(a)).toBeNull();
+      expect(await store.pairOf(b)).toBeNull();
+      expect(await store.unpair(a)).toBeNull();
+      expect(await store.enqueue(a)).toEqual({ status: 'waiting' });
+    });
+
+    it('answers null and false for sessions it never saw', async () => {
+      const stranger = session('x');
+      expect(await store.pairOf(stranger)).toBeNull();
+      expect(await store.unpair(stranger)).toBeNull();
+      expect(await store.dequeue(stranger)).toBe(false);
+    });
+
+    it('makes disjoint pairs out of concurrent enqueues', async () => {
+      const sessions = Array.from({ length: 100 }, (_, i) => session(`c${i}`));
+      const results = await Promise.all(sessions.map((s) => store.enqueue(s)));
+      const pairs = results.flatMap((r) => (r.status === 'paired' ? [r.pair] : []));
+      expect(pairs).toHaveLength(50);
+      const members = pairs.flatMap((p) => [p.initiator, p.polite]);
+      expect(new Set(members).size).toBe(100);
+      expect(new Set(pairs.map((p) => p.id)).size).toBe(50);
+      for (const p of pairs) expect(p.initiator).not.toBe(p.polite);
+    });
+
+    it('reports ready', async () => {
+      await expect(store.ready()).resolves.toBeUndefined();
+    });
+  });
+}

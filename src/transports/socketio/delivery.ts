@@ -1,0 +1,27 @@
+import type { Delivery } from '../../core/delivery.js';
+import { pairRoom, sessionRoom } from './rooms.js';
+import type { SignalingServer } from './types.js';
+
+/**
+ * Delivery over socket.io rooms. A relay goes to the pair's room minus the sender's session, so a
+ * partner that has left the pair (and its room) can no longer be reached by a late signal.
+ * Room joins and emits travel through the same adapter in order, on one instance or many.
+ */
+export function socketIoDelivery(io: SignalingServer): Delivery {
+  return {
+    send(to, event, payload) {
+      // socket.io's typed emit cannot follow a generic event name; the Delivery signature already
+      // ties `payload` to `event`, so widening here loses nothing.
+      (io.to(sessionRoom(to)).emit as (event: string, payload: unknown) => boolean)(event, payload);
+    },
+    relay(pair, from, signal) {
+      io.to(pairRoom(pair.id)).except(sessionRoom(from)).emit('signal', signal);
+    },
+    bind(pair) {
+      io.in([sessionRoom(pair.initiator), sessionRoom(pair.polite)]).socketsJoin(pairRoom(pair.id));
+    },
+    unbind(pair) {
+      io.in(pairRoom(pair.id)).socketsLeave(pairRoom(pair.id));
+    },
+  };
+}

@@ -1,0 +1,19 @@
+import type { Server, Socket } from 'socket.io';
+import type { ServerEvents } from '../../protocol/messages.js';
+import type { SessionId } from '../../store/pairing-store.js';
+
+/** Server → client events as socket.io listener signatures. */
+export type ServerToClient = { [E in keyof ServerEvents]: (payload: ServerEvents[E]) => void };
+
+/**
+ * Client → server events are untrusted: every handler takes `unknown` and validates, so the
+ * server-side typing deliberately promises nothing about their arguments.
+ */
+export type ClientToServer = Record<string, (...args: unknown[]) => void>;
+
+export interface SocketData {
+  session: SessionId;
+}
+
+export type SignalingServer = Server<ClientToServer, ServerToClient, Record<string, never>, SocketData>;
+export type SignalingSocket = Socket<ClientToServer, ServerToClient, Record<string, never>, SocketData>;

@@ -1,0 +1,46 @@
+/**
+ * No Docker engine or Fly.io here: these checks keep the Dockerfile and fly.toml true to the code,
+ * and test/server-process.test.ts runs the very command they start.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { startServer, type TestServer } from './helpers/server.js';
+
+const root = new URL('../', import.meta.url);
+const read = (file: string) => readFileSync(new URL(file, root), 'utf8');
+const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+
+describe('Dockerfile and fly.toml', () => {
+  let server: TestServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it('the image runs what `npm start` runs, as a non-root user, after building with `npm run build`', () => {
+    const dockerfile = read('Dockerfile');
+    const cmd = /^CMD \[(.+)\]$/m.exec(dockerfile)?.[1];
+    const argv = JSON.parse(`[${cmd}]`) as string[];
+    expect(argv.join(' ')).toBe(pkg.scripts.start);
+    expect(existsSync(new URL(argv[1] ?? '', root))).toBe(true); // built by `npm test` before vitest
+    expect(dockerfile).toMatch(/RUN npm run build/);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/^STOPSIGNAL SIGTERM$/m);
+    expect(dockerfile).toMatch(/HEALTHCHECK[\s\S]*\/healthz/);
+    expect((dockerfile.match(/^FROM /gm) ?? []).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('fly.toml serves the default port, checks a route that exists, and drains within its kill timeout', async () => {
+    const fly = read('fly.toml');
+    const config = loadConfig({});
+    expect(Number(/internal_port = (\d+)/.exec(fly)?.[1])).toBe(config.port);
+    expect(fly).toMatch(/kill_signal = "SIGTERM"/);
+    const killSeconds = Number(/kill_timeout = "(\d+)s"/.exec(fly)?.[1]);
+    expect(killSeconds * 1000).toBeGreaterThan(config.shutdownTimeoutMs);
+    expect(fly).toMatch(/type = "connections"/);
+    const checkPath = /path = "([^"]+)"/.exec(fly)?.[1] ?? '';
+    server = await startServer();
+    expect((await fetch(`${server.url}${checkPath}`)).status).toBe(200);
+  });
+});

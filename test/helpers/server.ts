@@ -1,0 +1,82 @@
+import { type AppDeps, createApp, type PairwireApp } from '../../src/app.js';
+import { SignalingClient } from '../../src/client/index.js';
+import { type Config, configWith } from '../../src/config.js';
+import type { ServerEvents } from '../../src/protocol/messages.js';
+
+export interface TestServer {
+  app: PairwireApp;
+  url: string;
+  /** A connected client that records every server event it receives; closed by `close()`. */
+  connect(): Promise<RecordingClient>;
+  close(): Promise<void>;
+}
+
+/** Starts a real server on a free 127.0.0.1 port; `close()` stops it and every client it made. */
+export async function startServer(overrides: Partial<Config> = {}, deps: AppDeps = {}): Promise<TestServer> {
+  const app = createApp(configWith({ logLevel: 'silent', ...overrides }), deps);
+  const { port } = await app.listen(0, '127.0.0.1');
+  const url = `http://127.0.0.1:${port}`;
+  const clients: RecordingClient[] = [];
+  return {
+    app,
+    url,
+    async connect() {
+      const client = new RecordingClient(url);
+      clients.push(client);
+      await client.connected();
+      return client;
+    },
+    async close() {
+      for (const client of clients) client.close();
+      await app.close();
+    },
+  };
+}
+
+export type Received = { [E in keyof ServerEvents]: { event: E; payload: ServerEvents[E] } }[keyof ServerEvents];
+
+/** A SignalingClient that keeps a log of everything the server sent it. */
+export class RecordingClient extends SignalingClient {
+  readonly received: Received[] = [];
+  #waiters: Array<() => boolean> = [];
+
+  constructor(url: string) {
+    super(url, { ackTimeoutMs: 5000, socket: { reconnection: false } });
+    this.socket.onAny((event: string, payload: unknown) => {
+      this.received.push({ event, payload } as Received);
+      this.#waiters = this.#waiters.filter((settled) => !settled());
+    });
+  }
+
+  /** The `n`-th (0-based) `event` received, now or when it arrives; rejects after `timeoutMs`. */
+  nth<E extends keyof ServerEvents>(event: E, n: number, timeoutMs = 5000): Promise<ServerEvents[E]> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        settled = () => true;
+        reject(
+          new Error(
+            `event "${event}" #${n} not received within ${timeoutMs} ms; got ${JSON.stringify(this.received.map((r) => r.event))}`,
+          ),
+        );
+      }, timeoutMs);
+      let settled = (): boolean => {
+        const found = this.all(event)[n];
+        if (found === undefined) return false;
+        clearTimeout(timer);
+        resolve(found);
+        return true;
+      };
+      if (!settled()) this.#waiters.push(() => settled());
+    });
+  }
+
+  /** The first `event` received, now or when it arrives. */
+  first<E extends keyof ServerEvents>(event: E, timeoutMs = 5000): Promise<ServerEvents[E]> {
+    return this.nth(event, 0, timeoutMs);
+  }
+
+  /** Every payload of one event, in arrival order. */
+  all<E extends keyof ServerEvents>(event: E): ServerEvents[E][] {
+    return this.received.filter((r) => r.event === event).map((r) => r.payload as ServerEvents[E]);
+  }
+}

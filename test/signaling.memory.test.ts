@@ -1,0 +1,4 @@
+import { MemoryPairingStore } from '../src/store/memory-store.js';
+import { describeSignalingSuite } from './suites/signaling.suite.js';
+
+describeSignalingSuite('memory', async () => new MemoryPairingStore());

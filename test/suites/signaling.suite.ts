@@ -1,0 +1,297 @@
+/**
+ * The signaling behaviour end to end: a real server on a free port, real socket.io clients.
+ * Parameterised by store, so the Redis store runs exactly these tests too.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Config } from '../../src/config.js';
+import type { PairedPayload, Signal } from '../../src/protocol/messages.js';
+import type { PairingStore } from '../../src/store/pairing-store.js';
+import { answer, candidate, endOfCandidates, offer } from '../fixtures/webrtc.js';
+import { type RecordingClient, startServer, type TestServer } from '../helpers/server.js';
+
+export function describeSignalingSuite(name: string, makeStore: () => Promise<PairingStore>): void {
+  describe(`signaling over socket.io: ${name} store`, () => {
+    let server: TestServer | undefined;
+
+    afterEach(async () => {
+      await server?.close();
+      server = undefined;
+    });
+
+    async function start(overrides: Partial<Config> = {}): Promise<TestServer> {
+      server = await startServer(overrides, { store: await makeStore() });
+      return server;
+    }
+
+    /** Two clients paired through explicit joins; returns them as [initiator, polite]. */
+    async function pairOf(s: TestServer): Promise<[RecordingClient, RecordingClient, string]> {
+      const a = await s.connect();
+      const b = await s.connect();
+      expect(await a.join()).toEqual({ ok: true, status: 'waiting' });
+      expect(await b.join()).toEqual({ ok: true, status: 'paired' });
+      const [pa, pb] = await Promise.all([a.first('paired'), b.first('paired')]);
+      expect(pa.room).toBe(pb.room);
+      return [a, b, pa.room];
+    }
+
+    describe('pairing', () => {
+      it('queues a client on connect and pairs it with the next one, exactly one initiator', async () => {
+        const s = await start({ iceServers: [{ urls: 'stun:stun.example.org:3478' }] });
+        const a = await s.connect();
+        await a.first('waiting');
+        const b = await s.connect();
+        const [pa, pb] = await Promise.all([a.first('paired'), b.first('paired')]);
+        expect(pa.room).toBe(pb.room);
+        expect([pa.initiator, pb.initiator].sort()).toEqual([false, true]);
+        expect(pa.initiator).toBe(true); // a waited longer
+        expect(pa.iceServers).toEqual([{ urls: 'stun:stun.example.org:3478' }]);
+        expect(pb.iceServers).toEqual(pa.iceServers);
+      });
+
+      it('lets a third client wait until a fourth arrives, first in first out', async () => {
+        const s = await start({ autoJoin: false });
+        const [a, b, c, d] = [await s.connect(), await s.connect(), await s.connect(), await s.connect()];
+        expect(await a.join()).toEqual({ ok: true, status: 'waiting' });
+        expect(await b.join()).toEqual({ ok: true, status: 'paired' });
+        expect(await c.join()).toEqual({ ok: true, status: 'waiting' });
+        await c.first('waiting');
+        expect(c.all('paired')).toEqual([]);
+        expect(await d.join()).toEqual({ ok: true, status: 'paired' });
+        const [pa, pb, pc, pd] = await Promise.all([a, b, c, d].map((x) => x.first('paired')));
+        expect(pa?.room).toBe(pb?.room);
+        expect(pc?.room).toBe(pd?.room);
+        expect(pc?.room).not.toBe(pa?.room);
+        expect(pc?.initiator).toBe(true);
+        // c's only pairing is the one with d: it never got a partner while alone.
+        expect(c.all('paired')).toHaveLength(1);
+      });
+
+      it('refuses join while waiting or paired, and changes nothing', async () => {
+        const s = await start({ autoJoin: false });
+        const a = await s.connect();
+        await a.join();
+        expect(await a.join()).toMatchObject({ ok: false, error: { code: 'ALREADY_WAITING' } });
+        const b = await s.connect();
+        await b.join();
+        expect(await b.join()).toMatchObject({ ok: false, error: { code: 'ALREADY_PAIRED' } });
+        expect(await a.signal(offer)).toEqual({ ok: true });
+        expect(await b.nth('signal', 0)).toEqual(offer);
+      });
+
+      it('never pairs a waiting client that disconnected', async () => {
+        const s = await start({ autoJoin: false });
+        const ghost = await s.connect();
+        await ghost.join();
+        ghost.close();
+        await vi.waitFor(() => expect(s.app.io.sockets.sockets.size).toBe(0));
+        const b = await s.connect();
+        expect(await b.join()).toEqual({ ok: true, status: 'waiting' });
+        const c = await s.connect();
+        expect(await c.join()).toEqual({ ok: true, status: 'paired' });
+        expect((await b.first('paired')).room).toBe((await c.first('paired')).room);
+      });
+
+      it('pairs 200 concurrent clients into 100 disjoint pairs', async () => {
+        const s = await start();
+        const clients = await Promise.all(Array.from({ length: 200 }, () => s.connect()));
+        const paired = await Promise.all(clients.map((c) => c.first('paired', 15_000)));
+        const rooms = new Map<string, PairedPayload[]>();
+        for (const p of paired) rooms.set(p.room, [...(rooms.get(p.room) ?? []), p]);
+        expect(rooms.size).toBe(100);
+        for (const members of rooms.values()) {
+          expect(members).toHaveLength(2);
+          expect(members.filter((m) => m.initiator)).toHaveLength(1);
+        }
+        for (const c of clients) expect(c.all('paired')).toHaveLength(1);
+      }, 30_000);
+    });
+
+    describe('relay', () => {
+      it('relays a full handshake byte for byte, in order, to the partner only', async () => {
+        const s = await start({ autoJoin: false });
+        const [a, b] = await pairOf(s);
+        const [c, d] = await pairOf(s);
+
+        const fromA: Signal[] = [offer, candidate(1), candidate(2), candidate(3), endOfCandidates];
+        const fromB: Signal[] = [answer, candidate(4, 'p9Qe'), candidate(5, 'p9Qe'), endOfCandidates];
+        const acks = await Promise.all([...fromA.map((m) => a.signal(m)), ...fromB.map((m) => b.signal(m))]);
+        for (const ack of acks) expect(ack).toEqual({ ok: true });
+
+        await b.nth('signal', fromA.length - 1);
+        await a.nth('signal', fromB.length - 1);
+        expect(b.all('signal')).toEqual(fromA);
+        expect(a.all('signal')).toEqual(fromB);
+        expect(JSON.stringify(b.all('signal'))).toBe(JSON.stringify(fromA));
+        // No echo to the sender.
+        expect(a.all('signal')).not.toContainEqual(offer);
+
+        // A marker sent inside the other pair arrives after anything misrouted would have.
+        await c.signal(endOfCandidates);
+        await d.first('signal');
+        expect(d.all('signal')).toEqual([endOfCandidates]);
+        expect(c.all('signal')).toEqual([]);
+      });
+
+      it('refuses a signal from a client that has no partner', async () => {
+        const s = await start({ autoJoin: false });
+        const idle = await s.connect();
+        expect(await idle.signal(offer)).toMatchObject({ ok: false, error: { code: 'NOT_PAIRED' } });
+        await idle.join();
+        expect(await idle.signal(offer)).toMatchObject({ ok: false, error: { code: 'NOT_PAIRED' } });
+        // Still waiting: the refused signal changed nothing.
+        const other = await s.connect();
+        expect(await other.join()).toEqual({ ok: true, status: 'paired' });
+        expect(other.all('signal')).toEqual([]);
+      });
+    });
+
+    describe('leaving', () => {
+      it('next: the partner is told at once with reason "next" and is not re-queued; the caller is', async () => {
+        const s = await start({ autoJoin: false });
+        const [a, b, room] = await pairOf(s);
+        expect(await a.next()).toEqual({ ok: true, status: 'waiting' });
+        expect(await b.first('partner-left')).toEqual({ room, reason: 'next' });
+        const e = await s.connect();
+        expect(await e.join()).toEqual({ ok: true, status: 'paired' });
+        expect((await e.first('paired')).room).toBe((await a.nth('paired', 1)).room);
+        // b was not silently re-queued: its own join is what queues it.
+        expect(await b.join()).toEqual({ ok: true, status: 'waiting' });
+        expect(await b.signal(offer)).toMatchObject({ ok: false, error: { code: 'NOT_PAIRED' } });
+      });
+
+      it('leave: the partner is told with reason "leave" and neither is re-queued', async () => {
+        const s = await start({ autoJoin: false });
+        const [a, b, room] = await pairOf(s);
+        expect(await b.leave()).toEqual({ ok: true, status: 'idle' });
+        expect(await a.first('partner-left')).toEqual({ room, reason: 'leave' });
+        expect(await a.join()).toEqual({ ok: true, status: 'waiting' });
+        expect(await b.join()).toEqual({ ok: true, status: 'paired' });
+      });
+
+      it('leave takes a waiting client off the queue', async () => {
+        const s = await start({ autoJoin: false });
+        const a = await s.connect();
+        await a.join();
+        expect(await a.leave()).toEqual({ ok: true, status: 'idle' });
+        const b = await s.connect();
+        expect(await b.join()).toEqual({ ok: true, status: 'waiting' });
+      });
+
+      it('disconnect: the partner is told with reason "disconnect"', async () => {
+        const s = await start({ autoJoin: false });
+        const [a, b, room] = await pairOf(s);
+        a.close();
+        expect(await b.first('partner-left')).toEqual({ room, reason: 'disconnect' });
+        expect(await b.signal(offer)).toMatchObject({ ok: false, error: { code: 'NOT_PAIRED' } });
+      });
+
+      it('a signal after the partner moved on never reaches its next partner', async () => {
+        const s = await start({ autoJoin: false });
+        const [a, b] = await pairOf(s);
+        await b.next();
+        const c = await s.connect();
+        await c.join(); // b and c are paired now
+        await b.first('paired');
+        expect(await a.signal(offer)).toMatchObject({ ok: false, error: { code: 'NOT_PAIRED' } });
+        await b.signal(candidate(9));
+        await c.first('signal');
+        expect(c.all('signal')).toEqual([candidate(9)]);
+        expect(b.all('signal')).toEqual([]);
+      });
+    });
+
+    describe('bad input', () => {
+      const tooLargeSdp = { type: 'offer', sdp: `v=0\r\n${'a=x\r\n'.repeat(20_000)}` };
+      const cases: Array<[string, string, unknown[], string]> = [
+        ['a string', 'signal', ['offer'], 'INVALID_PAYLOAD'],
+        ['null', 'signal', [null], 'INVALID_PAYLOAD'],
+        ['no payload', 'signal', [], 'INVALID_PAYLOAD'],
+        ['an unknown signal type', 'signal', [{ type: 'bye' }], 'INVALID_PAYLOAD'],
+        ['a missing sdp', 'signal', [{ type: 'offer' }], 'INVALID_PAYLOAD'],
+        ['an empty sdp', 'signal', [{ type: 'answer', sdp: '' }], 'INVALID_PAYLOAD'],
+        ['an sdp of the wrong type', 'signal', [{ type: 'offer', sdp: 42 }], 'INVALID_PAYLOAD'],
+        ['an extra field', 'signal', [{ ...offer, to: 'someone-else' }], 'INVALID_PAYLOAD'],
+        [
+          'a __proto__ key',
+          'signal',
+          [JSON.parse('{"type":"end-of-candidates","__proto__":{"x":1}}')],
+          'INVALID_PAYLOAD',
+        ],
+        [
+          'a candidate that is not an object',
+          'signal',
+          [{ type: 'candidate', candidate: 'candidate:1' }],
+          'INVALID_PAYLOAD',
+        ],
+        [
+          'a negative sdpMLineIndex',
+          'signal',
+          [{ type: 'candidate', candidate: { candidate: 'c', sdpMLineIndex: -1 } }],
+          'INVALID_PAYLOAD',
+        ],
+        ['an SDP over the limit', 'signal', [tooLargeSdp], 'PAYLOAD_TOO_LARGE'],
+        [
+          'a candidate over the limit',
+          'signal',
+          [{ type: 'candidate', candidate: { candidate: 'x'.repeat(5000) } }],
+          'PAYLOAD_TOO_LARGE',
+        ],
+        ['two payloads', 'signal', [offer, offer], 'INVALID_PAYLOAD'],
+        ['a payload on next', 'next', [{ to: 'x' }], 'INVALID_PAYLOAD'],
+        ['a payload on leave', 'leave', ['now'], 'INVALID_PAYLOAD'],
+        ['an unknown event', 'hello', [{}], 'UNKNOWN_EVENT'],
+        ['an event named like a server event', 'paired', [{ room: 'x', initiator: true }], 'UNKNOWN_EVENT'],
+      ];
+
+      for (const [label, event, args, code] of cases) {
+        it(`${label} on "${event}" gets ${code}, and the pair goes on untouched`, async () => {
+          const s = await start({ autoJoin: false });
+          const [a, b] = await pairOf(s);
+          const ack = (await a.socket.timeout(5000).emitWithAck(event, ...args)) as {
+            ok: boolean;
+            error: { code: string; message: string };
+          };
+          expect(ack).toMatchObject({ ok: false, error: { code } });
+          expect(ack.error.message).toEqual(expect.any(String));
+          // The partner saw nothing, and the pair still works in both directions.
+          expect(await a.signal(offer)).toEqual({ ok: true });
+          expect(await b.nth('signal', 0)).toEqual(offer);
+          expect(b.all('signal')).toHaveLength(1);
+          expect(b.all('partner-left')).toEqual([]);
+          expect(await b.signal(answer)).toEqual({ ok: true });
+          expect(await a.nth('signal', 0)).toEqual(answer);
+        });
+      }
+
+      it('a frame over MAX_FRAME_BYTES closes only that connection; its partner is told', async () => {
+        const s = await start({ autoJoin: false, maxSdpBytes: 4096, maxFrameBytes: 8192 });
+        const [a, b, room] = await pairOf(s);
+        const [c, d] = await pairOf(s);
+        a.socket.emit('signal', { type: 'offer', sdp: 'x'.repeat(20_000) });
+        expect(await b.first('partner-left')).toEqual({ room, reason: 'disconnect' });
+        expect(await c.signal(offer)).toEqual({ ok: true });
+        expect(await d.first('signal')).toEqual(offer);
+      });
+
+      it('a bad payload on join leaves the client idle', async () => {
+        const s = await start({ autoJoin: false });
+        const a = await s.connect();
+        const ack = await a.socket.timeout(5000).emitWithAck('join', { room: 'mine' });
+        expect(ack).toMatchObject({ ok: false, error: { code: 'INVALID_PAYLOAD' } });
+        const b = await s.connect();
+        expect(await b.join()).toEqual({ ok: true, status: 'waiting' });
+      });
+    });
+
+    describe('lifecycle', () => {
+      it('closes gracefully: clients are disconnected, the port is released, close is idempotent', async () => {
+        const s = await start();
+        const a = await s.connect();
+        const disconnected = new Promise<string>((resolve) => a.socket.once('disconnect', resolve));
+        await Promise.all([s.app.close(), s.app.close()]);
+        expect(await disconnected).toEqual(expect.any(String));
+        expect(s.app.http.listening).toBe(false);
+      });
+    });
+  });
+}
