@@ -1,31 +1,61 @@
 import { randomUUID } from 'node:crypto';
-import type { EnqueueResult, Pair, PairingStore, SessionId } from './pairing-store.js';
+import type { EnqueueResult, Pair, PairingStore, SessionId, SessionState } from './pairing-store.js';
 
 /**
  * The embedded default: one process, no dependencies. Every method runs to completion without
- * awaiting, so each one is atomic with respect to every other on the event loop.
+ * awaiting, so each one is atomic with respect to every other on the event loop. The process is
+ * the only owner, so attached sessions need no lease; only detached ones expire.
  */
 export class MemoryPairingStore implements PairingStore {
   /** Waiting sessions; a Set iterates in insertion order, which makes it a FIFO with O(1) removal. */
   readonly #queue = new Set<SessionId>();
   /** Both members of every pair point at the same record. */
   readonly #pairs = new Map<SessionId, Pair>();
+  /** Known sessions: null while attached, else the time (ms) at which the detached session expires. */
+  readonly #sessions = new Map<SessionId, number | null>();
+
+  async attach(session: SessionId, { resume }: { resume: boolean }): Promise<SessionState | null> {
+    if (resume && !this.#alive(session)) return null;
+    this.#sessions.set(session, null);
+    return this.#stateOf(session);
+  }
+
+  async detach(session: SessionId, graceMs: number): Promise<void> {
+    this.#queue.delete(session);
+    if (this.#sessions.has(session)) this.#sessions.set(session, Date.now() + graceMs);
+  }
+
+  async release(session: SessionId): Promise<void> {
+    this.#queue.delete(session);
+    this.#sessions.delete(session);
+  }
+
+  async heartbeat(sessions: SessionId[]): Promise<SessionId[]> {
+    const orphans: SessionId[] = [];
+    for (const session of sessions) {
+      const pair = this.#pairs.get(session);
+      if (!pair) continue;
+      const partner = pair.initiator === session ? pair.polite : pair.initiator;
+      if (!this.#alive(partner)) orphans.push(session);
+    }
+    return orphans;
+  }
 
   async enqueue(session: SessionId): Promise<EnqueueResult> {
     const current = this.#pairs.get(session);
     if (current) return { status: 'already-paired', pair: current };
     if (this.#queue.has(session)) return { status: 'already-waiting' };
 
-    const oldest = this.#queue.values().next();
-    if (oldest.done) {
-      this.#queue.add(session);
-      return { status: 'waiting' };
+    for (const candidate of this.#queue) {
+      this.#queue.delete(candidate);
+      if (!this.#alive(candidate)) continue; // a leftover: drop it and look further
+      const pair: Pair = { id: randomUUID(), initiator: candidate, polite: session };
+      this.#pairs.set(pair.initiator, pair);
+      this.#pairs.set(pair.polite, pair);
+      return { status: 'paired', pair };
     }
-    this.#queue.delete(oldest.value);
-    const pair: Pair = { id: randomUUID(), initiator: oldest.value, polite: session };
-    this.#pairs.set(pair.initiator, pair);
-    this.#pairs.set(pair.polite, pair);
-    return { status: 'paired', pair };
+    this.#queue.add(session);
+    return { status: 'waiting' };
   }
 
   async dequeue(session: SessionId): Promise<boolean> {
@@ -49,5 +79,22 @@ export class MemoryPairingStore implements PairingStore {
   async close(): Promise<void> {
     this.#queue.clear();
     this.#pairs.clear();
+    this.#sessions.clear();
+  }
+
+  /** A session is alive from attach until release, or until its grace runs out after detach. */
+  #alive(session: SessionId): boolean {
+    if (!this.#sessions.has(session)) return false;
+    const expiresAt = this.#sessions.get(session);
+    if (expiresAt === null || expiresAt === undefined) return true;
+    if (expiresAt > Date.now()) return true;
+    this.#sessions.delete(session);
+    return false;
+  }
+
+  #stateOf(session: SessionId): SessionState {
+    const pair = this.#pairs.get(session);
+    if (pair) return { status: 'paired', pair };
+    return this.#queue.has(session) ? { status: 'waiting' } : { status: 'idle' };
   }
 }

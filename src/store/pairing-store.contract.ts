@@ -2,7 +2,7 @@
  * The behaviour every PairingStore must have. Each implementation runs this same suite
  * (memory-store.test.ts, redis-store.test.ts), so they cannot drift apart.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type PairingStore, partnerOf } from './pairing-store.js';
 
 export function describePairingStoreContract(name: string, makeStore: () => Promise<PairingStore>): void {
@@ -10,17 +10,28 @@ export function describePairingStoreContract(name: string, makeStore: () => Prom
     let store: PairingStore;
     let n = 0;
     // Unique names per test, so a shared backend never sees one test's sessions in another.
-    const session = (label: string) => `${label}-${process.pid}-${++n}-${Math.random().toString(36).slice(2)}`;
+    const name = (label: string) => `${label}-${process.pid}-${++n}-${Math.random().toString(36).slice(2)}`;
+    /** A live session, as a transport registers it on connect. */
+    const session = (label: string) => {
+      const id = name(label);
+      attached.push(store.attach(id, { resume: false }));
+      return id;
+    };
+    let attached: Promise<unknown>[] = [];
 
     beforeEach(async () => {
       store = await makeStore();
+      attached = [];
     });
+    /** Lets every attach issued by `session()` land before the store is asked anything else. */
+    const settled = () => Promise.all(attached);
     afterEach(async () => {
       await store.close();
     });
 
     it('queues the first session and pairs the second with it, the longer waiter as initiator', async () => {
       const [a, b] = [session('a'), session('b')];
+      await settled();
       expect(await store.enqueue(a)).toEqual({ status: 'waiting' });
       const result = await store.enqueue(b);
       expect(result.status).toBe('paired');
@@ -35,6 +46,7 @@ export function describePairingStoreContract(name: string, makeStore: () => Prom
 
     it('is first in, first out', async () => {
       const [a, b, c, d] = [session('a'), session('b'), session('c'), session('d')];
+      await settled();
       await store.enqueue(a);
       await store.enqueue(b);
       expect(await store.enqueue(c)).toEqual({ status: 'waiting' });
@@ -44,6 +56,7 @@ export function describePairingStoreContract(name: string, makeStore: () => Prom
 
     it('never pairs a session with itself or queues it twice', async () => {
       const a = session('a');
+      await settled();
       await store.enqueue(a);
       expect(await store.enqueue(a)).toEqual({ status: 'already-waiting' });
       expect(await store.pairOf(a)).toBeNull();
@@ -51,6 +64,7 @@ export function describePairingStoreContract(name: string, makeStore: () => Prom
 
     it('refuses to queue a session that is already paired', async () => {
       const [a, b] = [session('a'), session('b')];
+      await settled();
       await store.enqueue(a);
       const paired = await store.enqueue(b);
       expect(await store.enqueue(a)).toEqual({ status: 'already-paired', pair: (paired as { pair: unknown }).pair });
@@ -58,6 +72,7 @@ export function describePairingStoreContract(name: string, makeStore: () => Prom
 
     it('never pairs a session that left the queue', async () => {
       const [a, b, c] = [session('a'), session('b'), session('c')];
+      await settled();
       await store.enqueue(a);
       expect(await store.dequeue(a)).toBe(true);
       expect(await store.dequeue(a)).toBe(false);
@@ -67,6 +82,7 @@ export function describePairingStoreContract(name: string, makeStore: () => Prom
 
     it('unpairs both sides at once, after which both may queue again', async () => {
       const [a, b] = [session('a'), session('b')];
+      await settled();
       await store.enqueue(a);
       const paired = await store.enqueue(b);
       const ended = await store.unpair(b);
@@ -78,7 +94,7 @@ export function describePairingStoreContract(name: string, makeStore: () => Prom
     });
 
     it('answers null and false for sessions it never saw', async () => {
-      const stranger = session('x');
+      const stranger = name('x');
       expect(await store.pairOf(stranger)).toBeNull();
       expect(await store.unpair(stranger)).toBeNull();
       expect(await store.dequeue(stranger)).toBe(false);
@@ -86,6 +102,7 @@ export function describePairingStoreContract(name: string, makeStore: () => Prom
 
     it('makes disjoint pairs out of concurrent enqueues', async () => {
       const sessions = Array.from({ length: 100 }, (_, i) => session(`c${i}`));
+      await settled();
       const results = await Promise.all(sessions.map((s) => store.enqueue(s)));
       const pairs = results.flatMap((r) => (r.status === 'paired' ? [r.pair] : []));
       expect(pairs).toHaveLength(50);
@@ -97,6 +114,65 @@ export function describePairingStoreContract(name: string, makeStore: () => Prom
 
     it('reports ready', async () => {
       await expect(store.ready()).resolves.toBeUndefined();
+    });
+
+    describe('session leases', () => {
+      it('attaches a new session as idle, and resumes only a known one', async () => {
+        const a = name('a');
+        expect(await store.attach(a, { resume: true })).toBeNull();
+        expect(await store.attach(a, { resume: false })).toEqual({ status: 'idle' });
+        expect(await store.attach(a, { resume: true })).toEqual({ status: 'idle' });
+        await store.enqueue(a);
+        expect(await store.attach(a, { resume: true })).toEqual({ status: 'waiting' });
+      });
+
+      it('keeps a detached session paired during its grace, off the queue, and resumable', async () => {
+        const [a, b, c] = [session('a'), session('b'), session('c')];
+        await settled();
+        await store.enqueue(a);
+        const paired = await store.enqueue(b);
+        await store.enqueue(c);
+        await store.detach(a, 60_000);
+        await store.detach(c, 60_000);
+        expect(await store.heartbeat([b])).toEqual([]);
+        expect(await store.pairOf(b)).toEqual((paired as { pair: unknown }).pair);
+        expect(await store.attach(a, { resume: true })).toEqual({
+          status: 'paired',
+          pair: (paired as { pair: unknown }).pair,
+        });
+        // c left the queue when it was detached: a newcomer waits instead of meeting it.
+        const d = session('d');
+        await settled();
+        expect(await store.enqueue(d)).toEqual({ status: 'waiting' });
+      });
+
+      it('reports a partner whose grace ran out, and does not resume it', async () => {
+        const [a, b] = [session('a'), session('b')];
+        await settled();
+        await store.enqueue(a);
+        await store.enqueue(b);
+        await store.detach(a, 50);
+        await vi.waitFor(async () => expect(await store.heartbeat([b])).toEqual([b]), { timeout: 3000, interval: 20 });
+        expect(await store.attach(a, { resume: true })).toBeNull();
+      });
+
+      it('reports a partner that was released', async () => {
+        const [a, b, c] = [session('a'), session('b'), session('c')];
+        await settled();
+        await store.enqueue(a);
+        await store.enqueue(b);
+        await store.release(a);
+        expect(await store.heartbeat([b, c])).toEqual([b]);
+        expect(await store.attach(a, { resume: true })).toBeNull();
+      });
+
+      it('takes a released session off the queue', async () => {
+        const [a, b] = [session('a'), session('b')];
+        await settled();
+        await store.enqueue(a);
+        await store.release(a);
+        expect(await store.enqueue(b)).toEqual({ status: 'waiting' });
+      });
     });
   });
 }

@@ -22,11 +22,36 @@ export type EnqueueResult =
   | { status: 'already-waiting' }
   | { status: 'already-paired'; pair: Pair };
 
+/** Where a known session stands. */
+export type SessionState = { status: 'idle' } | { status: 'waiting' } | { status: 'paired'; pair: Pair };
+
+/**
+ * Sessions are leased: a live session's record is kept alive by its owner's heartbeat. When the
+ * owner process dies (even by SIGKILL) its sessions simply stop being renewed, expire, and are
+ * never matched again; their partners are told by their own instances' heartbeat.
+ */
 export interface PairingStore {
+  /**
+   * Marks `session` live and owned by this process. With `resume`, the session must already be
+   * known and unexpired: returns where it stands, or null (then it is lost and a new one is needed).
+   */
+  attach(session: SessionId, options: { resume: boolean }): Promise<SessionState | null>;
+  /**
+   * The connection dropped without a goodbye: the session leaves the queue but keeps its pair for
+   * `graceMs`, during which `attach(…, { resume: true })` brings it back.
+   */
+  detach(session: SessionId, graceMs: number): Promise<void>;
+  /** The session is over for good (the core has ended its pair): forget it and take it off the queue. */
+  release(session: SessionId): Promise<void>;
+  /**
+   * Renews the leases of these live sessions of this process, and returns the ones among them
+   * whose partner is gone (released, or detached or unrenewed past its lease).
+   */
+  heartbeat(sessions: SessionId[]): Promise<SessionId[]>;
   /**
    * Queues `session`, or, when another session is waiting, takes the longest-waiting one off the
    * queue and records the pair, all in one atomic step: no session is ever paired twice, with
-   * itself, or after it left the queue.
+   * itself, with a session whose lease is gone, or after it left the queue.
    */
   enqueue(session: SessionId): Promise<EnqueueResult>;
   /** Takes `session` off the queue; true when it was waiting. */
