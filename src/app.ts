@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import { type Logger, pino } from 'pino';
 import { Server } from 'socket.io';
+import { createRedisCluster, type RedisCluster } from './cluster/redis-cluster.js';
 import type { Config } from './config.js';
 import { SignalingCore } from './core/signaling-core.js';
 import { healthRoutes } from './http/health.js';
@@ -34,7 +35,9 @@ export interface PairwireApp {
 /** The composition root: builds every service from config and wires them together. */
 export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
   const logger = deps.logger ?? pino({ level: config.logLevel });
-  const store = deps.store ?? new MemoryPairingStore();
+  const { redisUrl } = config;
+  const cluster: RedisCluster | undefined = redisUrl ? createRedisCluster({ ...config, redisUrl }, logger) : undefined;
+  const store = deps.store ?? cluster?.store ?? new MemoryPairingStore();
 
   const app = express();
   app.disable('x-powered-by');
@@ -44,6 +47,13 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
   const io: SignalingServer = new Server(http, {
     serveClient: false,
     maxHttpBufferSize: config.maxFrameBytes,
+    // Several instances: WebSocket only. Long-polling would need every request of a session to
+    // reach the same instance (sticky routing), which a plain proxy does not do (docs/scaling.md).
+    transports: cluster ? ['websocket'] : ['polling', 'websocket'],
+    // A dropped client (or, with Redis, one whose server restarted gracefully) gets its session,
+    // rooms and missed packets back within the grace period.
+    connectionStateRecovery: { maxDisconnectionDuration: config.resumeGraceMs, skipMiddlewares: true },
+    ...(cluster ? { adapter: cluster.adapter } : {}),
   });
 
   const core = new SignalingCore({
@@ -51,9 +61,15 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
     delivery: socketIoDelivery(io),
     limits: { maxSdpBytes: config.maxSdpBytes, maxCandidateBytes: config.maxCandidateBytes },
     iceServers: () => config.iceServers,
+    resumeGraceMs: config.resumeGraceMs,
     onInternalError: (err, context) => logger.error({ err, ...context }, 'command failed'),
   });
-  bindSocketIo(io, core, { autoJoin: config.autoJoin, maxInFlight: config.maxInFlight });
+  const binding = bindSocketIo(io, core, {
+    autoJoin: config.autoJoin,
+    maxInFlight: config.maxInFlight,
+    heartbeatMs: Math.floor(config.resumeGraceMs / 3),
+    onError: (err, context) => logger.warn({ err, ...context }, 'background task failed'),
+  });
 
   let closing: Promise<void> | undefined;
 
@@ -79,10 +95,14 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
         const deadline = setTimeout(() => http.closeAllConnections(), config.shutdownTimeoutMs);
         deadline.unref();
         try {
+          // Disconnecting every socket detaches its session (with Redis, another instance resumes
+          // it); the store must stay open until those detaches are written.
           await io.close();
+          await binding.drain();
         } finally {
           clearTimeout(deadline);
-          await store.close();
+          if (store !== cluster?.store) await store.close();
+          await cluster?.close();
         }
       })();
       return closing;

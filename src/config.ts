@@ -67,6 +67,11 @@ const iceServerList = (raw: string, env: string): IceServer[] => {
   });
 };
 
+const redisUrl = (raw: string, env: string): string | undefined => {
+  if (!/^rediss?:\/\/./.test(raw)) throw new ConfigError(env, 'must be a redis:// or rediss:// (TLS) URL');
+  return raw;
+};
+
 export const SETTINGS = {
   port: { env: 'PORT', fallback: '3000', doc: 'TCP port for HTTP and socket.io.', parse: integer(0, 65535) },
   host: { env: 'HOST', fallback: '0.0.0.0', doc: 'Interface to listen on.', parse: text },
@@ -111,6 +116,30 @@ export const SETTINGS = {
     fallback: '64',
     doc: 'Commands one client may have waiting for the store; beyond it they get RATE_LIMITED.',
     parse: integer(1, 10_000),
+  },
+  redisUrl: {
+    env: 'REDIS_URL',
+    fallback: undefined,
+    doc: 'Redis (redis:// or rediss:// for TLS) shared by every instance; unset: embedded memory store, one instance.',
+    parse: redisUrl,
+  },
+  redisPrefix: {
+    env: 'REDIS_PREFIX',
+    fallback: 'pairwire:',
+    doc: 'Prefix of every Redis key and stream, so deployments can share one Redis.',
+    parse: text,
+  },
+  redisStreamMaxLen: {
+    env: 'REDIS_STREAM_MAX_LEN',
+    fallback: '100000',
+    doc: 'Messages kept in the Redis stream for recovery; must cover RESUME_GRACE_MS of peak traffic.',
+    parse: integer(1000, 100_000_000),
+  },
+  resumeGraceMs: {
+    env: 'RESUME_GRACE_MS',
+    fallback: '10000',
+    doc: 'How long a dropped (or crashed) client keeps its pair to resume before its partner is told.',
+    parse: integer(1000, 600_000),
   },
   shutdownTimeoutMs: {
     env: 'SHUTDOWN_TIMEOUT_MS',

@@ -4,6 +4,8 @@ import type { Ack, CommandResults, ServerEvents, Signal } from '../protocol/mess
 export interface SignalingClientOptions {
   /** How long a command waits for its acknowledgement before rejecting. Default 10 s. */
   ackTimeoutMs?: number;
+  /** A session id from an earlier connection (`sessionId`), to resume it. */
+  session?: string;
   /** Passed to socket.io-client; `transports` defaults to WebSocket only (no sticky sessions needed). */
   socket?: Partial<ManagerOptions & SocketOptions>;
 }
@@ -18,10 +20,26 @@ export class SignalingClient {
   /** The underlying socket, for what the wrapper does not cover (and for tests sending junk). */
   readonly socket: Socket;
   readonly #ackTimeoutMs: number;
+  #session: string | undefined;
 
   constructor(url: string, options: SignalingClientOptions = {}) {
     this.#ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
-    this.socket = io(url, { transports: ['websocket'], ...options.socket });
+    this.#session = options.session;
+    // auth is read on every (re)connection: after a drop or a server restart the client claims
+    // its session, and the server resumes its pair (docs/protocol.md, "Resuming").
+    this.socket = io(url, {
+      transports: ['websocket'],
+      ...options.socket,
+      auth: (send) => send(this.#session ? { session: this.#session } : {}),
+    });
+    this.socket.on('session', ({ id }: { id: string }) => {
+      this.#session = id;
+    });
+  }
+
+  /** The server-issued session id (a secret: it resumes this session), once connected. */
+  get sessionId(): string | undefined {
+    return this.#session;
   }
 
   join(): Promise<Ack<CommandResults['join']>> {

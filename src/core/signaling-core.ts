@@ -1,7 +1,14 @@
 import { type ErrorBody, ErrorCode, ProtocolError, StoreUnavailableError } from '../protocol/errors.js';
 import type { Ack, Command, CommandResults, IceServer, LeaveReason, Signal } from '../protocol/messages.js';
 import { type PayloadLimits, parseEmpty, parseSignal } from '../protocol/validate.js';
-import { type EnqueueResult, type Pair, type PairingStore, partnerOf, type SessionId } from '../store/pairing-store.js';
+import {
+  type EnqueueResult,
+  type Pair,
+  type PairingStore,
+  partnerOf,
+  type SessionId,
+  type SessionState,
+} from '../store/pairing-store.js';
 import type { Delivery } from './delivery.js';
 
 export interface CoreOptions {
@@ -10,6 +17,8 @@ export interface CoreOptions {
   limits: PayloadLimits;
   /** ICE servers handed to a session in `paired`; per session so TURN credentials can be minted per user. */
   iceServers: (session: SessionId) => IceServer[] | Promise<IceServer[]>;
+  /** How long a session whose connection dropped keeps its pair, waiting to be resumed. */
+  resumeGraceMs: number;
   /** Where unexpected faults are reported; they reach the client only as INTERNAL. */
   onInternalError?: (error: unknown, context: { command: string; session: SessionId }) => void;
 }
@@ -30,6 +39,7 @@ export class SignalingCore {
   readonly #limits: PayloadLimits;
   readonly #iceServers: CoreOptions['iceServers'];
   readonly #onInternalError: NonNullable<CoreOptions['onInternalError']>;
+  readonly #resumeGraceMs: number;
 
   /** The registry: command name → handler. */
   readonly #commands: { [C in Command]: Handler<C> } = {
@@ -45,6 +55,7 @@ export class SignalingCore {
     this.#limits = options.limits;
     this.#iceServers = options.iceServers;
     this.#onInternalError = options.onInternalError ?? (() => {});
+    this.#resumeGraceMs = options.resumeGraceMs;
   }
 
   /** Runs one command; never throws: every outcome, good or bad, is an acknowledgement. */
@@ -57,15 +68,65 @@ export class SignalingCore {
     }
   }
 
-  /** The session's connection is gone for good: take it off the queue and end its pair. */
+  // -------------------------------------------------------------------------------------------
+  // Session lifecycle, driven by the transport
+
+  /** A new connection: registers a fresh session (idle until it joins). */
+  async connect(session: SessionId): Promise<void> {
+    await this.#store.attach(session, { resume: false });
+  }
+
+  /**
+   * A connection that claims an earlier session (after a network drop, a restart or a crash).
+   * Returns where the session stands, or null when it is lost (expired or never known).
+   */
+  resume(session: SessionId): Promise<SessionState | null> {
+    return this.#store.attach(session, { resume: true });
+  }
+
+  /**
+   * After a resume that recovered no missed messages (the old server died): both sides get
+   * `paired` again with their roles and restart the handshake, so they converge.
+   */
+  async restartHandshake(pair: Pair): Promise<void> {
+    await this.#announce(pair, true);
+  }
+
+  /** The connection dropped without a goodbye: keep the pair for the grace period, leave the queue. */
+  async detach(session: SessionId): Promise<void> {
+    try {
+      await this.#store.detach(session, this.#resumeGraceMs);
+    } catch (error) {
+      this.#onInternalError(error, { command: 'detach', session });
+    }
+  }
+
+  /** The client said goodbye: take it off the queue, end its pair at once, forget it. */
   async disconnect(session: SessionId): Promise<void> {
     try {
       await this.#store.dequeue(session);
       await this.#endPair(session, 'disconnect');
+      await this.#store.release(session);
     } catch (error) {
       this.#onInternalError(error, { command: 'disconnect', session });
     }
   }
+
+  /**
+   * Called periodically with the sessions connected to this process: renews their leases and
+   * tells each one whose partner is gone for good (grace or lease expired) that its partner left.
+   */
+  async heartbeat(sessions: SessionId[]): Promise<void> {
+    for (const session of await this.#store.heartbeat(sessions)) {
+      const pair = await this.#store.unpair(session);
+      if (!pair) continue;
+      await this.#delivery.unbind(pair);
+      await this.#delivery.send(session, 'partner-left', { room: pair.id, reason: 'disconnect' });
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Commands
 
   async #join(session: SessionId, payload: unknown): Promise<CommandResults['join']> {
     parseEmpty(payload, 'join');
@@ -114,15 +175,21 @@ export class SignalingCore {
   }
 
   /** Binds the pair's channel first, then tells both sides, so the initiator's offer always has a route. */
-  async #announce(pair: Pair): Promise<void> {
+  async #announce(pair: Pair, resumed = false): Promise<void> {
     await this.#delivery.bind(pair);
     const [initiatorIce, politeIce] = await Promise.all([
       this.#iceServers(pair.initiator),
       this.#iceServers(pair.polite),
     ]);
+    const flag = resumed ? { resumed: true as const } : {};
     await Promise.all([
-      this.#delivery.send(pair.initiator, 'paired', { room: pair.id, initiator: true, iceServers: initiatorIce }),
-      this.#delivery.send(pair.polite, 'paired', { room: pair.id, initiator: false, iceServers: politeIce }),
+      this.#delivery.send(pair.initiator, 'paired', {
+        room: pair.id,
+        initiator: true,
+        iceServers: initiatorIce,
+        ...flag,
+      }),
+      this.#delivery.send(pair.polite, 'paired', { room: pair.id, initiator: false, iceServers: politeIce, ...flag }),
     ]);
   }
 

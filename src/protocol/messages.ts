@@ -65,6 +65,18 @@ export interface PairedPayload {
   initiator: boolean;
   /** STUN/TURN servers to give RTCPeerConnection. */
   iceServers: IceServer[];
+  /**
+   * Present (true) when the pair already existed and one side came back after losing its server
+   * (a crash): both sides get `paired` again and restart the handshake unless their DataChannel is open.
+   */
+  resumed?: true;
+}
+
+export interface SessionPayload {
+  /** The session's secret id: present it as `auth: { session }` when reconnecting to resume. */
+  id: string;
+  /** True when an earlier session (its pair or place in the queue) was resumed; false for a new one. */
+  resumed: boolean;
 }
 
 export interface PartnerLeftPayload {
@@ -74,10 +86,13 @@ export interface PartnerLeftPayload {
 
 /** Events the server emits, by name, with their payloads. */
 export interface ServerEvents {
+  session: SessionPayload;
   waiting: WaitingPayload;
   paired: PairedPayload;
   signal: Signal;
   'partner-left': PartnerLeftPayload;
+  /** Something the server did on the client's behalf (the automatic join on connect) failed. */
+  error: ErrorBody;
 }
 
 export type ServerEventName = keyof ServerEvents;

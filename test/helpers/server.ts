@@ -1,5 +1,5 @@
 import { type AppDeps, createApp, type PairwireApp } from '../../src/app.js';
-import { SignalingClient } from '../../src/client/index.js';
+import { SignalingClient, type SignalingClientOptions } from '../../src/client/index.js';
 import { type Config, configWith } from '../../src/config.js';
 import type { ServerEvents } from '../../src/protocol/messages.js';
 
@@ -7,7 +7,7 @@ export interface TestServer {
   app: PairwireApp;
   url: string;
   /** A connected client that records every server event it receives; closed by `close()`. */
-  connect(): Promise<RecordingClient>;
+  connect(options?: SignalingClientOptions): Promise<RecordingClient>;
   close(): Promise<void>;
 }
 
@@ -20,8 +20,8 @@ export async function startServer(overrides: Partial<Config> = {}, deps: AppDeps
   return {
     app,
     url,
-    async connect() {
-      const client = new RecordingClient(url);
+    async connect(options) {
+      const client = new RecordingClient(url, options);
       clients.push(client);
       await client.connected();
       return client;
@@ -40,8 +40,9 @@ export class RecordingClient extends SignalingClient {
   readonly received: Received[] = [];
   #waiters: Array<() => boolean> = [];
 
-  constructor(url: string) {
-    super(url, { ackTimeoutMs: 5000, socket: { reconnection: false } });
+  /** Reconnection is off unless asked for, so a test decides whether a dropped client comes back. */
+  constructor(url: string, options: SignalingClientOptions = {}) {
+    super(url, { ackTimeoutMs: 5000, ...options, socket: { reconnection: false, ...options.socket } });
     this.socket.onAny((event: string, payload: unknown) => {
       this.received.push({ event, payload } as Received);
       this.#waiters = this.#waiters.filter((settled) => !settled());
@@ -68,6 +69,11 @@ export class RecordingClient extends SignalingClient {
       };
       if (!settled()) this.#waiters.push(() => settled());
     });
+  }
+
+  /** Cuts the connection under the client, as a network drop would: no goodbye reaches the server. */
+  drop(): void {
+    this.socket.io.engine.close();
   }
 
   /** The first `event` received, now or when it arrives. */

@@ -263,8 +263,8 @@ export function describeSignalingSuite(name: string, makeStore: () => Promise<Pa
         });
       }
 
-      it('a frame over MAX_FRAME_BYTES closes only that connection; its partner is told', async () => {
-        const s = await start({ autoJoin: false, maxSdpBytes: 4096, maxFrameBytes: 8192 });
+      it('a frame over MAX_FRAME_BYTES closes only that connection; its partner is told after the grace', async () => {
+        const s = await start({ autoJoin: false, maxSdpBytes: 4096, maxFrameBytes: 8192, resumeGraceMs: 1000 });
         const [a, b, room] = await pairOf(s);
         const [c, d] = await pairOf(s);
         a.socket.emit('signal', { type: 'offer', sdp: 'x'.repeat(20_000) });
@@ -280,6 +280,61 @@ export function describeSignalingSuite(name: string, makeStore: () => Promise<Pa
         expect(ack).toMatchObject({ ok: false, error: { code: 'INVALID_PAYLOAD' } });
         const b = await s.connect();
         expect(await b.join()).toEqual({ ok: true, status: 'waiting' });
+      });
+    });
+
+    describe('resuming', () => {
+      it('a client that drops and reconnects within the grace keeps its pair and gets every signal sent meanwhile, once', async () => {
+        const s = await start({ autoJoin: false, resumeGraceMs: 5000 });
+        const a = await s.connect({ socket: { reconnection: true, reconnectionDelay: 50 } });
+        const b = await s.connect();
+        await a.join();
+        await b.join();
+        const room = (await a.first('paired')).room;
+        await b.first('paired');
+        const session = a.sessionId;
+
+        a.drop();
+        const sent: Signal[] = [offer, candidate(1), candidate(2), endOfCandidates];
+        for (const signal of sent) expect(await b.signal(signal)).toEqual({ ok: true });
+
+        expect(await a.nth('session', 1)).toEqual({ id: session, resumed: true });
+        await a.nth('signal', sent.length - 1);
+        expect(a.all('signal')).toEqual(sent);
+        expect(await a.signal(answer)).toEqual({ ok: true });
+        expect(await b.first('signal')).toEqual(answer);
+        expect(b.all('partner-left')).toEqual([]);
+        expect(a.all('paired').map((p) => p.room)).toEqual([room]);
+      });
+
+      it('a dropped client that does not come back: its partner is told "disconnect" after the grace', async () => {
+        const s = await start({ autoJoin: false, resumeGraceMs: 1000 });
+        const [a, b, room] = await pairOf(s);
+        a.drop();
+        expect(await b.first('partner-left', 5000)).toEqual({ room, reason: 'disconnect' });
+        expect(await b.join()).toEqual({ ok: true, status: 'waiting' });
+      });
+
+      it('a client whose connection state is lost claims its session: both sides get paired again, same roles', async () => {
+        const s = await start({ autoJoin: false, resumeGraceMs: 5000 });
+        const [a, b, room] = await pairOf(s);
+        const session = a.sessionId;
+        a.drop();
+        const again = await s.connect({ session });
+        expect(await again.first('session')).toEqual({ id: session, resumed: true });
+        const [pa, pb] = await Promise.all([again.first('paired'), b.nth('paired', 1)]);
+        expect(pa).toMatchObject({ room, initiator: true, resumed: true });
+        expect(pb).toMatchObject({ room, initiator: false, resumed: true });
+        expect(await again.signal(offer)).toEqual({ ok: true });
+        expect(await b.first('signal')).toEqual(offer);
+      });
+
+      it('a claimed session that is unknown gets a fresh one', async () => {
+        const s = await start({ autoJoin: false });
+        const client = await s.connect({ session: 'AAAAAAAAAAAAAAAAAAAAAA' });
+        const session = await client.first('session');
+        expect(session.resumed).toBe(false);
+        expect(session.id).not.toBe('AAAAAAAAAAAAAAAAAAAAAA');
       });
     });
 

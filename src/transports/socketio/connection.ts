@@ -1,33 +1,54 @@
-import { randomBytes } from 'node:crypto';
 import type { SignalingCore } from '../../core/signaling-core.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { type Ack, isCommand } from '../../protocol/messages.js';
+import type { SessionId } from '../../store/pairing-store.js';
 import { sessionRoom } from './rooms.js';
 import { SerialQueue } from './serial-queue.js';
-import type { SignalingServer } from './types.js';
+import { claimedSession, newSessionId } from './session.js';
+import type { SignalingServer, SignalingSocket } from './types.js';
 
 export interface SocketIoBindingOptions {
   /** Queue every client as soon as it connects (it may also connect idle and send `join`). */
   autoJoin: boolean;
   /** Commands one client may have waiting for the store before further ones are refused. */
   maxInFlight: number;
+  /** How often the sessions connected here renew their leases (a third of the resume grace). */
+  heartbeatMs: number;
+  onError: (error: unknown, context: { command: string }) => void;
+}
+
+export interface SocketIoBinding {
+  /** Stops the heartbeat and waits for every client's pending commands and disconnect handling. */
+  drain(): Promise<void>;
 }
 
 type AckFn = (response: Ack<object>) => void;
 
-/** A session id is a bearer secret (it may later resume the session), so it is random, not a counter. */
-export const newSessionId = (): string => randomBytes(16).toString('base64url');
+/**
+ * Disconnects after which the client will not come back: its pair ends at once. Any other reason
+ * (network drop, ping timeout, our own shutdown) detaches the session for the grace period instead.
+ */
+const GOODBYES = new Set(['client namespace disconnect', 'server namespace disconnect']);
 
 /**
- * Binds the signaling core to socket.io. This file only translates: socket events in, acks out.
- * Every rule lives in the core.
+ * Binds the signaling core to socket.io. This file only translates: socket events in, acks out,
+ * and tells the core when sessions come and go. Every rule lives in the core.
  */
-export function bindSocketIo(io: SignalingServer, core: SignalingCore, options: SocketIoBindingOptions): void {
+export function bindSocketIo(
+  io: SignalingServer,
+  core: SignalingCore,
+  options: SocketIoBindingOptions,
+): SocketIoBinding {
+  const queues = new Set<SerialQueue>();
+
   io.on('connection', (socket) => {
-    const session = newSessionId();
-    socket.data.session = session;
-    socket.join(sessionRoom(session));
     const queue = new SerialQueue(options.maxInFlight);
+    queues.add(queue);
+    // Resolved by the first task; every later task runs after it, so it is always set for them.
+    let session: SessionId = '';
+    queue.push(async () => {
+      session = await establishSession(socket, core, options);
+    });
 
     socket.onAny((event: string, ...args: unknown[]) => {
       const { payload, ack, extra } = splitArguments(args);
@@ -55,14 +76,100 @@ export function bindSocketIo(io: SignalingServer, core: SignalingCore, options: 
     });
 
     socket.on('disconnect', (reason) => {
-      // On a graceful shutdown the client will reconnect; its pairing must outlive this process
-      // (a shared store keeps it, a memory store dies with the process anyway).
-      if (reason === 'server shutting down') return;
-      queue.push(() => core.disconnect(session));
+      // Goodbyes must not be refused for a full queue: bypass the in-flight limit.
+      queue.force(async () => {
+        if (!session) return;
+        if (GOODBYES.has(reason)) await core.disconnect(session);
+        else if (!connectedHere(io, session)) await core.detach(session);
+      });
+      queue.drained().then(() => queues.delete(queue));
     });
-
-    if (options.autoJoin) queue.push(() => core.handle('join', session, undefined));
   });
+
+  const heartbeat = setInterval(() => {
+    const sessions: SessionId[] = [];
+    for (const socket of io.of('/').sockets.values()) if (socket.data.session) sessions.push(socket.data.session);
+    core.heartbeat(sessions).catch((error: unknown) => options.onError(error, { command: 'heartbeat' }));
+  }, options.heartbeatMs);
+  heartbeat.unref();
+
+  return {
+    async drain() {
+      clearInterval(heartbeat);
+      await Promise.all([...queues].map((q) => q.drained()));
+    },
+  };
+}
+
+/**
+ * Decides which session this connection is: the one socket.io recovered (graceful restart or a
+ * short drop, with missed packets replayed), the one the client claims (the old server died:
+ * the pair is resumed and its handshake restarted), or a fresh one.
+ */
+async function establishSession(
+  socket: SignalingSocket,
+  core: SignalingCore,
+  options: SocketIoBindingOptions,
+): Promise<SessionId> {
+  try {
+    const recovered = socket.recovered ? socket.data.session : undefined;
+    if (recovered) {
+      const state = await core.resume(recovered);
+      if (state) {
+        socket.emit('session', { id: recovered, resumed: true });
+        return recovered;
+      }
+      for (const room of socket.rooms) if (room !== socket.id) socket.leave(room);
+    }
+
+    const claimed = claimedSession(socket.handshake.auth);
+    if (claimed) {
+      const state = await core.resume(claimed);
+      if (state) {
+        socket.data.session = claimed;
+        socket.join(sessionRoom(claimed));
+        socket.emit('session', { id: claimed, resumed: true });
+        if (state.status === 'paired') await core.restartHandshake(state.pair);
+        else if (state.status === 'idle') await autoJoin(socket, core, claimed, options);
+        return claimed;
+      }
+    }
+
+    const fresh = newSessionId();
+    socket.data.session = fresh;
+    socket.join(sessionRoom(fresh));
+    await core.connect(fresh);
+    socket.emit('session', { id: fresh, resumed: false });
+    await autoJoin(socket, core, fresh, options);
+    return fresh;
+  } catch (error) {
+    // The store is unreachable: the client stays connected with a session the next heartbeat
+    // registers, and learns why it is not queued.
+    options.onError(error, { command: 'connect' });
+    socket.data.session ??= newSessionId();
+    socket.join(sessionRoom(socket.data.session));
+    socket.emit('error', {
+      code: ErrorCode.UNAVAILABLE,
+      message: 'pairing is unavailable right now; send join to retry',
+    });
+    return socket.data.session;
+  }
+}
+
+async function autoJoin(
+  socket: SignalingSocket,
+  core: SignalingCore,
+  session: SessionId,
+  options: SocketIoBindingOptions,
+) {
+  if (!options.autoJoin) return;
+  const result = await core.handle('join', session, undefined);
+  if (!result.ok) socket.emit('error', result.error);
+}
+
+/** Another socket of this process already carries the session (the client reconnected before we noticed the drop). */
+function connectedHere(io: SignalingServer, session: SessionId): boolean {
+  return (io.of('/').adapter.rooms.get(sessionRoom(session))?.size ?? 0) > 0;
 }
 
 /** socket.io passes the ack callback, when the client asked for one, as the last argument. */

@@ -15,6 +15,12 @@ export class SerialQueue {
   /** Schedules `task`; returns false, without scheduling it, when `limit` tasks are already waiting. */
   push(task: () => Promise<unknown>): boolean {
     if (this.#pending >= this.#limit) return false;
+    this.force(task);
+    return true;
+  }
+
+  /** Schedules `task` whatever the backlog: for what must not be refused, like a disconnect. */
+  force(task: () => Promise<unknown>): void {
     this.#pending++;
     const run = async () => {
       try {
@@ -24,7 +30,6 @@ export class SerialQueue {
       }
     };
     this.#tail = this.#tail.then(run, run);
-    return true;
   }
 
   /** Resolves once everything scheduled so far has run. */
