@@ -1,0 +1,55 @@
+import { io } from 'socket.io-client';
+import { WebSocket } from 'ws';
+import type { Signal } from '../../src/protocol/messages.js';
+
+/** How a server under test speaks: socket.io events, or `{ event, data }` JSON frames over `ws`. */
+export type WireProtocol = 'socketio' | 'ws';
+
+/** The server events the load generator reacts to; every server under test sends these. */
+export type ServerEvent = 'waiting' | 'paired' | 'signal' | 'partner-left';
+
+export interface BenchConnection {
+  /** Sends a signal without asking for an acknowledgement: one frame in, one frame out, on every server. */
+  signal(signal: Signal): void;
+  close(): void;
+}
+
+export interface ConnectionHandlers {
+  onEvent(event: ServerEvent, data: unknown): void;
+  onError(error: Error): void;
+}
+
+/** Opens one client connection; events arrive through `handlers` from the moment it is open. */
+export function connect(protocol: WireProtocol, url: string, handlers: ConnectionHandlers): BenchConnection {
+  return protocol === 'socketio' ? connectSocketIo(url, handlers) : connectWs(url, handlers);
+}
+
+function connectSocketIo(url: string, handlers: ConnectionHandlers): BenchConnection {
+  // forceNew: without it socket.io-client multiplexes every io(url) over one shared connection.
+  const socket = io(url, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 30_000 });
+  for (const event of ['waiting', 'paired', 'signal', 'partner-left'] as const) {
+    socket.on(event, (data: unknown) => handlers.onEvent(event, data));
+  }
+  socket.on('connect_error', (error) => handlers.onError(error));
+  return {
+    signal: (signal) => {
+      socket.emit('signal', signal);
+    },
+    close: () => {
+      socket.close();
+    },
+  };
+}
+
+function connectWs(url: string, handlers: ConnectionHandlers): BenchConnection {
+  const ws = new WebSocket(url.replace(/^http/, 'ws'), { perMessageDeflate: false });
+  ws.on('message', (raw) => {
+    const message = JSON.parse(String(raw)) as { event: ServerEvent; data: unknown };
+    handlers.onEvent(message.event, message.data);
+  });
+  ws.on('error', (error) => handlers.onError(error));
+  return {
+    signal: (signal) => ws.send(JSON.stringify({ event: 'signal', data: signal })),
+    close: () => ws.close(),
+  };
+}

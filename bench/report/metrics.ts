@@ -1,0 +1,55 @@
+import type { BurstResult, RelayPhaseResult, RelayResult } from '../load/job.js';
+import type { TargetId } from '../targets.js';
+import type { BenchReport, TargetRun } from './render.js';
+
+/** Figures derived from raw results; undefined wherever the run did not produce them. */
+
+export const runOf = (report: BenchReport, id: TargetId): TargetRun | undefined =>
+  report.runs.find((run) => run.target === id && !run.skipped);
+
+/** The burst with the most clients (the 10,000 one in a full run). */
+export function largestBurst(run: TargetRun | undefined): BurstResult | undefined {
+  return run?.bursts.reduce<BurstResult | undefined>((a, b) => (a && a.clients >= b.clients ? a : b), undefined);
+}
+
+export const burstOf = (run: TargetRun | undefined, clients: number) => run?.bursts.find((b) => b.clients === clients);
+
+/** Server CPU per pair formed, in ms (both connections' set-up included). */
+export const cpuPerPairMs = (burst: BurstResult | undefined) =>
+  burst && burst.paired > 0 ? (burst.cpu.serverCpuSeconds * 1000) / (burst.paired / 2) : undefined;
+
+/** Server RSS retained per connected (paired, idle) client, in bytes. */
+export const rssPerConnection = (burst: BurstResult | undefined) =>
+  burst && burst.paired > 0 ? (burst.rssAfterBytes - burst.rssBeforeBytes) / burst.paired : undefined;
+
+/** Server CPU per relayed message in one phase, in µs. */
+export const cpuPerMessageUs = (phase: RelayPhaseResult | undefined, which: 'server' | 'aux' = 'server') => {
+  if (!phase || phase.messagesReceived === 0) return undefined;
+  const seconds = which === 'server' ? phase.cpu.serverCpuSeconds : phase.cpu.auxCpuSeconds;
+  return (seconds * 1e6) / phase.messagesReceived;
+};
+
+export const allPhases = (relay: RelayResult | undefined): RelayPhaseResult[] =>
+  relay ? [...relay.phases, relay.saturation] : [];
+
+/** Server CPU per relayed message over every measured phase of the run, in µs: the most samples, the least tick noise. */
+export function cpuPerMessageOverall(relay: RelayResult | undefined, which: 'server' | 'aux' = 'server') {
+  const phases = allPhases(relay);
+  const messages = phases.reduce((sum, p) => sum + p.messagesReceived, 0);
+  if (messages === 0) return undefined;
+  const seconds = phases.reduce(
+    (sum, p) => sum + (which === 'server' ? p.cpu.serverCpuSeconds : p.cpu.auxCpuSeconds),
+    0,
+  );
+  return (seconds * 1e6) / messages;
+}
+
+export const phaseAt = (relay: RelayResult | undefined, rate: number) =>
+  relay?.phases.find((p) => p.offeredRate === rate);
+
+/** True when every phase delivered everything, to the right client, in order. */
+export const deliveredExactly = (relay: RelayResult | undefined) =>
+  relay ? allPhases(relay).every((p) => p.lost === 0 && p.misrouted === 0 && p.outOfOrder === 0) : undefined;
+
+export const ratio = (ours: number | undefined, theirs: number | undefined) =>
+  ours === undefined || theirs === undefined || theirs === 0 ? undefined : ours / theirs;

@@ -1,0 +1,165 @@
+/**
+ * `npm run bench`: every scenario against every server set-up, one fresh server per scenario,
+ * the server side pinned to one core and the load generator to another. Writes the raw results to
+ * bench/results/ and regenerates docs/benchmarks.md (a --quick run writes bench/results/quick.md
+ * instead, so development runs never overwrite the published figures).
+ *
+ * Flags: --quick (small sizes), --only=<target,...>, --render-only=<results.json> (doc only),
+ * --profile (pairwire relay only, with --cpu-prof; see bench/profile/top.ts).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { type Pinning, spawnPinned } from './lib/pinned-process.js';
+import type { LoadJob, LoadResult } from './load/job.js';
+import { type BenchReport, renderMarkdown, type TargetRun } from './report/render.js';
+import { FULL, QUICK } from './sizes.js';
+import { redisSupported, startTarget, TARGETS, type Target } from './targets.js';
+
+const repo = (relative: string) => fileURLToPath(new URL(`../../../${relative}`, import.meta.url));
+const LOAD_ENTRY = fileURLToPath(new URL('./load/main.js', import.meta.url));
+
+const args = process.argv.slice(2);
+/** `--name` gives true, `--name=value` gives the value, absent gives undefined. */
+const option = (name: string): string | true | undefined => {
+  const hit = args.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (hit === undefined) return undefined;
+  const eq = hit.indexOf('=');
+  return eq === -1 ? true : hit.slice(eq + 1);
+};
+
+const renderOnly = option('render-only');
+if (typeof renderOnly === 'string') {
+  const report = JSON.parse(readFileSync(renderOnly, 'utf8')) as BenchReport;
+  writeFileSync(
+    repo('docs/benchmarks.md'),
+    renderMarkdown(report, readFileSync(repo('bench/report/findings.md'), 'utf8')),
+  );
+  process.exit(0);
+}
+
+const quick = option('quick') === true;
+const profile = option('profile') === true;
+const onlyOption = option('only');
+const only = typeof onlyOption === 'string' ? onlyOption.split(',') : undefined;
+const sizes = quick ? QUICK : FULL;
+const pinning = choosePinning();
+const resultsDir = repo('bench/results');
+mkdirSync(resultsDir, { recursive: true });
+
+const report: BenchReport = {
+  command: `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`,
+  mode: quick ? 'quick' : 'full',
+  machine: {
+    cores: availableParallelism(),
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    date: new Date().toISOString(),
+    loadAverage: loadavg(),
+    pinning,
+    revision: sourceRevision(),
+  },
+  runs: [],
+};
+
+const hasRedis = redisSupported();
+for (const target of TARGETS) {
+  if (only && !only.includes(target.id)) continue;
+  if (profile && target.id !== 'pairwire') continue;
+  const run: TargetRun = { target: target.id, label: target.label, bursts: [], errors: [] };
+  report.runs.push(run);
+  if (target.redis && !hasRedis) {
+    run.skipped = 'the built server does not support REDIS_URL yet (issue 3)';
+    continue;
+  }
+  const bursts = profile ? [] : sizes.bursts;
+  for (const burst of bursts) {
+    const result = await attempt(run, `burst ${burst.clients}`, () => runJob(target, burst, burst.timeoutMs + 60_000));
+    if (result?.kind === 'burst') run.bursts.push(result);
+  }
+  const relayBudget = (sizes.relay.rates.length + 2) * (sizes.relay.phaseMs + sizes.relay.drainMs) + 90_000;
+  const relay = await attempt(run, 'relay', () => runJob(target, sizes.relay, relayBudget));
+  if (relay?.kind === 'relay') run.relay = relay;
+}
+
+const stamp = report.machine.date.replace(/[:.]/g, '-');
+writeFileSync(`${resultsDir}/${report.mode}-${stamp}.json`, JSON.stringify(report, null, 2));
+writeFileSync(`${resultsDir}/${report.mode}-latest.json`, JSON.stringify(report, null, 2));
+const markdown = renderMarkdown(report, readFileSync(repo('bench/report/findings.md'), 'utf8'));
+writeFileSync(quick || profile || only ? `${resultsDir}/${report.mode}.md` : repo('docs/benchmarks.md'), markdown);
+console.log(markdown);
+
+/** One scenario against a fresh server set-up; any failure is recorded, and the run goes on. */
+async function attempt<T>(run: TargetRun, what: string, task: () => Promise<T>): Promise<T | undefined> {
+  console.error(`[bench] ${run.label}: ${what}`);
+  try {
+    return await task();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    run.errors.push(`${what}: ${message.slice(0, 500)}`);
+    console.error(`[bench] ${run.label}: ${what} failed: ${message}`);
+    return undefined;
+  }
+}
+
+async function runJob(target: Target, scenario: LoadJob['scenario'], timeoutMs: number): Promise<LoadResult> {
+  const nodeFlags = profile ? ['--cpu-prof', `--cpu-prof-dir=${resultsDir}/profiles`] : [];
+  const running = await startTarget(target, { pinning, nodeFlags });
+  try {
+    const job: LoadJob = {
+      protocol: target.protocol,
+      urls: running.urls,
+      serverPids: running.serverPids,
+      auxPids: running.auxPids,
+      scenario,
+    };
+    return await runLoadGenerator(job, timeoutMs);
+  } finally {
+    await running.stop();
+  }
+}
+
+function runLoadGenerator(job: LoadJob, timeoutMs: number): Promise<LoadResult> {
+  const child = spawnPinned(
+    pinning.loadCore,
+    process.execPath,
+    ['--max-old-space-size=4096', LOAD_ENTRY, JSON.stringify(job)],
+    {},
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      const line = stdout.trim().split('\n').pop() ?? '';
+      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as LoadResult);
+      else reject(new Error(`load generator exited (${code ?? signal}): ${stderr.slice(-1500)}`));
+    });
+  });
+}
+
+/** The commit measured, marked when src/ has uncommitted changes (the built server is whatever is in the tree). */
+function sourceRevision(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).trim();
+    return dirty ? `${head} + uncommitted changes in src/` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Server side on core 0, load on core 1, when there are two cores and taskset; else unpinned. */
+function choosePinning(): Pinning {
+  if (availableParallelism() < 2) return { serverCore: undefined, loadCore: undefined };
+  try {
+    execFileSync('taskset', ['-c', '0', 'true']);
+    return { serverCore: 0, loadCore: 1 };
+  } catch {
+    return { serverCore: undefined, loadCore: undefined };
+  }
+}

@@ -1,0 +1,124 @@
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type Pinning, spawnPinned, stopProcess, waitForOutput } from './lib/pinned-process.js';
+import { type BenchRedis, startBenchRedis } from './lib/redis-server.js';
+import type { WireProtocol } from './load/connection.js';
+
+/** Compiled files, resolved from this module's place in dist/bench/bench/. */
+const built = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
+const PAIRWIRE_ENTRY = built('../../src/server.js');
+const PAIRWIRE_CONFIG = built('../../src/config.js');
+const GC_HOOK = built('./server-hooks/gc-on-signal.js');
+
+export type TargetId = 'pairwire' | 'naive-socketio' | 'ws-floor' | 'pairwire-redis' | 'pairwire-redis-2x';
+
+export interface Target {
+  id: TargetId;
+  label: string;
+  protocol: WireProtocol;
+  entry: string;
+  instances: number;
+  redis: boolean;
+}
+
+export const TARGETS: readonly Target[] = [
+  {
+    id: 'pairwire',
+    label: 'pairwire (memory)',
+    protocol: 'socketio',
+    entry: PAIRWIRE_ENTRY,
+    instances: 1,
+    redis: false,
+  },
+  {
+    id: 'naive-socketio',
+    label: 'naive socket.io',
+    protocol: 'socketio',
+    entry: built('./baseline/naive-socketio.js'),
+    instances: 1,
+    redis: false,
+  },
+  {
+    id: 'ws-floor',
+    label: 'ws floor',
+    protocol: 'ws',
+    entry: built('./baseline/ws-floor.js'),
+    instances: 1,
+    redis: false,
+  },
+  {
+    id: 'pairwire-redis',
+    label: 'pairwire (Redis)',
+    protocol: 'socketio',
+    entry: PAIRWIRE_ENTRY,
+    instances: 1,
+    redis: true,
+  },
+  {
+    id: 'pairwire-redis-2x',
+    label: 'pairwire ×2 on one Redis',
+    protocol: 'socketio',
+    entry: PAIRWIRE_ENTRY,
+    instances: 2,
+    redis: true,
+  },
+];
+
+/** The Redis targets run only once the built server knows REDIS_URL (issue 3). */
+export function redisSupported(): boolean {
+  return existsSync(PAIRWIRE_CONFIG) && readFileSync(PAIRWIRE_CONFIG, 'utf8').includes('REDIS_URL');
+}
+
+export interface RunningTarget {
+  urls: string[];
+  serverPids: number[];
+  auxPids: number[];
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  pinning: Pinning;
+  /** Extra node flags for the server processes (e.g. --cpu-prof while profiling). */
+  nodeFlags?: string[];
+}
+
+/** Starts the target's server processes (and its Redis) pinned to the server core, each on a free port. */
+export async function startTarget(target: Target, options: StartOptions): Promise<RunningTarget> {
+  let redis: BenchRedis | undefined;
+  const children: ChildProcess[] = [];
+  const stop = async () => {
+    await Promise.all(children.map((child) => stopProcess(child)));
+    await redis?.stop();
+  };
+  try {
+    if (target.redis) redis = await startBenchRedis(options.pinning.serverCore);
+    const ports: number[] = [];
+    for (let i = 0; i < target.instances; i++) {
+      const child = spawnPinned(
+        options.pinning.serverCore,
+        process.execPath,
+        ['--expose-gc', '--import', GC_HOOK, ...(options.nodeFlags ?? []), target.entry],
+        {
+          PORT: '0',
+          HOST: '127.0.0.1',
+          NODE_ENV: 'production',
+          LOG_LEVEL: 'info',
+          ...(redis ? { REDIS_URL: redis.url } : {}),
+        },
+      );
+      children.push(child);
+      const match = await waitForOutput(child, /"port":(\d+)[^\n]*"msg":"(?:pairwire )?listening"/, 20_000);
+      ports.push(Number(match[1]));
+    }
+    return {
+      urls: ports.map((port) => `http://127.0.0.1:${port}`),
+      serverPids: children.map((child) => child.pid ?? 0),
+      auxPids: redis ? [redis.pid] : [],
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
