@@ -42,6 +42,7 @@ export class MemoryPairingStore implements PairingStore {
   }
 
   async enqueue(session: SessionId): Promise<EnqueueResult> {
+    this.#sessions.set(session, null); // the caller is live by definition
     const current = this.#pairs.get(session);
     if (current) return { status: 'already-paired', pair: current };
     if (this.#queue.has(session)) return { status: 'already-waiting' };

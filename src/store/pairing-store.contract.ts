@@ -166,6 +166,12 @@ export function describePairingStoreContract(name: string, makeStore: () => Prom
         expect(await store.attach(a, { resume: true })).toBeNull();
       });
 
+      it('counts a session that enqueues as live, attached or not', async () => {
+        const [a, b] = [name('a'), name('b')];
+        await store.enqueue(a);
+        expect(await store.enqueue(b)).toMatchObject({ status: 'paired', pair: { initiator: a, polite: b } });
+      });
+
       it('takes a released session off the queue', async () => {
         const [a, b] = [session('a'), session('b')];
         await settled();

@@ -66,12 +66,14 @@ return orphans
 `;
 
 /**
- * ARGV: prefix, session, new pair id, pairTtlMs. Returns {status[, pair]}.
+ * ARGV: prefix, session, new pair id, pairTtlMs, owner, leaseMs. Returns {status[, pair]}.
  * Pops the longest-waiting session; one whose lease is gone (or that is somehow paired) is dropped
- * and the next is tried, so a crashed instance's leftovers are never matched.
+ * and the next is tried, so a crashed instance's leftovers are never matched. The caller is live
+ * by definition, so its own lease is renewed first (it may have been lost with Redis's data).
  */
 export const ENQUEUE = `
 local prefix, me = ARGV[1], ARGV[2]
+redis.call('SET', prefix .. 's:' .. me, ARGV[5], 'PX', ARGV[6])
 local q = prefix .. 'q'
 local mine = redis.call('GET', prefix .. 'p:' .. me)
 if mine then return {'already-paired', mine} end

@@ -81,7 +81,13 @@ export class RedisPairingStore implements PairingStore {
   }
 
   async enqueue(session: SessionId): Promise<EnqueueResult> {
-    const [status, pair] = (await this.#eval(ENQUEUE, [session, randomUUID(), this.#pairTtl(0)])) as [string, string?];
+    const [status, pair] = (await this.#eval(ENQUEUE, [
+      session,
+      randomUUID(),
+      this.#pairTtl(0),
+      this.#owner,
+      this.#leaseMs,
+    ])) as [string, string?];
     if ((status === 'paired' || status === 'already-paired') && pair) return { status, pair: parsePair(pair) };
     return { status: status === 'already-waiting' ? 'already-waiting' : 'waiting' };
   }

@@ -1,0 +1,56 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+
+export interface TcpBalancer {
+  port: number;
+  url: string;
+  /** Replaces the instances new connections are spread over (round robin). */
+  setTargets(ports: number[]): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A plain TCP load balancer on 127.0.0.1, like a platform proxy in front of several instances:
+ * no stickiness, no knowledge of socket.io. When an instance dies its connections drop, and the
+ * clients' reconnections land on whichever instance is still in the list.
+ */
+export async function startTcpBalancer(initialTargets: number[]): Promise<TcpBalancer> {
+  let targets = [...initialTargets];
+  let next = 0;
+  const open = new Set<Socket>();
+
+  const server: Server = createServer((client) => {
+    open.add(client);
+    client.once('close', () => open.delete(client));
+    const port = targets[next++ % Math.max(targets.length, 1)];
+    if (port === undefined) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(port, '127.0.0.1');
+    open.add(upstream);
+    upstream.once('close', () => open.delete(upstream));
+    client.pipe(upstream).pipe(client);
+    const cut = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.once('error', cut);
+    upstream.once('error', cut);
+    client.once('close', cut);
+    upstream.once('close', cut);
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    setTargets(ports) {
+      targets = [...ports];
+    },
+    async close() {
+      for (const socket of open) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * Several real instances (child processes, so they can be killed) on one real redis-server,
+ * behind a plain TCP balancer where a test needs clients to move between instances.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { PairedPayload, Signal } from '../src/protocol/messages.js';
+import { answer, candidate, endOfCandidates, offer } from './fixtures/webrtc.js';
+import { type ServerProcess, spawnServer } from './helpers/process.js';
+import { type RedisServer, startRedis } from './helpers/redis.js';
+import { RecordingClient } from './helpers/server.js';
+import { startTcpBalancer, type TcpBalancer } from './helpers/tcp-balancer.js';
+
+const GRACE_MS = 2000;
+
+describe('several instances on one Redis', () => {
+  let redis: RedisServer;
+  let prefix = 0;
+  const instances: ServerProcess[] = [];
+  const clients: RecordingClient[] = [];
+  let balancer: TcpBalancer | undefined;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await balancer?.close();
+    balancer = undefined;
+    await Promise.all(instances.splice(0).map((i) => i.stop('SIGKILL')));
+  });
+
+  /** Starts `count` instances sharing one fresh key prefix (so tests never see each other's queues). */
+  async function cluster(count: number, env: Record<string, string> = {}): Promise<ServerProcess[]> {
+    const shared = { REDIS_URL: redis.url, REDIS_PREFIX: `mi${++prefix}:`, RESUME_GRACE_MS: String(GRACE_MS), ...env };
+    const started = await Promise.all(Array.from({ length: count }, () => spawnServer(shared)));
+    instances.push(...started);
+    return started;
+  }
+
+  async function client(url: string, options: ConstructorParameters<typeof RecordingClient>[1] = {}) {
+    const c = new RecordingClient(url, options);
+    clients.push(c);
+    await c.connected();
+    return c;
+  }
+
+  it('pairs a client on one instance with a client on another and relays between them', async () => {
+    const [one, two] = await cluster(2, { AUTO_JOIN: 'false' });
+    const a = await client(one?.url ?? '');
+    const b = await client(two?.url ?? '');
+    expect(await a.join()).toEqual({ ok: true, status: 'waiting' });
+    expect(await b.join()).toEqual({ ok: true, status: 'paired' });
+    const [pa, pb] = await Promise.all([a.first('paired'), b.first('paired')]);
+    expect(pa.room).toBe(pb.room);
+    expect([pa.initiator, pb.initiator].sort()).toEqual([false, true]);
+
+    const fromA: Signal[] = [offer, candidate(1), candidate(2), endOfCandidates];
+    const fromB: Signal[] = [answer, candidate(3, 'p9Qe'), endOfCandidates];
+    for (const s of fromA) expect(await a.signal(s)).toEqual({ ok: true });
+    for (const s of fromB) expect(await b.signal(s)).toEqual({ ok: true });
+    await b.nth('signal', fromA.length - 1);
+    await a.nth('signal', fromB.length - 1);
+    expect(b.all('signal')).toEqual(fromA);
+    expect(a.all('signal')).toEqual(fromB);
+
+    expect(await b.next()).toEqual({ ok: true, status: 'waiting' });
+    expect(await a.first('partner-left')).toEqual({ room: pa.room, reason: 'next' });
+  });
+
+  it('1,000 clients joining at once over 3 instances end in 500 disjoint pairs', async () => {
+    const servers = await cluster(3);
+    const all = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => client(servers[i % 3]?.url ?? '', { ackTimeoutMs: 30_000 })),
+    );
+    const paired: PairedPayload[] = await Promise.all(all.map((c) => c.first('paired', 30_000)));
+    const rooms = new Map<string, PairedPayload[]>();
+    for (const p of paired) rooms.set(p.room, [...(rooms.get(p.room) ?? []), p]);
+    expect(rooms.size).toBe(500);
+    for (const members of rooms.values()) {
+      expect(members).toHaveLength(2);
+      expect(members.filter((m) => m.initiator)).toHaveLength(1);
+    }
+    for (const c of all) expect(c.all('paired')).toHaveLength(1);
+  }, 60_000);
+
+  it('a graceful restart mid-handshake loses no signal and duplicates none', async () => {
+    const [one, two] = await cluster(2, { AUTO_JOIN: 'false' });
+    balancer = await startTcpBalancer([one?.port ?? 0]);
+    const a = await client(balancer.url, {
+      socket: { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 300 },
+    });
+    const b = await client(two?.url ?? '');
+    await a.join();
+    await b.join();
+    const room = (await a.first('paired')).room;
+    await a.signal(offer);
+    await b.first('signal');
+
+    // a's instance is restarted: SIGTERM, and the balancer sends a's reconnection to the other one.
+    balancer.setTargets([two?.port ?? 0]);
+    expect(await one?.stop('SIGTERM')).toBe(0);
+    const meanwhile: Signal[] = [answer, candidate(4, 'p9Qe'), candidate(5, 'p9Qe'), endOfCandidates];
+    for (const s of meanwhile) expect(await b.signal(s)).toEqual({ ok: true });
+
+    expect(await a.nth('session', 1, 10_000)).toMatchObject({ resumed: true });
+    await a.nth('signal', meanwhile.length - 1, 10_000);
+    expect(a.all('signal')).toEqual(meanwhile);
+    expect(a.all('paired').map((p) => p.room)).toEqual([room]);
+    expect(b.all('partner-left')).toEqual([]);
+    expect(await a.signal(candidate(6))).toEqual({ ok: true });
+    expect(await b.nth('signal', 1)).toEqual(candidate(6));
+  }, 30_000);
+
+  it('SIGKILL mid-handshake: the client resumes elsewhere and both sides restart the handshake', async () => {
+    const [one, two] = await cluster(2, { AUTO_JOIN: 'false' });
+    balancer = await startTcpBalancer([one?.port ?? 0]);
+    const a = await client(balancer.url, {
+      socket: { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 300 },
+    });
+    const b = await client(two?.url ?? '');
+    await a.join();
+    await b.join();
+    const [pa, pb] = await Promise.all([a.first('paired'), b.first('paired')]);
+    await a.signal(offer);
+    await b.first('signal');
+
+    balancer.setTargets([two?.port ?? 0]);
+    await one?.stop('SIGKILL');
+
+    const [ra, rb] = await Promise.all([a.nth('paired', 1, 10_000), b.nth('paired', 1, 10_000)]);
+    expect(ra).toMatchObject({ room: pa.room, initiator: pa.initiator, resumed: true });
+    expect(rb).toMatchObject({ room: pb.room, initiator: pb.initiator, resumed: true });
+    // The restarted handshake goes through end to end.
+    await a.signal(offer);
+    expect(await b.nth('signal', 1)).toEqual(offer);
+    await b.signal(answer);
+    expect(await a.first('signal')).toEqual(answer);
+    expect(b.all('partner-left')).toEqual([]);
+  }, 30_000);
+
+  it('SIGKILL of a client that never comes back: its partner is told "disconnect" within the grace', async () => {
+    const [one, two] = await cluster(2, { AUTO_JOIN: 'false' });
+    const a = await client(one?.url ?? '');
+    const b = await client(two?.url ?? '');
+    await a.join();
+    await b.join();
+    const room = (await b.first('paired')).room;
+    const killedAt = Date.now();
+    await one?.stop('SIGKILL');
+    expect(await b.first('partner-left', 4 * GRACE_MS)).toEqual({ room, reason: 'disconnect' });
+    // Bounded: lease (the grace) plus one heartbeat (a third of it) plus scheduling slack.
+    expect(Date.now() - killedAt).toBeLessThan(4 * GRACE_MS);
+    expect(await b.join()).toEqual({ ok: true, status: 'waiting' });
+  }, 30_000);
+
+  it('a Redis outage: instances stay up, report not ready, refuse with UNAVAILABLE, and recover by themselves', async () => {
+    const [one] = await cluster(1, { AUTO_JOIN: 'false' });
+    const url = one?.url ?? '';
+    const a = await client(url);
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+
+    await redis.stop();
+    try {
+      const ready = await fetch(`${url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await a.join()).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    } finally {
+      await redis.start();
+    }
+    await expect.poll(async () => (await fetch(`${url}/readyz`)).status, { timeout: 10_000, interval: 100 }).toBe(200);
+    expect(one?.child.exitCode).toBeNull();
+
+    expect(await a.join()).toEqual({ ok: true, status: 'waiting' });
+    const b = await client(url);
+    expect(await b.join()).toEqual({ ok: true, status: 'paired' });
+    await a.first('paired');
+    expect(await a.signal(offer)).toEqual({ ok: true });
+    expect(await b.first('signal', 10_000)).toEqual(offer);
+  }, 40_000);
+});
