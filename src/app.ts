@@ -5,8 +5,17 @@ import { type Logger, pino } from 'pino';
 import { Server } from 'socket.io';
 import { createRedisCluster, type RedisCluster } from './cluster/redis-cluster.js';
 import type { Config } from './config.js';
+import { allOf } from './core/observer.js';
 import { SignalingCore } from './core/signaling-core.js';
 import { healthRoutes } from './http/health.js';
+import { iceServersRoute } from './http/ice-servers-route.js';
+import { metricsRoute } from './http/metrics-route.js';
+import { originAllowed } from './http/origins.js';
+import { securityHeaders } from './http/security.js';
+import { iceServersFor, type TurnSettings } from './ice/turn-credentials.js';
+import { ConnectionGate } from './limits/connection-gate.js';
+import { logObserver } from './observability/log-observer.js';
+import { createMetrics } from './observability/metrics.js';
 import { MemoryPairingStore } from './store/memory-store.js';
 import type { PairingStore } from './store/pairing-store.js';
 import { bindSocketIo } from './transports/socketio/connection.js';
@@ -39,12 +48,24 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
   const cluster: RedisCluster | undefined = redisUrl ? createRedisCluster({ ...config, redisUrl }, logger) : undefined;
   const store = deps.store ?? cluster?.store ?? new MemoryPairingStore();
 
+  const turn: TurnSettings = { urls: config.turnUrls, secret: config.turnSecret, ttlSeconds: config.turnTtlSeconds };
+  // Assigned below, once socket.io exists: the gauges read its sockets at scrape time.
+  let io: SignalingServer | undefined;
+  const metrics = createMetrics({
+    connected: () => io?.of('/').sockets.size ?? 0,
+    pairedHere: () => countPairedHere(io),
+    waiting: () => store.queueLength(),
+  });
+
   const app = express();
   app.disable('x-powered-by');
+  app.use(securityHeaders(config.corsOrigins));
   app.use(healthRoutes(store));
+  app.use(iceServersRoute(config.iceServers, turn));
+  app.use(metricsRoute(metrics.registry, config.metricsToken));
 
   const http = createServer(app);
-  const io: SignalingServer = new Server(http, {
+  io = new Server(http, {
     serveClient: false,
     maxHttpBufferSize: config.maxFrameBytes,
     // Several instances: WebSocket only. Long-polling would need every request of a session to
@@ -52,7 +73,10 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
     transports: cluster ? ['websocket'] : ['polling', 'websocket'],
     // A dropped client (or, with Redis, one whose server restarted gracefully) gets its session,
     // rooms and missed packets back within the grace period.
-    connectionStateRecovery: { maxDisconnectionDuration: config.resumeGraceMs, skipMiddlewares: true },
+    // Middlewares run again on recovery: the connection gate counts every live connection.
+    connectionStateRecovery: { maxDisconnectionDuration: config.resumeGraceMs, skipMiddlewares: false },
+    // WebSockets ignore CORS: the Origin header is checked here, for polling and upgrades alike.
+    allowRequest: (req, callback) => callback(null, originAllowed(req, config.corsOrigins)),
     ...(cluster ? { adapter: cluster.adapter } : {}),
   });
 
@@ -60,23 +84,30 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
     store,
     delivery: socketIoDelivery(io),
     limits: { maxSdpBytes: config.maxSdpBytes, maxCandidateBytes: config.maxCandidateBytes },
-    iceServers: () => config.iceServers,
+    iceServers: (session) => iceServersFor(config.iceServers, turn, session),
     resumeGraceMs: config.resumeGraceMs,
+    observer: allOf(metrics.observer, logObserver(logger)),
     onInternalError: (err, context) => logger.error({ err, ...context }, 'command failed'),
   });
   const binding = bindSocketIo(io, core, {
     autoJoin: config.autoJoin,
     maxInFlight: config.maxInFlight,
     heartbeatMs: Math.floor(config.resumeGraceMs / 3),
+    limits: config,
+    gate: new ConnectionGate(config, cluster ? { redis: cluster.redis, prefix: config.redisPrefix } : undefined),
+    trustProxy: config.trustProxy,
+    logger,
+    observeWait: metrics.observeWait,
     onError: (err, context) => logger.warn({ err, ...context }, 'background task failed'),
   });
 
   let closing: Promise<void> | undefined;
+  const server = io;
 
   return {
     express: app,
     http,
-    io,
+    io: server,
     core,
     store,
     logger,
@@ -97,7 +128,7 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
         try {
           // Disconnecting every socket detaches its session (with Redis, another instance resumes
           // it); the store must stay open until those detaches are written.
-          await io.close();
+          await server.close();
           await binding.drain();
         } finally {
           clearTimeout(deadline);
@@ -108,4 +139,13 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
       return closing;
     },
   };
+}
+
+/** Sessions of this instance that are in a pair: their sockets are in a `p:` room. */
+function countPairedHere(io: SignalingServer | undefined): number {
+  let paired = 0;
+  for (const socket of io?.of('/').sockets.values() ?? []) {
+    for (const room of socket.rooms) if (room.startsWith('p:')) paired++;
+  }
+  return paired;
 }

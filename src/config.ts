@@ -67,6 +67,15 @@ const iceServerList = (raw: string, env: string): IceServer[] => {
   });
 };
 
+/** A comma-separated list; empty entries are dropped. */
+const list = (raw: string): string[] =>
+  raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+
+const optionalText = (raw: string): string | undefined => raw;
+
 const redisUrl = (raw: string, env: string): string | undefined => {
   if (!/^rediss?:\/\/./.test(raw)) throw new ConfigError(env, 'must be a redis:// or rediss:// (TLS) URL');
   return raw;
@@ -140,6 +149,78 @@ export const SETTINGS = {
     fallback: '10000',
     doc: 'How long a dropped (or crashed) client keeps its pair to resume before its partner is told.',
     parse: integer(1000, 600_000),
+  },
+  trustProxy: {
+    env: 'TRUST_PROXY',
+    fallback: '0',
+    doc: 'Proxies in front of the server whose X-Forwarded-For is trusted (1 on Fly.io); 0 uses the socket address.',
+    parse: integer(0, 10),
+  },
+  corsOrigins: {
+    env: 'CORS_ORIGINS',
+    fallback: '',
+    doc: "Comma-separated origins whose pages may connect; empty: only the server's own page; * for any.",
+    parse: list,
+  },
+  sdpPerSecond: {
+    env: 'SDP_PER_SECOND',
+    fallback: '5',
+    doc: 'Offers and answers one client may send per second (bursts of twice that).',
+    parse: integer(1, 10_000),
+  },
+  candidatesPerSecond: {
+    env: 'CANDIDATES_PER_SECOND',
+    fallback: '40',
+    doc: 'ICE candidates (and any other message) one client may send per second (bursts of twice that).',
+    parse: integer(1, 100_000),
+  },
+  pairingPerSecond: {
+    env: 'PAIRING_PER_SECOND',
+    fallback: '2',
+    doc: 'join, next and leave one client may send per second (bursts of twice that).',
+    parse: integer(1, 1000),
+  },
+  abuseStrikes: {
+    env: 'ABUSE_STRIKES',
+    fallback: '50',
+    doc: 'Rate-limited commands tolerated (refilling one per second) before the client is disconnected.',
+    parse: integer(1, 100_000),
+  },
+  maxConnectionsPerIp: {
+    env: 'MAX_CONNECTIONS_PER_IP',
+    fallback: '50',
+    doc: 'Connections one address may hold at once (shared across instances with Redis).',
+    parse: integer(1, 1_000_000),
+  },
+  connectionsPerMinutePerIp: {
+    env: 'CONNECTIONS_PER_MINUTE_PER_IP',
+    fallback: '120',
+    doc: 'New connections one address may open per minute (shared across instances with Redis).',
+    parse: integer(1, 1_000_000),
+  },
+  turnUrls: {
+    env: 'TURN_URLS',
+    fallback: '',
+    doc: 'Comma-separated turn:/turns: URLs handed out with time-limited credentials when TURN_SECRET is set.',
+    parse: list,
+  },
+  turnSecret: {
+    env: 'TURN_SECRET',
+    fallback: undefined,
+    doc: "coturn's static-auth-secret (use-auth-secret); credentials are derived from it, it is never sent.",
+    parse: optionalText,
+  },
+  turnTtlSeconds: {
+    env: 'TURN_TTL_SECONDS',
+    fallback: '3600',
+    doc: 'How long a TURN credential stays valid.',
+    parse: integer(60, 7 * 24 * 3600),
+  },
+  metricsToken: {
+    env: 'METRICS_TOKEN',
+    fallback: undefined,
+    doc: 'Enables GET /metrics (Prometheus) for requests with Authorization: Bearer <token>; unset: no /metrics.',
+    parse: optionalText,
   },
   shutdownTimeoutMs: {
     env: 'SHUTDOWN_TIMEOUT_MS',

@@ -34,7 +34,15 @@ describe('several instances on one Redis', () => {
 
   /** Starts `count` instances sharing one fresh key prefix (so tests never see each other's queues). */
   async function cluster(count: number, env: Record<string, string> = {}): Promise<ServerProcess[]> {
-    const shared = { REDIS_URL: redis.url, REDIS_PREFIX: `mi${++prefix}:`, RESUME_GRACE_MS: String(GRACE_MS), ...env };
+    const shared = {
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: `mi${++prefix}:`,
+      RESUME_GRACE_MS: String(GRACE_MS),
+      // Every test client comes from 127.0.0.1.
+      MAX_CONNECTIONS_PER_IP: '100000',
+      CONNECTIONS_PER_MINUTE_PER_IP: '100000',
+      ...env,
+    };
     const started = await Promise.all(Array.from({ length: count }, () => spawnServer(shared)));
     instances.push(...started);
     return started;
@@ -155,6 +163,18 @@ describe('several instances on one Redis', () => {
     expect(Date.now() - killedAt).toBeLessThan(4 * GRACE_MS);
     expect(await b.join()).toEqual({ ok: true, status: 'waiting' });
   }, 30_000);
+
+  it('shares per-address connection limits across instances', async () => {
+    const [one, two] = await cluster(2, { MAX_CONNECTIONS_PER_IP: '2' });
+    await client(one?.url ?? '');
+    await client(two?.url ?? '');
+    const refused = new RecordingClient(one?.url ?? '');
+    clients.push(refused);
+    const error = await new Promise<Error & { data?: unknown }>((resolve) =>
+      refused.socket.once('connect_error', resolve),
+    );
+    expect(error.data).toMatchObject({ code: 'RATE_LIMITED' });
+  });
 
   it('a Redis outage: instances stay up, report not ready, refuse with UNAVAILABLE, and recover by themselves', async () => {
     const [one] = await cluster(1, { AUTO_JOIN: 'false' });

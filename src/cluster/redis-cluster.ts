@@ -7,6 +7,8 @@ import { createStoreClient, RedisPairingStore } from '../store/redis-store.js';
 
 export interface RedisCluster {
   store: RedisPairingStore;
+  /** The fail-fast client, for other shared counters (connection limits). */
+  redis: Redis;
   /** socket.io adapter: cross-instance delivery and connection state recovery through Redis Streams. */
   adapter: ReturnType<typeof createAdapter>;
   close(): Promise<void>;
@@ -54,6 +56,7 @@ export function createRedisCluster(
 
   return {
     store,
+    redis: storeClient,
     adapter,
     async close() {
       await store.close();

@@ -10,6 +10,7 @@ import {
   type SessionState,
 } from '../store/pairing-store.js';
 import type { Delivery } from './delivery.js';
+import { type SignalingObserver, silentObserver } from './observer.js';
 
 export interface CoreOptions {
   store: PairingStore;
@@ -19,6 +20,8 @@ export interface CoreOptions {
   iceServers: (session: SessionId) => IceServer[] | Promise<IceServer[]>;
   /** How long a session whose connection dropped keeps its pair, waiting to be resumed. */
   resumeGraceMs: number;
+  /** Told about pairs, relays and refusals, for logs and metrics. */
+  observer?: SignalingObserver;
   /** Where unexpected faults are reported; they reach the client only as INTERNAL. */
   onInternalError?: (error: unknown, context: { command: string; session: SessionId }) => void;
 }
@@ -40,6 +43,7 @@ export class SignalingCore {
   readonly #iceServers: CoreOptions['iceServers'];
   readonly #onInternalError: NonNullable<CoreOptions['onInternalError']>;
   readonly #resumeGraceMs: number;
+  readonly #observer: SignalingObserver;
 
   /** The registry: command name → handler. */
   readonly #commands: { [C in Command]: Handler<C> } = {
@@ -56,6 +60,7 @@ export class SignalingCore {
     this.#iceServers = options.iceServers;
     this.#onInternalError = options.onInternalError ?? (() => {});
     this.#resumeGraceMs = options.resumeGraceMs;
+    this.#observer = options.observer ?? silentObserver;
   }
 
   /** Runs one command; never throws: every outcome, good or bad, is an acknowledgement. */
@@ -64,7 +69,9 @@ export class SignalingCore {
       const result = await (this.#commands[command] as Handler<C>)(session, payload);
       return command === 'signal' ? (OK_SIGNAL as Ack<CommandResults[C]>) : { ok: true, ...result };
     } catch (error) {
-      return { ok: false, error: this.#toErrorBody(error, command, session) };
+      const body = this.#toErrorBody(error, command, session);
+      this.#observer.refused(command, body.code);
+      return { ok: false, error: body };
     }
   }
 
@@ -121,6 +128,7 @@ export class SignalingCore {
       const pair = await this.#store.unpair(session);
       if (!pair) continue;
       await this.#delivery.unbind(pair);
+      this.#observer.pairEnded(pair, 'disconnect');
       await this.#delivery.send(session, 'partner-left', { room: pair.id, reason: 'disconnect' });
     }
   }
@@ -139,6 +147,7 @@ export class SignalingCore {
     if (!pair) throw new ProtocolError(ErrorCode.NOT_PAIRED, 'signal needs a partner: wait for paired');
     // The payload object itself is relayed: validation proved it is exactly a Signal, nothing more.
     await this.#delivery.relay(pair, session, signal);
+    this.#observer.relayed(signal.type);
     return {};
   }
 
@@ -177,6 +186,7 @@ export class SignalingCore {
   /** Binds the pair's channel first, then tells both sides, so the initiator's offer always has a route. */
   async #announce(pair: Pair, resumed = false): Promise<void> {
     await this.#delivery.bind(pair);
+    if (!resumed) this.#observer.paired(pair);
     const [initiatorIce, politeIce] = await Promise.all([
       this.#iceServers(pair.initiator),
       this.#iceServers(pair.polite),
@@ -198,6 +208,7 @@ export class SignalingCore {
     const pair = await this.#store.unpair(session);
     if (!pair) return;
     await this.#delivery.unbind(pair);
+    this.#observer.pairEnded(pair, reason);
     await this.#delivery.send(partnerOf(pair, session), 'partner-left', { room: pair.id, reason });
   }
 

@@ -75,6 +75,10 @@ export class MemoryPairingStore implements PairingStore {
     return pair;
   }
 
+  async queueLength(): Promise<number> {
+    return this.#queue.size;
+  }
+
   async ready(): Promise<void> {}
 
   async close(): Promise<void> {

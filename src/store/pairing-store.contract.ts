@@ -112,6 +112,17 @@ export function describePairingStoreContract(name: string, makeStore: () => Prom
       for (const p of pairs) expect(p.initiator).not.toBe(p.polite);
     });
 
+    it('counts the sessions waiting', async () => {
+      const [a, b, c] = [session('a'), session('b'), session('c')];
+      await settled();
+      expect(await store.queueLength()).toBe(0);
+      await store.enqueue(a);
+      expect(await store.queueLength()).toBe(1);
+      await store.enqueue(b);
+      await store.enqueue(c);
+      expect(await store.queueLength()).toBe(1);
+    });
+
     it('reports ready', async () => {
       await expect(store.ready()).resolves.toBeUndefined();
     });

@@ -60,6 +60,8 @@ export interface PairingStore {
   pairOf(session: SessionId): Promise<Pair | null>;
   /** Ends the pair `session` is in, for both sides at once; returns it, or null when there was none. */
   unpair(session: SessionId): Promise<Pair | null>;
+  /** How many sessions wait in the queue (leftovers of a crashed instance included until skipped). */
+  queueLength(): Promise<number>;
   /** Resolves when the backend answers; rejects with StoreUnavailableError when it does not. */
   ready(): Promise<void>;
   close(): Promise<void>;

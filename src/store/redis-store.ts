@@ -108,6 +108,11 @@ export class RedisPairingStore implements PairingStore {
     return pair ? parsePair(pair) : null;
   }
 
+  async queueLength(): Promise<number> {
+    // https://redis.io/commands/zcard/
+    return this.#run(() => this.#redis.zcard(this.#key('q')));
+  }
+
   async ready(): Promise<void> {
     // https://redis.io/commands/ping/
     await this.#run(() => this.#redis.ping());

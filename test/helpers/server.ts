@@ -3,6 +3,9 @@ import { SignalingClient, type SignalingClientOptions } from '../../src/client/i
 import { type Config, configWith } from '../../src/config.js';
 import type { ServerEvents } from '../../src/protocol/messages.js';
 
+/** Every test client comes from 127.0.0.1: per-address limits are raised unless a test sets its own. */
+export const LOAD_FROM_ONE_ADDRESS = { maxConnectionsPerIp: 100_000, connectionsPerMinutePerIp: 100_000 };
+
 export interface TestServer {
   app: PairwireApp;
   url: string;
@@ -13,7 +16,7 @@ export interface TestServer {
 
 /** Starts a real server on a free 127.0.0.1 port; `close()` stops it and every client it made. */
 export async function startServer(overrides: Partial<Config> = {}, deps: AppDeps = {}): Promise<TestServer> {
-  const app = createApp(configWith({ logLevel: 'silent', ...overrides }), deps);
+  const app = createApp(configWith({ logLevel: 'silent', ...LOAD_FROM_ONE_ADDRESS, ...overrides }), deps);
   const { port } = await app.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}`;
   const clients: RecordingClient[] = [];

@@ -1,4 +1,8 @@
+import type { Logger } from 'pino';
 import type { SignalingCore } from '../../core/signaling-core.js';
+import { clientIp } from '../../http/client-ip.js';
+import { CommandLimiter, type CommandLimits } from '../../limits/command-limiter.js';
+import type { ConnectionGate } from '../../limits/connection-gate.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { type Ack, isCommand } from '../../protocol/messages.js';
 import type { SessionId } from '../../store/pairing-store.js';
@@ -14,6 +18,15 @@ export interface SocketIoBindingOptions {
   maxInFlight: number;
   /** How often the sessions connected here renew their leases (a third of the resume grace). */
   heartbeatMs: number;
+  /** Per-connection command budgets. */
+  limits: CommandLimits;
+  /** Per-address admission of new connections. */
+  gate: ConnectionGate;
+  /** Trusted proxy hops for the client address (X-Forwarded-For). */
+  trustProxy: number;
+  logger: Logger;
+  /** Reports how long a client waited in the queue before `paired`. */
+  observeWait: (seconds: number) => void;
   onError: (error: unknown, context: { command: string }) => void;
 }
 
@@ -40,18 +53,56 @@ export function bindSocketIo(
   options: SocketIoBindingOptions,
 ): SocketIoBinding {
   const queues = new Set<SerialQueue>();
+  const { logger } = options;
+
+  // Admission runs for every connection, recovered ones included: each holds an address slot.
+  io.use((socket, next) => {
+    const ip = clientIp(socket.request, options.trustProxy);
+    options.gate.admit(ip).then((admission) => {
+      if (!admission.admitted) {
+        logger.warn({ ip, reason: admission.reason }, 'connection refused');
+        const refusal = new Error(admission.reason) as Error & { data?: unknown };
+        refusal.data = {
+          code: ErrorCode.RATE_LIMITED,
+          message: admission.reason,
+          retryAfterMs: admission.retryAfterMs,
+        };
+        next(refusal);
+        return;
+      }
+      socket.data.ip = ip;
+      socket.once('disconnect', () => options.gate.release(ip));
+      next();
+    }, next);
+  });
 
   io.on('connection', (socket) => {
     const queue = new SerialQueue(options.maxInFlight);
     queues.add(queue);
+    const limiter = new CommandLimiter(options.limits);
+    watchQueueTime(socket, options.observeWait);
     // Resolved by the first task; every later task runs after it, so it is always set for them.
     let session: SessionId = '';
     queue.push(async () => {
       session = await establishSession(socket, core, options);
+      logger.info({ socket: socket.id, resumed: socket.recovered }, 'client connected');
     });
 
     socket.onAny((event: string, ...args: unknown[]) => {
       const { payload, ack, extra } = splitArguments(args);
+      // Budgets first: a flood is refused before anything is parsed or queued.
+      const verdict = limiter.check(event, payload);
+      if (!verdict.allowed) {
+        ack?.({
+          ok: false,
+          error: { code: ErrorCode.RATE_LIMITED, message: 'too many messages', retryAfterMs: verdict.retryAfterMs },
+        });
+        if (verdict.abusive && socket.connected) {
+          logger.warn({ socket: socket.id, ip: socket.data.ip }, 'disconnecting an abusive client');
+          socket.disconnect(true);
+        }
+        return;
+      }
       if (!isCommand(event)) {
         ack?.({ ok: false, error: { code: ErrorCode.UNKNOWN_EVENT, message: `unknown event "${event}"` } });
         return;
@@ -76,6 +127,7 @@ export function bindSocketIo(
     });
 
     socket.on('disconnect', (reason) => {
+      logger.info({ socket: socket.id, reason }, 'client disconnected');
       // Goodbyes must not be refused for a full queue: bypass the in-flight limit.
       queue.force(async () => {
         if (!session) return;
@@ -165,6 +217,18 @@ async function autoJoin(
   if (!options.autoJoin) return;
   const result = await core.handle('join', session, undefined);
   if (!result.ok) socket.emit('error', result.error);
+}
+
+/** Measures queue time on the waiting client's own instance: from `waiting` to a new `paired`. */
+function watchQueueTime(socket: SignalingSocket, observeWait: (seconds: number) => void): void {
+  let waitingSince = 0;
+  socket.onAnyOutgoing((event: string, payload: unknown) => {
+    if (event === 'waiting') waitingSince = performance.now();
+    else if (event === 'paired' && waitingSince > 0 && !(payload as { resumed?: boolean }).resumed) {
+      observeWait((performance.now() - waitingSince) / 1000);
+      waitingSince = 0;
+    }
+  });
 }
 
 /** Another socket of this process already carries the session (the client reconnected before we noticed the drop). */

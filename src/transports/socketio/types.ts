@@ -13,6 +13,8 @@ export type ClientToServer = Record<string, (...args: unknown[]) => void>;
 
 export interface SocketData {
   session: SessionId;
+  /** The client's address as admitted (see http/client-ip.ts). */
+  ip: string;
 }
 
 export type SignalingServer = Server<ClientToServer, ServerToClient, Record<string, never>, SocketData>;

@@ -1,0 +1,25 @@
+import type { RequestHandler } from 'express';
+import helmet from 'helmet';
+import { originAllowed } from './origins.js';
+
+/**
+ * Security headers (helmet's defaults: a strict Content-Security-Policy, no sniffing, no framing,
+ * HSTS) and CORS for the HTTP routes from the same allowlist as the socket.io origin check.
+ */
+export function securityHeaders(allowedOrigins: readonly string[]): RequestHandler[] {
+  const cors: RequestHandler = (req, res, next) => {
+    const origin = req.headers.origin;
+    if (origin && originAllowed(req, allowedOrigins)) {
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Vary', 'Origin');
+      if (req.method === 'OPTIONS') {
+        res.setHeader('Access-Control-Allow-Methods', 'GET');
+        res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type');
+        res.status(204).end();
+        return;
+      }
+    }
+    next();
+  };
+  return [helmet(), cors];
+}
