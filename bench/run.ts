@@ -4,8 +4,10 @@
  * bench/results/ and regenerates docs/benchmarks.md (a --quick run writes bench/results/quick.md
  * instead, so development runs never overwrite the published figures).
  *
- * Flags: --quick (small sizes), --only=<target,...>, --render-only=<results.json> (doc only),
- * --profile (pairwire relay only, with --cpu-prof; see bench/profile/top.ts).
+ * Flags: --quick (small sizes), --medium (for comparing builds), --only=<target,...>, --render-only=<results.json> (doc only),
+ * --profile (relay only, servers run with --cpu-prof; pairwire unless --only; see bench/profile/top.ts),
+ * --entry=<server.js> (also measure another pairwire build as `candidate`; see bench/proposals/),
+ * --base=<server.js> (pairwire's own targets run this build instead of dist/src/server.js).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,8 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { type Pinning, spawnPinned } from './lib/pinned-process.js';
 import type { LoadJob, LoadResult } from './load/job.js';
 import { type BenchReport, renderMarkdown, type TargetRun } from './report/render.js';
-import { FULL, QUICK } from './sizes.js';
-import { redisSupported, startTarget, TARGETS, type Target } from './targets.js';
+import { FULL, MEDIUM, QUICK } from './sizes.js';
+import { candidateTargets, redisSupported, startTarget, TARGETS, type Target, withPairwireEntry } from './targets.js';
 
 const repo = (relative: string) => fileURLToPath(new URL(`../../../${relative}`, import.meta.url));
 const LOAD_ENTRY = fileURLToPath(new URL('./load/main.js', import.meta.url));
@@ -40,17 +42,22 @@ if (typeof renderOnly === 'string') {
 }
 
 const quick = option('quick') === true;
+const medium = option('medium') === true;
 const profile = option('profile') === true;
 const onlyOption = option('only');
 const only = typeof onlyOption === 'string' ? onlyOption.split(',') : undefined;
-const sizes = quick ? QUICK : FULL;
+const entryOption = option('entry');
+const baseOption = option('base');
+const candidates = typeof entryOption === 'string' ? candidateTargets(entryOption) : [];
+const targets = [...(typeof baseOption === 'string' ? withPairwireEntry(TARGETS, baseOption) : TARGETS), ...candidates];
+const sizes = quick ? QUICK : medium ? MEDIUM : FULL;
 const pinning = choosePinning();
 const resultsDir = repo('bench/results');
 mkdirSync(resultsDir, { recursive: true });
 
 const report: BenchReport = {
   command: `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`,
-  mode: quick ? 'quick' : 'full',
+  mode: quick ? 'quick' : medium ? 'medium' : 'full',
   machine: {
     cores: availableParallelism(),
     cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -64,9 +71,9 @@ const report: BenchReport = {
 };
 
 const hasRedis = redisSupported();
-for (const target of TARGETS) {
+for (const target of targets) {
   if (only && !only.includes(target.id)) continue;
-  if (profile && target.id !== 'pairwire') continue;
+  if (profile && !only && target.id !== 'pairwire' && target.id !== 'candidate') continue;
   const run: TargetRun = { target: target.id, label: target.label, bursts: [], errors: [] };
   report.runs.push(run);
   if (target.redis && !hasRedis) {
@@ -87,7 +94,12 @@ const stamp = report.machine.date.replace(/[:.]/g, '-');
 writeFileSync(`${resultsDir}/${report.mode}-${stamp}.json`, JSON.stringify(report, null, 2));
 writeFileSync(`${resultsDir}/${report.mode}-latest.json`, JSON.stringify(report, null, 2));
 const markdown = renderMarkdown(report, readFileSync(repo('bench/report/findings.md'), 'utf8'));
-writeFileSync(quick || profile || only ? `${resultsDir}/${report.mode}.md` : repo('docs/benchmarks.md'), markdown);
+writeFileSync(
+  quick || medium || profile || only || candidates.length > 0
+    ? `${resultsDir}/${report.mode}.md`
+    : repo('docs/benchmarks.md'),
+  markdown,
+);
 console.log(markdown);
 
 /** One scenario against a fresh server set-up; any failure is recorded, and the run goes on. */

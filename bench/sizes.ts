@@ -1,6 +1,11 @@
 import type { BurstJob, RelayJob } from './load/job.js';
 
 /** Every scenario size in one place: the full run for the doc, and a quick one for development. */
+/**
+ * Relay couples are many enough that no client exceeds pairwire's default per-client limits
+ * (SDP_PER_SECOND 5, CANDIDATES_PER_SECOND 40: 8 candidates a handshake, so 5 handshakes/s):
+ * at 1,000 handshakes/s each of 500 couples runs 2 a second, like real users, one handshake each.
+ */
 export interface BenchSizes {
   bursts: BurstJob[];
   relay: RelayJob;
@@ -11,10 +16,16 @@ export const FULL: BenchSizes = {
     { kind: 'burst', clients: 10_000, concurrency: 200, timeoutMs: 120_000 },
     { kind: 'burst', clients: 2_000, concurrency: 200, timeoutMs: 60_000 },
   ],
-  relay: { kind: 'relay', couples: 100, rates: [200, 1000], phaseMs: 5000, saturationMs: 5000, drainMs: 5000 },
+  relay: { kind: 'relay', couples: 500, rates: [200, 1000], phaseMs: 5000, saturationMs: 5000, drainMs: 5000 },
+};
+
+/** For measuring a proposal against the current build: big enough to be stable, about a minute per target. */
+export const MEDIUM: BenchSizes = {
+  bursts: [{ kind: 'burst', clients: 2_000, concurrency: 200, timeoutMs: 60_000 }],
+  relay: { kind: 'relay', couples: 500, rates: [200, 1000], phaseMs: 3000, saturationMs: 4000, drainMs: 3000 },
 };
 
 export const QUICK: BenchSizes = {
   bursts: [{ kind: 'burst', clients: 200, concurrency: 50, timeoutMs: 20_000 }],
-  relay: { kind: 'relay', couples: 20, rates: [200], phaseMs: 1500, saturationMs: 1500, drainMs: 2000 },
+  relay: { kind: 'relay', couples: 50, rates: [100], phaseMs: 1500, saturationMs: 1500, drainMs: 2000 },
 };

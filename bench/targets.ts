@@ -11,7 +11,20 @@ const PAIRWIRE_ENTRY = built('../../src/server.js');
 const PAIRWIRE_CONFIG = built('../../src/config.js');
 const GC_HOOK = built('./server-hooks/gc-on-signal.js');
 
-export type TargetId = 'pairwire' | 'naive-socketio' | 'ws-floor' | 'pairwire-redis' | 'pairwire-redis-2x';
+/** Settings pairwire reads (the baselines ignore them); see the comment where they are used. */
+export const PER_ADDRESS_LIMITS_LIFTED = {
+  MAX_CONNECTIONS_PER_IP: '1000000',
+  CONNECTIONS_PER_MINUTE_PER_IP: '1000000',
+};
+
+export type TargetId =
+  | 'pairwire'
+  | 'candidate'
+  | 'candidate-redis'
+  | 'naive-socketio'
+  | 'ws-floor'
+  | 'pairwire-redis'
+  | 'pairwire-redis-2x';
 
 export interface Target {
   id: TargetId;
@@ -65,6 +78,22 @@ export const TARGETS: readonly Target[] = [
   },
 ];
 
+/**
+ * Another build of pairwire (a copy of src/ with a proposal from bench/proposals/ applied),
+ * measured beside the current one in the same run, with the memory store and with Redis.
+ */
+export function candidateTargets(entry: string): Target[] {
+  return [
+    { id: 'candidate', label: 'candidate (memory)', protocol: 'socketio', entry, instances: 1, redis: false },
+    { id: 'candidate-redis', label: 'candidate (Redis)', protocol: 'socketio', entry, instances: 1, redis: true },
+  ];
+}
+
+/** The same targets with pairwire's own entry replaced (to compare two builds of a frozen snapshot). */
+export function withPairwireEntry(targets: readonly Target[], entry: string): Target[] {
+  return targets.map((target) => (target.entry === PAIRWIRE_ENTRY ? { ...target, entry } : target));
+}
+
 /** The Redis targets run only once the built server knows REDIS_URL (issue 3). */
 export function redisSupported(): boolean {
   return existsSync(PAIRWIRE_CONFIG) && readFileSync(PAIRWIRE_CONFIG, 'utf8').includes('REDIS_URL');
@@ -104,6 +133,10 @@ export async function startTarget(target: Target, options: StartOptions): Promis
           HOST: '127.0.0.1',
           NODE_ENV: 'production',
           LOG_LEVEL: 'info',
+          // Every bench client comes from 127.0.0.1: that one address stands in for thousands of
+          // users, so only the per-address connection limits are lifted. Per-client limits stay at
+          // their defaults (the relay spreads its rate over enough couples to stay under them).
+          ...PER_ADDRESS_LIMITS_LIFTED,
           ...(redis ? { REDIS_URL: redis.url } : {}),
         },
       );

@@ -84,6 +84,10 @@ export interface RelayPhaseResult {
 export interface RelayResult {
   kind: 'relay';
   couples: number;
+  /** Server RSS after a forced GC with the couples paired, before any signal. */
+  rssBeforeBytes: number;
+  /** Server RSS after a forced GC right after the last phase: what relaying left behind. */
+  rssAfterBytes: number;
   phases: RelayPhaseResult[];
   saturation: RelayPhaseResult;
 }

@@ -1,7 +1,8 @@
 import type { Signal } from '../../src/protocol/messages.js';
+import { sampleProcesses } from '../lib/proc-stat.js';
 import { summarize } from '../lib/stats.js';
 import { type BenchConnection, connect } from './connection.js';
-import { sleep, startCpuWindow } from './cpu-window.js';
+import { collectGarbage, sleep, startCpuWindow } from './cpu-window.js';
 import type { LoadJob, RelayJob, RelayPhaseResult, RelayResult } from './job.js';
 import { candidate, type Stamp, sessionDescription, stampOf } from './payloads.js';
 
@@ -9,7 +10,7 @@ import { candidate, type Stamp, sessionDescription, stampOf } from './payloads.j
 const CANDIDATES_PER_SIDE = 8;
 /** Offer + answer + the candidates of both sides: what both sides receive in one handshake. */
 const MESSAGES_PER_HANDSHAKE = 2 + 2 * CANDIDATES_PER_SIDE;
-const WARMUP = { rate: 200, ms: 1000 };
+const WARMUP = { rate: 100, ms: 1000 };
 
 interface Side {
   role: 'i' | 'p';
@@ -131,6 +132,8 @@ export async function runRelay(job: LoadJob, relay: RelayJob): Promise<RelayResu
     while (performance.now() < until) await sleep(20);
   };
 
+  await collectGarbage(job.serverPids);
+  const rssBeforeBytes = sampleProcesses(job.serverPids).rssBytes;
   const warmup = new Phase(WARMUP.rate);
   await runPhase(warmup, WARMUP.ms, openLoop(warmup, WARMUP.rate));
 
@@ -142,11 +145,13 @@ export async function runRelay(job: LoadJob, relay: RelayJob): Promise<RelayResu
   const saturationPhase = new Phase(0);
   const saturation = await runPhase(saturationPhase, relay.saturationMs, closedLoop(saturationPhase));
 
+  await collectGarbage(job.serverPids);
+  const rssAfterBytes = sampleProcesses(job.serverPids).rssBytes;
   for (const couple of couples) {
     couple.initiator.connection.close();
     couple.polite.connection.close();
   }
-  return { kind: 'relay', couples: couples.length, phases, saturation };
+  return { kind: 'relay', couples: couples.length, rssBeforeBytes, rssAfterBytes, phases, saturation };
 }
 
 function countOpen(handshakes: Map<number, Handshake>, phase: Phase): number {

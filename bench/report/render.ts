@@ -27,7 +27,7 @@ export interface TargetRun {
 
 export interface BenchReport {
   command: string;
-  mode: 'full' | 'quick';
+  mode: 'full' | 'medium' | 'quick';
   machine: {
     cores: number;
     cpuModel: string;
@@ -314,6 +314,25 @@ function relaySection(report: BenchReport): string {
           fixed(us, 1),
           times(ratio(us, cpuPerMessageOverall(naive))),
           times(ratio(us, cpuPerMessageOverall(floor))),
+        ];
+      }),
+    ),
+    '',
+    '### Memory left behind by relaying',
+    '',
+    'Server RSS after a forced full GC, with the couples paired: before the first signal, and right after the',
+    'saturation run. Growth here is retained per message, not per connection.',
+    '',
+    table(
+      ['server', 'signals relayed', 'RSS before (MiB)', 'RSS after (MiB)', 'growth (MiB)'],
+      withRelay.map((run) => {
+        const relay = run.relay as RelayResult;
+        return [
+          run.label,
+          count(allPhases(relay).reduce((s, p) => s + p.messagesReceived, 0)),
+          mib(relay.rssBeforeBytes),
+          mib(relay.rssAfterBytes),
+          mib(relay.rssAfterBytes - relay.rssBeforeBytes),
         ];
       }),
     ),
