@@ -20,6 +20,7 @@ import { MemoryPairingStore } from './store/memory-store.js';
 import type { PairingStore } from './store/pairing-store.js';
 import { bindSocketIo } from './transports/socketio/connection.js';
 import { socketIoDelivery } from './transports/socketio/delivery.js';
+import { isPairRoom } from './transports/socketio/rooms.js';
 import type { SignalingServer } from './transports/socketio/types.js';
 
 /** What the composition root may be handed instead of building it from config. */
@@ -145,7 +146,7 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
 function countPairedHere(io: SignalingServer | undefined): number {
   let paired = 0;
   for (const socket of io?.of('/').sockets.values() ?? []) {
-    for (const room of socket.rooms) if (room.startsWith('p:')) paired++;
+    for (const room of socket.rooms) if (isPairRoom(room)) paired++;
   }
   return paired;
 }

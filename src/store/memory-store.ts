@@ -13,21 +13,26 @@ export class MemoryPairingStore implements PairingStore {
   readonly #pairs = new Map<SessionId, Pair>();
   /** Known sessions: null while attached, else the time (ms) at which the detached session expires. */
   readonly #sessions = new Map<SessionId, number | null>();
+  /** Detached sessions that were waiting when they dropped. */
+  readonly #droppedWhileWaiting = new Set<SessionId>();
 
   async attach(session: SessionId, { resume }: { resume: boolean }): Promise<SessionState | null> {
     if (resume && !this.#alive(session)) return null;
     this.#sessions.set(session, null);
+    if (this.#droppedWhileWaiting.delete(session)) return { status: 'idle', requeue: true };
     return this.#stateOf(session);
   }
 
   async detach(session: SessionId, graceMs: number): Promise<void> {
-    this.#queue.delete(session);
-    if (this.#sessions.has(session)) this.#sessions.set(session, Date.now() + graceMs);
+    if (!this.#sessions.has(session)) return;
+    if (this.#queue.delete(session)) this.#droppedWhileWaiting.add(session);
+    this.#sessions.set(session, Date.now() + graceMs);
   }
 
   async release(session: SessionId): Promise<void> {
     this.#queue.delete(session);
     this.#sessions.delete(session);
+    this.#droppedWhileWaiting.delete(session);
   }
 
   async heartbeat(sessions: SessionId[]): Promise<SessionId[]> {
@@ -85,6 +90,7 @@ export class MemoryPairingStore implements PairingStore {
     this.#queue.clear();
     this.#pairs.clear();
     this.#sessions.clear();
+    this.#droppedWhileWaiting.clear();
   }
 
   /** A session is alive from attach until release, or until its grace runs out after detach. */
@@ -94,6 +100,7 @@ export class MemoryPairingStore implements PairingStore {
     if (expiresAt === null || expiresAt === undefined) return true;
     if (expiresAt > Date.now()) return true;
     this.#sessions.delete(session);
+    this.#droppedWhileWaiting.delete(session);
     return false;
   }
 

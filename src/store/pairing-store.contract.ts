@@ -157,6 +157,17 @@ export function describePairingStoreContract(name: string, makeStore: () => Prom
         expect(await store.enqueue(d)).toEqual({ status: 'waiting' });
       });
 
+      it('remembers that a session dropped while waiting, so it can take its place again on resume', async () => {
+        const [a, b] = [session('a'), session('b')];
+        await settled();
+        await store.enqueue(a);
+        await store.detach(a, 60_000);
+        await store.detach(b, 60_000); // idle when it dropped
+        expect(await store.attach(a, { resume: true })).toEqual({ status: 'idle', requeue: true });
+        expect(await store.attach(a, { resume: true })).toEqual({ status: 'idle' });
+        expect(await store.attach(b, { resume: true })).toEqual({ status: 'idle' });
+      });
+
       it('reports a partner whose grace ran out, and does not resume it', async () => {
         const [a, b] = [session('a'), session('b')];
         await settled();

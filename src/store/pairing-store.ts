@@ -22,8 +22,14 @@ export type EnqueueResult =
   | { status: 'already-waiting' }
   | { status: 'already-paired'; pair: Pair };
 
-/** Where a known session stands. */
-export type SessionState = { status: 'idle' } | { status: 'waiting' } | { status: 'paired'; pair: Pair };
+/**
+ * Where a known session stands. `requeue` marks an idle session that was waiting when its
+ * connection dropped: it left the queue so nobody was paired with a ghost, and wants its place back.
+ */
+export type SessionState =
+  | { status: 'idle'; requeue?: true }
+  | { status: 'waiting' }
+  | { status: 'paired'; pair: Pair };
 
 /**
  * Sessions are leased: a live session's record is kept alive by its owner's heartbeat. When the

@@ -4,7 +4,8 @@
  * (a managed Redis, Upstash, ElastiCache non-cluster); Redis Cluster is not supported.
  *
  * Keys, for a prefix P:
- *   P s:<session>  STRING  owner instance id, or "detached"; PX = lease (live) or grace (detached)
+ *   P s:<session>  STRING  owner instance id, or "detached" / "detached-waiting" (dropped while queued);
+ *                          PX = lease (live) or grace (detached)
  *   P p:<session>  STRING  "<pairId>\n<initiator>\n<polite>", one per member; PX = lease + grace, renewed
  *   P q            ZSET    waiting sessions, scored by arrival (P seq): the FIFO queue
  *   P seq          STRING  arrival counter
@@ -20,11 +21,15 @@ local function partner_in(pair, me)
 end
 `;
 
-/** ARGV: prefix, session, owner, leaseMs, pairTtlMs, resume ("1"/"0"). Returns nil (unknown) or {status[, pair]}. */
+/**
+ * ARGV: prefix, session, owner, leaseMs, pairTtlMs, resume ("1"/"0").
+ * Returns nil (unknown) or {status[, pair]}; status "requeue" is an idle session dropped while waiting.
+ */
 export const ATTACH = `
 local prefix, me = ARGV[1], ARGV[2]
 local s = prefix .. 's:' .. me
-if ARGV[6] == '1' and redis.call('EXISTS', s) == 0 then return false end
+local previous = redis.call('GET', s)
+if ARGV[6] == '1' and not previous then return false end
 redis.call('SET', s, ARGV[3], 'PX', ARGV[4])
 local p = prefix .. 'p:' .. me
 local pair = redis.call('GET', p)
@@ -33,15 +38,18 @@ if pair then
   return {'paired', pair}
 end
 if redis.call('ZSCORE', prefix .. 'q', me) then return {'waiting'} end
+if previous == 'detached-waiting' then return {'requeue'} end
 return {'idle'}
 `;
 
 /** ARGV: prefix, session, graceMs, pairTtlMs. */
 export const DETACH = `
 local prefix, me = ARGV[1], ARGV[2]
-redis.call('ZREM', prefix .. 'q', me)
+local was_waiting = redis.call('ZREM', prefix .. 'q', me) == 1
 local s = prefix .. 's:' .. me
-if redis.call('EXISTS', s) == 1 then redis.call('SET', s, 'detached', 'PX', ARGV[3]) end
+if redis.call('EXISTS', s) == 1 then
+  redis.call('SET', s, was_waiting and 'detached-waiting' or 'detached', 'PX', ARGV[3])
+end
 redis.call('PEXPIRE', prefix .. 'p:' .. me, ARGV[4])
 return 1
 `;

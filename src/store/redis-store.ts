@@ -53,6 +53,7 @@ export class RedisPairingStore implements PairingStore {
     if (!reply) return null;
     const [status, pair] = reply;
     if (status === 'paired' && pair) return { status, pair: parsePair(pair) };
+    if (status === 'requeue') return { status: 'idle', requeue: true };
     return { status: status === 'waiting' ? 'waiting' : 'idle' };
   }
 

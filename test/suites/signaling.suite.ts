@@ -307,6 +307,32 @@ export function describeSignalingSuite(name: string, makeStore: () => Promise<Pa
         expect(a.all('paired').map((p) => p.room)).toEqual([room]);
       });
 
+      it('a client that drops while waiting gets its place back when it resumes', async () => {
+        const s = await start({ autoJoin: false, resumeGraceMs: 5000 });
+        const a = await s.connect({ socket: { reconnection: true, reconnectionDelay: 50 } });
+        await a.join();
+        a.drop();
+        expect(await a.nth('session', 1)).toMatchObject({ resumed: true });
+        expect(await a.nth('waiting', 1)).toEqual({});
+        const b = await s.connect();
+        expect(await b.join()).toEqual({ ok: true, status: 'paired' });
+        expect((await a.first('paired')).initiator).toBe(true);
+      });
+
+      it('a client that left the queue and then drops stays idle when it resumes', async () => {
+        const s = await start({ autoJoin: false, resumeGraceMs: 5000 });
+        const a = await s.connect({ socket: { reconnection: true, reconnectionDelay: 50 } });
+        await a.join();
+        await a.leave();
+        a.drop();
+        expect(await a.nth('session', 1)).toMatchObject({ resumed: true });
+        // a's commands run after its resume has settled: this ack is the barrier.
+        expect(await a.signal(offer)).toMatchObject({ ok: false, error: { code: 'NOT_PAIRED' } });
+        const b = await s.connect();
+        expect(await b.join()).toEqual({ ok: true, status: 'waiting' });
+        expect(a.all('waiting')).toHaveLength(1);
+      });
+
       it('a dropped client that does not come back: its partner is told "disconnect" after the grace', async () => {
         const s = await start({ autoJoin: false, resumeGraceMs: 1000 });
         const [a, b, room] = await pairOf(s);

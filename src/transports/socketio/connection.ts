@@ -169,6 +169,7 @@ async function establishSession(
       const state = await core.resume(recovered);
       if (state) {
         socket.emit('session', { id: recovered, resumed: true });
+        if (state.status === 'idle' && state.requeue) await joinFor(socket, core, recovered);
         return recovered;
       }
       for (const room of socket.rooms) if (room !== socket.id) socket.leave(room);
@@ -182,7 +183,7 @@ async function establishSession(
         socket.join(sessionRoom(claimed));
         socket.emit('session', { id: claimed, resumed: true });
         if (state.status === 'paired') await core.restartHandshake(state.pair);
-        else if (state.status === 'idle') await autoJoin(socket, core, claimed, options);
+        else if (state.status === 'idle' && state.requeue) await joinFor(socket, core, claimed);
         return claimed;
       }
     }
@@ -192,7 +193,7 @@ async function establishSession(
     socket.join(sessionRoom(fresh));
     await core.connect(fresh);
     socket.emit('session', { id: fresh, resumed: false });
-    await autoJoin(socket, core, fresh, options);
+    if (options.autoJoin) await joinFor(socket, core, fresh);
     return fresh;
   } catch (error) {
     // The store is unreachable: the client stays connected with a session the next heartbeat
@@ -208,13 +209,8 @@ async function establishSession(
   }
 }
 
-async function autoJoin(
-  socket: SignalingSocket,
-  core: SignalingCore,
-  session: SessionId,
-  options: SocketIoBindingOptions,
-) {
-  if (!options.autoJoin) return;
+/** A join the server makes on the client's behalf; a failure reaches it as an `error` event. */
+async function joinFor(socket: SignalingSocket, core: SignalingCore, session: SessionId) {
   const result = await core.handle('join', session, undefined);
   if (!result.ok) socket.emit('error', result.error);
 }
