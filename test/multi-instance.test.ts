@@ -94,7 +94,11 @@ describe('several instances on one Redis', () => {
     for (const c of all) expect(c.all('paired')).toHaveLength(1);
   }, 60_000);
 
-  it('a graceful restart mid-handshake loses no signal and duplicates none', async () => {
+  /**
+   * Mid-handshake across instances: a reaches instance one through the balancer, b is on instance
+   * two, the offer has gone through. The balancer already sends new connections to instance two.
+   */
+  async function midHandshake() {
     const [one, two] = await cluster(2, { AUTO_JOIN: 'false' });
     balancer = await startTcpBalancer([one?.port ?? 0]);
     const a = await client(balancer.url, {
@@ -103,13 +107,17 @@ describe('several instances on one Redis', () => {
     const b = await client(two?.url ?? '');
     await a.join();
     await b.join();
-    const room = (await a.first('paired')).room;
+    const [pa, pb] = await Promise.all([a.first('paired'), b.first('paired')]);
     await a.signal(offer);
     await b.first('signal');
-
-    // a's instance is restarted: SIGTERM, and the balancer sends a's reconnection to the other one.
     balancer.setTargets([two?.port ?? 0]);
-    expect(await one?.stop('SIGTERM')).toBe(0);
+    return { a, b, pa, pb, instanceOfA: one as ServerProcess };
+  }
+
+  it('a graceful restart mid-handshake loses no signal and duplicates none', async () => {
+    const { a, b, pa, instanceOfA } = await midHandshake();
+    const room = pa.room;
+    expect(await instanceOfA.stop('SIGTERM')).toBe(0);
     const meanwhile: Signal[] = [answer, candidate(4, 'p9Qe'), candidate(5, 'p9Qe'), endOfCandidates];
     for (const s of meanwhile) expect(await b.signal(s)).toEqual({ ok: true });
 
@@ -123,20 +131,8 @@ describe('several instances on one Redis', () => {
   }, 30_000);
 
   it('SIGKILL mid-handshake: the client resumes elsewhere and both sides restart the handshake', async () => {
-    const [one, two] = await cluster(2, { AUTO_JOIN: 'false' });
-    balancer = await startTcpBalancer([one?.port ?? 0]);
-    const a = await client(balancer.url, {
-      socket: { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 300 },
-    });
-    const b = await client(two?.url ?? '');
-    await a.join();
-    await b.join();
-    const [pa, pb] = await Promise.all([a.first('paired'), b.first('paired')]);
-    await a.signal(offer);
-    await b.first('signal');
-
-    balancer.setTargets([two?.port ?? 0]);
-    await one?.stop('SIGKILL');
+    const { a, b, pa, pb, instanceOfA } = await midHandshake();
+    await instanceOfA.stop('SIGKILL');
 
     const [ra, rb] = await Promise.all([a.nth('paired', 1, 10_000), b.nth('paired', 1, 10_000)]);
     expect(ra).toMatchObject({ room: pa.room, initiator: pa.initiator, resumed: true });

@@ -23,24 +23,12 @@ export class ConnectionGate {
   readonly #concurrent: RateLimiterMemory | RateLimiterRedis;
 
   constructor(limits: ConnectionLimits, shared?: { redis: Redis; prefix: string }) {
-    const rate = { points: limits.connectionsPerMinutePerIp, duration: 60 };
-    const concurrent = { points: limits.maxConnectionsPerIp, duration: CONCURRENT_WINDOW_SECONDS };
-    this.#rate = shared
-      ? new RateLimiterRedis({
-          ...rate,
-          storeClient: shared.redis,
-          keyPrefix: `${shared.prefix}ip-rate`,
-          insuranceLimiter: new RateLimiterMemory(rate),
-        })
-      : new RateLimiterMemory(rate);
-    this.#concurrent = shared
-      ? new RateLimiterRedis({
-          ...concurrent,
-          storeClient: shared.redis,
-          keyPrefix: `${shared.prefix}ip-open`,
-          insuranceLimiter: new RateLimiterMemory(concurrent),
-        })
-      : new RateLimiterMemory(concurrent);
+    this.#rate = limiter({ points: limits.connectionsPerMinutePerIp, duration: 60 }, shared, 'ip-rate');
+    this.#concurrent = limiter(
+      { points: limits.maxConnectionsPerIp, duration: CONCURRENT_WINDOW_SECONDS },
+      shared,
+      'ip-open',
+    );
   }
 
   /** Counts a new connection from `ip`; when admitted, `release(ip)` must follow when it closes. */
@@ -64,6 +52,21 @@ export class ConnectionGate {
     // Fire and forget: a lost decrement only delays that address's slot until the window ends.
     this.#concurrent.reward(ip, 1).catch(() => {});
   }
+}
+
+/** A counter in Redis when shared (with an in-process stand-in for outages), else in-process. */
+function limiter(
+  window: { points: number; duration: number },
+  shared: { redis: Redis; prefix: string } | undefined,
+  name: string,
+): RateLimiterMemory | RateLimiterRedis {
+  if (!shared) return new RateLimiterMemory(window);
+  return new RateLimiterRedis({
+    ...window,
+    storeClient: shared.redis,
+    keyPrefix: `${shared.prefix}${name}`,
+    insuranceLimiter: new RateLimiterMemory(window),
+  });
 }
 
 function refused(refusal: unknown, reason: string): Admission {
