@@ -8,7 +8,7 @@ import { type Ack, isCommand } from '../../protocol/messages.js';
 import type { SessionId } from '../../store/pairing-store.js';
 import { sessionRoom } from './rooms.js';
 import { SerialQueue } from './serial-queue.js';
-import { claimedSession, newSessionId } from './session.js';
+import { establishSession } from './session.js';
 import type { SignalingServer, SignalingSocket } from './types.js';
 
 export interface SocketIoBindingOptions {
@@ -151,68 +151,6 @@ export function bindSocketIo(
       await Promise.all([...queues].map((q) => q.drained()));
     },
   };
-}
-
-/**
- * Decides which session this connection is: the one socket.io recovered (graceful restart or a
- * short drop, with missed packets replayed), the one the client claims (the old server died:
- * the pair is resumed and its handshake restarted), or a fresh one.
- */
-async function establishSession(
-  socket: SignalingSocket,
-  core: SignalingCore,
-  options: SocketIoBindingOptions,
-): Promise<SessionId> {
-  try {
-    const recovered = socket.recovered ? socket.data.session : undefined;
-    if (recovered) {
-      const state = await core.resume(recovered);
-      if (state) {
-        socket.emit('session', { id: recovered, resumed: true });
-        if (state.status === 'idle' && state.requeue) await joinFor(socket, core, recovered);
-        return recovered;
-      }
-      for (const room of socket.rooms) if (room !== socket.id) socket.leave(room);
-    }
-
-    const claimed = claimedSession(socket.handshake.auth);
-    if (claimed) {
-      const state = await core.resume(claimed);
-      if (state) {
-        socket.data.session = claimed;
-        socket.join(sessionRoom(claimed));
-        socket.emit('session', { id: claimed, resumed: true });
-        if (state.status === 'paired') await core.restartHandshake(state.pair);
-        else if (state.status === 'idle' && state.requeue) await joinFor(socket, core, claimed);
-        return claimed;
-      }
-    }
-
-    const fresh = newSessionId();
-    socket.data.session = fresh;
-    socket.join(sessionRoom(fresh));
-    await core.connect(fresh);
-    socket.emit('session', { id: fresh, resumed: false });
-    if (options.autoJoin) await joinFor(socket, core, fresh);
-    return fresh;
-  } catch (error) {
-    // The store is unreachable: the client stays connected with a session the next heartbeat
-    // registers, and learns why it is not queued.
-    options.onError(error, { command: 'connect' });
-    socket.data.session ??= newSessionId();
-    socket.join(sessionRoom(socket.data.session));
-    socket.emit('error', {
-      code: ErrorCode.UNAVAILABLE,
-      message: 'pairing is unavailable right now; send join to retry',
-    });
-    return socket.data.session;
-  }
-}
-
-/** A join the server makes on the client's behalf; a failure reaches it as an `error` event. */
-async function joinFor(socket: SignalingSocket, core: SignalingCore, session: SessionId) {
-  const result = await core.handle('join', session, undefined);
-  if (!result.ok) socket.emit('error', result.error);
 }
 
 /** Measures queue time on the waiting client's own instance: from `waiting` to a new `paired`. */
