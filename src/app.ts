@@ -7,6 +7,7 @@ import { createRedisCluster, type RedisCluster } from './cluster/redis-cluster.j
 import type { Config } from './config.js';
 import { allOf } from './core/observer.js';
 import { SignalingCore } from './core/signaling-core.js';
+import { demoPage } from './http/demo-page.js';
 import { healthRoutes } from './http/health.js';
 import { iceServersRoute } from './http/ice-servers-route.js';
 import { metricsRoute } from './http/metrics-route.js';
@@ -64,6 +65,7 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
   app.use(healthRoutes(store));
   app.use(iceServersRoute(config.iceServers, turn));
   app.use(metricsRoute(metrics.registry, config.metricsToken));
+  app.use(demoPage());
 
   const http = createServer(app);
   io = new Server(http, {

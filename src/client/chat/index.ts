@@ -1,0 +1,11 @@
+/** The chat SDK: a one-to-one text chat over a WebRTC DataChannel, paired by a pairwire server. */
+export { MAX_TEXT_LENGTH } from './channel-messages.js';
+export {
+  ChatClient,
+  type ChatClientOptions,
+  type ChatEvents,
+  type ChatState,
+  type ClosedReason,
+} from './chat-client.js';
+export { ChatError, type ChatErrorCode } from './chat-error.js';
+export type { DataChannelLike, PeerConnectionFactory, PeerConnectionLike } from './peer-types.js';

@@ -1,0 +1,114 @@
+/**
+ * The demo page's DOM, in one place. Everything the partner sends goes through `textContent`:
+ * it is shown as text and can never become markup.
+ */
+
+export type StatusState = 'connecting' | 'waiting' | 'paired' | 'open' | 'idle' | 'error';
+
+/** How long a partner's "typing" hint lasts without being renewed (a lost "stopped" must not stick). */
+const TYPING_HINT_MS = 5000;
+
+export class ChatView {
+  readonly #status = element('status', HTMLElement);
+  readonly #messages = element('messages', HTMLOListElement);
+  readonly #typing = element('typing', HTMLElement);
+  readonly #form = element('composer', HTMLFormElement);
+  readonly #input = element('message', HTMLInputElement);
+  readonly #send = this.#form.querySelector('button') ?? fail('Send button');
+  readonly nextButton = element('next', HTMLButtonElement);
+  readonly leaveButton = element('leave', HTMLButtonElement);
+  readonly #receipts = new Map<number, HTMLElement>();
+  #typingTimer: ReturnType<typeof setTimeout> | undefined;
+
+  setStatus(state: StatusState, text: string): void {
+    this.#status.dataset.state = state;
+    this.#status.textContent = text;
+    const open = state === 'open';
+    this.#input.disabled = !open;
+    this.#send.disabled = !open;
+    if (!open) this.showTyping(false);
+    if (open) this.#input.focus();
+  }
+
+  /** Calls `submit` with the typed text when the user sends; clears the input if it returns true. */
+  onSubmit(submit: (text: string) => boolean): void {
+    this.#form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const text = this.#input.value;
+      if (text.trim() === '') return;
+      if (submit(text)) this.#input.value = '';
+    });
+  }
+
+  /** Calls `typing(true)` while the user types and `typing(false)` when the input empties. */
+  onTyping(typing: (active: boolean) => void): void {
+    this.#input.addEventListener('input', () => typing(this.#input.value !== ''));
+  }
+
+  addMine(id: number, text: string): void {
+    const item = this.#message('mine', 'You', text);
+    const receipt = document.createElement('span');
+    receipt.className = 'receipt';
+    receipt.textContent = 'sent';
+    item.append(receipt);
+    this.#receipts.set(id, receipt);
+  }
+
+  markDelivered(id: number): void {
+    const receipt = this.#receipts.get(id);
+    if (receipt) receipt.textContent = 'delivered';
+  }
+
+  addTheirs(text: string): void {
+    this.#message('theirs', 'Partner', text);
+  }
+
+  addNotice(text: string): void {
+    const item = document.createElement('li');
+    item.className = 'notice';
+    item.textContent = text;
+    this.#append(item);
+  }
+
+  /** A new partner: the old conversation goes (ids restart with each partner). */
+  clearMessages(): void {
+    this.#messages.replaceChildren();
+    this.#receipts.clear();
+  }
+
+  showTyping(active: boolean): void {
+    clearTimeout(this.#typingTimer);
+    this.#typing.textContent = active ? 'Partner is typing…' : '';
+    if (active) this.#typingTimer = setTimeout(() => this.showTyping(false), TYPING_HINT_MS);
+  }
+
+  #message(kind: 'mine' | 'theirs', who: string, text: string): HTMLLIElement {
+    const item = document.createElement('li');
+    item.className = `message ${kind}`;
+    // Screen readers hear who spoke; sighted users see it from the bubble's side.
+    const speaker = document.createElement('span');
+    speaker.className = 'visually-hidden';
+    speaker.textContent = `${who}: `;
+    const body = document.createElement('span');
+    body.className = 'text';
+    body.textContent = text;
+    item.append(speaker, body);
+    this.#append(item);
+    return item;
+  }
+
+  #append(item: HTMLLIElement): void {
+    this.#messages.append(item);
+    item.scrollIntoView({ block: 'end' });
+  }
+}
+
+function element<T extends HTMLElement>(id: string, type: new () => T): T {
+  const found = document.getElementById(id);
+  if (!(found instanceof type)) return fail(`#${id}`);
+  return found;
+}
+
+function fail(what: string): never {
+  throw new Error(`demo page: ${what} is missing`);
+}
