@@ -1,0 +1,272 @@
+/**
+ * Hostile inputs for the fuzz properties (test/fuzz.test.ts): what a client can put on the wire,
+ * from plausible near-misses of a Signal to binary blobs, poisoned keys and frames past the limit.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import fc from 'fast-check';
+import type { Signal } from '../../src/protocol/messages.js';
+import { answer, candidate, offerSdp } from '../fixtures/webrtc.js';
+import { onTheWire } from './oracle.js';
+
+/** The size limits the fuzzed server runs with; the generators aim at both sides of each. */
+export interface SizeLimits {
+  maxSdpBytes: number;
+  maxCandidateBytes: number;
+  maxFrameBytes: number;
+}
+
+/** One client → server emit: an event name (numbers are legal socket.io event names) and its arguments. */
+export interface HostileCommand {
+  event: string | number;
+  args: unknown[];
+  /** False: emitted without an acknowledgement callback (the server must cope with `ack` missing). */
+  withAck: boolean;
+}
+
+/**
+ * Keys that have hurt JavaScript servers: prototype pollution, thenables, and the Signal's own
+ * field names (so a poisoned object can look almost valid).
+ */
+export const POISON_KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  'then',
+  'toJSON',
+  'type',
+  'sdp',
+  'candidate',
+  'sdpMid',
+  'sdpMLineIndex',
+] as const;
+
+/** Event names a careless dispatcher might treat specially (server events, Object.prototype, near-commands). */
+const SUSPICIOUS_EVENTS = [
+  'error',
+  'session',
+  'paired',
+  'waiting',
+  'partner-left',
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  'Signal',
+  'JOIN',
+  ' join',
+  'next ',
+  'leave\u0000',
+  '',
+];
+
+const COMMAND_NAMES = ['join', 'signal', 'next', 'leave'] as const;
+
+/** Names socket.io-client refuses to emit itself; the raw-frame property sends them instead. */
+const CLIENT_RESERVED = new Set([
+  'connect',
+  'connect_error',
+  'disconnect',
+  'disconnecting',
+  'newListener',
+  'removeListener',
+]);
+
+const key = fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom(...POISON_KEYS));
+
+const oddStrings = fc.constantFrom('\u0000', '\ud800', '\udfff', '\u2028', '\ufeff', 'null', '{}', '%s%n', '<script>');
+
+/** A string of exactly `bytes` UTF-8 bytes made of characters `width` bytes wide (ASCII padding makes it exact). */
+export function textOfBytes(bytes: number, width: 1 | 2 | 3 | 4): string {
+  const unit = { 1: 'a', 2: 'é', 3: '€', 4: '😀' }[width];
+  const count = Math.floor(bytes / width);
+  return unit.repeat(count) + 'a'.repeat(bytes - count * width);
+}
+
+/** Strings whose UTF-8 size sits just under, at or just over `limit` bytes. */
+export function stringNear(limit: number): fc.Arbitrary<string> {
+  return fc
+    .record({
+      delta: fc.integer({ min: -3, max: 3 }),
+      width: fc.constantFrom(1, 2, 3, 4) as fc.Arbitrary<1 | 2 | 3 | 4>,
+    })
+    .map(({ delta, width }) => textOfBytes(Math.max(1, limit + delta), width));
+}
+
+/** Every binary shape socket.io-client turns into an attachment. */
+export const binaryValue: fc.Arbitrary<unknown> = fc.oneof(
+  fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes)),
+  fc.uint8Array({ maxLength: 64 }).map((bytes) => bytes.buffer),
+  fc.uint8Array({ maxLength: 64 }).map((bytes) => new DataView(bytes.buffer)),
+  fc.int16Array({ maxLength: 16 }),
+  fc.float64Array({ maxLength: 8 }),
+  fc.constant(new Uint8Array(0)),
+);
+
+/** Arrays or objects nested `depth` deep (built iteratively: the generator must not be what overflows). */
+export function nested(depth: number, shape: 'array' | 'object'): unknown {
+  let value: unknown = shape === 'array' ? [] : {};
+  for (let i = 0; i < depth; i++) value = shape === 'array' ? [value] : { a: value };
+  return value;
+}
+
+/** An object whose keys are poisoned, with arbitrary values. */
+const poisonedObject = fc.dictionary(key, fc.oneof(fc.jsonValue({ maxDepth: 2 }), binaryValue), {
+  minKeys: 1,
+  maxKeys: 4,
+});
+
+/** Anything at all: JSON-ish values, exotic objects (which JSON flattens), binary, deep nesting, big strings. */
+export function hostileValue(limits: SizeLimits): fc.Arbitrary<unknown> {
+  return fc.oneof(
+    {
+      weight: 6,
+      arbitrary: fc.anything({
+        key,
+        maxDepth: 3,
+        maxKeys: 5,
+        withBoxedValues: true,
+        withMap: true,
+        withSet: true,
+        withDate: true,
+        withNullPrototype: true,
+        withObjectString: true,
+        withSparseArray: true,
+        withTypedArray: true,
+        stringUnit: 'binary',
+      }),
+    },
+    { weight: 2, arbitrary: poisonedObject },
+    { weight: 2, arbitrary: binaryValue },
+    { weight: 1, arbitrary: oddStrings },
+    { weight: 1, arbitrary: stringNear(limits.maxSdpBytes) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .record({
+          depth: fc.integer({ min: 2, max: 1500 }),
+          shape: fc.constantFrom('array', 'object') as fc.Arbitrary<'array' | 'object'>,
+        })
+        .map(({ depth, shape }) => nested(depth, shape)),
+    },
+  );
+}
+
+/** A schema-valid Signal, with SDPs and candidate fields anywhere up to (and just past) the limits. */
+export function validishSignal(limits: SizeLimits): fc.Arbitrary<Signal> {
+  const sdp = fc.oneof(fc.constant(offerSdp), fc.string({ minLength: 1 }), stringNear(limits.maxSdpBytes));
+  const field = fc.oneof(fc.string({ maxLength: 12, unit: 'binary' }), stringNear(limits.maxCandidateBytes));
+  return fc.oneof(
+    fc.record({ type: fc.constantFrom('offer', 'answer') as fc.Arbitrary<'offer' | 'answer'>, sdp }),
+    fc.record(
+      {
+        type: fc.constant('candidate' as const),
+        candidate: fc.record(
+          {
+            candidate: field,
+            sdpMid: fc.option(field),
+            sdpMLineIndex: fc.option(fc.integer({ min: 0, max: 65535 })),
+            usernameFragment: fc.option(field),
+          },
+          { requiredKeys: ['candidate'] },
+        ),
+      },
+      { requiredKeys: ['type', 'candidate'] },
+    ),
+    fc.constant({ type: 'end-of-candidates' as const }),
+    fc.constantFrom(answer, candidate(7)),
+  );
+}
+
+/** One small change that should make a valid Signal invalid (or, for a few, keep it valid: the oracle decides). */
+function mutate(signal: Signal, limits: SizeLimits): fc.Arbitrary<unknown> {
+  const fields = Object.keys(signal);
+  const withExtraKey = fc
+    .tuple(key, hostileValue(limits))
+    .map(([k, v]) => Object.fromEntries([...Object.entries(signal), [k, v]]));
+  const withFieldReplaced = fc
+    .tuple(fc.constantFrom(...fields), hostileValue(limits))
+    .map(([k, v]) => Object.fromEntries(Object.entries(signal).map(([f, old]) => [f, f === k ? v : old])));
+  const withFieldDropped = fc
+    .constantFrom(...fields)
+    .map((k) => Object.fromEntries(Object.entries(signal).filter(([f]) => f !== k)));
+  const innerCandidate =
+    signal.type === 'candidate'
+      ? fc
+          .tuple(key, hostileValue(limits))
+          .map(([k, v]) => ({
+            ...signal,
+            candidate: Object.fromEntries([...Object.entries(signal.candidate), [k, v]]),
+          }))
+      : withExtraKey;
+  return fc.oneof(
+    withExtraKey,
+    withFieldReplaced,
+    withFieldDropped,
+    innerCandidate,
+    fc.constant([signal]),
+    fc.constant(JSON.stringify(signal)),
+    fc.constant({ ...signal, type: signal.type.toUpperCase() }),
+  );
+}
+
+/** A `signal` payload: valid, a near miss, or anything at all. */
+export function signalPayload(limits: SizeLimits): fc.Arbitrary<unknown> {
+  return fc.oneof(
+    { weight: 3, arbitrary: validishSignal(limits) },
+    { weight: 4, arbitrary: validishSignal(limits).chain((s) => mutate(s, limits)) },
+    { weight: 3, arbitrary: hostileValue(limits) },
+  );
+}
+
+/** Up to `max` arguments: none, one, or too many. */
+function argumentsOf(value: fc.Arbitrary<unknown>, max = 6): fc.Arbitrary<unknown[]> {
+  return fc.oneof(
+    { weight: 6, arbitrary: value.map((v) => [v]) },
+    { weight: 2, arbitrary: fc.array(value, { maxLength: max }) },
+  );
+}
+
+/** An event name that is not a command (and that socket.io-client agrees to send). */
+const unknownEvent: fc.Arbitrary<string | number> = fc
+  .oneof(fc.constantFrom(...SUSPICIOUS_EVENTS), fc.string({ maxLength: 16, unit: 'binary' }), fc.integer())
+  .filter((name) => !(COMMAND_NAMES as readonly unknown[]).includes(name) && !CLIENT_RESERVED.has(String(name)));
+
+/**
+ * Any command a hostile client may emit. `join`/`next`/`leave` always carry something (a payload
+ * or extra arguments): the valid bare forms change pairing state, which the churn property covers.
+ */
+export function hostileCommand(limits: SizeLimits): fc.Arbitrary<HostileCommand> {
+  const signal = argumentsOf(signalPayload(limits)).map((args) => ({ event: 'signal', args, withAck: true }));
+  const pairing = fc
+    .tuple(
+      fc.constantFrom('join', 'next', 'leave'),
+      fc.array(hostileValue(limits), { minLength: 1, maxLength: 4 }),
+      fc.boolean(),
+    )
+    .map(([event, args, withAck]) => ({ event, args, withAck }))
+    // `{}` on the wire (a Map, a Set, an object of undefineds...) is a valid bare command.
+    .filter(({ args }) => !(args.length === 1 && isDeepStrictEqual(onTheWire(args)[0], {})));
+  const unknown = fc
+    .tuple(unknownEvent, fc.array(hostileValue(limits), { maxLength: 4 }), fc.boolean())
+    .map(([event, args, withAck]) => ({ event, args, withAck }));
+  return fc.oneof(
+    { weight: 5, arbitrary: signal },
+    { weight: 2, arbitrary: pairing },
+    { weight: 2, arbitrary: unknown },
+  );
+}
+
+/** A payload that cannot fit in one frame: past MAX_FRAME_BYTES as text, as binary, as breadth or as arguments. */
+export function oversizePayload(limits: SizeLimits): fc.Arbitrary<unknown[]> {
+  const over = fc.integer({ min: limits.maxFrameBytes + 1024, max: limits.maxFrameBytes * 3 });
+  return fc.oneof(
+    over.map((n) => [{ type: 'offer', sdp: 'v'.repeat(n) }]),
+    over.map((n) => [{ type: 'candidate', candidate: { candidate: 'c'.repeat(n) } }]),
+    over.map((n) => [Buffer.alloc(n, 7)]),
+    over.map((n) => [Array.from({ length: Math.ceil(n / 2) }, () => 0)]),
+    over.map((n) => Array.from({ length: Math.ceil(n / 8) }, () => 'argument')),
+  );
+}
