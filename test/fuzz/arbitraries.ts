@@ -194,12 +194,10 @@ function mutate(signal: Signal, limits: SizeLimits): fc.Arbitrary<unknown> {
     .map((k) => Object.fromEntries(Object.entries(signal).filter(([f]) => f !== k)));
   const innerCandidate =
     signal.type === 'candidate'
-      ? fc
-          .tuple(key, hostileValue(limits))
-          .map(([k, v]) => ({
-            ...signal,
-            candidate: Object.fromEntries([...Object.entries(signal.candidate), [k, v]]),
-          }))
+      ? fc.tuple(key, hostileValue(limits)).map(([k, v]) => ({
+          ...signal,
+          candidate: Object.fromEntries([...Object.entries(signal.candidate), [k, v]]),
+        }))
       : withExtraKey;
   return fc.oneof(
     withExtraKey,
@@ -270,3 +268,36 @@ export function oversizePayload(limits: SizeLimits): fc.Arbitrary<unknown[]> {
     over.map((n) => Array.from({ length: Math.ceil(n / 8) }, () => 'argument')),
   );
 }
+
+/** What one client does in the churn property: pairing commands, signals, or hanging up. */
+export type ChurnAction = { kind: 'join' | 'next' | 'leave' | 'goodbye' } | { kind: 'signal'; payload: unknown };
+
+/** A client's script of pairing churn and signals, some of them invalid. */
+export function churnScript(limits: SizeLimits): fc.Arbitrary<ChurnAction[]> {
+  const pairing = fc.constantFrom('join', 'join', 'next', 'leave', 'goodbye') as fc.Arbitrary<
+    'join' | 'next' | 'leave' | 'goodbye'
+  >;
+  const action: fc.Arbitrary<ChurnAction> = fc.oneof(
+    pairing.map((kind) => ({ kind })),
+    signalPayload(limits).map((payload) => ({ kind: 'signal' as const, payload })),
+  );
+  return fc.array(action, { minLength: 1, maxLength: 10 });
+}
+
+/** Flood templates, chosen by index so thousands of commands cost nothing to generate. */
+export function floodCommand(template: number, n: number): HostileCommand {
+  const tagged = { type: 'candidate', candidate: { candidate: `flood ${n}`, sdpMid: '0', sdpMLineIndex: 0 } };
+  const templates: HostileCommand[] = [
+    { event: 'signal', args: [tagged], withAck: true },
+    { event: 'signal', args: [{ type: 'offer', sdp: `v=0 flood ${n}` }], withAck: true },
+    { event: 'signal', args: [{ ...tagged, to: 'everyone' }], withAck: true },
+    { event: 'signal', args: [Buffer.alloc(64, n)], withAck: true },
+    { event: 'join', args: [], withAck: true },
+    { event: 'next', args: [], withAck: true },
+    { event: 'junk', args: [n, 'x'.repeat(256)], withAck: n % 2 === 0 },
+    { event: 'signal', args: [{ type: 'offer', sdp: 'x'.repeat(60_000) }], withAck: true },
+  ];
+  return templates[template % templates.length] as HostileCommand;
+}
+
+export const FLOOD_TEMPLATES = 8;
