@@ -12,17 +12,22 @@ import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
 import { type Config, configWith } from '../src/config.js';
 import { ErrorCode } from '../src/protocol/errors.js';
+import { signalSchema } from '../src/protocol/messages.js';
 import { MemoryPairingStore } from '../src/store/memory-store.js';
 import type { PairingStore } from '../src/store/pairing-store.js';
 import { createRedisStore } from '../src/store/redis-store.js';
 import {
   type ChurnAction,
   churnScript,
+  connectPacket,
   FLOOD_TEMPLATES,
   floodCommand,
   type HostileCommand,
   hostileCommand,
   oversizePayload,
+  type RawFrame,
+  rawFrame,
+  renderPacket,
   type SizeLimits,
 } from './fuzz/arbitraries.js';
 import {
@@ -36,7 +41,8 @@ import {
   type Outcome,
   pairOf,
 } from './fuzz/harness.js';
-import { expectedVerdict, frameBytes, matchesVerdict, type WireAck } from './fuzz/oracle.js';
+import { expectedVerdict, fitsLimits, frameBytes, matchesVerdict, type WireAck, wellFormedAck } from './fuzz/oracle.js';
+import { RawConnection } from './fuzz/raw-client.js';
 import { type RedisServer, startRedis } from './helpers/redis.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
@@ -341,6 +347,136 @@ function disconnected(client: FuzzClient, timeoutMs = 5000): Promise<void> {
 }
 
 describeFuzzSuite('memory', async () => new MemoryPairingStore(), { mix: 400, oversize: 12, churn: 150, flood: 8 });
+
+describe('fuzzing the wire below socket.io-client: raw WebSocket frames', () => {
+  let server: TestServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it('survives malformed packets, forged attachments, reserved names and hostile CONNECT payloads', async () => {
+    server = await startServer({ autoJoin: false, ...LIMITS, ...LIFTED_BUDGETS });
+    const s = server;
+    const bystanders = await Bystanders.pair(s, false);
+    await assertProperty(
+      fc.asyncProperty(connectPacket, fc.array(rawFrame(LIMITS), { minLength: 1, maxLength: 8 }), (connect, frames) =>
+        Promise.all([rawAttack(s.url, connect, frames), bystanders.handshake()]).then(() => undefined),
+      ),
+      200,
+    );
+    bystanders.assertUntouched();
+    await assertServerServes(s, false);
+  }, 60_000);
+
+  it('reads JSON nested 100,000 deep without overflowing anything', async () => {
+    server = await startServer({ autoJoin: false });
+    const s = server;
+    const bystanders = await Bystanders.pair(s, false);
+    const depth = 100_000;
+    const frames: Array<[string, string]> = [
+      ['signal', `["signal",${'['.repeat(depth)}${']'.repeat(depth)}]`],
+      ['join', `["join",${'{"a":'.repeat(depth / 4)}0${'}'.repeat(depth / 4)}]`],
+      ['signal', `["signal",{"type":"candidate","candidate":${'['.repeat(depth)}${']'.repeat(depth)}}]`],
+    ];
+    for (const [event, body] of frames) {
+      const raw = await RawConnection.open(s.url);
+      raw.send('40');
+      await raw.waitFor((frame) => frame.startsWith('40'));
+      const id = raw.nextAckId();
+      raw.send(`42${id}${body}`);
+      // Refused with a typed error, or the connection closed; never accepted, never a crash.
+      const ack = await raw.ackFor(id);
+      if (ack !== 'closed' && wellFormedAck(event, ack).ok) throw new Error(`a nested ${event} was accepted`);
+      raw.close();
+      await bystanders.handshake();
+    }
+    await assertServerServes(s, false);
+  }, 30_000);
+});
+
+/**
+ * One raw attack: a victim waits, the attacker connects with `connect` (perhaps refused), joins
+ * (so it is the victim's partner), writes `frames`, then both leave. Every ack the attacker gets
+ * is well-formed; the victim stays connected and receives only valid signals the attacker sent.
+ */
+async function rawAttack(url: string, connect: string, frames: RawFrame[]): Promise<void> {
+  const victim = await RawConnection.open(url);
+  const attacker = await RawConnection.open(url);
+  try {
+    victim.send('40');
+    await victim.waitFor((frame) => frame.startsWith('40'));
+    expectAck(wellFormedAck('join', ackOrThrow(await victim.command('join'))), { ok: true, status: 'waiting' });
+
+    attacker.send(connect);
+    const answer = await attacker.waitFor((frame) => frame.startsWith('40') || frame.startsWith('44'));
+    if (answer !== 'closed' && answer.startsWith('40')) {
+      const session = await attacker.waitFor((frame) => frame.startsWith('42["session"'));
+      if (session === 'closed' || (attacker.events('session')[0] as { resumed?: unknown }).resumed !== false) {
+        throw new Error(`a hostile CONNECT (${connect.slice(0, 80)}) did not get a fresh session: ${session}`);
+      }
+      const joined = await attacker.command('join');
+      if (joined !== 'closed') expectAck(wellFormedAck('join', joined), { ok: true, status: 'paired' });
+    }
+
+    const sentEvents = new Map<number, string>();
+    const sentSignals: unknown[] = [];
+    for (const frame of frames) writeFrame(attacker, frame, sentEvents, sentSignals);
+    const barrier = await attacker.command('leave');
+    if (barrier !== 'closed') wellFormedAck('leave', barrier);
+    for (const [id, event] of sentEvents) {
+      const frame = attacker.frames.find((f) => f.startsWith(`43${id}[`));
+      if (frame) wellFormedAck(event, JSON.parse(frame.slice(`43${id}`.length)) as unknown[]);
+    }
+
+    // The victim's own ack comes after every relay written to it; it must never be cut off.
+    expectAck(wellFormedAck('leave', ackOrThrow(await victim.command('leave'))), { ok: true, status: 'idle' });
+    for (const signal of victim.events('signal')) {
+      const parsed = signalSchema.safeParse(signal);
+      const sent = sentSignals.some((candidate) => JSON.stringify(candidate) === JSON.stringify(signal));
+      if (!parsed.success || !fitsLimits(parsed.data, LIMITS) || !sent) {
+        throw new Error(`the victim received ${JSON.stringify(signal).slice(0, 200)}`);
+      }
+    }
+  } finally {
+    victim.close();
+    attacker.close();
+  }
+}
+
+/** Writes one frame, remembering which ack ids belong to which event and which signals went out. */
+function writeFrame(
+  raw: RawConnection,
+  frame: RawFrame,
+  sentEvents: Map<number, string>,
+  sentSignals: unknown[],
+): void {
+  if (frame.kind !== 'packet') {
+    raw.send(frame.kind === 'text' ? frame.text : Buffer.from(frame.bytes));
+    return;
+  }
+  const id = raw.nextAckId();
+  raw.send(renderPacket(frame, id));
+  const event = parsedEvent(frame.body);
+  if (frame.type === '2' && event) {
+    if (frame.withId && frame.attachments === undefined && (frame.nsp ?? '/') === '/') sentEvents.set(id, event[0]);
+    if (event[0] === 'signal') sentSignals.push(event[1]);
+  }
+}
+
+function parsedEvent(body: string): [string, unknown] | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return Array.isArray(parsed) && typeof parsed[0] === 'string' ? [parsed[0], parsed[1]] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function ackOrThrow(ack: unknown[] | 'closed'): unknown[] {
+  if (ack === 'closed') throw new Error('a well-behaved raw client was disconnected');
+  return ack;
+}
 
 describe('with Redis', () => {
   let redis: RedisServer | undefined;

@@ -301,3 +301,73 @@ export function floodCommand(template: number, n: number): HostileCommand {
 }
 
 export const FLOOD_TEMPLATES = 8;
+
+/** One raw WebSocket frame: Engine.IO text, a socket.io packet (with an ack id assigned when sent), or binary. */
+export type RawFrame =
+  | { kind: 'text'; text: string }
+  | { kind: 'binary'; bytes: Uint8Array }
+  | { kind: 'packet'; type: string; attachments?: number; nsp?: string; withId: boolean; body: string };
+
+/** The text of a socket.io packet frame ("4" is Engine.IO's message type), with `id` when it asks for an ack. */
+export function renderPacket(frame: Extract<RawFrame, { kind: 'packet' }>, id: number): string {
+  const attachments = frame.attachments === undefined ? '' : `${frame.attachments}-`;
+  const nsp = frame.nsp === undefined ? '' : `${frame.nsp},`;
+  return `4${frame.type}${attachments}${nsp}${frame.withId ? id : ''}${frame.body}`;
+}
+
+const jsonArgument = fc.oneof(
+  fc.jsonValue({ maxDepth: 3 }),
+  poisonedObject.map((o) => JSON.parse(JSON.stringify(o))),
+);
+
+/** The body of an EVENT packet: any event name (reserved ones included), any JSON arguments. */
+function eventBody(limits: SizeLimits): fc.Arbitrary<string> {
+  const name = fc.oneof(fc.constantFrom(...COMMAND_NAMES, ...CLIENT_RESERVED, 'error', '__proto__'), unknownEvent);
+  const signal = validishSignal(limits).map((s) => ['signal', s]);
+  const anyEvent = fc.tuple(name, fc.array(jsonArgument, { maxLength: 3 })).map(([event, args]) => [event, ...args]);
+  return fc.oneof(signal, anyEvent).map((array) => JSON.stringify(array));
+}
+
+/** Malformed JSON and JSON of the wrong shape, where an event array belongs. */
+const brokenBody = fc.oneof(
+  fc.json(),
+  fc.string({ maxLength: 40 }),
+  fc.json().map((text) => text.slice(0, Math.max(0, text.length - 1))),
+  fc.constantFrom('[', '["signal",', '[]', '[1]', '[null]', '{"0":"join"}', '["join"]]', `[${'['.repeat(200)}`),
+);
+
+export function rawFrame(limits: SizeLimits): fc.Arbitrary<RawFrame> {
+  const packet = fc.record(
+    {
+      type: fc.oneof(fc.constantFrom('2', '2', '2', '0', '1', '3', '4', '5', '6'), fc.string({ maxLength: 1 })),
+      attachments: fc.nat(3),
+      nsp: fc.constantFrom('/', '/admin', 'x', ''),
+      withId: fc.boolean(),
+      body: fc.oneof({ weight: 3, arbitrary: eventBody(limits) }, { weight: 1, arbitrary: brokenBody }),
+    },
+    { requiredKeys: ['type', 'withId', 'body'] },
+  );
+  // A binary event whose placeholder points at an attachment that may not exist.
+  const forged = fc.nat(3).map((num) => ({
+    kind: 'packet' as const,
+    type: '5',
+    attachments: 1,
+    withId: true,
+    body: JSON.stringify(['signal', { _placeholder: true, num }]),
+  }));
+  return fc.oneof(
+    { weight: 6, arbitrary: packet.map((p) => ({ kind: 'packet' as const, ...p })) },
+    { weight: 1, arbitrary: forged },
+    { weight: 1, arbitrary: fc.string({ maxLength: 32 }).map((text) => ({ kind: 'text' as const, text })) },
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 32 }).map((bytes) => ({ kind: 'binary' as const, bytes })) },
+  );
+}
+
+/** The CONNECT packet: none, or any JSON as the auth payload, including session claims of every shape. */
+export const connectPacket: fc.Arbitrary<string> = fc.oneof(
+  fc.constant('40'),
+  fc.jsonValue({ maxDepth: 2 }).map((auth) => `40${JSON.stringify(auth)}`),
+  fc
+    .oneof(fc.jsonValue({ maxDepth: 1 }), fc.string(), fc.stringMatching(/^[A-Za-z0-9_-]{22}$/))
+    .map((session) => `40${JSON.stringify({ session })}`),
+);
