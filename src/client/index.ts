@@ -9,4 +9,15 @@ export type {
   ServerEvents,
   Signal,
 } from '../protocol/messages.js';
+export {
+  ChatClient,
+  type ChatClientOptions,
+  ChatError,
+  type ChatErrorCode,
+  type ChatEvents,
+  type ChatState,
+  type ClosedReason,
+  MAX_TEXT_LENGTH,
+  type PeerConnectionFactory,
+} from './chat/index.js';
 export { SignalingClient, type SignalingClientOptions } from './signaling-client.js';
