@@ -69,6 +69,11 @@ view.onSubmit((text) => {
   }
 });
 
+// Back from the back/forward cache the page said goodbye on `pagehide`: start afresh.
+addEventListener('pageshow', (event) => {
+  if (event.persisted) location.reload();
+});
+
 view.nextButton.addEventListener('click', () => {
   view.clearMessages();
   view.setStatus('waiting', 'Looking for a new partner…');

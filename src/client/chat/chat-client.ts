@@ -40,7 +40,7 @@ export interface ChatEvents {
   open: { room: string };
   /** Text from the partner. Render it as text, never as HTML. */
   message: { room: string; id: number; text: string };
-  /** The partner received message `id` (the value `send` returned). */
+  /** The partner received message `id` (the value `send` returned; unique for this client's lifetime). */
   delivered: { room: string; id: number };
   typing: { room: string; active: boolean };
   /** The partner is gone (the server says why); this client is idle until `next()`. */
@@ -68,6 +68,7 @@ export class ChatClient extends Emitter<ChatEvents> {
   #session: PeerSession | undefined;
   /** Pairs we ended ourselves: a late `paired` for one of them (a resume) must not revive it. */
   readonly #endedRooms = new Set<string>();
+  #messageIds = 0;
   #closed = false;
   readonly #onPageHide = () => this.close();
 
@@ -189,6 +190,8 @@ export class ChatClient extends Emitter<ChatEvents> {
       iceServers,
       createPeerConnection: this.#createPeerConnection,
       openTimeoutMs: this.#openTimeoutMs,
+      // Ids never restart, so a `delivered` always names one message, across partners and restarts.
+      nextMessageId: () => ++this.#messageIds,
       sendSignal: (signal) => this.#sendSignal(signal),
       events: {
         open: () => {

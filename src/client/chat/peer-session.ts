@@ -9,6 +9,8 @@ export interface PeerSessionOptions {
   iceServers: IceServer[];
   createPeerConnection: PeerConnectionFactory;
   openTimeoutMs: number;
+  /** Numbers this side's messages (see ReliableChannel). */
+  nextMessageId(): number;
   /** Relays a signal to the partner through the server, in call order. */
   sendSignal(signal: Signal): void;
   events: PeerSessionEvents;
@@ -146,20 +148,24 @@ export class PeerSession {
   #attach(dataChannel: DataChannelLike): void {
     if (this.#closed || this.#channel) return;
     const events = this.#options.events;
-    this.#channel = new ReliableChannel(dataChannel, {
-      open: () => {
-        clearTimeout(this.#openTimer);
-        events.open();
+    this.#channel = new ReliableChannel(
+      dataChannel,
+      {
+        open: () => {
+          clearTimeout(this.#openTimer);
+          events.open();
+        },
+        message: (id, text) => events.message(id, text),
+        delivered: (id) => events.delivered(id),
+        typing: (active) => events.typing(active),
+        closed: () => {
+          if (this.#closed) return;
+          this.close();
+          events.closed();
+        },
       },
-      message: (id, text) => events.message(id, text),
-      delivered: (id) => events.delivered(id),
-      typing: (active) => events.typing(active),
-      closed: () => {
-        if (this.#closed) return;
-        this.close();
-        events.closed();
-      },
-    });
+      this.#options.nextMessageId,
+    );
   }
 
   #trickle(candidate: IceCandidateLike | null | undefined): void {

@@ -28,7 +28,6 @@ export class ReliableChannel {
   /** Sent but not yet receipted, by id, in sending order: what the resend timer sends again. */
   readonly #unreceipted = new Map<number, string>();
   readonly #received = new Set<number>();
-  #nextId = HELLO_ID + 1;
   #heardPartner = false;
   #partnerHeardUs = false;
   /** Written before our side of the channel reported open: the partner's side can be open first. */
@@ -37,7 +36,11 @@ export class ReliableChannel {
   #closed = false;
   #resendTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(channel: DataChannelLike, events: ReliableChannelEvents, resendIntervalMs = 1000) {
+  readonly #nextId: () => number;
+
+  /** `nextId` numbers outgoing texts: increasing and above 0 (the hello's), unique for the app's lifetime. */
+  constructor(channel: DataChannelLike, events: ReliableChannelEvents, nextId: () => number, resendIntervalMs = 1000) {
+    this.#nextId = nextId;
     this.#channel = channel;
     this.#events = events;
     this.#resendIntervalMs = resendIntervalMs;
@@ -54,7 +57,7 @@ export class ReliableChannel {
 
   /** Sends a chat message; returns its id (the `delivered` event names it). Only once open. */
   send(text: string): number {
-    const id = this.#nextId++;
+    const id = this.#nextId();
     this.#sendReliably({ type: 'text', id, text });
     return id;
   }
