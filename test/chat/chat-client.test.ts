@@ -4,8 +4,8 @@
  */
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RTCPeerConnection } from 'werift';
-import { weriftPeerConnection } from '../../src/cli/werift-peer.js';
+import type { RTCPeerConnection } from 'werift';
+import { createWeriftPeerConnection, weriftPeerConnection } from '../../src/cli/werift-peer.js';
 import { ChatClient, type ChatClientOptions, type ChatEvents } from '../../src/client/chat/index.js';
 import type { Signal } from '../../src/protocol/messages.js';
 import { type RecordingClient, startServer, type TestServer } from '../helpers/server.js';
@@ -78,7 +78,7 @@ async function nthSignal<T extends Signal['type']>(
 
 /** A raw peer that follows the protocol by hand, for tests that need a misbehaving partner. */
 function rawPeer(): RTCPeerConnection {
-  const pc = new RTCPeerConnection({ iceServers: [] });
+  const pc = createWeriftPeerConnection([]);
   peers.push(pc);
   return pc;
 }
