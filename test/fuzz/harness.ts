@@ -25,7 +25,12 @@ export interface SentSignal {
   outcome: 'pending' | 'ok' | 'refused' | 'unknown';
 }
 
-export type Outcome = { kind: 'ack'; ack: WireAck } | { kind: 'disconnected' } | { kind: 'no-ack' };
+/** unsendable: socket.io-client's own encoder threw (it cannot encode every JavaScript value). */
+export type Outcome =
+  | { kind: 'ack'; ack: WireAck }
+  | { kind: 'disconnected' }
+  | { kind: 'no-ack' }
+  | { kind: 'unsendable' };
 
 export class FuzzClient {
   readonly timeline: TimelineEntry[];
@@ -55,42 +60,70 @@ export class FuzzClient {
 
   /** Emits one command; resolves with its ack (checked well-formed), or how it went missing. Rejects on a hang. */
   send(command: HostileCommand, timeoutMs = ACK_TIMEOUT_MS): Promise<Outcome> {
+    let record: SentSignal | undefined;
+    try {
+      // A one-argument `signal` may be relayed: remember it as the server will see it.
+      if (command.event === 'signal' && command.args.length === 1) {
+        record = { payload: onTheWire(command.args)[0], outcome: 'pending' };
+        this.sent.push(record);
+      }
+      this.#emit(command, record, timeoutMs);
+    } catch (encoderError) {
+      // socket.io-client cannot encode every JavaScript value (a Date under an own `__proto__` key
+      // in a packet with attachments throws before anything is written): nothing for the server to judge.
+      if (!(encoderError instanceof TypeError || encoderError instanceof RangeError)) throw encoderError;
+      if (record) this.sent.splice(this.sent.indexOf(record), 1);
+      return Promise.resolve({ kind: 'unsendable' });
+    }
+    return this.#pending.get(record ?? command) ?? Promise.resolve({ kind: 'no-ack' });
+  }
+
+  /** Outcomes of emitted commands, by their record (or the command when nothing is recorded). */
+  readonly #pending = new WeakMap<object, Promise<Outcome>>();
+
+  /** Emits synchronously (so an encoder error surfaces in `send`) and files the outcome's promise. */
+  #emit(command: HostileCommand, record: SentSignal | undefined, timeoutMs: number): void {
     const { event, args } = command;
-    // A one-argument `signal` may be relayed: remember it as the server will see it.
-    const record: SentSignal | undefined =
-      event === 'signal' && args.length === 1 ? { payload: onTheWire(args)[0], outcome: 'pending' } : undefined;
-    if (record) this.sent.push(record);
+    const key = record ?? command;
     if (!this.connected) {
       if (record) record.outcome = 'unknown';
-      return Promise.resolve({ kind: 'disconnected' });
+      this.#pending.set(key, Promise.resolve({ kind: 'disconnected' }));
+      return;
     }
     // Numbers are legal event names on the wire; socket.io-client's types only say string.
     const name = event as string;
     if (!command.withAck) {
       this.client.socket.emit(name, ...args);
       if (record) record.outcome = 'unknown';
-      return Promise.resolve({ kind: 'no-ack' });
+      return;
     }
-    return new Promise((resolve, reject) => {
-      this.client.socket.timeout(timeoutMs).emit(name, ...args, (error: Error | null, ...response: unknown[]) => {
-        if (error) {
-          if (!/disconnected/.test(error.message)) {
-            reject(new Error(`hang: no ack within ${timeoutMs} ms from ${this.name} for ${describeCommand(command)}`));
-            return;
-          }
-          if (record) record.outcome = 'unknown';
-          resolve({ kind: 'disconnected' });
+    let settle: (outcome: Outcome) => void = () => {};
+    let fail: (error: Error) => void = () => {};
+    this.#pending.set(
+      key,
+      new Promise<Outcome>((resolve, reject) => {
+        settle = resolve;
+        fail = reject;
+      }),
+    );
+    this.client.socket.timeout(timeoutMs).emit(name, ...args, (error: Error | null, ...response: unknown[]) => {
+      if (error) {
+        if (!/disconnected/.test(error.message)) {
+          fail(new Error(`hang: no ack within ${timeoutMs} ms from ${this.name} for ${describeCommand(command)}`));
           return;
         }
-        try {
-          const ack = wellFormedAck(event, response);
-          this.timeline.push({ kind: 'ack', event: String(event), ack });
-          if (record) record.outcome = ack.ok ? 'ok' : 'refused';
-          resolve({ kind: 'ack', ack });
-        } catch (malformed) {
-          reject(malformed);
-        }
-      });
+        if (record) record.outcome = 'unknown';
+        settle({ kind: 'disconnected' });
+        return;
+      }
+      try {
+        const ack = wellFormedAck(event, response);
+        this.timeline.push({ kind: 'ack', event: String(event), ack });
+        if (record) record.outcome = ack.ok ? 'ok' : 'refused';
+        settle({ kind: 'ack', ack });
+      } catch (malformed) {
+        fail(malformed instanceof Error ? malformed : new Error(String(malformed)));
+      }
     });
   }
 
@@ -253,9 +286,24 @@ function roomsAlong(client: FuzzClient, onSignal?: (arrival: Arrival) => void): 
     else if (entry.event === 'waiting') room = null;
     else if (entry.event === 'partner-left') {
       if ((entry.payload as PartnerLeftPayload).room === room) room = null;
-    } else if (entry.event === 'signal') onSignal?.({ room, payload: entry.payload });
+    } else if (entry.event === 'signal')
+      onSignal?.({ room: room ?? upcomingRoom(client.timeline, entry), payload: entry.payload });
     return room;
   });
+}
+
+/**
+ * The pair a client is about to be told about. The server joins both sides to the pair's channel
+ * before it sends them `paired`, so a partner that signals without waiting for its own `paired`
+ * (no well-behaved client does) can reach the other side just before that side's `paired`. It is
+ * still the partner: the signal belongs to the pair announced next, if nothing else comes first.
+ */
+function upcomingRoom(timeline: TimelineEntry[], signal: TimelineEntry): string | null {
+  for (const entry of timeline.slice(timeline.indexOf(signal) + 1)) {
+    if (entry.kind !== 'event' || entry.event === 'signal') continue;
+    return entry.event === 'paired' ? (entry.payload as PairedPayload).room : null;
+  }
+  return null;
 }
 
 /** Every signal the client received, with its pair; a `partner-left` must name a pair it had. */
