@@ -21,5 +21,8 @@ export function securityHeaders(allowedOrigins: readonly string[]): RequestHandl
     }
     next();
   };
-  return [helmet(), cors];
+  // No upgrade-insecure-requests: on plain HTTP away from localhost (`docker run -p 3000:3000`
+  // reached by its LAN address) it sends the demo page's script and styles to an https:// that
+  // does not exist. Behind TLS (Fly.io) every request is https already.
+  return [helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }), cors];
 }
