@@ -4,7 +4,7 @@
  * bench/results/ and regenerates docs/benchmarks.md (a --quick run writes bench/results/quick.md
  * instead, so development runs never overwrite the published figures).
  *
- * Flags: --quick (small sizes), --medium (for comparing builds), --only=<target,...>, --render-only=<results.json> (doc only),
+ * Flags: --quick (small sizes), --medium (for comparing builds), --sustained (30 s at 1,000 handshakes/s), --only=<target,...>, --render-only=<results.json> (doc only),
  * --profile (relay only, servers run with --cpu-prof; pairwire unless --only; see bench/profile/top.ts),
  * --entry=<server.js> (also measure another pairwire build as `candidate`; see bench/proposals/),
  * --base=<server.js> (pairwire's own targets run this build instead of dist/src/server.js).
@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { type Pinning, spawnPinned } from './lib/pinned-process.js';
 import type { LoadJob, LoadResult } from './load/job.js';
 import { type BenchReport, renderMarkdown, type TargetRun } from './report/render.js';
-import { FULL, MEDIUM, QUICK } from './sizes.js';
+import { FULL, MEDIUM, QUICK, SUSTAINED } from './sizes.js';
 import { candidateTargets, redisSupported, startTarget, TARGETS, type Target, withPairwireEntry } from './targets.js';
 
 const repo = (relative: string) => fileURLToPath(new URL(`../../../${relative}`, import.meta.url));
@@ -34,15 +34,13 @@ const option = (name: string): string | true | undefined => {
 const renderOnly = option('render-only');
 if (typeof renderOnly === 'string') {
   const report = JSON.parse(readFileSync(renderOnly, 'utf8')) as BenchReport;
-  writeFileSync(
-    repo('docs/benchmarks.md'),
-    renderMarkdown(report, readFileSync(repo('bench/report/findings.md'), 'utf8')),
-  );
+  writeDoc(repo('docs/benchmarks.md'), renderMarkdown(report, readFileSync(repo('bench/report/findings.md'), 'utf8')));
   process.exit(0);
 }
 
 const quick = option('quick') === true;
 const medium = option('medium') === true;
+const sustained = option('sustained') === true;
 const profile = option('profile') === true;
 const onlyOption = option('only');
 const only = typeof onlyOption === 'string' ? onlyOption.split(',') : undefined;
@@ -50,14 +48,14 @@ const entryOption = option('entry');
 const baseOption = option('base');
 const candidates = typeof entryOption === 'string' ? candidateTargets(entryOption) : [];
 const targets = [...(typeof baseOption === 'string' ? withPairwireEntry(TARGETS, baseOption) : TARGETS), ...candidates];
-const sizes = quick ? QUICK : medium ? MEDIUM : FULL;
+const sizes = quick ? QUICK : medium ? MEDIUM : sustained ? SUSTAINED : FULL;
 const pinning = choosePinning();
 const resultsDir = repo('bench/results');
 mkdirSync(resultsDir, { recursive: true });
 
 const report: BenchReport = {
   command: `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`,
-  mode: quick ? 'quick' : medium ? 'medium' : 'full',
+  mode: quick ? 'quick' : medium ? 'medium' : sustained ? 'sustained' : 'full',
   machine: {
     cores: availableParallelism(),
     cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -85,7 +83,7 @@ for (const target of targets) {
     const result = await attempt(run, `burst ${burst.clients}`, () => runJob(target, burst, burst.timeoutMs + 60_000));
     if (result?.kind === 'burst') run.bursts.push(result);
   }
-  const relayBudget = (sizes.relay.rates.length + 2) * (sizes.relay.phaseMs + sizes.relay.drainMs) + 90_000;
+  const relayBudget = (sizes.relay.rates.length + 2) * (sizes.relay.phaseMs + sizes.relay.drainMs + 30_000) + 90_000;
   const relay = await attempt(run, 'relay', () => runJob(target, sizes.relay, relayBudget));
   if (relay?.kind === 'relay') run.relay = relay;
 }
@@ -94,13 +92,23 @@ const stamp = report.machine.date.replace(/[:.]/g, '-');
 writeFileSync(`${resultsDir}/${report.mode}-${stamp}.json`, JSON.stringify(report, null, 2));
 writeFileSync(`${resultsDir}/${report.mode}-latest.json`, JSON.stringify(report, null, 2));
 const markdown = renderMarkdown(report, readFileSync(repo('bench/report/findings.md'), 'utf8'));
-writeFileSync(
-  quick || medium || profile || only || candidates.length > 0
+writeDoc(
+  quick || medium || sustained || profile || only || candidates.length > 0
     ? `${resultsDir}/${report.mode}.md`
     : repo('docs/benchmarks.md'),
   markdown,
 );
 console.log(markdown);
+
+/** Writes a generated markdown file in the repository's format (Biome formats Markdown tables too). */
+function writeDoc(path: string, markdown: string): void {
+  writeFileSync(path, markdown);
+  try {
+    execFileSync(repo('node_modules/.bin/biome'), ['format', '--write', path], { stdio: 'ignore' });
+  } catch {
+    // Unformatted is still correct; `npm run format` fixes it.
+  }
+}
 
 /** One scenario against a fresh server set-up; any failure is recorded, and the run goes on. */
 async function attempt<T>(run: TargetRun, what: string, task: () => Promise<T>): Promise<T | undefined> {
@@ -124,6 +132,7 @@ async function runJob(target: Target, scenario: LoadJob['scenario'], timeoutMs: 
       urls: running.urls,
       serverPids: running.serverPids,
       auxPids: running.auxPids,
+      serverCore: pinning.serverCore,
       scenario,
     };
     return await runLoadGenerator(job, timeoutMs);

@@ -25,6 +25,12 @@ export const MEDIUM: BenchSizes = {
   relay: { kind: 'relay', couples: 500, rates: [200, 1000], phaseMs: 3000, saturationMs: 4000, drainMs: 3000 },
 };
 
+/** What relaying leaves in memory under sustained load: one long phase, no bursts. */
+export const SUSTAINED: BenchSizes = {
+  bursts: [],
+  relay: { kind: 'relay', couples: 500, rates: [1000], phaseMs: 30_000, saturationMs: 1000, drainMs: 3000 },
+};
+
 export const QUICK: BenchSizes = {
   bursts: [{ kind: 'burst', clients: 200, concurrency: 50, timeoutMs: 20_000 }],
   relay: { kind: 'relay', couples: 50, rates: [100], phaseMs: 1500, saturationMs: 1500, drainMs: 2000 },

@@ -35,3 +35,18 @@ export function sampleProcesses(pids: readonly number[]): ProcessSample {
       rssBytes: 0,
     });
 }
+
+/**
+ * Busy CPU seconds of one core since boot, from /proc/stat (user, nice, system, irq, softirq,
+ * steal): minus what our own processes used on it, this is the load other tenants put on it.
+ */
+export function coreBusySeconds(core: number): number {
+  const line = readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`cpu${core} `));
+  if (!line) return 0;
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  return (
+    ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / CLOCK_TICKS_PER_SECOND
+  );
+}

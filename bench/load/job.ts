@@ -10,6 +10,8 @@ export interface LoadJob {
   serverPids: number[];
   /** Processes measured beside the server but reported apart (redis-server). */
   auxPids: number[];
+  /** The core the server side is pinned to, if any: its load from other processes is reported. */
+  serverCore: number | undefined;
   scenario: BurstJob | RelayJob;
 }
 
@@ -40,6 +42,8 @@ export interface CpuWindow {
   auxCpuSeconds: number;
   /** Load generator CPU seconds in the window: near wallSeconds means the generator was the limit. */
   generatorCpuSeconds: number;
+  /** CPU seconds other processes (not the server, redis or us) used on the server's core: the noise. */
+  foreignCpuSeconds: number;
   wallSeconds: number;
 }
 

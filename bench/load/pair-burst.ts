@@ -19,7 +19,7 @@ export async function runPairBurst(job: LoadJob, burst: BurstJob): Promise<Burst
 
   await collectGarbage(job.serverPids);
   const rssBeforeBytes = sampleProcesses(job.serverPids).rssBytes;
-  const cpu = startCpuWindow(job.serverPids, job.auxPids);
+  const cpu = startCpuWindow(job.serverPids, job.auxPids, job.serverCore);
   const run = await connectMany(job, burst.clients, burst.concurrency, burst.timeoutMs);
   const cpuWindow = cpu.stop();
 

@@ -2,7 +2,7 @@ import type { Signal } from '../../src/protocol/messages.js';
 import { sampleProcesses } from '../lib/proc-stat.js';
 import { summarize } from '../lib/stats.js';
 import { type BenchConnection, connect } from './connection.js';
-import { collectGarbage, sleep, startCpuWindow } from './cpu-window.js';
+import { collectGarbage, sleep, startCpuWindow, untilServerIdle } from './cpu-window.js';
 import type { LoadJob, RelayJob, RelayPhaseResult, RelayResult } from './job.js';
 import { candidate, type Stamp, sessionDescription, stampOf } from './payloads.js';
 
@@ -11,6 +11,8 @@ const CANDIDATES_PER_SIDE = 8;
 /** Offer + answer + the candidates of both sides: what both sides receive in one handshake. */
 const MESSAGES_PER_HANDSHAKE = 2 + 2 * CANDIDATES_PER_SIDE;
 const WARMUP = { rate: 100, ms: 1000 };
+/** Longest wait for an overloaded server to work off its backlog before the next phase. */
+const SETTLE_MAX_MS = 30_000;
 
 interface Side {
   role: 'i' | 'p';
@@ -108,7 +110,8 @@ export async function runRelay(job: LoadJob, relay: RelayJob): Promise<RelayResu
   const couples = await pairCouples(job, relay, receive);
 
   const runPhase = async (phase: Phase, ms: number, schedule: (until: number) => Promise<void>) => {
-    const cpu = startCpuWindow(job.serverPids, job.auxPids);
+    await untilServerIdle([...job.serverPids, ...job.auxPids], SETTLE_MAX_MS);
+    const cpu = startCpuWindow(job.serverPids, job.auxPids, job.serverCore);
     const until = performance.now() + ms;
     await schedule(until);
     // Drain: wait for what is in flight, bounded, then count whatever never arrived as lost.
