@@ -1,19 +1,15 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type Express } from 'express';
+import type { Express } from 'express';
 import { type Logger, pino } from 'pino';
 import { Server } from 'socket.io';
 import { createRedisCluster, type RedisCluster } from './cluster/redis-cluster.js';
 import type { Config } from './config.js';
 import { allOf } from './core/observer.js';
 import { SignalingCore } from './core/signaling-core.js';
-import { demoPage } from './http/demo-page.js';
-import { healthRoutes } from './http/health.js';
-import { iceServersRoute } from './http/ice-servers-route.js';
-import { metricsRoute } from './http/metrics-route.js';
+import { createHttpApp } from './http/http-app.js';
 import { originAllowed } from './http/origins.js';
-import { securityHeaders } from './http/security.js';
-import { iceServersFor, type TurnSettings } from './ice/turn-credentials.js';
+import { iceServersFor, turnSettings } from './ice/turn-credentials.js';
 import { ConnectionGate } from './limits/connection-gate.js';
 import { logObserver } from './observability/log-observer.js';
 import { createMetrics } from './observability/metrics.js';
@@ -50,7 +46,7 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
   const cluster: RedisCluster | undefined = redisUrl ? createRedisCluster({ ...config, redisUrl }, logger) : undefined;
   const store = deps.store ?? cluster?.store ?? new MemoryPairingStore();
 
-  const turn: TurnSettings = { urls: config.turnUrls, secret: config.turnSecret, ttlSeconds: config.turnTtlSeconds };
+  const turn = turnSettings(config);
   // Assigned below, once socket.io exists: the gauges read its sockets at scrape time.
   let io: SignalingServer | undefined;
   const metrics = createMetrics({
@@ -59,13 +55,7 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
     waiting: () => store.queueLength(),
   });
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(securityHeaders(config.corsOrigins));
-  app.use(healthRoutes(store));
-  app.use(iceServersRoute(config.iceServers, turn));
-  app.use(metricsRoute(metrics.registry, config.metricsToken));
-  app.use(demoPage());
+  const app = createHttpApp(config, { store, metrics: metrics.registry, demo: true });
 
   const http = createServer(app);
   io = new Server(http, {

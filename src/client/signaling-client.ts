@@ -85,11 +85,15 @@ export class SignalingClient {
   connected(timeoutMs = this.#ackTimeoutMs): Promise<void> {
     if (this.socket.connected) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`not connected within ${timeoutMs} ms`)), timeoutMs);
-      this.socket.once('connect', () => {
+      const onConnect = () => {
         clearTimeout(timer);
         resolve();
-      });
+      };
+      const timer = setTimeout(() => {
+        this.socket.off('connect', onConnect);
+        reject(new Error(`not connected within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.socket.once('connect', onConnect);
     });
   }
 

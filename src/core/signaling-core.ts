@@ -157,6 +157,9 @@ export class SignalingCore {
     const result = await this.#store.enqueue(session);
     // `next` while already waiting keeps the place in the queue.
     if (result.status === 'already-waiting') return { status: 'waiting' };
+    // A waiting caller can be matched by someone else's join between the two steps above; that
+    // join announced the pair, so the caller is simply paired.
+    if (result.status === 'already-paired') return { status: 'paired' };
     return this.#settle(session, result);
   }
 
@@ -183,15 +186,19 @@ export class SignalingCore {
     }
   }
 
-  /** Binds the pair's channel first, then tells both sides, so the initiator's offer always has a route. */
+  /**
+   * Binds the pair's channel, then tells both sides, so the initiator's offer always has a route.
+   * Everything slow (ICE servers may be minted per session) is done before binding: once bound, a
+   * partner's signal can be relayed, and it must not overtake the `paired` that explains it.
+   */
   async #announce(pair: Pair, resumed = false): Promise<void> {
-    await this.#delivery.bind(pair);
-    if (!resumed) this.#observer.paired(pair);
     const [initiatorIce, politeIce] = await Promise.all([
       this.#iceServers(pair.initiator),
       this.#iceServers(pair.polite),
     ]);
     const flag = resumed ? { resumed: true as const } : {};
+    await this.#delivery.bind(pair);
+    if (!resumed) this.#observer.paired(pair);
     await Promise.all([
       this.#delivery.send(pair.initiator, 'paired', {
         room: pair.id,

@@ -1,6 +1,15 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { IceServer } from '../protocol/messages.js';
 
+/** The TURN part of the configuration. */
+export function turnSettings(config: {
+  turnUrls: string[];
+  turnSecret: string | undefined;
+  turnTtlSeconds: number;
+}): TurnSettings {
+  return { urls: config.turnUrls, secret: config.turnSecret, ttlSeconds: config.turnTtlSeconds };
+}
+
 export interface TurnSettings {
   /** TURN URLs (turn:, turns:) to hand out with credentials; none means STUN only. */
   urls: string[];

@@ -263,6 +263,19 @@ export function describeSignalingSuite(name: string, makeStore: () => Promise<Pa
         });
       }
 
+      it('acks a refused call in its turn, after the commands sent before it', async () => {
+        const s = await start({ autoJoin: false });
+        const a = await s.connect();
+        const order: string[] = [];
+        const acked = (label: string) => () => order.push(label);
+        a.socket.emit('join', acked('join'));
+        a.socket.emit('hello', {}, acked('unknown event'));
+        a.socket.emit('signal', offer, offer, acked('two payloads'));
+        a.socket.emit('leave', acked('leave'));
+        await vi.waitFor(() => expect(order).toHaveLength(4));
+        expect(order).toEqual(['join', 'unknown event', 'two payloads', 'leave']);
+      });
+
       it('a frame over MAX_FRAME_BYTES closes only that connection; its partner is told after the grace', async () => {
         const s = await start({ autoJoin: false, maxSdpBytes: 4096, maxFrameBytes: 8192, resumeGraceMs: 1000 });
         const [a, b, room] = await pairOf(s);

@@ -103,20 +103,18 @@ export function bindSocketIo(
         }
         return;
       }
-      if (!isCommand(event)) {
-        ack?.({ ok: false, error: { code: ErrorCode.UNKNOWN_EVENT, message: `unknown event "${event}"` } });
-        return;
-      }
-      if (extra) {
-        ack?.({
-          ok: false,
-          error: { code: ErrorCode.INVALID_PAYLOAD, message: `${event} takes one payload argument` },
-        });
-        return;
-      }
+      // Refusals of malformed calls wait their turn like any command, so acks keep the order sent.
       const accepted = queue.push(async () => {
-        const result = await core.handle(event, session, payload);
-        ack?.(result);
+        if (!isCommand(event)) {
+          ack?.({ ok: false, error: { code: ErrorCode.UNKNOWN_EVENT, message: `unknown event "${event}"` } });
+        } else if (extra) {
+          ack?.({
+            ok: false,
+            error: { code: ErrorCode.INVALID_PAYLOAD, message: `${event} takes one payload argument` },
+          });
+        } else {
+          ack?.(await core.handle(event, session, payload));
+        }
       });
       if (!accepted) {
         ack?.({

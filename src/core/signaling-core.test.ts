@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import type { ServerEvents, Signal } from '../protocol/messages.js';
+import { MemoryPairingStore } from '../store/memory-store.js';
+import type { Pair, SessionId } from '../store/pairing-store.js';
+import type { Delivery } from './delivery.js';
+import { type CoreOptions, SignalingCore } from './signaling-core.js';
+
+/**
+ * The core's own ordering rules, checked without any transport: a Delivery that writes what it
+ * is asked to do into one log, in call order.
+ */
+function recordingDelivery(log: string[]): Delivery {
+  return {
+    send<E extends keyof ServerEvents>(to: SessionId, event: E) {
+      log.push(`${event} → ${to}`);
+    },
+    relay(_pair: Pair, from: SessionId, signal: Signal) {
+      log.push(`relay ${signal.type} from ${from}`);
+    },
+    bind(pair: Pair) {
+      log.push(`bind ${pair.initiator}+${pair.polite}`);
+    },
+    unbind(pair: Pair) {
+      log.push(`unbind ${pair.initiator}+${pair.polite}`);
+    },
+  };
+}
+
+function coreWith(log: string[], iceServers: CoreOptions['iceServers']) {
+  return new SignalingCore({
+    store: new MemoryPairingStore(),
+    delivery: recordingDelivery(log),
+    limits: { maxSdpBytes: 65_536, maxCandidateBytes: 4096 },
+    iceServers,
+    resumeGraceMs: 1000,
+  });
+}
+
+describe('SignalingCore', () => {
+  it('a waiting client whose `next` races another join is simply paired, not refused', async () => {
+    const log: string[] = [];
+    const core = coreWith(log, () => []);
+    await core.connect('a');
+    await core.connect('b');
+    expect(await core.handle('join', 'a', undefined)).toEqual({ ok: true, status: 'waiting' });
+
+    // Both start in the same tick: b's join matches a between the two steps of a's `next`.
+    const [next, join] = await Promise.all([core.handle('next', 'a', undefined), core.handle('join', 'b', undefined)]);
+
+    expect(join).toEqual({ ok: true, status: 'paired' });
+    expect(next).toEqual({ ok: true, status: 'paired' });
+    expect(log.filter((line) => line.startsWith('paired'))).toEqual(['paired → a', 'paired → b']);
+  });
+
+  it('mints ICE servers before binding the pair, so no relay can overtake `paired`', async () => {
+    const log: string[] = [];
+    const core = coreWith(log, async (session: SessionId) => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      log.push(`ice for ${session}`);
+      return [];
+    });
+    await core.connect('a');
+    await core.connect('b');
+    await core.handle('join', 'a', undefined);
+    await core.handle('join', 'b', undefined);
+
+    const fromBind = log.slice(log.indexOf('bind a+b'));
+    expect(log.indexOf('bind a+b')).toBeGreaterThan(log.indexOf('ice for b'));
+    expect(log.indexOf('bind a+b')).toBeGreaterThan(log.indexOf('ice for a'));
+    // Nothing but the two announcements happens between binding and telling both sides.
+    expect(fromBind).toEqual(['bind a+b', 'paired → a', 'paired → b']);
+  });
+});

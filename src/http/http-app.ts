@@ -1,0 +1,33 @@
+import express, { type Express } from 'express';
+import type { Registry } from 'prom-client';
+import type { Config } from '../config.js';
+import { turnSettings } from '../ice/turn-credentials.js';
+import type { PairingStore } from '../store/pairing-store.js';
+import { demoPage } from './demo-page.js';
+import { healthRoutes } from './health.js';
+import { iceServersRoute } from './ice-servers-route.js';
+import { metricsRoute } from './metrics-route.js';
+import { securityHeaders } from './security.js';
+
+export interface HttpAppParts {
+  store: PairingStore;
+  /** Prometheus registry for /metrics; without one the route does not exist (Lambda: use CloudWatch). */
+  metrics?: Registry;
+  /** Serve the demo page at `/` (it talks socket.io, so only the long-lived server offers it). */
+  demo?: boolean;
+}
+
+/**
+ * The HTTP routes, one factory for every deployment: the long-lived server mounts it under
+ * socket.io, Lambda wraps it with serverless-http, Vercel calls it as a request handler.
+ */
+export function createHttpApp(config: Config, parts: HttpAppParts): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(securityHeaders(config.corsOrigins));
+  app.use(healthRoutes(parts.store));
+  app.use(iceServersRoute(config.iceServers, turnSettings(config)));
+  if (parts.metrics) app.use(metricsRoute(parts.metrics, config.metricsToken));
+  if (parts.demo) app.use(demoPage());
+  return app;
+}
