@@ -222,6 +222,12 @@ export const SETTINGS = {
     doc: 'Enables GET /metrics (Prometheus) for requests with Authorization: Bearer <token>; unset: no /metrics.',
     parse: optionalText,
   },
+  websocketManagementEndpoint: {
+    env: 'WEBSOCKET_MANAGEMENT_ENDPOINT',
+    fallback: undefined,
+    doc: 'Lambda only: API Gateway management endpoint for PostToConnection; unset: https://{domain}/{stage} of the event (http://127.0.0.1:3001 under serverless offline).',
+    parse: optionalText,
+  },
   shutdownTimeoutMs: {
     env: 'SHUTDOWN_TIMEOUT_MS',
     fallback: '10000',

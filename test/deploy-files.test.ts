@@ -44,3 +44,26 @@ describe('Dockerfile and fly.toml', () => {
     expect((await fetch(`${server.url}${checkPath}`)).status).toBe(200);
   });
 });
+
+describe('serverless.yml', () => {
+  const yml = read('serverless.yml');
+
+  it('pins Serverless 3 on nodejs20.x and routes the three WebSocket routes and the HTTP routes', () => {
+    expect(yml).toMatch(/^frameworkVersion: ["']3["']$/m);
+    expect(yml).toMatch(/runtime: nodejs20\.x/);
+    expect(yml).toMatch(/websocketsApiRouteSelectionExpression: \$request\.body\.action/);
+    for (const route of ['$connect', '$disconnect', '$default']) expect(yml).toContain(`route: ${route}`);
+    for (const path of ['/healthz', '/readyz', '/ice-servers']) expect(yml).toContain(`path: ${path}`);
+    expect(yml).toMatch(/REDIS_URL: \$\{env:REDIS_URL, ssm:/);
+    expect(yml).toMatch(/execute-api:ManageConnections/);
+  });
+
+  it('names handlers that the build emits and exports', () => {
+    const handlers = [...yml.matchAll(/handler: (dist\/handlers\/[\w-]+)\.(\w+)/g)];
+    expect(handlers.length).toBe(4);
+    for (const [, file, name] of handlers) {
+      const built = read(`${file}.js`); // built by `npm test` before vitest
+      expect(built, `${file}.js exports ${name}`).toMatch(new RegExp(`export const ${name} =`));
+    }
+  });
+});

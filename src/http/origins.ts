@@ -6,11 +6,19 @@ import type { IncomingMessage } from 'node:http';
  * are not from a browser page, so the check does not apply to them.
  */
 export function originAllowed(request: IncomingMessage, allowlist: readonly string[]): boolean {
-  const origin = request.headers.origin;
+  return originAllowedFor(request.headers.origin, request.headers.host, allowlist);
+}
+
+/** The same check from bare header values, for transports without an IncomingMessage (API Gateway). */
+export function originAllowedFor(
+  origin: string | undefined,
+  host: string | undefined,
+  allowlist: readonly string[],
+): boolean {
   if (!origin) return true;
   if (allowlist.includes('*') || allowlist.includes(origin)) return true;
   try {
-    return new URL(origin).host === request.headers.host;
+    return new URL(origin).host === host;
   } catch {
     return false;
   }

@@ -1,0 +1,12 @@
+/**
+ * Lambda entrypoints of the WebSocket API (serverless.yml: $connect, $disconnect, $default).
+ * Built once per container, at cold start; the Redis connection is reused by warm invocations.
+ */
+import { loadConfig } from '../src/config.js';
+import { createServerlessApp } from '../src/serverless-app.js';
+
+const { websocket } = createServerlessApp(loadConfig());
+
+export const connect = websocket.connect;
+export const disconnect = websocket.disconnect;
+export const message = websocket.message;

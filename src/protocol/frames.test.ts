@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, ProtocolError } from './errors.js';
+import { ackFrame, eventFrame, parseClientFrame, salvageAckId } from './frames.js';
+
+function refusal(text: string): ProtocolError {
+  try {
+    parseClientFrame(text);
+  } catch (error) {
+    if (error instanceof ProtocolError) return error;
+    throw error;
+  }
+  throw new Error(`accepted ${text}`);
+}
+
+describe('client frames', () => {
+  it('reads action, id and payload', () => {
+    expect(parseClientFrame('{"action":"signal","id":7,"payload":{"type":"end-of-candidates"}}')).toEqual({
+      action: 'signal',
+      id: 7,
+      payload: { type: 'end-of-candidates' },
+    });
+    expect(parseClientFrame('{"action":"join"}')).toEqual({ action: 'join' });
+  });
+
+  it.each([
+    ['not JSON', 'join'],
+    ['an array', '[1]'],
+    ['null', 'null'],
+    ['no action', '{"id":1}'],
+    ['an empty action', '{"action":""}'],
+    ['an unknown key', '{"action":"join","to":"someone-else"}'],
+    ['a fractional id', '{"action":"join","id":1.5}'],
+    ['a negative id', '{"action":"join","id":-1}'],
+    ['a huge id', '{"action":"join","id":4294967296}'],
+    ['a string id', '{"action":"join","id":"1"}'],
+    ['a __proto__ key', '{"action":"join","__proto__":{"polluted":true}}'],
+  ])('refuses %s with INVALID_PAYLOAD', (_, text) => {
+    expect(refusal(text).code).toBe(ErrorCode.INVALID_PAYLOAD);
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
+  });
+
+  it('salvages a usable ack id from a refused frame, and only a usable one', () => {
+    expect(salvageAckId('{"action":"join","id":3,"extra":1}')).toBe(3);
+    expect(salvageAckId('{"id":-3}')).toBeUndefined();
+    expect(salvageAckId('{"id":"3"}')).toBeUndefined();
+    expect(salvageAckId('not json')).toBeUndefined();
+    expect(salvageAckId('null')).toBeUndefined();
+  });
+});
+
+describe('server frames', () => {
+  it('wraps events and acks in the documented envelope', () => {
+    expect(JSON.parse(eventFrame('partner-left', { room: 'r', reason: 'next' }))).toEqual({
+      type: 'partner-left',
+      payload: { room: 'r', reason: 'next' },
+    });
+    expect(JSON.parse(ackFrame(9, { ok: false, error: { code: 'NOT_PAIRED', message: 'm' } }))).toEqual({
+      type: 'ack',
+      id: 9,
+      payload: { ok: false, error: { code: 'NOT_PAIRED', message: 'm' } },
+    });
+  });
+});

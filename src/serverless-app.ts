@@ -1,0 +1,130 @@
+import type { Express } from 'express';
+import type { Redis } from 'ioredis';
+import { type Logger, pino } from 'pino';
+import { type Config, ConfigError } from './config.js';
+import { SignalingCore } from './core/signaling-core.js';
+import { createHttpApp } from './http/http-app.js';
+import { iceServersFor, turnSettings } from './ice/turn-credentials.js';
+import { ConnectionGate } from './limits/connection-gate.js';
+import { logObserver } from './observability/log-observer.js';
+import type { PairingStore, SessionId } from './store/pairing-store.js';
+import { createStoreClient, RedisPairingStore } from './store/redis-store.js';
+import { apiGatewayDelivery } from './transports/apigateway/delivery.js';
+import {
+  type ApiLocation,
+  managementEndpoint,
+  type PostToConnection,
+  sdkPostToConnection,
+} from './transports/apigateway/management-api.js';
+import {
+  createWebSocketHandlers,
+  type StageBinding,
+  type WebSocketHandlers,
+} from './transports/apigateway/websocket-handlers.js';
+
+/**
+ * How long a Lambda-served session lives without a `ping`. API Gateway closes a connection idle
+ * for 10 minutes, and the plain-WebSocket client pings every 5: a session whose $disconnect was
+ * lost (API Gateway delivers it on a best-effort basis) expires within this bound, and its partner
+ * hears `partner-left` at its next ping.
+ */
+export const SERVERLESS_LEASE_MS = 15 * 60_000;
+
+/** Every Lambda container renews any session: ownership is not tied to a process here. */
+const SERVERLESS_OWNER = 'apigateway';
+
+export interface ServerlessDeps {
+  /** A store instead of the Redis one built from REDIS_URL (unit tests use the memory store). */
+  store?: PairingStore;
+  /** How frames reach connections; default: the AWS SDK's PostToConnection on the stage's endpoint. */
+  post?: (endpoint: string) => PostToConnection;
+  logger?: Logger;
+  env?: Record<string, string | undefined>;
+}
+
+export interface ServerlessApp {
+  websocket: WebSocketHandlers;
+  http: Express;
+  store: PairingStore;
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root for AWS Lambda (and Vercel's HTTP function): the same core and HTTP routes
+ * as the long-lived server, bound to API Gateway instead of socket.io. A Lambda keeps nothing
+ * between invocations, so pairing state must live in Redis.
+ */
+export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): ServerlessApp {
+  const logger = deps.logger ?? pino({ level: config.logLevel });
+  const env = deps.env ?? process.env;
+  let redis: Redis | undefined;
+  let store: PairingStore;
+  if (deps.store) {
+    store = deps.store;
+  } else {
+    if (!config.redisUrl) {
+      throw new ConfigError(
+        'REDIS_URL',
+        'is required on Lambda: invocations share no memory, pairing state lives in Redis',
+      );
+    }
+    redis = createStoreClient(config.redisUrl);
+    // Errors surface through commands as UNAVAILABLE; without a listener ioredis would log each one.
+    redis.on('error', () => {});
+    store = new RedisPairingStore({
+      redis,
+      prefix: config.redisPrefix,
+      owner: SERVERLESS_OWNER,
+      leaseMs: SERVERLESS_LEASE_MS,
+      ownsClient: true,
+    });
+  }
+  const gate = new ConnectionGate(config, redis ? { redis, prefix: config.redisPrefix } : undefined);
+  const postFor = deps.post ?? sdkPostToConnection;
+  const turn = turnSettings(config);
+
+  // One binding per management endpoint: in practice one per Lambda, built on its first event.
+  const stages = new Map<string, StageBinding>();
+  const stage = (api: ApiLocation): StageBinding => {
+    const endpoint = managementEndpoint(config.websocketManagementEndpoint, env, api);
+    let binding = stages.get(endpoint);
+    if (!binding) {
+      binding = bindStage(postFor(endpoint));
+      stages.set(endpoint, binding);
+    }
+    return binding;
+  };
+
+  function bindStage(post: PostToConnection): StageBinding {
+    // A 410 ends that session (its partner is told). Ending it may post to more vanished
+    // connections; the set keeps one cleanup per session from looping back into itself.
+    const cleaning = new Set<SessionId>();
+    const onGone = async (session: SessionId) => {
+      if (cleaning.has(session)) return;
+      cleaning.add(session);
+      logger.info('connection gone; ending its session');
+      try {
+        await core.disconnect(session);
+      } finally {
+        cleaning.delete(session);
+      }
+    };
+    const core: SignalingCore = new SignalingCore({
+      store,
+      delivery: apiGatewayDelivery(post, onGone),
+      limits: { maxSdpBytes: config.maxSdpBytes, maxCandidateBytes: config.maxCandidateBytes },
+      iceServers: (session) => iceServersFor(config.iceServers, turn, session),
+      resumeGraceMs: config.resumeGraceMs,
+      observer: logObserver(logger),
+      onInternalError: (err, context) => logger.error({ err, ...context }, 'command failed'),
+    });
+    return { core, post };
+  }
+
+  return {
+    websocket: createWebSocketHandlers({ stage, corsOrigins: config.corsOrigins, gate, logger }),
+    http: createHttpApp(config, { store }),
+    store,
+    close: () => store.close(),
+  };
+}

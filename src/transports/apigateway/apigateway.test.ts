@@ -1,0 +1,249 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { configWith } from '../../config.js';
+import { ErrorCode, ProtocolError } from '../../protocol/errors.js';
+import { createServerlessApp } from '../../serverless-app.js';
+import { MemoryPairingStore } from '../../store/memory-store.js';
+import { apiGatewayDelivery, MAX_MESSAGE_BYTES } from './delivery.js';
+import { managementEndpoint, type PostOutcome } from './management-api.js';
+import { parseWebSocketEvent } from './websocket-event.js';
+
+/** API Gateway's management API as the handlers see it: frames per connection, and vanished ones. */
+class RecordingPost {
+  readonly frames = new Map<string, unknown[]>();
+  readonly endpoints: string[] = [];
+  readonly gone = new Set<string>();
+
+  readonly factory = (endpoint: string) => {
+    this.endpoints.push(endpoint);
+    return async (connectionId: string, data: string): Promise<PostOutcome> => {
+      if (this.gone.has(connectionId)) return 'gone';
+      const list = this.frames.get(connectionId) ?? [];
+      list.push(JSON.parse(data));
+      this.frames.set(connectionId, list);
+      return 'sent';
+    };
+  };
+
+  of(connectionId: string): unknown[] {
+    return this.frames.get(connectionId) ?? [];
+  }
+}
+
+const requestContext = (connectionId: string) => ({
+  connectionId,
+  routeKey: '$default',
+  domainName: 'abc123.execute-api.eu-west-1.amazonaws.com',
+  stage: 'prod',
+  identity: { sourceIp: '198.51.100.7' },
+});
+
+const message = (connectionId: string, body: string) => ({ requestContext: requestContext(connectionId), body });
+
+function lambda(overrides = {}) {
+  const post = new RecordingPost();
+  const store = new MemoryPairingStore();
+  const app = createServerlessApp(configWith(overrides), {
+    store,
+    post: post.factory,
+    logger: pino({ level: 'silent' }),
+    env: {},
+  });
+  const connect = (id: string, headers: Record<string, string> = {}) =>
+    app.websocket.connect({ requestContext: requestContext(id), headers });
+  const send = (id: string, frame: object | string) =>
+    app.websocket.message(message(id, typeof frame === 'string' ? frame : JSON.stringify(frame)));
+  return { app, post, store, connect, send };
+}
+
+describe('API Gateway event parsing', () => {
+  it('reads the connection, the API location, the address and lower-cased headers', () => {
+    const event = parseWebSocketEvent({
+      requestContext: requestContext('c1'),
+      headers: { Origin: 'https://chat.example', Host: 'abc' },
+      body: '{"action":"join"}',
+      somethingElse: true,
+    });
+    expect(event).toEqual({
+      connectionId: 'c1',
+      api: { domainName: 'abc123.execute-api.eu-west-1.amazonaws.com', stage: 'prod' },
+      sourceIp: '198.51.100.7',
+      headers: { origin: 'https://chat.example', host: 'abc' },
+      body: '{"action":"join"}',
+    });
+  });
+
+  it('decodes a base64 (binary) body and tolerates a missing one', () => {
+    const body = Buffer.from('{"action":"leave"}').toString('base64');
+    expect(parseWebSocketEvent({ requestContext: { connectionId: 'c' }, body, isBase64Encoded: true }).body).toBe(
+      '{"action":"leave"}',
+    );
+    expect(parseWebSocketEvent({ requestContext: { connectionId: 'c' }, body: null }).body).toBe('');
+  });
+
+  it('throws on something that is not a WebSocket event', () => {
+    expect(() => parseWebSocketEvent({})).toThrow(/not an API Gateway WebSocket event/);
+    expect(() => parseWebSocketEvent({ requestContext: { connectionId: '' } })).toThrow(TypeError);
+  });
+});
+
+describe('management endpoint', () => {
+  const api = { domainName: 'abc.execute-api.us-east-1.amazonaws.com', stage: 'dev' };
+  it('is the explicit setting, else the local one offline, else the API of the event', () => {
+    expect(managementEndpoint('https://ws.example/prod', { IS_OFFLINE: 'true' }, api)).toBe('https://ws.example/prod');
+    expect(managementEndpoint(undefined, { IS_OFFLINE: 'true' }, api)).toBe('http://127.0.0.1:3001');
+    expect(managementEndpoint(undefined, {}, api)).toBe('https://abc.execute-api.us-east-1.amazonaws.com/dev');
+    expect(() => managementEndpoint(undefined, {}, {})).toThrow(/WEBSOCKET_MANAGEMENT_ENDPOINT/);
+  });
+});
+
+describe('API Gateway delivery port', () => {
+  const pair = { id: 'room', initiator: 'a', polite: 'b' };
+
+  it('posts events and relays as JSON frames to the right connection', async () => {
+    const sent: [string, string][] = [];
+    const delivery = apiGatewayDelivery(
+      async (to, data) => {
+        sent.push([to, data]);
+        return 'sent';
+      },
+      async () => {},
+    );
+    await delivery.send('a', 'waiting', {});
+    await delivery.relay(pair, 'a', { type: 'offer', sdp: 'v=0' });
+    await delivery.relay(pair, 'b', { type: 'end-of-candidates' });
+    expect(sent).toEqual([
+      ['a', '{"type":"waiting","payload":{}}'],
+      ['b', '{"type":"signal","payload":{"type":"offer","sdp":"v=0"}}'],
+      ['a', '{"type":"signal","payload":{"type":"end-of-candidates"}}'],
+    ]);
+  });
+
+  it('reports a vanished (410) connection as gone, and only that one', async () => {
+    const gone: string[] = [];
+    const delivery = apiGatewayDelivery(
+      async (to) => (to === 'b' ? 'gone' : 'sent'),
+      async (session) => {
+        gone.push(session);
+      },
+    );
+    await delivery.relay(pair, 'a', { type: 'offer', sdp: 'v=0' });
+    await delivery.send('a', 'waiting', {});
+    expect(gone).toEqual(['b']);
+  });
+
+  it('refuses a signal whose frame exceeds an API Gateway message, instead of letting it be cut', async () => {
+    let posts = 0;
+    const delivery = apiGatewayDelivery(
+      async () => {
+        posts++;
+        return 'sent';
+      },
+      async () => {},
+    );
+    // 30,000 control characters: a small SDP that JSON escaping makes six times larger.
+    const sdp = '\u0001'.repeat(30_000);
+    const error = await Promise.resolve(delivery.relay(pair, 'a', { type: 'offer', sdp })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect((error as ProtocolError).code).toBe(ErrorCode.PAYLOAD_TOO_LARGE);
+    expect(posts).toBe(0);
+    await delivery.relay(pair, 'a', { type: 'offer', sdp: 'x'.repeat(MAX_MESSAGE_BYTES - 100) });
+    expect(posts).toBe(1);
+  });
+});
+
+describe('WebSocket handlers', () => {
+  it('never posts from $connect and acks commands by id', async () => {
+    const { post, connect, send } = lambda();
+    expect(await connect('a')).toEqual({ statusCode: 200 });
+    expect(post.frames.size).toBe(0);
+    await send('a', { action: 'join', id: 1 });
+    expect(post.of('a')).toEqual([
+      { type: 'waiting', payload: {} },
+      { type: 'ack', id: 1, payload: { ok: true, status: 'waiting' } },
+    ]);
+    expect(post.endpoints).toEqual(['https://abc123.execute-api.eu-west-1.amazonaws.com/prod']);
+  });
+
+  it('refuses a page from an origin that is not allowed', async () => {
+    const { connect, store } = lambda({ corsOrigins: ['https://chat.example'] });
+    expect((await connect('a', { Origin: 'https://evil.example', Host: 'api.example' })).statusCode).toBe(403);
+    expect(await store.attach('a', { resume: true })).toBeNull();
+    expect((await connect('b', { Origin: 'https://chat.example' })).statusCode).toBe(200);
+  });
+
+  it('refuses an address over its connection limit with 429', async () => {
+    const { connect } = lambda({ maxConnectionsPerIp: 2 });
+    expect((await connect('a')).statusCode).toBe(200);
+    expect((await connect('b')).statusCode).toBe(200);
+    expect((await connect('c')).statusCode).toBe(429);
+  });
+
+  it('answers bad frames with codes, by ack when they carry an id and by error event when not', async () => {
+    const { post, connect, send } = lambda();
+    await connect('a');
+    await send('a', 'not json');
+    await send('a', { action: 'teleport', id: 2 });
+    await send('a', { action: 'join', id: 3, payload: { to: 'b' } });
+    await send('a', { action: 'signal', id: 4, payload: { type: 'offer', sdp: 'v=0' } });
+    await send('a', { action: 'join', id: 5, extra: true });
+    await send('a', `{"action":"join","id":6,"payload":"${'x'.repeat(MAX_MESSAGE_BYTES)}"}`);
+    await send('a', { action: 'ping', id: 7 });
+    const codes = post.of('a').map((frame) => {
+      const f = frame as {
+        type: string;
+        id?: number;
+        payload: { code?: string; ok?: boolean; error?: { code: string } };
+      };
+      return [f.type, f.id, f.payload.ok === true ? 'ok' : (f.payload.error?.code ?? f.payload.code)];
+    });
+    expect(codes).toEqual([
+      ['error', undefined, 'INVALID_PAYLOAD'],
+      ['ack', 2, 'UNKNOWN_EVENT'],
+      ['ack', 3, 'INVALID_PAYLOAD'],
+      ['ack', 4, 'NOT_PAIRED'],
+      ['ack', 5, 'INVALID_PAYLOAD'],
+      ['ack', 6, 'PAYLOAD_TOO_LARGE'],
+      ['ack', 7, 'ok'],
+    ]);
+  });
+
+  it('pairs, relays to the partner only, and ends the pair on $disconnect', async () => {
+    const { app, post, connect, send } = lambda();
+    for (const id of ['a', 'b', 'c']) await connect(id);
+    await send('a', { action: 'join' });
+    await send('b', { action: 'join' });
+    await send('c', { action: 'join' });
+    await send('a', { action: 'signal', payload: { type: 'offer', sdp: 'v=0\r\n' } });
+    expect(post.of('b')).toContainEqual({ type: 'signal', payload: { type: 'offer', sdp: 'v=0\r\n' } });
+    expect(post.of('c')).toEqual([{ type: 'waiting', payload: {} }]);
+    await app.websocket.disconnect({ requestContext: requestContext('b') });
+    const room = (post.of('a').find((f) => (f as { type: string }).type === 'paired') as { payload: { room: string } })
+      .payload.room;
+    expect(post.of('a').at(-1)).toEqual({ type: 'partner-left', payload: { room, reason: 'disconnect' } });
+    expect(post.of('c')).toEqual([{ type: 'waiting', payload: {} }]);
+  });
+
+  it('a 410 for the partner ends that session only: the sender is told its partner left and stays', async () => {
+    const { post, connect, send, store } = lambda();
+    await connect('a');
+    await connect('ghost');
+    await send('ghost', { action: 'join' });
+    post.gone.add('ghost');
+    await send('a', { action: 'join', id: 1 });
+    const frames = post.of('a') as { type: string; payload: { reason?: string; status?: string } }[];
+    expect(frames.map((f) => f.type)).toEqual(['paired', 'partner-left', 'ack']);
+    expect(frames[1]?.payload.reason).toBe('disconnect');
+    expect(await store.pairOf('a')).toBeNull();
+    expect(await store.attach('ghost', { resume: true })).toBeNull();
+    // The sender goes on: it can join again and is paired with the next arrival.
+    await connect('c');
+    await send('a', { action: 'join', id: 2 });
+    await send('c', { action: 'join' });
+    expect((await store.pairOf('a'))?.polite).toBe('c');
+  });
+
+  it('requires Redis when no store is given', () => {
+    expect(() => createServerlessApp(configWith(), { logger: pino({ level: 'silent' }) })).toThrow(/REDIS_URL/);
+  });
+});

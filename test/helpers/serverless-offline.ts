@@ -1,0 +1,107 @@
+/**
+ * A real `serverless offline` (Serverless Framework 3 + serverless-offline) serving the built
+ * handlers (dist/handlers, from `npm run build`, which `npm test` runs first) on free ports,
+ * against a real Redis. Started in its own process group and stopped by its PID.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './redis.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SERVERLESS_BIN = fileURLToPath(new URL('../../node_modules/serverless/bin/serverless.js', import.meta.url));
+
+export interface ServerlessOffline {
+  /** ws://127.0.0.1:<port>: the WebSocket API. */
+  wsUrl: string;
+  /** http://127.0.0.1:<port>: the HTTP API (/healthz, /readyz, /ice-servers). */
+  httpUrl: string;
+  /** The management API (PostToConnection), served by the WebSocket server. */
+  managementUrl: string;
+  child: ChildProcess;
+  /** Everything it wrote so far (Lambda logs included). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export async function startServerlessOffline(
+  env: Record<string, string>,
+  startTimeoutMs = 45_000,
+): Promise<ServerlessOffline> {
+  const [httpPort, wsPort, lambdaPort] = [await freePort(), await freePort(), await freePort()];
+  const managementUrl = `http://127.0.0.1:${wsPort}`;
+  const child = spawn(
+    process.execPath,
+    [
+      SERVERLESS_BIN,
+      'offline',
+      '--httpPort',
+      String(httpPort),
+      '--websocketPort',
+      String(wsPort),
+      '--lambdaPort',
+      String(lambdaPort),
+    ],
+    {
+      cwd: ROOT,
+      // Its own process group: stop() takes down whatever it started with it.
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        AWS_REGION: 'us-east-1',
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+        LOG_LEVEL: 'info',
+        WEBSOCKET_MANAGEMENT_ENDPOINT: managementUrl,
+        ...env,
+      },
+    },
+  );
+  let output = '';
+  const exited = once(child, 'exit');
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      kill(child, 'SIGKILL');
+      reject(new Error(`serverless offline did not start within ${startTimeoutMs} ms:\n${output}`));
+    }, startTimeoutMs);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Server ready:')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`serverless offline exited before it was ready:\n${output}`));
+    });
+  });
+
+  return {
+    wsUrl: `ws://127.0.0.1:${wsPort}`,
+    httpUrl: `http://127.0.0.1:${httpPort}`,
+    managementUrl,
+    child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      kill(child, 'SIGTERM');
+      const timer = setTimeout(() => kill(child, 'SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function kill(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid) process.kill(-child.pid, signal);
+  } catch {
+    // Already gone.
+  }
+}

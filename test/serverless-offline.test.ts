@@ -1,0 +1,271 @@
+/**
+ * The serverless deployment for real: `serverless offline` runs the built Lambda handlers behind
+ * its API Gateway WebSocket emulation, against a real redis-server. Clients are plain `ws`
+ * sockets speaking the JSON frames of docs/protocol.md.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { Ack, ServerEvents } from '../src/protocol/messages.js';
+import { SERVERLESS_LEASE_MS } from '../src/serverless-app.js';
+import { RedisPairingStore } from '../src/store/redis-store.js';
+import { type RedisServer, startRedis } from './helpers/redis.js';
+import { type ServerlessOffline, startServerlessOffline } from './helpers/serverless-offline.js';
+
+const PREFIX = 'offline-test:';
+const WAIT_MS = 10_000;
+
+type Event = { [E in keyof ServerEvents]: { type: E; payload: ServerEvents[E] } }[keyof ServerEvents];
+
+/** A bare WebSocket client of the JSON frame protocol: one command in flight at a time, as the SDK does. */
+class FrameClient {
+  readonly events: Event[] = [];
+  readonly #acks = new Map<number, (ack: Ack<Record<string, unknown>>) => void>();
+  readonly #waiters: (() => void)[] = [];
+  #nextId = 1;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      const frame = JSON.parse(String(data)) as { type: string; id?: number; payload: unknown };
+      if (frame.type === 'ack' && frame.id !== undefined) {
+        this.#acks.get(frame.id)?.(frame.payload as Ack<Record<string, unknown>>);
+        this.#acks.delete(frame.id);
+      } else {
+        this.events.push(frame as Event);
+      }
+      for (const wake of this.#waiters.splice(0)) wake();
+    });
+  }
+
+  static open(url: string, headers: Record<string, string> = {}): Promise<FrameClient> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { headers });
+      ws.once('open', () => resolve(new FrameClient(ws)));
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_, response) => reject(new Error(`refused: HTTP ${response.statusCode}`)));
+    });
+  }
+
+  command(action: string, payload?: unknown): Promise<Ack<Record<string, unknown>>> {
+    const id = this.#nextId++;
+    return this.raw(JSON.stringify(payload === undefined ? { action, id } : { action, id, payload }), id);
+  }
+
+  /** Sends any text; resolves with the ack of `id` (when the frame carries one). */
+  raw(text: string, id?: number): Promise<Ack<Record<string, unknown>>> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ack for ${text.slice(0, 80)}`)), WAIT_MS);
+      if (id !== undefined) {
+        this.#acks.set(id, (ack) => {
+          clearTimeout(timer);
+          resolve(ack);
+        });
+      }
+      this.ws.send(text);
+      if (id === undefined) {
+        clearTimeout(timer);
+        resolve({ ok: true });
+      }
+    });
+  }
+
+  /** Resolves with the first event of `type` after `skip` earlier ones of that type. */
+  async event<E extends keyof ServerEvents>(type: E, skip = 0): Promise<ServerEvents[E]> {
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+      const found = this.events.filter((e) => e.type === type)[skip];
+      if (found) return found.payload as ServerEvents[E];
+      if (Date.now() > deadline) throw new Error(`no ${type} event; got ${JSON.stringify(this.events)}`);
+      await new Promise<void>((wake) => {
+        this.#waiters.push(wake);
+        setTimeout(wake, 200);
+      });
+    }
+  }
+
+  count(type: Event['type']): number {
+    return this.events.filter((e) => e.type === type).length;
+  }
+
+  close(): Promise<void> {
+    if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.ws.once('close', () => resolve());
+      this.ws.close();
+    });
+  }
+}
+
+let redis: RedisServer;
+let offline: ServerlessOffline;
+const clients: FrameClient[] = [];
+
+async function client(headers?: Record<string, string>): Promise<FrameClient> {
+  const c = await FrameClient.open(offline.wsUrl, headers);
+  clients.push(c);
+  return c;
+}
+
+/** Two clients joined one after the other: paired, the first as initiator. */
+async function pair(): Promise<[FrameClient, FrameClient]> {
+  const [a, b] = [await client(), await client()];
+  expect(await a.command('join')).toEqual({ ok: true, status: 'waiting' });
+  expect(await b.command('join')).toEqual({ ok: true, status: 'paired' });
+  await Promise.all([a.event('paired'), b.event('paired')]);
+  return [a, b];
+}
+
+beforeAll(async () => {
+  redis = await startRedis();
+  offline = await startServerlessOffline({ REDIS_URL: redis.url, REDIS_PREFIX: PREFIX, CORS_ORIGINS: '' });
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await offline?.stop();
+  await redis?.stop();
+});
+
+describe('serverless offline: API Gateway WebSocket + Lambda + Redis', { timeout: 30_000 }, () => {
+  it('serves the HTTP routes from the same app factory', async () => {
+    const health = await fetch(`${offline.httpUrl}/healthz`);
+    expect(health.status).toBe(200);
+    const ready = await fetch(`${offline.httpUrl}/readyz`);
+    expect(await ready.json()).toEqual({ status: 'ready' });
+    const ice = (await (await fetch(`${offline.httpUrl}/ice-servers`)).json()) as { iceServers: unknown[] };
+    expect(ice.iceServers.length).toBeGreaterThan(0);
+  });
+
+  it('pairs two clients with exactly one initiator and relays a full handshake unchanged, in order', async () => {
+    const [a, b] = await pair();
+    const [pa, pb] = [await a.event('paired'), await b.event('paired')];
+    expect(pa.room).toBe(pb.room);
+    expect([pa.initiator, pb.initiator]).toEqual([true, false]);
+
+    const offer = { type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\na=ice-ufrag:é✓\r\n' } as const;
+    const answer = { type: 'answer', sdp: 'v=0\r\no=- 3 4 IN IP4 127.0.0.1\r\ns=-\r\n' } as const;
+    const candidate = (i: number) =>
+      ({
+        type: 'candidate',
+        candidate: {
+          candidate: `candidate:${i} 1 udp 2122260223 192.0.2.${i} 5${i}000 typ host`,
+          sdpMid: '0',
+          sdpMLineIndex: 0,
+          usernameFragment: 'abcd',
+        },
+      }) as const;
+
+    expect(await a.command('signal', offer)).toEqual({ ok: true });
+    for (let i = 1; i <= 3; i++) expect(await a.command('signal', candidate(i))).toEqual({ ok: true });
+    expect(await b.command('signal', answer)).toEqual({ ok: true });
+    for (let i = 4; i <= 5; i++) expect(await b.command('signal', candidate(i))).toEqual({ ok: true });
+    await a.command('signal', { type: 'end-of-candidates' });
+
+    await b.event('signal', 4);
+    await a.event('signal', 2);
+    const got = (c: FrameClient) => c.events.filter((e) => e.type === 'signal').map((e) => e.payload);
+    expect(got(b)).toEqual([offer, candidate(1), candidate(2), candidate(3), { type: 'end-of-candidates' }]);
+    expect(got(a)).toEqual([answer, candidate(4), candidate(5)]);
+  });
+
+  it('next, leave and a dropped connection each tell the partner at once, with the reason', async () => {
+    const [a, b] = await pair();
+    const [c, d] = await pair();
+    const room = (await a.event('paired')).room;
+    expect(await a.command('next')).toEqual({ ok: true, status: 'waiting' });
+    expect(await b.event('partner-left')).toEqual({ room, reason: 'next' });
+    expect(b.count('paired')).toBe(1);
+
+    expect(await d.command('leave')).toEqual({ ok: true, status: 'idle' });
+    expect(await c.event('partner-left')).toEqual({ room: (await c.event('paired')).room, reason: 'leave' });
+    // Left means not queued: a later arrival is not paired with d.
+    expect(await d.command('signal', { type: 'end-of-candidates' })).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_PAIRED' },
+    });
+
+    // `a` is still waiting from its next: the next arrival pairs with it; then that one drops.
+    const e = await client();
+    expect(await e.command('join')).toEqual({ ok: true, status: 'paired' });
+    const room2 = (await a.event('paired', 1)).room;
+    await e.close();
+    expect(await a.event('partner-left')).toEqual({ room: room2, reason: 'disconnect' });
+    await Promise.all([a.command('leave'), c.command('leave')]);
+  });
+
+  it('a 410 for a vanished connection ends that session only; the client that met it goes on', async () => {
+    // A session whose connection is gone without a $disconnect (API Gateway delivers it only
+    // on a best-effort basis): seeded waiting in Redis under a connection id nobody holds.
+    const storeClient = new Redis(redis.url);
+    const store = new RedisPairingStore({
+      redis: storeClient,
+      prefix: PREFIX,
+      owner: 'apigateway',
+      leaseMs: SERVERLESS_LEASE_MS,
+    });
+    try {
+      const bystanders = await pair();
+      await store.attach('vanished-connection', { resume: false });
+      expect(await store.enqueue('vanished-connection')).toEqual({ status: 'waiting' });
+
+      const a = await client();
+      expect(await a.command('join')).toEqual({ ok: true, status: 'paired' });
+      const paired = await a.event('paired');
+      expect(await a.event('partner-left')).toEqual({ room: paired.room, reason: 'disconnect' });
+      // Told by the 410 of the management API, not by a $disconnect (there was none).
+      expect(offline.output()).toContain('connection gone; ending its session');
+      expect(await store.attach('vanished-connection', { resume: true })).toBeNull();
+      expect(await store.queueLength()).toBe(0);
+
+      // The sender is untouched: still connected, pairs with the next arrival, relays.
+      const b = await client();
+      expect(await a.command('join')).toEqual({ ok: true, status: 'waiting' });
+      expect(await b.command('join')).toEqual({ ok: true, status: 'paired' });
+      expect(await b.command('signal', { type: 'end-of-candidates' })).toEqual({ ok: true });
+      expect(await a.event('signal')).toEqual({ type: 'end-of-candidates' });
+      // And the pair beside it never heard of any of this.
+      for (const c of bystanders) expect(c.count('partner-left')).toBe(0);
+      await Promise.all([a.command('leave'), bystanders[0].command('leave')]);
+    } finally {
+      await store.close();
+      storeClient.disconnect();
+    }
+  });
+
+  it('answers invalid and oversized frames with their error codes and changes nothing', async () => {
+    const [a, b] = await pair();
+    expect(await a.raw('{"action":"signal","id":1,"payload":{"type":"offer"}}', 1)).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_PAYLOAD' },
+    });
+    expect(await a.command('teleport', { to: 'someone' })).toMatchObject({
+      ok: false,
+      error: { code: 'UNKNOWN_EVENT' },
+    });
+    expect(await a.raw('{"action":"join","id":50,"to":"b"}', 50)).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_PAYLOAD' },
+    });
+    await a.raw('this is not json');
+    expect(await a.event('error')).toMatchObject({ code: 'INVALID_PAYLOAD' });
+    // An SDP over MAX_SDP_BYTES (64 KiB), and a message over API Gateway's 128 KiB.
+    expect(await a.command('signal', { type: 'offer', sdp: 'a'.repeat(70_000) })).toMatchObject({
+      ok: false,
+      error: { code: 'PAYLOAD_TOO_LARGE' },
+    });
+    expect(await a.command('signal', { type: 'offer', sdp: '\u0001'.repeat(30_000) })).toMatchObject({
+      ok: false,
+      error: { code: 'PAYLOAD_TOO_LARGE' },
+    });
+    // Nothing reached the partner, and the pair still works.
+    expect(b.count('signal')).toBe(0);
+    expect(await a.command('signal', { type: 'end-of-candidates' })).toEqual({ ok: true });
+    expect(await b.event('signal')).toEqual({ type: 'end-of-candidates' });
+    expect(b.count('signal')).toBe(1);
+    await a.command('leave');
+  });
+
+  it('refuses a WebSocket from a page of another origin at $connect', async () => {
+    await expect(client({ Origin: 'https://evil.example' })).rejects.toThrow(/refused|403|Unexpected/);
+  });
+});
