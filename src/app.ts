@@ -15,6 +15,7 @@ import { logObserver } from './observability/log-observer.js';
 import { createMetrics } from './observability/metrics.js';
 import { MemoryPairingStore } from './store/memory-store.js';
 import type { PairingStore } from './store/pairing-store.js';
+import { BoundedRecoveryAdapter } from './transports/socketio/bounded-recovery-adapter.js';
 import { bindSocketIo } from './transports/socketio/connection.js';
 import { socketIoDelivery } from './transports/socketio/delivery.js';
 import { isPairRoom } from './transports/socketio/rooms.js';
@@ -70,7 +71,8 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
     connectionStateRecovery: { maxDisconnectionDuration: config.resumeGraceMs, skipMiddlewares: false },
     // WebSockets ignore CORS: the Origin header is checked here, for polling and upgrades alike.
     allowRequest: (req, callback) => callback(null, originAllowed(req, config.corsOrigins)),
-    ...(cluster ? { adapter: cluster.adapter } : {}),
+    // Redis: the streams adapter keeps recovery data in the stream. Memory: our bounded buffer.
+    adapter: cluster ? cluster.adapter : BoundedRecoveryAdapter,
   });
 
   const core = new SignalingCore({

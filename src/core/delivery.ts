@@ -15,6 +15,13 @@ export interface Delivery {
    * partner is paired with afterwards.
    */
   relay(pair: Pair, from: SessionId, signal: Signal): void | Promise<void>;
+  /**
+   * Optional fast path: relays `signal` to the partner of whatever pair `from` is bound to on this
+   * instance, without asking the store, and returns true; false when this instance knows no pair
+   * for `from` (the core then asks the store). Binding is what `relay` honours anyway, so this
+   * reaches exactly who `relay` would.
+   */
+  relayBound?(from: SessionId, signal: Signal): boolean;
   /** Called when `pair` starts, before either side is told: from now on `relay` reaches both. */
   bind(pair: Pair): void | Promise<void>;
   /** Called when `pair` ends, before the partner is told: from now on `relay` reaches neither. */

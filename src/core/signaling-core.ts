@@ -143,6 +143,10 @@ export class SignalingCore {
 
   async #signal(session: SessionId, payload: unknown): Promise<CommandResults['signal']> {
     const signal: Signal = parseSignal(payload, this.#limits);
+    if (this.#delivery.relayBound?.(session, signal)) {
+      this.#observer.relayed(signal.type);
+      return {};
+    }
     const pair = await this.#store.pairOf(session);
     if (!pair) throw new ProtocolError(ErrorCode.NOT_PAIRED, 'signal needs a partner: wait for paired');
     // The payload object itself is relayed: validation proved it is exactly a Signal, nothing more.

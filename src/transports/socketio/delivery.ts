@@ -1,5 +1,5 @@
 import type { Delivery } from '../../core/delivery.js';
-import { pairRoom, sessionRoom } from './rooms.js';
+import { isPairRoom, pairRoom, sessionRoom } from './rooms.js';
 import type { SignalingServer } from './types.js';
 
 /**
@@ -16,6 +16,21 @@ export function socketIoDelivery(io: SignalingServer): Delivery {
     },
     relay(pair, from, signal) {
       io.to(pairRoom(pair.id)).except(sessionRoom(from)).emit('signal', signal);
+    },
+    relayBound(from, signal) {
+      // The sender's socket is on this instance, and its rooms are this instance's view of its
+      // binding, kept in order with every other emit by the adapter: no store round trip needed.
+      const adapter = io.of('/').adapter;
+      const sockets = adapter.rooms.get(sessionRoom(from));
+      if (sockets?.size !== 1) return false;
+      for (const socketId of sockets) {
+        for (const room of adapter.sids.get(socketId) ?? []) {
+          if (!isPairRoom(room)) continue;
+          io.to(room).except(sessionRoom(from)).emit('signal', signal);
+          return true;
+        }
+      }
+      return false;
     },
     bind(pair) {
       io.in([sessionRoom(pair.initiator), sessionRoom(pair.polite)]).socketsJoin(pairRoom(pair.id));
