@@ -20,4 +20,11 @@ export {
   MAX_TEXT_LENGTH,
   type PeerConnectionFactory,
 } from './chat/index.js';
+export type { Signaling, SignalingListener } from './signaling.js';
 export { SignalingClient, type SignalingClientOptions } from './signaling-client.js';
+export {
+  type WebSocketConstructor,
+  type WebSocketLike,
+  WebSocketSignalingClient,
+  type WebSocketSignalingClientOptions,
+} from './websocket-signaling-client.js';

@@ -1,5 +1,6 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import type { Ack, CommandResults, ServerEvents, Signal } from '../protocol/messages.js';
+import type { Signaling, SignalingListener } from './signaling.js';
 
 export interface SignalingClientOptions {
   /** How long a command waits for its acknowledgement before rejecting. Default 10 s. */
@@ -10,15 +11,15 @@ export interface SignalingClientOptions {
   socket?: Partial<ManagerOptions & SocketOptions>;
 }
 
-type Listener<E extends keyof ServerEvents> = (payload: ServerEvents[E]) => void;
-
 /**
  * A typed wrapper of socket.io-client for the pairwire protocol (docs/protocol.md), for Node and
  * the browser. It carries signaling only; the WebRTC side is the chat SDK's job.
  */
-export class SignalingClient {
+export class SignalingClient implements Signaling {
   /** The underlying socket, for what the wrapper does not cover (and for tests sending junk). */
   readonly socket: Socket;
+  /** A reconnection claims the session (docs/protocol.md, "Resuming"): no need to join again. */
+  readonly resumes = true;
   readonly #ackTimeoutMs: number;
   #session: string | undefined;
 
@@ -59,7 +60,7 @@ export class SignalingClient {
   }
 
   /** Subscribes to a server event; returns the unsubscribe function. */
-  on<E extends keyof ServerEvents>(event: E, listener: Listener<E>): () => void {
+  on<E extends keyof ServerEvents>(event: E, listener: SignalingListener<E>): () => void {
     this.socket.on(event as string, listener as (payload: unknown) => void);
     return () => {
       this.socket.off(event as string, listener as (payload: unknown) => void);
@@ -95,6 +96,21 @@ export class SignalingClient {
       }, timeoutMs);
       this.socket.once('connect', onConnect);
     });
+  }
+
+  /** Calls `listener` on every connection: in a microtask when already connected, then on each reconnection. */
+  onConnect(listener: () => void): () => void {
+    let subscribed = true;
+    this.socket.on('connect', listener);
+    if (this.socket.connected) {
+      queueMicrotask(() => {
+        if (subscribed && this.socket.connected) listener();
+      });
+    }
+    return () => {
+      subscribed = false;
+      this.socket.off('connect', listener);
+    };
   }
 
   close(): void {

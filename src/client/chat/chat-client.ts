@@ -1,4 +1,5 @@
 import type { Ack, CommandResults, LeaveReason, PairedPayload, Signal } from '../../protocol/messages.js';
+import type { Signaling } from '../signaling.js';
 import { SignalingClient, type SignalingClientOptions } from '../signaling-client.js';
 import { MAX_TEXT_LENGTH } from './channel-messages.js';
 import { ChatError } from './chat-error.js';
@@ -6,7 +7,11 @@ import { Emitter } from './emitter.js';
 import { PeerSession } from './peer-session.js';
 import type { PeerConnectionFactory } from './peer-types.js';
 
-export interface ChatClientOptions {
+/**
+ * `S` is the signaling transport's type: `SignalingClient` (socket.io, the default) unless a
+ * `transport` says otherwise, so `chat.signaling` keeps the transport's own API.
+ */
+export interface ChatClientOptions<S extends Signaling = SignalingClient> {
   /** Makes the RTCPeerConnection. Default: the browser's; in Node pass one (werift, wrtc, ...). */
   createPeerConnection?: PeerConnectionFactory;
   /** How long after `paired` the DataChannel may take to open before an `OPEN_TIMEOUT` error. Default 15 s. */
@@ -17,12 +22,25 @@ export interface ChatClientOptions {
    * the microphone here (the demo does with `?loopback`).
    */
   beforePeerConnection?: () => Promise<unknown>;
-  /** Queue on the first connection with `join` (harmless when the server's AUTO_JOIN did). Default true. */
+  /**
+   * Queue on the first connection with `join` (harmless when the server's AUTO_JOIN did). Default true.
+   *
+   * On a transport without resume (`signaling.resumes` false, e.g. `WebSocketSignalingClient`) a
+   * reconnection is a new session: a client that was waiting (or whose join never got through)
+   * joins again by itself, and a pair it was in is over: `partner-left` with reason `disconnect`,
+   * as its partner heard, after which it is idle until `next()`, like after any `partner-left`.
+   */
   join?: boolean;
   /** Say goodbye on `pagehide`, so the partner hears at once rather than after the resume grace. Default true. */
   closeOnPageHide?: boolean;
-  /** Options of the underlying SignalingClient. */
+  /** Options of the underlying SignalingClient (unused with `transport`). */
   signaling?: SignalingClientOptions;
+  /**
+   * A ready signaling transport to use instead of a socket.io `SignalingClient` made from the
+   * url (which is then ignored), e.g. a `WebSocketSignalingClient` for the API Gateway
+   * deployment. The chat owns it from then on: `close()` closes it.
+   */
+  transport?: S;
 }
 
 /** Why a chat that was `open` ended. */
@@ -56,8 +74,8 @@ export interface ChatEvents {
  * are all handled on one promise chain, in the order they happened, so nothing is applied to a
  * peer connection that does not exist yet or no longer matters.
  */
-export class ChatClient extends Emitter<ChatEvents> {
-  readonly signaling: SignalingClient;
+export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<ChatEvents> {
+  readonly signaling: S;
   readonly #createPeerConnection: PeerConnectionFactory;
   readonly #openTimeoutMs: number;
   readonly #beforePeerConnection: (() => Promise<unknown>) | undefined;
@@ -70,20 +88,30 @@ export class ChatClient extends Emitter<ChatEvents> {
   readonly #endedRooms = new Set<string>();
   #messageIds = 0;
   #closed = false;
+  /** This client means to be in the queue or in a pair (it joined, or the server queued it). */
+  #wantsPartner = false;
   readonly #onPageHide = () => this.close();
 
-  constructor(url: string, options: ChatClientOptions = {}) {
+  constructor(url: string, options: ChatClientOptions<S> = {}) {
     super();
     this.#createPeerConnection = options.createPeerConnection ?? browserPeerConnection;
     this.#openTimeoutMs = options.openTimeoutMs ?? 15_000;
     this.#beforePeerConnection = options.beforePeerConnection;
-    this.signaling = new SignalingClient(url, options.signaling);
+    // Without a transport S is its default, SignalingClient (only an explicit type argument could say otherwise).
+    this.signaling = options.transport ?? (new SignalingClient(url, options.signaling) as Signaling as S);
     this.signaling.on('waiting', () => this.#enqueue(() => this.#onWaiting()));
     this.signaling.on('paired', (paired) => this.#enqueue(() => this.#onPaired(paired)));
     this.signaling.on('signal', (signal) => this.#enqueue(() => this.#session?.apply(signal)));
     this.signaling.on('partner-left', ({ room, reason }) => this.#enqueue(() => this.#onPartnerLeft(room, reason)));
     this.signaling.on('error', (error) => this.emit('error', new ChatError('SIGNALING', error.message)));
-    if (options.join !== false) this.signaling.socket.once('connect', () => void this.#join());
+    const autoJoin = options.join !== false;
+    this.#wantsPartner = autoJoin;
+    let first = true;
+    this.signaling.onConnect(() => {
+      if (first && autoJoin) void this.#join();
+      else if (!first && !this.signaling.resumes) this.#enqueue(() => this.#onNewSession());
+      first = false;
+    });
     if (options.closeOnPageHide !== false && typeof globalThis.addEventListener === 'function') {
       globalThis.addEventListener('pagehide', this.#onPageHide);
     }
@@ -114,17 +142,20 @@ export class ChatClient extends Emitter<ChatEvents> {
 
   /** Queues for a partner (only needed when the server does not auto-join, or after `leave`). */
   join(): Promise<Ack<CommandResults['join']>> {
+    this.#wantsPartner = true;
     return this.signaling.join();
   }
 
   /** Ends the current pair, if any, and queues for a new partner. */
   next(): Promise<Ack<CommandResults['next']>> {
+    this.#wantsPartner = true;
     this.#enqueue(() => this.#endPair('next'));
     return this.signaling.next();
   }
 
   /** Ends the current pair, if any, or leaves the queue. */
   leave(): Promise<Ack<CommandResults['leave']>> {
+    this.#wantsPartner = false;
     this.#enqueue(() => this.#endPair('leave'));
     return this.signaling.leave();
   }
@@ -165,7 +196,20 @@ export class ChatClient extends Emitter<ChatEvents> {
     this.emit('error', new ChatError('SIGNALING', `join refused: ${ack.error.message}`));
   }
 
+  /**
+   * A reconnection on a transport without resume: the server knows nothing of the old session.
+   * Its pair ended when the old connection closed (the partner heard `partner-left`), so this
+   * side hears it too and, like any client after `partner-left`, is idle until `next()`; a client
+   * that was waiting (or whose join never got through) joins again.
+   */
+  #onNewSession(): void {
+    const room = this.#room;
+    if (room !== undefined) this.#onPartnerLeft(room, 'disconnect');
+    else if (this.#wantsPartner) void this.#join();
+  }
+
   #onWaiting(): void {
+    this.#wantsPartner = true;
     this.#endPair('next');
     this.#state = 'waiting';
     this.emit('waiting', {});
@@ -173,6 +217,7 @@ export class ChatClient extends Emitter<ChatEvents> {
 
   async #onPaired({ room, initiator, iceServers, resumed }: PairedPayload): Promise<void> {
     if (this.#endedRooms.has(room)) return;
+    this.#wantsPartner = true;
     const again = room === this.#room;
     // The same pair again after a server crash: an open channel never needed the server; keep it.
     if (again && this.#session?.isOpen) return;
@@ -215,6 +260,7 @@ export class ChatClient extends Emitter<ChatEvents> {
   #onPartnerLeft(room: string, reason: LeaveReason): void {
     // A late notice about a pair we already left is not news.
     if (room !== this.#room) return;
+    this.#wantsPartner = false;
     this.#endPair('partner-left');
     this.#state = 'idle';
     this.emit('partner-left', { room, reason });

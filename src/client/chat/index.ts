@@ -1,4 +1,12 @@
 /** The chat SDK: a one-to-one text chat over a WebRTC DataChannel, paired by a pairwire server. */
+
+// The plain-WebSocket transport (API Gateway deployment), for `new ChatClient(url, { transport })`.
+export {
+  type WebSocketConstructor,
+  type WebSocketLike,
+  WebSocketSignalingClient,
+  type WebSocketSignalingClientOptions,
+} from '../websocket-signaling-client.js';
 export { MAX_TEXT_LENGTH } from './channel-messages.js';
 export {
   ChatClient,
