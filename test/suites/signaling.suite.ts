@@ -276,6 +276,15 @@ export function describeSignalingSuite(name: string, makeStore: () => Promise<Pa
         expect(order).toEqual(['join', 'unknown event', 'two payloads', 'leave']);
       });
 
+      it('runs commands sent without an ack callback: signals are relayed, next and leave take effect', async () => {
+        const s = await start({ autoJoin: false });
+        const [a, b, room] = await pairOf(s);
+        a.socket.emit('signal', offer);
+        expect(await b.first('signal')).toEqual(offer);
+        b.socket.emit('leave');
+        expect(await a.first('partner-left')).toEqual({ room, reason: 'leave' });
+      });
+
       it('a frame over MAX_FRAME_BYTES closes only that connection; its partner is told after the grace', async () => {
         const s = await start({ autoJoin: false, maxSdpBytes: 4096, maxFrameBytes: 8192, resumeGraceMs: 1000 });
         const [a, b, room] = await pairOf(s);

@@ -113,7 +113,9 @@ export function bindSocketIo(
             error: { code: ErrorCode.INVALID_PAYLOAD, message: `${event} takes one payload argument` },
           });
         } else {
-          ack?.(await core.handle(event, session, payload));
+          // Not `ack?.(await …)`: without an ack that would skip the command itself.
+          const result = await core.handle(event, session, payload);
+          ack?.(result);
         }
       });
       if (!accepted) {
