@@ -1,5 +1,6 @@
 import { PING } from '../protocol/frames.js';
 import type { Ack, CommandResults, ServerEvents, Signal } from '../protocol/messages.js';
+import { Emitter } from './chat/emitter.js';
 import type { Signaling, SignalingListener } from './signaling.js';
 
 /**
@@ -105,7 +106,7 @@ export class WebSocketSignalingClient implements Signaling {
   #inFlight: PendingCommand | undefined;
   #lastId = 0;
 
-  readonly #listeners = new Map<string, Set<(payload: unknown) => void>>();
+  readonly #events = new ServerEventHub();
   readonly #connectListeners = new Set<() => void>();
   /** `once` and `connected` callers still waiting, so that `close()` can settle them. */
   readonly #waiters = new Set<Waiter>();
@@ -148,17 +149,8 @@ export class WebSocketSignalingClient implements Signaling {
 
   /** Subscribes to a server event; returns the unsubscribe function. */
   on<E extends keyof ServerEvents>(event: E, listener: SignalingListener<E>): () => void {
-    // Each listener gets its own wrapper, so subscribing one function twice makes two subscriptions.
-    const wrapper = (payload: unknown) => listener(payload as ServerEvents[E]);
-    let set = this.#listeners.get(event);
-    if (!set) {
-      set = new Set();
-      this.#listeners.set(event, set);
-    }
-    set.add(wrapper);
-    return () => {
-      this.#listeners.get(event)?.delete(wrapper);
-    };
+    // A wrapper per call, so subscribing one function twice makes two subscriptions (as socket.io's).
+    return this.#events.on(event, (payload) => listener(payload));
   }
 
   /** Resolves with the next `event`, or rejects after `timeoutMs` or on `close()`. */
@@ -298,9 +290,8 @@ export class WebSocketSignalingClient implements Signaling {
       return;
     }
     if (!SERVER_EVENTS.has(frame.type)) return;
-    for (const listener of [...(this.#listeners.get(frame.type) ?? [])]) {
-      callSafely(() => listener(frame.payload));
-    }
+    // The payload is the server's, passed on as it came (the socket.io client does not check it either).
+    this.#events.dispatch(frame.type as keyof ServerEvents, frame.payload as never);
   }
 
   #ping(): void {
@@ -406,6 +397,13 @@ export class WebSocketSignalingClient implements Signaling {
   #settle(waiter: Waiter): void {
     clearTimeout(waiter.timer);
     this.#waiters.delete(waiter);
+  }
+}
+
+/** Fans received server events out to their subscribers: the SDK's own emitter, made public. */
+class ServerEventHub extends Emitter<ServerEvents> {
+  dispatch<E extends keyof ServerEvents>(event: E, payload: ServerEvents[E]): void {
+    this.emit(event, payload);
   }
 }
 

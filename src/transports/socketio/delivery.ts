@@ -1,4 +1,6 @@
 import type { Delivery } from '../../core/delivery.js';
+import type { Signal } from '../../protocol/messages.js';
+import type { SessionId } from '../../store/pairing-store.js';
 import { isPairRoom, pairRoom, sessionRoom } from './rooms.js';
 import type { SignalingServer } from './types.js';
 
@@ -8,6 +10,9 @@ import type { SignalingServer } from './types.js';
  * Room joins and emits travel through the same adapter in order, on one instance or many.
  */
 export function socketIoDelivery(io: SignalingServer): Delivery {
+  const relayInRoom = (room: string, from: SessionId, signal: Signal) => {
+    io.to(room).except(sessionRoom(from)).emit('signal', signal);
+  };
   return {
     send(to, event, payload) {
       // socket.io's typed emit cannot follow a generic event name; the Delivery signature already
@@ -15,7 +20,7 @@ export function socketIoDelivery(io: SignalingServer): Delivery {
       (io.to(sessionRoom(to)).emit as (event: string, payload: unknown) => boolean)(event, payload);
     },
     relay(pair, from, signal) {
-      io.to(pairRoom(pair.id)).except(sessionRoom(from)).emit('signal', signal);
+      relayInRoom(pairRoom(pair.id), from, signal);
     },
     relayBound(from, signal) {
       // The sender's socket is on this instance, and its rooms are this instance's view of its
@@ -26,7 +31,7 @@ export function socketIoDelivery(io: SignalingServer): Delivery {
       for (const socketId of sockets) {
         for (const room of adapter.sids.get(socketId) ?? []) {
           if (!isPairRoom(room)) continue;
-          io.to(room).except(sessionRoom(from)).emit('signal', signal);
+          relayInRoom(room, from, signal);
           return true;
         }
       }
