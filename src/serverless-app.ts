@@ -6,15 +6,16 @@ import { SignalingCore } from './core/signaling-core.js';
 import { createHttpApp } from './http/http-app.js';
 import { iceServersFor, turnSettings } from './ice/turn-credentials.js';
 import { ConnectionGate } from './limits/connection-gate.js';
+import { SharedCommandLimiter } from './limits/shared-command-limiter.js';
 import { logObserver } from './observability/log-observer.js';
 import type { PairingStore, SessionId } from './store/pairing-store.js';
 import { createStoreClient, RedisPairingStore } from './store/redis-store.js';
 import { apiGatewayDelivery } from './transports/apigateway/delivery.js';
 import {
   type ApiLocation,
+  type ConnectionsApi,
   managementEndpoint,
-  type PostToConnection,
-  sdkPostToConnection,
+  sdkConnections,
 } from './transports/apigateway/management-api.js';
 import {
   createWebSocketHandlers,
@@ -36,8 +37,8 @@ const SERVERLESS_OWNER = 'apigateway';
 export interface ServerlessDeps {
   /** A store instead of the Redis one built from REDIS_URL (unit tests use the memory store). */
   store?: PairingStore;
-  /** How frames reach connections; default: the AWS SDK's PostToConnection on the stage's endpoint. */
-  post?: (endpoint: string) => PostToConnection;
+  /** The management API of a stage's endpoint; default: the AWS SDK's (PostToConnection, DeleteConnection). */
+  connections?: (endpoint: string) => ConnectionsApi;
   logger?: Logger;
   env?: Record<string, string | undefined>;
 }
@@ -80,7 +81,8 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
     });
   }
   const gate = new ConnectionGate(config, redis ? { redis, prefix: config.redisPrefix } : undefined);
-  const postFor = deps.post ?? sdkPostToConnection;
+  const connectionsFor = deps.connections ?? sdkConnections;
+  const limiter = new SharedCommandLimiter(config, redis ? { redis, prefix: config.redisPrefix } : undefined);
   const turn = turnSettings(config);
 
   // One binding per management endpoint: in practice one per Lambda, built on its first event.
@@ -89,13 +91,13 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
     const endpoint = managementEndpoint(config.websocketManagementEndpoint, env, api);
     let binding = stages.get(endpoint);
     if (!binding) {
-      binding = bindStage(postFor(endpoint));
+      binding = bindStage(connectionsFor(endpoint));
       stages.set(endpoint, binding);
     }
     return binding;
   };
 
-  function bindStage(post: PostToConnection): StageBinding {
+  function bindStage(connections: ConnectionsApi): StageBinding {
     // A 410 ends that session (its partner is told). Ending it may post to more vanished
     // connections; the set keeps one cleanup per session from looping back into itself.
     const cleaning = new Set<SessionId>();
@@ -111,18 +113,18 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
     };
     const core: SignalingCore = new SignalingCore({
       store,
-      delivery: apiGatewayDelivery(post, onGone),
+      delivery: apiGatewayDelivery(connections.post, onGone),
       limits: { maxSdpBytes: config.maxSdpBytes, maxCandidateBytes: config.maxCandidateBytes },
       iceServers: (session) => iceServersFor(config.iceServers, turn, session),
       resumeGraceMs: config.resumeGraceMs,
       observer: logObserver(logger),
       onInternalError: (err, context) => logger.error({ err, ...context }, 'command failed'),
     });
-    return { core, post };
+    return { core, connections };
   }
 
   return {
-    websocket: createWebSocketHandlers({ stage, corsOrigins: config.corsOrigins, gate, logger }),
+    websocket: createWebSocketHandlers({ stage, corsOrigins: config.corsOrigins, gate, limiter, logger }),
     http: createHttpApp(config, { store }),
     store,
     close: () => store.close(),

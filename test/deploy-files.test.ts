@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
+import { loadConfig, SETTINGS } from '../src/config.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 const root = new URL('../', import.meta.url);
@@ -56,6 +56,17 @@ describe('serverless.yml', () => {
     for (const path of ['/healthz', '/readyz', '/ice-servers']) expect(yml).toContain(`path: ${path}`);
     expect(yml).toMatch(/REDIS_URL: \$\{env:REDIS_URL, ssm:/);
     expect(yml).toMatch(/execute-api:ManageConnections/);
+  });
+
+  it('passes only settings that exist, leaving defaults to src/config.ts', () => {
+    const known = new Set(Object.values(SETTINGS).map((setting) => setting.env));
+    const passed = [...yml.matchAll(/^ {4}([A-Z_]+): \$\{env:([A-Z_]+), (.+)\}$/gm)];
+    expect(passed.length).toBeGreaterThan(10);
+    for (const [, name, from, fallback] of passed) {
+      expect(known.has(name ?? ''), `${name} is a setting`).toBe(true);
+      expect(from).toBe(name);
+      if (name !== 'REDIS_URL') expect(fallback, `${name} falls back to the built-in default`).toMatch(/^(''|"")$/);
+    }
   });
 
   it('names handlers that the build emits and exports', () => {

@@ -265,6 +265,25 @@ describe('serverless offline: API Gateway WebSocket + Lambda + Redis', { timeout
     await a.command('leave');
   });
 
+  it('limits a flooding connection through Redis and closes it when it persists; others go on', async () => {
+    const [a, b] = await pair();
+    const flooder = await client();
+    const closed = new Promise<void>((resolve) => flooder.ws.once('close', () => resolve()));
+    // Default budgets: 80 junk frames per 2 s window, then 50 refusals tolerated. One frame at a
+    // time (each answered by an error event): serverless offline starts a worker thread per
+    // concurrent invocation, and hundreds at once would time out on two cores.
+    for (let i = 0; i < 200 && flooder.ws.readyState === WebSocket.OPEN; i++) {
+      flooder.ws.send('junk');
+      await Promise.race([flooder.event('error', i), closed]);
+    }
+    await closed;
+    expect(flooder.events.some((e) => e.type === 'error' && e.payload.code === 'RATE_LIMITED')).toBe(true);
+    expect(offline.output()).toContain('disconnecting an abusive client');
+    expect(await a.command('signal', { type: 'end-of-candidates' })).toEqual({ ok: true });
+    expect(await b.event('signal')).toEqual({ type: 'end-of-candidates' });
+    await a.command('leave');
+  });
+
   it('refuses a WebSocket from a page of another origin at $connect', async () => {
     await expect(client({ Origin: 'https://evil.example' })).rejects.toThrow(/refused|403|Unexpected/);
   });

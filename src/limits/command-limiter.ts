@@ -42,11 +42,20 @@ export class CommandLimiter {
   }
 
   #bucketFor(event: string, payload: unknown): TokenBucket {
-    if (event === 'join' || event === 'next' || event === 'leave') return this.#pairing;
-    if (event === 'signal') {
-      const type = typeof payload === 'object' && payload !== null ? (payload as { type?: unknown }).type : undefined;
-      if (type === 'offer' || type === 'answer') return this.#sdp;
-    }
-    return this.#candidates;
+    const budget = budgetOf(event, payload);
+    return budget === 'pairing' ? this.#pairing : budget === 'sdp' ? this.#sdp : this.#candidates;
   }
+}
+
+/** The budgets a command can draw from: each class has its own, so candidates never block an answer. */
+export type Budget = 'sdp' | 'candidates' | 'pairing';
+
+/** Which budget a command draws from; anything unrecognised counts as a candidate. */
+export function budgetOf(event: string, payload: unknown): Budget {
+  if (event === 'join' || event === 'next' || event === 'leave') return 'pairing';
+  if (event === 'signal') {
+    const type = typeof payload === 'object' && payload !== null ? (payload as { type?: unknown }).type : undefined;
+    if (type === 'offer' || type === 'answer') return 'sdp';
+  }
+  return 'candidates';
 }

@@ -55,7 +55,7 @@ export class ConnectionGate {
 }
 
 /** A counter in Redis when shared (with an in-process stand-in for outages), else in-process. */
-function limiter(
+export function limiter(
   window: { points: number; duration: number },
   shared: { redis: Redis; prefix: string } | undefined,
   name: string,

@@ -14,14 +14,22 @@ class RecordingPost {
   readonly endpoints: string[] = [];
   readonly gone = new Set<string>();
 
+  readonly dropped: string[] = [];
+
   readonly factory = (endpoint: string) => {
     this.endpoints.push(endpoint);
-    return async (connectionId: string, data: string): Promise<PostOutcome> => {
-      if (this.gone.has(connectionId)) return 'gone';
-      const list = this.frames.get(connectionId) ?? [];
-      list.push(JSON.parse(data));
-      this.frames.set(connectionId, list);
-      return 'sent';
+    return {
+      post: async (connectionId: string, data: string): Promise<PostOutcome> => {
+        if (this.gone.has(connectionId)) return 'gone';
+        const list = this.frames.get(connectionId) ?? [];
+        list.push(JSON.parse(data));
+        this.frames.set(connectionId, list);
+        return 'sent';
+      },
+      drop: async (connectionId: string) => {
+        this.dropped.push(connectionId);
+        this.gone.add(connectionId);
+      },
     };
   };
 
@@ -45,7 +53,7 @@ function lambda(overrides = {}) {
   const store = new MemoryPairingStore();
   const app = createServerlessApp(configWith(overrides), {
     store,
-    post: post.factory,
+    connections: post.factory,
     logger: pino({ level: 'silent' }),
     env: {},
   });
@@ -241,6 +249,33 @@ describe('WebSocket handlers', () => {
     await send('a', { action: 'join', id: 2 });
     await send('c', { action: 'join' });
     expect((await store.pairOf('a'))?.polite).toBe('c');
+  });
+
+  it('limits each connection: RATE_LIMITED with a retry hint, its partner untouched, then a persistent abuser is dropped', async () => {
+    const { post, connect, send } = lambda({ candidatesPerSecond: 2, abuseStrikes: 3 });
+    for (const id of ['a', 'b']) await connect(id);
+    await send('a', { action: 'join' });
+    await send('b', { action: 'join' });
+    const eoc = { action: 'signal', payload: { type: 'end-of-candidates' } };
+    for (let i = 1; i <= 6; i++) await send('a', { ...eoc, id: i });
+    const acks = post.of('a').filter((f) => (f as { type: string }).type === 'ack') as {
+      payload: { ok: boolean; error?: { code: string; retryAfterMs?: number } };
+    }[];
+    // A burst of rate × 2 goes through; the rest is refused with a hint.
+    expect(acks.map((a) => a.payload.ok)).toEqual([true, true, true, true, false, false]);
+    expect(acks[4]?.payload.error?.code).toBe('RATE_LIMITED');
+    expect(acks[4]?.payload.error?.retryAfterMs).toBeGreaterThan(0);
+    expect(post.of('b').filter((f) => (f as { type: string }).type === 'signal')).toHaveLength(4);
+    // Other budgets are separate: an answer still goes through after the candidates ran out.
+    await send('b', { action: 'signal', id: 1, payload: { type: 'answer', sdp: 'v=0' } });
+    expect(post.of('b').at(-1)).toEqual({ type: 'ack', id: 1, payload: { ok: true } });
+    expect(post.dropped).toEqual([]);
+    // Junk counts too; the refusal past ABUSE_STRIKES (3: two above, this one) closes the connection.
+    await send('a', 'junk');
+    expect(post.dropped).toEqual([]);
+    await send('a', 'junk');
+    expect(post.dropped).toEqual(['a']);
+    expect(post.of('a').at(-1)).toMatchObject({ type: 'error', payload: { code: 'RATE_LIMITED' } });
   });
 
   it('requires Redis when no store is given', () => {

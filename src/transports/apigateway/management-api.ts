@@ -1,5 +1,6 @@
 import {
   ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
@@ -9,6 +10,13 @@ export type PostOutcome = 'sent' | 'gone';
 
 /** Sends one frame to one API Gateway WebSocket connection. */
 export type PostToConnection = (connectionId: string, data: string) => Promise<PostOutcome>;
+
+/** The management API of one stage: what the handlers do to connections other than answering. */
+export interface ConnectionsApi {
+  post: PostToConnection;
+  /** Closes a connection from the server side (its $disconnect follows); a vanished one is no error. */
+  drop(connectionId: string): Promise<void>;
+}
 
 /** Where the connections of one API and stage are managed; what an event tells about its API. */
 export interface ApiLocation {
@@ -38,20 +46,29 @@ export function managementEndpoint(
 }
 
 /**
- * PostToConnection through the AWS SDK. A 410 (GoneException) is an outcome, not an error: the
+ * The management API through the AWS SDK. A 410 (GoneException) is an outcome, not an error: the
  * caller cleans up that one connection. Any other failure (throttling, network) is thrown.
  */
-export function sdkPostToConnection(endpoint: string): PostToConnection {
+export function sdkConnections(endpoint: string): ConnectionsApi {
   const client = new ApiGatewayManagementApiClient({ endpoint });
   const encoder = new TextEncoder();
-  return async (connectionId, data) => {
-    try {
-      await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: encoder.encode(data) }));
-      return 'sent';
-    } catch (error) {
-      if (isGone(error)) return 'gone';
-      throw error;
-    }
+  return {
+    async post(connectionId, data) {
+      try {
+        await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: encoder.encode(data) }));
+        return 'sent';
+      } catch (error) {
+        if (isGone(error)) return 'gone';
+        throw error;
+      }
+    },
+    async drop(connectionId) {
+      try {
+        await client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+      } catch (error) {
+        if (!isGone(error)) throw error;
+      }
+    },
   };
 }
 

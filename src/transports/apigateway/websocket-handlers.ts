@@ -2,17 +2,18 @@ import type { Logger } from 'pino';
 import type { SignalingCore } from '../../core/signaling-core.js';
 import { originAllowedFor } from '../../http/origins.js';
 import type { ConnectionGate } from '../../limits/connection-gate.js';
+import type { SharedCommandLimiter } from '../../limits/shared-command-limiter.js';
 import { type ErrorBody, ErrorCode, ProtocolError, StoreUnavailableError } from '../../protocol/errors.js';
-import { ackFrame, eventFrame, PING, parseClientFrame, salvageAckId } from '../../protocol/frames.js';
+import { ackFrame, type ClientFrame, eventFrame, PING, parseClientFrame, salvageAckId } from '../../protocol/frames.js';
 import { type Ack, isCommand } from '../../protocol/messages.js';
 import { MAX_MESSAGE_BYTES } from './delivery.js';
-import type { ApiLocation, PostToConnection } from './management-api.js';
+import type { ApiLocation, ConnectionsApi } from './management-api.js';
 import { parseWebSocketEvent, type WebSocketEvent } from './websocket-event.js';
 
 /** The core and the management API of one API Gateway stage (all events of a Lambda share one). */
 export interface StageBinding {
   core: SignalingCore;
-  post: PostToConnection;
+  connections: ConnectionsApi;
 }
 
 export interface WebSocketHandlerDeps {
@@ -20,6 +21,8 @@ export interface WebSocketHandlerDeps {
   corsOrigins: readonly string[];
   /** Per-address connection limits (shared through Redis); none: unlimited. */
   gate?: ConnectionGate | undefined;
+  /** Per-connection message budgets (shared through Redis: every frame may land on another container). */
+  limiter: SharedCommandLimiter;
   logger: Logger;
 }
 
@@ -82,12 +85,15 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
 
     async message(raw) {
       const event = parseWebSocketEvent(raw);
-      const { core, post } = deps.stage(event.api);
-      const answer = await answerFrame(core, event, logger);
-      if (!answer) return OK;
+      const { core, connections } = deps.stage(event.api);
+      const { answer, abusive } = await answerFrame(core, deps.limiter, event, logger);
       try {
         // A sender gone before its answer needs nothing more: its $disconnect ends its session.
-        await post(event.connectionId, answer);
+        if (answer) await connections.post(event.connectionId, answer);
+        if (abusive) {
+          logger.warn({ ip: event.sourceIp }, 'disconnecting an abusive client');
+          await connections.drop(event.connectionId);
+        }
       } catch (err) {
         logger.warn({ err }, 'answer not delivered');
       }
@@ -96,38 +102,57 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
   };
 }
 
-/** Runs one inbound frame and returns the frame to send back (an ack, or an error event), if any. */
-async function answerFrame(core: SignalingCore, event: WebSocketEvent, logger: Logger): Promise<string | undefined> {
+interface Answer {
+  /** The frame to send back (an ack, or an error event), if any. */
+  answer?: string;
+  /** The sender exhausted its abuse budget: close its connection. */
+  abusive: boolean;
+}
+
+/** Runs one inbound frame: budget first, then parsing, then the core. */
+async function answerFrame(
+  core: SignalingCore,
+  limiter: SharedCommandLimiter,
+  event: WebSocketEvent,
+  logger: Logger,
+): Promise<Answer> {
   const { body, connectionId } = event;
-  let id: number | undefined;
-  try {
-    if (Buffer.byteLength(body) > MAX_MESSAGE_BYTES) {
-      id = salvageAckId(body);
-      throw new ProtocolError(ErrorCode.PAYLOAD_TOO_LARGE, `a message may be at most ${MAX_MESSAGE_BYTES} bytes`);
-    }
-    let frame: ReturnType<typeof parseClientFrame>;
+  let frame: ClientFrame | undefined;
+  let refusal: unknown;
+  if (Buffer.byteLength(body) > MAX_MESSAGE_BYTES) {
+    refusal = new ProtocolError(ErrorCode.PAYLOAD_TOO_LARGE, `a message may be at most ${MAX_MESSAGE_BYTES} bytes`);
+  } else {
     try {
       frame = parseClientFrame(body);
     } catch (error) {
-      id = salvageAckId(body);
-      throw error;
+      refusal = error;
     }
-    id = frame.id;
-    let ack: Ack<object>;
+  }
+  const id = frame ? frame.id : salvageAckId(body);
+  const reply = (ack: Ack<object>) => (id === undefined ? undefined : ackFrame(id, ack));
+  const refuse = (body: ErrorBody) =>
+    // A frame that names no ack id still deserves an answer: the error event.
+    id === undefined ? eventFrame('error', body) : ackFrame(id, { ok: false, error: body });
+
+  // Junk draws from a budget too (the candidates one), so a flood of it is limited like any other.
+  const verdict = await limiter.check(connectionId, frame?.action ?? '', frame?.payload);
+  if (!verdict.allowed) {
+    const body = { code: ErrorCode.RATE_LIMITED, message: 'too many messages', retryAfterMs: verdict.retryAfterMs };
+    return { answer: refuse(body), abusive: verdict.abusive };
+  }
+  try {
+    if (!frame) throw refusal;
     if (frame.action === PING) {
       // Renews the session's lease and tells it if its partner is gone without a goodbye.
       await core.heartbeat([connectionId]);
-      ack = PONG;
-    } else if (isCommand(frame.action)) {
-      ack = await core.handle(frame.action, connectionId, frame.payload);
-    } else {
+      return { answer: reply(PONG), abusive: false };
+    }
+    if (!isCommand(frame.action)) {
       throw new ProtocolError(ErrorCode.UNKNOWN_EVENT, `unknown action "${frame.action.slice(0, 64)}"`);
     }
-    return id === undefined ? undefined : ackFrame(id, ack);
+    return { answer: reply(await core.handle(frame.action, connectionId, frame.payload)), abusive: false };
   } catch (error) {
-    const body = errorBody(error, logger);
-    // A frame that names no ack id still deserves an answer: the error event.
-    return id === undefined ? eventFrame('error', body) : ackFrame(id, { ok: false, error: body });
+    return { answer: refuse(errorBody(error, logger)), abusive: false };
   }
 }
 
