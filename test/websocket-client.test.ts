@@ -327,6 +327,36 @@ describe('WebSocketSignalingClient transport mechanics (a ws test double)', () =
     expect(await waiting).toEqual({});
   });
 
+  it('drops a relayed signal of a pair that is over or not its own (API Gateway relays without rooms)', async () => {
+    const signal = (room: string, n: number) =>
+      JSON.stringify({ type: 'signal', room, payload: { type: 'offer', sdp: `v=${n}` } });
+    const paired = (room: string) =>
+      JSON.stringify({ type: 'paired', payload: { room, initiator: false, iceServers: [] } });
+    const double = await testDouble((frame, socket) => {
+      if (frame.action === 'join') {
+        socket.send(signal('r1', 0)); // before its pair is announced: not this client's yet
+        socket.send(paired('r1'));
+        socket.send(signal('r1', 1));
+        socket.send(JSON.stringify({ type: 'partner-left', payload: { room: 'r1', reason: 'next' } }));
+        socket.send(signal('r1', 2)); // raced the partner's next
+        socket.send(paired('r2'));
+        socket.send(signal('r1', 3)); // arrived after the new pair
+        socket.send(signal('r2', 4));
+        socket.send(JSON.stringify({ type: 'signal', payload: { type: 'offer', sdp: 'v=5' } })); // no room: kept
+      } else if (frame.action === 'next') {
+        socket.send(signal('r2', 6)); // after this client's own next
+      }
+      socket.send(JSON.stringify({ type: 'ack', id: frame.id, payload: { ok: true, status: 'waiting' } }));
+    });
+    const c = client({ reconnect: false }, double.url);
+    const got: string[] = [];
+    c.on('signal', (s) => got.push(s.type === 'offer' ? s.sdp : s.type));
+    await c.join();
+    await c.next();
+    await c.leave();
+    expect(got).toEqual(['v=1', 'v=4', 'v=5']);
+  });
+
   it('close() rejects the command in flight and the queued ones at once, and never reconnects', async () => {
     const silent = await testDouble(() => {});
     const c = client({ ackTimeoutMs: 5000, reconnectDelayMs: 20 }, silent.url);

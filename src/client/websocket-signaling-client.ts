@@ -102,6 +102,9 @@ export class WebSocketSignalingClient implements Signaling {
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #keepAliveTimer: ReturnType<typeof setInterval> | undefined;
 
+  /** The pair this session is in, from `paired`; a relayed signal of any other pair is stale. */
+  #room: string | undefined;
+
   readonly #queue: PendingCommand[] = [];
   #inFlight: PendingCommand | undefined;
   #lastId = 0;
@@ -140,10 +143,13 @@ export class WebSocketSignalingClient implements Signaling {
   }
 
   next(): Promise<Ack<CommandResults['next']>> {
+    // The pair is left now: a signal of it still in flight is no longer for this client.
+    this.#room = undefined;
     return this.#command('next');
   }
 
   leave(): Promise<Ack<CommandResults['leave']>> {
+    this.#room = undefined;
     return this.#command('leave');
   }
 
@@ -246,6 +252,8 @@ export class WebSocketSignalingClient implements Signaling {
 
   #onClose(): void {
     this.#open = false;
+    // The session, and its pair, ended with the connection.
+    this.#room = undefined;
     this.#socket = undefined;
     this.#stopKeepAlive();
     const inFlight = this.#inFlight;
@@ -290,8 +298,23 @@ export class WebSocketSignalingClient implements Signaling {
       return;
     }
     if (!SERVER_EVENTS.has(frame.type)) return;
+    if (!this.#current(frame)) return;
     // The payload is the server's, passed on as it came (the socket.io client does not check it either).
     this.#events.dispatch(frame.type as keyof ServerEvents, frame.payload as never);
+  }
+
+  /**
+   * Keeps track of the pair from `paired` and `partner-left`, and tells whether a frame belongs to
+   * the present: API Gateway relays without rooms, so a signal racing its pair's end can arrive
+   * after the pair is over (or after this client was paired anew). Such a signal is dropped here,
+   * as socket.io's rooms drop it on the server.
+   */
+  #current(frame: ParsedFrame): boolean {
+    const room = roomOf(frame.payload);
+    if (frame.type === 'paired') this.#room = room;
+    else if (frame.type === 'partner-left' && room === this.#room) this.#room = undefined;
+    else if (frame.type === 'signal' && frame.room !== undefined) return frame.room === this.#room;
+    return true;
   }
 
   #ping(): void {
@@ -407,10 +430,11 @@ class ServerEventHub extends Emitter<ServerEvents> {
   }
 }
 
-/** `id` is set on acks only (an ack without a numeric id is no frame). */
+/** `id` is set on acks only (an ack without a numeric id is no frame); `room` on relayed signals. */
 interface ParsedFrame {
   type: string;
   id: number | undefined;
+  room: string | undefined;
   payload: unknown;
 }
 
@@ -427,10 +451,16 @@ function parseFrame(data: unknown): ParsedFrame | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const { type, id, payload } = value as { type?: unknown; id?: unknown; payload?: unknown };
+  const { type, id, room, payload } = value as { type?: unknown; id?: unknown; room?: unknown; payload?: unknown };
   if (typeof type !== 'string') return undefined;
-  if (type === 'ack') return typeof id === 'number' ? { type, id, payload } : undefined;
-  return { type, id: undefined, payload };
+  if (type === 'ack') return typeof id === 'number' ? { type, id, room: undefined, payload } : undefined;
+  return { type, id: undefined, room: typeof room === 'string' ? room : undefined, payload };
+}
+
+/** The `room` of a `paired` or `partner-left` payload. */
+function roomOf(payload: unknown): string | undefined {
+  const room = typeof payload === 'object' && payload !== null ? (payload as { room?: unknown }).room : undefined;
+  return typeof room === 'string' ? room : undefined;
 }
 
 function isAck(value: unknown): value is Ack<object> {

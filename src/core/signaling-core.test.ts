@@ -49,7 +49,7 @@ describe('SignalingCore', () => {
 
     expect(join).toEqual({ ok: true, status: 'paired' });
     expect(next).toEqual({ ok: true, status: 'paired' });
-    expect(log.filter((line) => line.startsWith('paired'))).toEqual(['paired → a', 'paired → b']);
+    expect(log.filter((line) => line.startsWith('paired'))).toEqual(['paired → b', 'paired → a']);
   });
 
   it('mints ICE servers before binding the pair, so no relay can overtake `paired`', async () => {
@@ -67,7 +67,8 @@ describe('SignalingCore', () => {
     const fromBind = log.slice(log.indexOf('bind a+b'));
     expect(log.indexOf('bind a+b')).toBeGreaterThan(log.indexOf('ice for b'));
     expect(log.indexOf('bind a+b')).toBeGreaterThan(log.indexOf('ice for a'));
-    // Nothing but the two announcements happens between binding and telling both sides.
-    expect(fromBind).toEqual(['bind a+b', 'paired → a', 'paired → b']);
+    // Nothing but the two announcements happens between binding and telling both sides; the
+    // polite side (b) is told first, so the initiator's offer cannot overtake its `paired`.
+    expect(fromBind).toEqual(['bind a+b', 'paired → b', 'paired → a']);
   });
 });

@@ -203,15 +203,20 @@ export class SignalingCore {
     const flag = resumed ? { resumed: true as const } : {};
     await this.#delivery.bind(pair);
     if (!resumed) this.#observer.paired(pair);
-    await Promise.all([
-      this.#delivery.send(pair.initiator, 'paired', {
-        room: pair.id,
-        initiator: true,
-        iceServers: initiatorIce,
-        ...flag,
-      }),
-      this.#delivery.send(pair.polite, 'paired', { room: pair.id, initiator: false, iceServers: politeIce, ...flag }),
-    ]);
+    // The polite side first: the initiator answers `paired` with an offer, and where deliveries
+    // to two connections are not ordered (API Gateway) that offer must not overtake it.
+    await this.#delivery.send(pair.polite, 'paired', {
+      room: pair.id,
+      initiator: false,
+      iceServers: politeIce,
+      ...flag,
+    });
+    await this.#delivery.send(pair.initiator, 'paired', {
+      room: pair.id,
+      initiator: true,
+      iceServers: initiatorIce,
+      ...flag,
+    });
   }
 
   /** Ends the session's pair, if any, and tells the partner at once. The partner is not re-queued. */

@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { ErrorCode, ProtocolError } from './errors.js';
-import type { Ack, ServerEvents } from './messages.js';
+import type { Ack, ServerEvents, Signal } from './messages.js';
 
 /** Keep-alive: renews the session and resets API Gateway's 10-minute idle timer. Acked `{ok:true}`. */
 export const PING = 'ping';
@@ -31,7 +31,11 @@ export const clientFrameSchema = z.strictObject({
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
 
 export type ServerFrame =
-  | { [E in keyof ServerEvents]: { type: E; payload: ServerEvents[E] } }[keyof ServerEvents]
+  | { [E in Exclude<keyof ServerEvents, 'signal'>]: { type: E; payload: ServerEvents[E] } }[Exclude<
+      keyof ServerEvents,
+      'signal'
+    >]
+  | { type: 'signal'; room: string; payload: Signal }
   | { type: 'ack'; id: number; payload: Ack<object> };
 
 /**
@@ -67,6 +71,15 @@ export function salvageAckId(text: string): number | undefined {
 
 export function eventFrame<E extends keyof ServerEvents>(type: E, payload: ServerEvents[E]): string {
   return JSON.stringify({ type, payload });
+}
+
+/**
+ * A relayed signal, with the pair it was sent in beside (not inside) its payload, which stays
+ * exactly what the partner sent. Without rooms on the server (API Gateway), a signal racing its
+ * pair's end can land after the receiver was paired anew; the room lets the client drop it.
+ */
+export function signalFrame(room: string, signal: Signal): string {
+  return JSON.stringify({ type: 'signal', room, payload: signal });
 }
 
 export function ackFrame(id: number, ack: Ack<object>): string {

@@ -122,8 +122,8 @@ describe('API Gateway delivery port', () => {
     await delivery.relay(pair, 'b', { type: 'end-of-candidates' });
     expect(sent).toEqual([
       ['a', '{"type":"waiting","payload":{}}'],
-      ['b', '{"type":"signal","payload":{"type":"offer","sdp":"v=0"}}'],
-      ['a', '{"type":"signal","payload":{"type":"end-of-candidates"}}'],
+      ['b', '{"type":"signal","room":"room","payload":{"type":"offer","sdp":"v=0"}}'],
+      ['a', '{"type":"signal","room":"room","payload":{"type":"end-of-candidates"}}'],
     ]);
   });
 
@@ -223,11 +223,12 @@ describe('WebSocket handlers', () => {
     await send('b', { action: 'join' });
     await send('c', { action: 'join' });
     await send('a', { action: 'signal', payload: { type: 'offer', sdp: 'v=0\r\n' } });
-    expect(post.of('b')).toContainEqual({ type: 'signal', payload: { type: 'offer', sdp: 'v=0\r\n' } });
-    expect(post.of('c')).toEqual([{ type: 'waiting', payload: {} }]);
-    await app.websocket.disconnect({ requestContext: requestContext('b') });
     const room = (post.of('a').find((f) => (f as { type: string }).type === 'paired') as { payload: { room: string } })
       .payload.room;
+    // The signal as sent, with the pair it was sent in beside it (the client drops stale ones).
+    expect(post.of('b')).toContainEqual({ type: 'signal', room, payload: { type: 'offer', sdp: 'v=0\r\n' } });
+    expect(post.of('c')).toEqual([{ type: 'waiting', payload: {} }]);
+    await app.websocket.disconnect({ requestContext: requestContext('b') });
     expect(post.of('a').at(-1)).toEqual({ type: 'partner-left', payload: { room, reason: 'disconnect' } });
     expect(post.of('c')).toEqual([{ type: 'waiting', payload: {} }]);
   });

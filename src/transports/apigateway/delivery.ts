@@ -1,6 +1,6 @@
 import type { Delivery } from '../../core/delivery.js';
 import { ErrorCode, ProtocolError } from '../../protocol/errors.js';
-import { eventFrame } from '../../protocol/frames.js';
+import { eventFrame, signalFrame } from '../../protocol/frames.js';
 import { partnerOf, type SessionId } from '../../store/pairing-store.js';
 import type { PostToConnection } from './management-api.js';
 
@@ -21,7 +21,7 @@ export function apiGatewayDelivery(post: PostToConnection, onGone: (session: Ses
   return {
     send: (to, event, payload) => deliver(to, eventFrame(event, payload)),
     relay: async (pair, from, signal) => {
-      const frame = eventFrame('signal', signal);
+      const frame = signalFrame(pair.id, signal);
       // JSON escaping can make a frame several times its SDP's size: check what would be sent,
       // since API Gateway would refuse it and the partner would never know.
       if (Buffer.byteLength(frame) > MAX_MESSAGE_BYTES) {
