@@ -279,6 +279,22 @@ describe('WebSocket handlers', () => {
     expect(post.of('a').at(-1)).toMatchObject({ type: 'error', payload: { code: 'RATE_LIMITED' } });
   });
 
+  it('a ping renews the session and tells it when its partner vanished without a goodbye', async () => {
+    const { post, connect, send, store } = lambda();
+    for (const id of ['a', 'b']) await connect(id);
+    await send('a', { action: 'join' });
+    await send('b', { action: 'join' });
+    await send('a', { action: 'ping', id: 1 });
+    expect(post.of('a').at(-1)).toEqual({ type: 'ack', id: 1, payload: { ok: true } });
+    // b's session ends with no $disconnect (its lease ran out): a learns it at its next ping.
+    await store.release('b');
+    await send('a', { action: 'ping', id: 2 });
+    const [left, ack] = post.of('a').slice(-2) as { type: string; payload: { reason?: string } }[];
+    expect(left).toMatchObject({ type: 'partner-left', payload: { reason: 'disconnect' } });
+    expect(ack).toEqual({ type: 'ack', id: 2, payload: { ok: true } });
+    expect(await store.pairOf('a')).toBeNull();
+  });
+
   it('requires Redis when no store is given', () => {
     expect(() => createServerlessApp(configWith(), { logger: pino({ level: 'silent' }) })).toThrow(/REDIS_URL/);
   });
