@@ -80,9 +80,11 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
       ownsClient: true,
     });
   }
-  const gate = new ConnectionGate(config, redis ? { redis, prefix: config.redisPrefix } : undefined);
+  // Per-address and per-connection counters live in Redis too: the next frame may run elsewhere.
+  const counters = redis ? { redis, prefix: config.redisPrefix } : undefined;
+  const gate = new ConnectionGate(config, counters);
+  const limiter = new SharedCommandLimiter(config, counters);
   const connectionsFor = deps.connections ?? sdkConnections;
-  const limiter = new SharedCommandLimiter(config, redis ? { redis, prefix: config.redisPrefix } : undefined);
   const turn = turnSettings(config);
 
   // One binding per management endpoint: in practice one per Lambda, built on its first event.
