@@ -28,7 +28,7 @@ export interface RedisServer {
  * store's Lua scripts, TTLs and streams must meet the real thing.
  */
 export async function startRedis(): Promise<RedisServer> {
-  const port = await freePort();
+  let port = await freePort();
   let child: ChildProcess | undefined;
 
   const start = async () => {
@@ -41,7 +41,16 @@ export async function startRedis(): Promise<RedisServer> {
     await waitForReady(proc, port);
   };
 
-  await start();
+  // A free port is free when asked, not when bound: another test file's server may take it first.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      port = await freePort();
+    }
+  }
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
@@ -66,28 +75,34 @@ async function waitForReady(proc: ChildProcess, port: number, timeoutMs = 10_000
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`redis-server exited (${proc.exitCode}): ${stderr}`);
-    if (await answersPing(port)) return;
+    // Ours, not a server of another test that got the port first (ours then exits).
+    if (await servedBy(port, proc.pid)) return;
     await new Promise((r) => setTimeout(r, 25));
   }
   proc.kill('SIGKILL');
   throw new Error(`redis-server on ${port} not ready within ${timeoutMs} ms: ${stderr}`);
 }
 
-function answersPing(port: number): Promise<boolean> {
+/** Whether the Redis answering on `port` is the process `pid` (INFO server names its process_id). */
+function servedBy(port: number, pid: number | undefined): Promise<boolean> {
   return new Promise((resolve) => {
     import('node:net').then(({ connect }) => {
       const socket = connect(port, '127.0.0.1');
+      let reply = '';
+      const done = (answer: boolean) => {
+        socket.destroy();
+        resolve(answer);
+      };
       socket.setTimeout(500);
-      socket.once('connect', () => socket.write('PING\r\n'));
-      socket.once('data', (d) => {
-        socket.destroy();
-        resolve(d.toString().startsWith('+PONG'));
+      socket.once('connect', () => socket.write('INFO server\r\n'));
+      socket.on('data', (d) => {
+        reply += d.toString();
+        const match = /process_id:(\d+)/.exec(reply);
+        if (match) done(Number(match[1]) === pid);
+        else if (reply.startsWith('-')) done(false);
       });
-      socket.once('error', () => resolve(false));
-      socket.once('timeout', () => {
-        socket.destroy();
-        resolve(false);
-      });
+      socket.once('error', () => done(false));
+      socket.once('timeout', () => done(false));
     });
   });
 }

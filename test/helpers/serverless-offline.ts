@@ -28,6 +28,20 @@ export async function startServerlessOffline(
   env: Record<string, string>,
   startTimeoutMs = 45_000,
 ): Promise<ServerlessOffline> {
+  // A free port is free when asked, not when bound: a process started meanwhile (another test
+  // file's servers) can take it first. Then start over on new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreePorts(env, startTimeoutMs);
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof PortTakenError)) throw error;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startOnFreePorts(env: Record<string, string>, startTimeoutMs: number): Promise<ServerlessOffline> {
   const [httpPort, wsPort, lambdaPort] = [await freePort(), await freePort(), await freePort()];
   const managementUrl = `http://127.0.0.1:${wsPort}`;
   const child = spawn(
@@ -69,7 +83,11 @@ export async function startServerlessOffline(
     }, startTimeoutMs);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('Server ready:')) {
+      if (output.includes('EADDRINUSE')) {
+        clearTimeout(timer);
+        kill(child, 'SIGKILL');
+        reject(new PortTakenError(`a port was taken before serverless offline bound it:\n${output}`));
+      } else if (output.includes('Server ready:')) {
         clearTimeout(timer);
         resolve();
       }
