@@ -357,6 +357,18 @@ describe('WebSocketSignalingClient transport mechanics (a ws test double)', () =
     expect(got).toEqual(['v=1', 'v=4', 'v=5']);
   });
 
+  it('refuses a message too big for one API Gateway frame with PAYLOAD_TOO_LARGE, and sends nothing', async () => {
+    const double = await testDouble((frame, socket) => {
+      socket.send(JSON.stringify({ type: 'ack', id: frame.id, payload: { ok: true } }));
+    });
+    const c = client({ reconnect: false }, double.url);
+    await c.connected();
+    const ack = await c.signal({ type: 'offer', sdp: 'a'.repeat(33_000) });
+    expect(ack).toMatchObject({ ok: false, error: { code: 'PAYLOAD_TOO_LARGE' } });
+    expect(await c.signal({ type: 'offer', sdp: 'a'.repeat(30_000) })).toEqual({ ok: true });
+    expect(double.frames.map((f) => f.action)).toEqual(['signal']);
+  });
+
   it('close() rejects the command in flight and the queued ones at once, and never reconnects', async () => {
     const silent = await testDouble(() => {});
     const c = client({ ackTimeoutMs: 5000, reconnectDelayMs: 20 }, silent.url);

@@ -1,3 +1,4 @@
+import { ErrorCode } from '../protocol/errors.js';
 import { PING } from '../protocol/frames.js';
 import type { Ack, CommandResults, ServerEvents, Signal } from '../protocol/messages.js';
 import { Emitter } from './chat/emitter.js';
@@ -36,6 +37,21 @@ export interface WebSocketSignalingClientOptions {
   reconnectDelayMs?: number;
   /** The longest reconnection delay. Default 10 s. */
   maxReconnectDelayMs?: number;
+  /**
+   * The largest message sent. API Gateway takes WebSocket frames of at most 32 KB, and a browser
+   * sends each message as one frame, so a bigger one would cost the connection; it is refused
+   * here instead, with the protocol's PAYLOAD_TOO_LARGE. Default 32 KiB.
+   */
+  maxMessageBytes?: number;
+}
+
+/** API Gateway's WebSocket frame quota (a message is one frame when a browser sends it). */
+const API_GATEWAY_FRAME_BYTES = 32 * 1024;
+
+const encoder = new TextEncoder();
+
+function frameOf(action: string, id: number, payload: unknown): string {
+  return JSON.stringify(payload === undefined ? { action, id } : { action, id, payload });
 }
 
 /** WebSocket.OPEN, the same in every implementation. */
@@ -93,6 +109,7 @@ export class WebSocketSignalingClient implements Signaling {
   readonly #reconnect: boolean;
   readonly #reconnectDelayMs: number;
   readonly #maxReconnectDelayMs: number;
+  readonly #maxMessageBytes: number;
 
   #socket: WebSocketLike | undefined;
   #open = false;
@@ -126,6 +143,7 @@ export class WebSocketSignalingClient implements Signaling {
     this.#reconnect = options.reconnect ?? true;
     this.#reconnectDelayMs = options.reconnectDelayMs ?? 500;
     this.#maxReconnectDelayMs = options.maxReconnectDelayMs ?? 10_000;
+    this.#maxMessageBytes = options.maxMessageBytes ?? API_GATEWAY_FRAME_BYTES;
     this.#connect();
   }
 
@@ -355,6 +373,16 @@ export class WebSocketSignalingClient implements Signaling {
 
   #command<T extends object>(action: string, payload?: unknown): Promise<Ack<T>> {
     if (this.#closed) return Promise.reject(new Error(`"${action}" not sent: the signaling client is closed`));
+    const bytes = encoder.encode(frameOf(action, MAX_ID, payload)).length;
+    if (bytes > this.#maxMessageBytes) {
+      return Promise.resolve({
+        ok: false,
+        error: {
+          code: ErrorCode.PAYLOAD_TOO_LARGE,
+          message: `"${action}" would be a ${bytes}-byte message; at most ${this.#maxMessageBytes} fit in one frame`,
+        },
+      });
+    }
     return new Promise<Ack<object>>((resolve, reject) => {
       const command: PendingCommand = {
         action,
@@ -390,11 +418,7 @@ export class WebSocketSignalingClient implements Signaling {
       if (!command) return;
       this.#lastId = this.#lastId >= MAX_ID ? 1 : this.#lastId + 1;
       command.id = this.#lastId;
-      const frame = JSON.stringify(
-        command.payload === undefined
-          ? { action: command.action, id: command.id }
-          : { action: command.action, id: command.id, payload: command.payload },
-      );
+      const frame = frameOf(command.action, command.id, command.payload);
       try {
         this.#socket.send(frame);
         this.#inFlight = command;
