@@ -56,6 +56,8 @@ describe('serverless.yml', () => {
     for (const path of ['/healthz', '/readyz', '/ice-servers']) expect(yml).toContain(`path: ${path}`);
     expect(yml).toMatch(/REDIS_URL: \$\{env:REDIS_URL, ssm:/);
     expect(yml).toMatch(/execute-api:ManageConnections/);
+    // Every method: the handlers post (POST) and close abusers (DELETE).
+    expect(yml).toMatch(/\/\$\{sls:stage\}\/\*\/@connections\/\*/);
   });
 
   it('passes only settings that exist, leaving defaults to src/config.ts', () => {
