@@ -71,6 +71,28 @@ describe('serverless.yml', () => {
     }
   });
 
+  it('passes every setting that means something on Lambda', () => {
+    // What only the long-lived server reads (docs/deploy.md names the same list).
+    const longLivedOnly = new Set([
+      'PORT',
+      'HOST',
+      'AUTO_JOIN',
+      'RESUME_GRACE_MS',
+      'MAX_FRAME_BYTES',
+      'MAX_IN_FLIGHT',
+      'TRUST_PROXY',
+      'REDIS_STREAM_MAX_LEN',
+      'METRICS_TOKEN',
+      'SHUTDOWN_TIMEOUT_MS',
+    ]);
+    const deployDoc = read('docs/deploy.md');
+    for (const { env } of Object.values(SETTINGS)) {
+      if (longLivedOnly.has(env))
+        expect(deployDoc, `deploy.md names ${env} as long-lived only`).toContain(`\`${env}\``);
+      else expect(yml, `serverless.yml passes ${env}`).toContain(`${env}: \${env:${env}, `);
+    }
+  });
+
   it('names handlers that the build emits and exports', () => {
     const handlers = [...yml.matchAll(/handler: (dist\/handlers\/[\w-]+)\.(\w+)/g)];
     expect(handlers.length).toBe(4);
