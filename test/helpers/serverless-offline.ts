@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
 import { freePort } from './redis.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -99,6 +100,12 @@ async function startOnFreePorts(env: Record<string, string>, startTimeoutMs: num
       reject(new Error(`serverless offline exited before it was ready:\n${output}`));
     });
   });
+  try {
+    await warmUp(`ws://127.0.0.1:${wsPort}`, startTimeoutMs);
+  } catch (error) {
+    kill(child, 'SIGKILL');
+    throw error;
+  }
 
   return {
     wsUrl: `ws://127.0.0.1:${wsPort}`,
@@ -121,5 +128,29 @@ function kill(child: ChildProcess, signal: NodeJS.Signals): void {
     if (child.pid) process.kill(-child.pid, signal);
   } catch {
     // Already gone.
+  }
+}
+
+/**
+ * One connection that pings and leaves, so each route's first (cold) invocation, a worker thread
+ * loading the handlers, happens here and not inside a test's timeouts on a busy machine.
+ */
+async function warmUp(url: string, timeoutMs: number): Promise<void> {
+  const ws = new WebSocket(url);
+  const closed = once(ws, 'close');
+  const timer = setTimeout(() => ws.terminate(), timeoutMs);
+  try {
+    await once(ws, 'open');
+    const acked = new Promise<void>((resolve) => {
+      ws.on('message', (data) => {
+        if (String(data).includes('"type":"ack"')) resolve();
+      });
+    });
+    ws.send(JSON.stringify({ action: 'ping', id: 1 }));
+    await Promise.race([acked, closed]);
+    ws.close();
+    await closed;
+  } finally {
+    clearTimeout(timer);
   }
 }
