@@ -122,7 +122,14 @@ async function pair(): Promise<[FrameClient, FrameClient]> {
 
 beforeAll(async () => {
   redis = await startRedis();
-  offline = await startServerlessOffline({ REDIS_URL: redis.url, REDIS_PREFIX: PREFIX, CORS_ORIGINS: '' });
+  offline = await startServerlessOffline({
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: PREFIX,
+    CORS_ORIGINS: '',
+    // Small budgets, so the flood test needs a few frames, not hundreds of invocations.
+    CANDIDATES_PER_SECOND: '5',
+    ABUSE_STRIKES: '5',
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -277,10 +284,10 @@ describe('serverless offline: API Gateway WebSocket + Lambda + Redis', { timeout
     const [a, b] = await pair();
     const flooder = await client();
     const closed = new Promise<void>((resolve) => flooder.ws.once('close', () => resolve()));
-    // Default budgets: 80 junk frames per 2 s window, then 50 refusals tolerated. One frame at a
-    // time (each answered by an error event): serverless offline starts a worker thread per
-    // concurrent invocation, and hundreds at once would time out on two cores.
-    for (let i = 0; i < 200 && flooder.ws.readyState === WebSocket.OPEN; i++) {
+    // 10 junk frames per 2 s window, then 5 refusals tolerated. One frame at a time (each
+    // answered by an error event): serverless offline starts a worker thread per concurrent
+    // invocation, and many at once would time out on two cores.
+    for (let i = 0; i < 100 && flooder.ws.readyState === WebSocket.OPEN; i++) {
       flooder.ws.send('junk');
       await Promise.race([flooder.event('error', i), closed]);
     }

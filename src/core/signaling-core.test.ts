@@ -71,4 +71,38 @@ describe('SignalingCore', () => {
     // polite side (b) is told first, so the initiator's offer cannot overtake its `paired`.
     expect(fromBind).toEqual(['bind a+b', 'paired → b', 'paired → a']);
   });
+
+  it('lets nothing run between binding a pair and telling both sides, when delivery is synchronous', async () => {
+    const log: string[] = [];
+    const bound = new Set<SessionId>();
+    let core: SignalingCore | undefined;
+    const delivery: Delivery = {
+      ...recordingDelivery(log),
+      // Like socket.io's: relays through the binding this process holds, without the store.
+      relayBound(from, signal) {
+        if (!bound.has(from)) return false;
+        log.push(`relay ${signal.type} from ${from}`);
+        return true;
+      },
+      bind(pair) {
+        log.push(`bind ${pair.initiator}+${pair.polite}`);
+        bound.add(pair.initiator).add(pair.polite);
+        // Another client's command, ready to run at the next chance it gets.
+        queueMicrotask(() => void core?.handle('signal', pair.initiator, { type: 'offer', sdp: 'v=0' }));
+      },
+    };
+    core = new SignalingCore({
+      store: new MemoryPairingStore(),
+      delivery,
+      limits: { maxSdpBytes: 65_536, maxCandidateBytes: 4096 },
+      iceServers: () => [],
+      resumeGraceMs: 1000,
+    });
+    await core.connect('a');
+    await core.connect('b');
+    await core.handle('join', 'a', undefined);
+    await core.handle('join', 'b', undefined);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(log.slice(log.indexOf('bind a+b'))).toEqual(['bind a+b', 'paired → b', 'paired → a', 'relay offer from a']);
+  });
 });

@@ -194,6 +194,10 @@ export class SignalingCore {
    * Binds the pair's channel, then tells both sides, so the initiator's offer always has a route.
    * Everything slow (ICE servers may be minted per session) is done before binding: once bound, a
    * partner's signal can be relayed, and it must not overtake the `paired` that explains it.
+   * From binding to the last `paired` nothing else may run where the transport delivers
+   * synchronously (socket.io): each step is awaited only if it returned a promise, since even
+   * `await undefined` lets another client's command in, whose signal would then take the new
+   * binding ahead of this side's `paired`.
    */
   async #announce(pair: Pair, resumed = false): Promise<void> {
     const [initiatorIce, politeIce] = await Promise.all([
@@ -201,22 +205,25 @@ export class SignalingCore {
       this.#iceServers(pair.polite),
     ]);
     const flag = resumed ? { resumed: true as const } : {};
-    await this.#delivery.bind(pair);
+    const bound = this.#delivery.bind(pair);
+    if (bound) await bound;
     if (!resumed) this.#observer.paired(pair);
     // The polite side first: the initiator answers `paired` with an offer, and where deliveries
     // to two connections are not ordered (API Gateway) that offer must not overtake it.
-    await this.#delivery.send(pair.polite, 'paired', {
+    const toPolite = this.#delivery.send(pair.polite, 'paired', {
       room: pair.id,
       initiator: false,
       iceServers: politeIce,
       ...flag,
     });
-    await this.#delivery.send(pair.initiator, 'paired', {
+    if (toPolite) await toPolite;
+    const toInitiator = this.#delivery.send(pair.initiator, 'paired', {
       room: pair.id,
       initiator: true,
       iceServers: initiatorIce,
       ...flag,
     });
+    if (toInitiator) await toInitiator;
   }
 
   /** Ends the session's pair, if any, and tells the partner at once. The partner is not re-queued. */

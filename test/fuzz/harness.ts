@@ -326,6 +326,26 @@ function arrivals(client: FuzzClient): Arrival[] {
  * order and at most once. Nothing refused, nothing from a stranger, nothing twice.
  */
 export function assertDeliveries(clients: FuzzClient[], limits: SizeLimits): void {
+  try {
+    assertDeliveriesInner(clients, limits);
+  } catch (error) {
+    // A violation is only understood with every client's view of the round: print them all.
+    for (const client of clients) console.error(describeClient(client));
+    throw error;
+  }
+}
+
+/** One client's round, for a failure report: what it sent and everything it received, in order. */
+function describeClient(client: FuzzClient): string {
+  const short = (value: unknown) => JSON.stringify(value)?.slice(0, 70);
+  const sent = client.sent.map((signal) => `${short(signal.payload)} → ${signal.outcome}`);
+  const received = client.timeline.map((entry) =>
+    entry.kind === 'ack' ? `ack ${entry.event}: ${short(entry.ack)}` : `${entry.event}: ${short(entry.payload)}`,
+  );
+  return `${client.name}\n  sent:\n    ${sent.join('\n    ')}\n  timeline:\n    ${received.join('\n    ')}`;
+}
+
+function assertDeliveriesInner(clients: FuzzClient[], limits: SizeLimits): void {
   const members = new Map<string, Set<FuzzClient>>();
   for (const client of clients) {
     for (const paired of client.all('paired')) {

@@ -329,6 +329,36 @@ export function describeSignalingSuite(name: string, makeStore: () => Promise<Pa
         expect(a.all('paired').map((p) => p.room)).toEqual([room]);
       });
 
+      it('a client whose pair ended while it was away comes back bound to no pair, and its next pair relays', async () => {
+        const s = await start({ autoJoin: false, resumeGraceMs: 5000 });
+        const a = await s.connect({ socket: { reconnection: true, reconnectionDelay: 300 } });
+        const b = await s.connect();
+        await a.join();
+        await b.join();
+        const room = (await a.first('paired')).room;
+        const session = a.sessionId;
+
+        a.drop();
+        await vi.waitFor(() => expect(s.app.io.sockets.sockets.size).toBe(1));
+        expect(await b.leave()).toEqual({ ok: true, status: 'idle' });
+        // Back within the grace: socket.io restores the rooms it had, the ended pair's among them.
+        expect(await a.nth('session', 1)).toEqual({ id: session, resumed: true });
+        expect(await a.first('partner-left')).toEqual({ room, reason: 'leave' });
+        const pairRooms = () =>
+          [...s.app.io.sockets.sockets.values()]
+            .filter((socket) => socket.data.session === session)
+            .flatMap((socket) => [...socket.rooms].filter((r) => r.startsWith('p:')));
+        await vi.waitFor(() => expect(pairRooms()).toEqual([]));
+
+        const c = await s.connect();
+        await a.join();
+        await c.join();
+        const next = (await c.first('paired')).room;
+        expect(pairRooms()).toEqual([`p:${next}`]);
+        expect(await a.signal(offer)).toEqual({ ok: true });
+        expect(await c.first('signal')).toEqual(offer);
+      });
+
       it('a client that drops while waiting gets its place back when it resumes', async () => {
         const s = await start({ autoJoin: false, resumeGraceMs: 5000 });
         const a = await s.connect({ socket: { reconnection: true, reconnectionDelay: 50 } });

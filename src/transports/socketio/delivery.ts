@@ -28,14 +28,18 @@ export function socketIoDelivery(io: SignalingServer): Delivery {
       const adapter = io.of('/').adapter;
       const sockets = adapter.rooms.get(sessionRoom(from));
       if (sockets?.size !== 1) return false;
+      let bound: string | undefined;
       for (const socketId of sockets) {
         for (const room of adapter.sids.get(socketId) ?? []) {
           if (!isPairRoom(room)) continue;
-          relayInRoom(room, from, signal);
-          return true;
+          // Bound to two pairs (a binding in flux): only the store can say which is current.
+          if (bound) return false;
+          bound = room;
         }
       }
-      return false;
+      if (!bound) return false;
+      relayInRoom(bound, from, signal);
+      return true;
     },
     bind(pair) {
       io.in([sessionRoom(pair.initiator), sessionRoom(pair.polite)]).socketsJoin(pairRoom(pair.id));

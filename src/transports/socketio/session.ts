@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { SignalingCore } from '../../core/signaling-core.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { SessionId } from '../../store/pairing-store.js';
-import { sessionRoom } from './rooms.js';
+import { isPairRoom, pairRoom, sessionRoom } from './rooms.js';
 import type { SignalingSocket } from './types.js';
 
 /** 16 random bytes, base64url: a session id is a bearer secret (it resumes the session), never a counter. */
@@ -31,6 +31,10 @@ export async function establishSession(
     if (recovered) {
       const state = await core.resume(recovered);
       if (state) {
+        // socket.io restores the rooms the socket had when it dropped; a pair that ended
+        // meanwhile must not stay bound, or signals would still be relayed through it.
+        const current = state.status === 'paired' ? pairRoom(state.pair.id) : undefined;
+        for (const room of socket.rooms) if (isPairRoom(room) && room !== current) socket.leave(room);
         socket.emit('session', { id: recovered, resumed: true });
         if (state.status === 'idle' && state.requeue) await joinFor(socket, core, recovered);
         return recovered;
