@@ -52,24 +52,21 @@ describe('SignalingCore', () => {
     expect(log.filter((line) => line.startsWith('paired'))).toEqual(['paired → b', 'paired → a']);
   });
 
-  it('mints ICE servers before binding the pair, so no relay can overtake `paired`', async () => {
+  it('announces a pair in the turn that made it: a next racing the match cannot end it first', async () => {
     const log: string[] = [];
-    const core = coreWith(log, async (session: SessionId) => {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      log.push(`ice for ${session}`);
-      return [];
-    });
+    const core = coreWith(log, () => []);
     await core.connect('a');
     await core.connect('b');
     await core.handle('join', 'a', undefined);
-    await core.handle('join', 'b', undefined);
 
-    const fromBind = log.slice(log.indexOf('bind a+b'));
-    expect(log.indexOf('bind a+b')).toBeGreaterThan(log.indexOf('ice for b'));
-    expect(log.indexOf('bind a+b')).toBeGreaterThan(log.indexOf('ice for a'));
-    // Nothing but the two announcements happens between binding and telling both sides; the
-    // polite side (b) is told first, so the initiator's offer cannot overtake its `paired`.
-    expect(fromBind).toEqual(['bind a+b', 'paired → b', 'paired → a']);
+    // b's join matches a in the store; a's `next`, sent at the same moment, ends that pair.
+    await Promise.all([core.handle('join', 'b', undefined), core.handle('next', 'a', undefined)]);
+
+    // b hears of the pair before it hears it ended, and the ended pair is not left bound.
+    const at = (line: string) => log.indexOf(line);
+    expect(at('paired → b')).toBeGreaterThan(-1);
+    expect(at('partner-left → b')).toBeGreaterThan(at('paired → b'));
+    expect(log.filter((line) => /bind a\+b/.test(line)).at(-1)).toBe('unbind a+b');
   });
 
   it('lets nothing run between binding a pair and telling both sides, when delivery is synchronous', async () => {

@@ -16,8 +16,12 @@ export interface CoreOptions {
   store: PairingStore;
   delivery: Delivery;
   limits: PayloadLimits;
-  /** ICE servers handed to a session in `paired`; per session so TURN credentials can be minted per user. */
-  iceServers: (session: SessionId) => IceServer[] | Promise<IceServer[]>;
+  /**
+   * ICE servers handed to a session in `paired`; per session so TURN credentials can be minted per
+   * user. Synchronous on purpose (a TURN REST credential is one HMAC): announcing a pair must not
+   * wait, or the pair could end in the meantime and be announced after its end.
+   */
+  iceServers: (session: SessionId) => IceServer[];
   /** How long a session whose connection dropped keeps its pair, waiting to be resumed. */
   resumeGraceMs: number;
   /** Told about pairs, relays and refusals, for logs and metrics. */
@@ -192,18 +196,16 @@ export class SignalingCore {
 
   /**
    * Binds the pair's channel, then tells both sides, so the initiator's offer always has a route.
-   * Everything slow (ICE servers may be minted per session) is done before binding: once bound, a
-   * partner's signal can be relayed, and it must not overtake the `paired` that explains it.
-   * From binding to the last `paired` nothing else may run where the transport delivers
-   * synchronously (socket.io): each step is awaited only if it returned a promise, since even
-   * `await undefined` lets another client's command in, whose signal would then take the new
-   * binding ahead of this side's `paired`.
+   * It runs in the same turn as the store's answer that made the pair, and from there to the last
+   * `paired` nothing else may run where the transport delivers synchronously (socket.io): each
+   * step is awaited only if it returned a promise, since even `await undefined` lets another
+   * client's command in. In that gap a `next` could end the pair before it is announced (its
+   * partner-left would precede `paired`, and the dead pair would stay bound), or a signal could
+   * take the new binding ahead of this side's `paired`.
    */
   async #announce(pair: Pair, resumed = false): Promise<void> {
-    const [initiatorIce, politeIce] = await Promise.all([
-      this.#iceServers(pair.initiator),
-      this.#iceServers(pair.polite),
-    ]);
+    const initiatorIce = this.#iceServers(pair.initiator);
+    const politeIce = this.#iceServers(pair.polite);
     const flag = resumed ? { resumed: true as const } : {};
     const bound = this.#delivery.bind(pair);
     if (bound) await bound;
