@@ -212,19 +212,11 @@ export class SignalingCore {
     if (!resumed) this.#observer.paired(pair);
     // The polite side first: the initiator answers `paired` with an offer, and where deliveries
     // to two connections are not ordered (API Gateway) that offer must not overtake it.
-    const toPolite = this.#delivery.send(pair.polite, 'paired', {
-      room: pair.id,
-      initiator: false,
-      iceServers: politeIce,
-      ...flag,
-    });
+    const tell = (to: SessionId, initiator: boolean, iceServers: IceServer[]) =>
+      this.#delivery.send(to, 'paired', { room: pair.id, initiator, iceServers, ...flag });
+    const toPolite = tell(pair.polite, false, politeIce);
     if (toPolite) await toPolite;
-    const toInitiator = this.#delivery.send(pair.initiator, 'paired', {
-      room: pair.id,
-      initiator: true,
-      iceServers: initiatorIce,
-      ...flag,
-    });
+    const toInitiator = tell(pair.initiator, true, initiatorIce);
     if (toInitiator) await toInitiator;
   }
 
