@@ -30,14 +30,6 @@ export const clientFrameSchema = z.strictObject({
 
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
 
-export type ServerFrame =
-  | { [E in Exclude<keyof ServerEvents, 'signal'>]: { type: E; payload: ServerEvents[E] } }[Exclude<
-      keyof ServerEvents,
-      'signal'
-    >]
-  | { type: 'signal'; room: string; payload: Signal }
-  | { type: 'ack'; id: number; payload: Ack<object> };
-
 /**
  * Reads one inbound frame. A frame that is not a JSON object with an `action` throws
  * INVALID_PAYLOAD; `id` is returned whenever it could be read, so even that refusal can be acked.
