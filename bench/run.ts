@@ -5,7 +5,7 @@
  * instead, so development runs never overwrite the published figures).
  *
  * Flags: --quick (small sizes), --medium (for comparing builds), --sustained (30 s at 1,000 handshakes/s), --only=<target,...>, --render-only=<results.json> (doc only),
- * --profile (relay only, servers run with --cpu-prof; pairwire unless --only; see bench/profile/top.ts),
+ * --profile (relay only, servers run with --cpu-prof; pairwire unless --only; see bench/profile/top.ts; --profile=burst profiles the bursts instead),
  * --entry=<server.js> (also measure another pairwire build as `candidate`; see bench/proposals/),
  * --base=<server.js> (pairwire's own targets run this build instead of dist/src/server.js).
  */
@@ -41,7 +41,9 @@ if (typeof renderOnly === 'string') {
 const quick = option('quick') === true;
 const medium = option('medium') === true;
 const sustained = option('sustained') === true;
-const profile = option('profile') === true;
+const profileOption = option('profile');
+const profile = profileOption === true || profileOption === 'burst';
+const profileBursts = profileOption === 'burst';
 const onlyOption = option('only');
 const only = typeof onlyOption === 'string' ? onlyOption.split(',') : undefined;
 const entryOption = option('entry');
@@ -78,11 +80,12 @@ for (const target of targets) {
     run.skipped = 'the built server does not support REDIS_URL yet (issue 3)';
     continue;
   }
-  const bursts = profile ? [] : sizes.bursts;
+  const bursts = profile && !profileBursts ? [] : sizes.bursts;
   for (const burst of bursts) {
     const result = await attempt(run, `burst ${burst.clients}`, () => runJob(target, burst, burst.timeoutMs + 60_000));
     if (result?.kind === 'burst') run.bursts.push(result);
   }
+  if (profileBursts) continue;
   const relayBudget = (sizes.relay.rates.length + 2) * (sizes.relay.phaseMs + sizes.relay.drainMs + 30_000) + 90_000;
   const relay = await attempt(run, 'relay', () => runJob(target, sizes.relay, relayBudget));
   if (relay?.kind === 'relay') run.relay = relay;

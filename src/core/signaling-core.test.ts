@@ -103,3 +103,51 @@ describe('SignalingCore', () => {
     expect(log.slice(log.indexOf('bind a+b'))).toEqual(['bind a+b', 'paired → b', 'paired → a', 'relay offer from a']);
   });
 });
+
+describe('SignalingCore.relayNow', () => {
+  const offer: Signal = { type: 'offer', sdp: 'v=0' };
+  const withBinding = (log: string[], bound: Set<SessionId> | undefined) =>
+    new SignalingCore({
+      store: new MemoryPairingStore(),
+      delivery: {
+        ...recordingDelivery(log),
+        ...(bound && {
+          relayBound(from: SessionId, signal: Signal) {
+            if (!bound.has(from)) return false;
+            log.push(`relayBound ${signal.type} from ${from}`);
+            return true;
+          },
+        }),
+      },
+      limits: { maxSdpBytes: 16, maxCandidateBytes: 16 },
+      iceServers: () => [],
+      resumeGraceMs: 1000,
+    });
+
+  it('relays in the same turn when the transport knows the pair, and acks', () => {
+    const log: string[] = [];
+    expect(withBinding(log, new Set(['a'])).relayNow('a', offer)).toEqual({ ok: true });
+    expect(log).toEqual(['relayBound offer from a']);
+  });
+
+  it('defers to `handle` (undefined) when the transport knows no pair or has no fast path', () => {
+    const log: string[] = [];
+    expect(withBinding(log, new Set()).relayNow('a', offer)).toBeUndefined();
+    expect(withBinding(log, undefined).relayNow('a', offer)).toBeUndefined();
+    expect(log).toEqual([]);
+  });
+
+  it('refuses a bad signal with its typed error and relays nothing', () => {
+    const log: string[] = [];
+    const core = withBinding(log, new Set(['a']));
+    expect(core.relayNow('a', { type: 'offer', sdp: 'v=0', extra: 1 })).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_PAYLOAD' },
+    });
+    expect(core.relayNow('a', { type: 'offer', sdp: 'x'.repeat(17) })).toMatchObject({
+      ok: false,
+      error: { code: 'PAYLOAD_TOO_LARGE' },
+    });
+    expect(log).toEqual([]);
+  });
+});

@@ -79,6 +79,28 @@ export class SignalingCore {
     }
   }
 
+  /**
+   * The relay hot path: a signal relayed in the caller's turn when the transport already knows the
+   * sender's pair (Delivery.relayBound), without the promises `handle` costs. Returns its
+   * acknowledgement, refusals included, or undefined when the store must be asked: then the caller
+   * runs `handle('signal', …)` in order as usual. The caller must have nothing of this session's
+   * still running, or the relay would overtake it.
+   */
+  relayNow(session: SessionId, payload: unknown): Ack | undefined {
+    if (!this.#delivery.relayBound) return undefined;
+    let signal: Signal;
+    try {
+      signal = parseSignal(payload, this.#limits);
+    } catch (error) {
+      const body = this.#toErrorBody(error, 'signal', session);
+      this.#observer.refused('signal', body.code);
+      return { ok: false, error: body };
+    }
+    if (!this.#delivery.relayBound(session, signal)) return undefined;
+    this.#observer.relayed(signal.type);
+    return OK_SIGNAL;
+  }
+
   // -------------------------------------------------------------------------------------------
   // Session lifecycle, driven by the transport
 

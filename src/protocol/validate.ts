@@ -1,5 +1,6 @@
 import { ErrorCode, ProtocolError } from './errors.js';
 import { emptyPayloadSchema, type Signal, signalSchema } from './messages.js';
+import { isWellFormedSignal } from './signal-shape.js';
 
 export interface PayloadLimits {
   /** Largest SDP (offer or answer) accepted, in UTF-8 bytes. */
@@ -10,9 +11,7 @@ export interface PayloadLimits {
 
 /** Validates an inbound `signal` payload; returns it typed, or throws INVALID_PAYLOAD / PAYLOAD_TOO_LARGE. */
 export function parseSignal(raw: unknown, limits: PayloadLimits): Signal {
-  const parsed = signalSchema.safeParse(raw);
-  if (!parsed.success) throw invalid(parsed.error.issues[0]);
-  const signal = parsed.data;
+  const signal = isWellFormedSignal(raw) ? raw : parseWithSchema(raw);
   if (signal.type === 'offer' || signal.type === 'answer') {
     assertFits(signal.sdp, limits.maxSdpBytes, `${signal.type} SDP`);
   } else if (signal.type === 'candidate') {
@@ -23,6 +22,13 @@ export function parseSignal(raw: unknown, limits: PayloadLimits): Signal {
       assertFits(signal.candidate.usernameFragment, limits.maxCandidateBytes, 'usernameFragment');
   }
   return signal;
+}
+
+/** The schema's verdict: the signal as parsed, or INVALID_PAYLOAD naming the first issue. */
+function parseWithSchema(raw: unknown): Signal {
+  const parsed = signalSchema.safeParse(raw);
+  if (!parsed.success) throw invalid(parsed.error.issues[0]);
+  return parsed.data;
 }
 
 /** `join`, `next` and `leave` carry nothing; anything else is refused rather than ignored. */

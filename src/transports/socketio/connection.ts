@@ -103,6 +103,15 @@ export function bindSocketIo(
         }
         return;
       }
+      // The relay hot path: with nothing of this client's pending, a signal whose pair this
+      // instance knows is relayed now, in order by construction, with no queue or store turn.
+      if (event === 'signal' && !extra && queue.idle) {
+        const relayed = core.relayNow(session, payload);
+        if (relayed) {
+          ack?.(relayed);
+          return;
+        }
+      }
       // Refusals of malformed calls wait their turn like any command, so acks keep the order sent.
       const accepted = queue.push(async () => {
         if (!isCommand(event)) {

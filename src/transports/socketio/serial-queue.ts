@@ -32,6 +32,11 @@ export class SerialQueue {
     this.#tail = this.#tail.then(run, run);
   }
 
+  /** Nothing is scheduled or running: work done right now cannot overtake any of it. */
+  get idle(): boolean {
+    return this.#pending === 0;
+  }
+
   /** Resolves once everything scheduled so far has run. */
   drained(): Promise<unknown> {
     return this.#tail;
