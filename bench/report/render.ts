@@ -123,8 +123,9 @@ function targetsTable(report: BenchReport): string {
   const pairs = largestBurst(ours)?.pairsPerSecond;
   const naivePairs = largestBurst(naive)?.pairsPerSecond;
   const pairCpu = ratio(cpuPerPairMs(largestBurst(ours)), cpuPerPairMs(largestBurst(floor)));
-  const redisP99 = phaseAt(redis?.relay, 200)?.oneWayMs.p99;
-  const memoryP99at200 = phaseAt(ours?.relay, 200)?.oneWayMs.p99;
+  // The issue's wording: a whole handshake's p99, Redis against memory, at 200 handshakes/s.
+  const redisP99 = phaseAt(redis?.relay, 200)?.handshakeMs.p99;
+  const memoryP99at200 = phaseAt(ours?.relay, 200)?.handshakeMs.p99;
   const scale = ratio(twice?.relay?.saturation.achievedRate, redis?.relay?.saturation.achievedRate);
   const le = (a: number | undefined, b: number | undefined) =>
     a === undefined || b === undefined ? undefined : a <= b;
@@ -164,7 +165,7 @@ function targetsTable(report: BenchReport): string {
       ],
       ['server CPU per pair', '≤ 1.5× ws floor', times(pairCpu), verdict(le(pairCpu, 1.5))],
       [
-        'Redis store: one-way p99 at 200 handshakes/s',
+        'Redis store: handshake p99 at 200 handshakes/s',
         '≤ 3× memory store',
         `${fixed(redisP99, 2)} ms vs ${fixed(memoryP99at200, 2)} ms (${times(ratio(redisP99, memoryP99at200))})`,
         verdict(le(ratio(redisP99, memoryP99at200), 3)),
@@ -394,6 +395,8 @@ function redisSection(report: BenchReport): string {
         run.label,
         at200 ? fixed(at200.oneWayMs.p99, 2) : dash,
         times(ratio(at200?.oneWayMs.p99, phaseAt(memory?.relay, 200)?.oneWayMs.p99)),
+        at200 ? fixed(at200.handshakeMs.p99, 2) : dash,
+        times(ratio(at200?.handshakeMs.p99, phaseAt(memory?.relay, 200)?.handshakeMs.p99)),
         count(run.relay.saturation.achievedRate),
         fixed(server, 1),
         id === 'pairwire' ? dash : fixed(redis, 1),
@@ -414,6 +417,8 @@ function redisSection(report: BenchReport): string {
       [
         'set-up',
         'one-way p99 at 200/s (ms)',
+        'vs memory',
+        'handshake p99 at 200/s (ms)',
         'vs memory',
         'saturation handshakes/s',
         'server CPU per signal (µs)',
