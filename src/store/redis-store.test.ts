@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RedisServer, startRedis } from '../../test/helpers/redis.js';
 import { describePairingStoreContract } from './pairing-store.contract.js';
-import { createRedisStore, RedisPairingStore } from './redis-store.js';
+import { createRedisStore, createStoreClient, RedisPairingStore } from './redis-store.js';
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -91,6 +91,77 @@ describe('RedisPairingStore', () => {
       await store.close();
       await own.stop();
     }
+  });
+
+  describe('an enqueue whose reply is lost to a timeout, though Redis ran it', () => {
+    const TIMEOUT_MS = 300;
+    /** Keeps redis-server busy for `ms` (a script runs alone), so commands sent meanwhile wait. */
+    const busy = (probe: Redis, ms: number) =>
+      probe.eval(
+        "local t = redis.call('TIME'); local stop = t[1] * 1e6 + t[2] + ARGV[1] * 1000; repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] >= stop",
+        0,
+        ms,
+      );
+
+    async function withSlowRedis(test: (store: RedisPairingStore, stall: () => Promise<unknown>) => Promise<void>) {
+      const probe = new Redis(server.url);
+      const prefix = `lost${Date.now()}:`;
+      const store = new RedisPairingStore({
+        redis: createStoreClient(server.url, TIMEOUT_MS),
+        prefix,
+        ownsClient: true,
+      });
+      try {
+        // The enqueue is sent 50 ms into a 500 ms stall: it times out at 350 ms, runs at 500 ms,
+        // and the reads sent after the timeout are answered right after it, within their own.
+        await test(store, async () => {
+          const stalled = busy(probe, 500);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          return stalled;
+        });
+      } finally {
+        await store.close();
+        probe.disconnect();
+      }
+    }
+
+    it('answers paired with the pair it made, so the pair is announced', async () => {
+      await withSlowRedis(async (store, stall) => {
+        await store.attach('a', { resume: false });
+        await store.attach('b', { resume: false });
+        expect(await store.enqueue('a')).toEqual({ status: 'waiting' });
+        const stalled = stall();
+        const result = await store.enqueue('b');
+        await stalled;
+        expect(result).toMatchObject({ status: 'paired', pair: { initiator: 'a', polite: 'b' } });
+        expect(await store.pairOf('a')).toEqual(result.status === 'paired' ? result.pair : undefined);
+      });
+    });
+
+    it('answers waiting when it queued the session', async () => {
+      await withSlowRedis(async (store, stall) => {
+        await store.attach('a', { resume: false });
+        const stalled = stall();
+        expect(await store.enqueue('a')).toEqual({ status: 'waiting' });
+        await stalled;
+        expect(await store.queueLength()).toBe(1);
+      });
+    });
+
+    it('answers already paired when the session was paired before', async () => {
+      await withSlowRedis(async (store, stall) => {
+        await store.attach('a', { resume: false });
+        await store.attach('b', { resume: false });
+        await store.enqueue('a');
+        const made = await store.enqueue('b');
+        const stalled = stall();
+        expect(await store.enqueue('b')).toEqual({
+          status: 'already-paired',
+          pair: made.status === 'paired' ? made.pair : undefined,
+        });
+        await stalled;
+      });
+    });
   });
 
   it('is constructed around an existing client without taking ownership of it', async () => {

@@ -82,15 +82,41 @@ export class RedisPairingStore implements PairingStore {
   }
 
   async enqueue(session: SessionId): Promise<EnqueueResult> {
-    const [status, pair] = (await this.#eval(ENQUEUE, [
-      session,
-      randomUUID(),
-      this.#pairTtl(0),
-      this.#owner,
-      this.#leaseMs,
-    ])) as [string, string?];
+    const pairId = randomUUID();
+    let reply: [string, string?];
+    try {
+      reply = (await this.#eval(ENQUEUE, [session, pairId, this.#pairTtl(0), this.#owner, this.#leaseMs])) as [
+        string,
+        string?,
+      ];
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      return this.#afterLostEnqueue(session, pairId, error);
+    }
+    const [status, pair] = reply;
     if ((status === 'paired' || status === 'already-paired') && pair) return { status, pair: parsePair(pair) };
     return { status: status === 'already-waiting' ? 'already-waiting' : 'waiting' };
+  }
+
+  /**
+   * The enqueue script's reply was lost: a command timeout, under load, does not mean the script
+   * did not run (a reply late past the timeout, or a script run after it). A pair made that way
+   * would be announced to no one, and both sides would wait forever. So ask where the session
+   * stands (on the same connection, hence after the script) and answer as the script would have:
+   * paired if the pair carries this call's id, already paired if another, waiting if queued.
+   * Only when neither shows is the failure passed on (nothing changed, or Redis is gone).
+   */
+  async #afterLostEnqueue(session: SessionId, pairId: string, lost: StoreUnavailableError): Promise<EnqueueResult> {
+    const [pair, queued] = await Promise.all([
+      this.pairOf(session),
+      // https://redis.io/commands/zscore/
+      this.#run(() => this.#redis.zscore(this.#key('q'), session)),
+    ]).catch(() => {
+      throw lost;
+    });
+    if (pair) return { status: pair.id === pairId ? 'paired' : 'already-paired', pair };
+    if (queued !== null) return { status: 'waiting' };
+    throw lost;
   }
 
   async dequeue(session: SessionId): Promise<boolean> {
