@@ -88,7 +88,8 @@ async function startOnFreePorts(env: Record<string, string>, startTimeoutMs: num
         clearTimeout(timer);
         kill(child, 'SIGKILL');
         reject(new PortTakenError(`a port was taken before serverless offline bound it:\n${output}`));
-      } else if (output.includes('Server ready:')) {
+      } else if (output.includes('Server ready:') && output.includes('[http for websocket] listening on')) {
+        // Both: the HTTP and WebSocket servers start concurrently, each announcing itself.
         clearTimeout(timer);
         resolve();
       }
@@ -137,7 +138,9 @@ function kill(child: ChildProcess, signal: NodeJS.Signals): void {
  */
 async function warmUp(url: string, timeoutMs: number): Promise<void> {
   const ws = new WebSocket(url);
-  const closed = once(ws, 'close');
+  // `once` rejects on 'error' whatever event it waits for; a failed connect is reported by the
+  // 'open' wait below, so this one must not surface as an unhandled rejection.
+  const closed = once(ws, 'close').catch(() => {});
   const timer = setTimeout(() => ws.terminate(), timeoutMs);
   try {
     await once(ws, 'open');
