@@ -7,14 +7,16 @@
  * Flags: --quick (small sizes), --medium (for comparing builds), --sustained (30 s at 1,000 handshakes/s), --only=<target,...>, --render-only=<results.json> (doc only),
  * --profile (relay only, servers run with --cpu-prof; pairwire unless --only; see bench/profile/top.ts; --profile=burst profiles the bursts instead),
  * --entry=<server.js> (also measure another pairwire build as `candidate`; see bench/proposals/),
- * --base=<server.js> (pairwire's own targets run this build instead of dist/src/server.js).
+ * --base=<server.js> (pairwire's own targets run this build instead of dist/src/server.js),
+ * --rounds=<n> (every target n times, in alternating order; each figure is the median over rounds).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { type Pinning, spawnPinned } from './lib/pinned-process.js';
-import type { LoadJob, LoadResult } from './load/job.js';
+import { mergeRounds, roundOrder } from './lib/rounds.js';
+import type { BurstResult, LoadJob, LoadResult, RelayResult } from './load/job.js';
 import { type BenchReport, renderMarkdown, type TargetRun } from './report/render.js';
 import { FULL, MEDIUM, QUICK, SUSTAINED } from './sizes.js';
 import { candidateTargets, redisSupported, startTarget, TARGETS, type Target, withPairwireEntry } from './targets.js';
@@ -50,6 +52,8 @@ const entryOption = option('entry');
 const baseOption = option('base');
 const candidates = typeof entryOption === 'string' ? candidateTargets(entryOption) : [];
 const targets = [...(typeof baseOption === 'string' ? withPairwireEntry(TARGETS, baseOption) : TARGETS), ...candidates];
+const roundsOption = option('rounds');
+const rounds = typeof roundsOption === 'string' ? Math.max(1, Number.parseInt(roundsOption, 10) || 1) : 1;
 const sizes = quick ? QUICK : medium ? MEDIUM : sustained ? SUSTAINED : FULL;
 const pinning = choosePinning();
 const resultsDir = repo('bench/results');
@@ -67,28 +71,45 @@ const report: BenchReport = {
     pinning,
     revision: sourceRevision(),
   },
+  rounds,
   runs: [],
 };
 
 const hasRedis = redisSupported();
-for (const target of targets) {
-  if (only && !only.includes(target.id)) continue;
-  if (profile && !only && target.id !== 'pairwire' && target.id !== 'candidate') continue;
+const chosen = targets.filter(
+  (target) =>
+    (!only || only.includes(target.id)) && !(profile && !only && target.id !== 'pairwire' && target.id !== 'candidate'),
+);
+/** Each target's results, one entry per round that produced them. */
+const samples = new Map<string, { bursts: BurstResult[][]; relays: RelayResult[] }>();
+for (const target of chosen) {
   const run: TargetRun = { target: target.id, label: target.label, bursts: [], errors: [] };
   report.runs.push(run);
-  if (target.redis && !hasRedis) {
-    run.skipped = 'the built server does not support REDIS_URL yet (issue 3)';
-    continue;
+  if (target.redis && !hasRedis) run.skipped = 'the built server does not support REDIS_URL yet (issue 3)';
+  samples.set(target.id, { bursts: (profile && !profileBursts ? [] : sizes.bursts).map(() => []), relays: [] });
+}
+for (let round = 0; round < rounds; round++) {
+  for (const target of roundOrder(chosen, round)) {
+    const run = report.runs.find((r) => r.target === target.id) as TargetRun;
+    const sample = samples.get(target.id);
+    if (run.skipped || !sample) continue;
+    const bursts = profile && !profileBursts ? [] : sizes.bursts;
+    for (const [i, burst] of bursts.entries()) {
+      const what = `${roundLabel(round)}burst ${burst.clients}`;
+      const result = await attempt(run, what, () => runJob(target, burst, burst.timeoutMs + 60_000));
+      if (result?.kind === 'burst') sample.bursts[i]?.push(result);
+    }
+    if (profileBursts) continue;
+    const relayBudget = (sizes.relay.rates.length + 2) * (sizes.relay.phaseMs + sizes.relay.drainMs + 30_000) + 90_000;
+    const relay = await attempt(run, `${roundLabel(round)}relay`, () => runJob(target, sizes.relay, relayBudget));
+    if (relay?.kind === 'relay') sample.relays.push(relay);
   }
-  const bursts = profile && !profileBursts ? [] : sizes.bursts;
-  for (const burst of bursts) {
-    const result = await attempt(run, `burst ${burst.clients}`, () => runJob(target, burst, burst.timeoutMs + 60_000));
-    if (result?.kind === 'burst') run.bursts.push(result);
-  }
-  if (profileBursts) continue;
-  const relayBudget = (sizes.relay.rates.length + 2) * (sizes.relay.phaseMs + sizes.relay.drainMs + 30_000) + 90_000;
-  const relay = await attempt(run, 'relay', () => runJob(target, sizes.relay, relayBudget));
-  if (relay?.kind === 'relay') run.relay = relay;
+}
+for (const run of report.runs) {
+  const sample = samples.get(run.target);
+  if (!sample) continue;
+  run.bursts = sample.bursts.filter((results) => results.length > 0).map((results) => mergeRounds(results));
+  if (sample.relays.length > 0) run.relay = mergeRounds(sample.relays);
 }
 
 const stamp = report.machine.date.replace(/[:.]/g, '-');
@@ -111,6 +132,10 @@ function writeDoc(path: string, markdown: string): void {
   } catch {
     // Unformatted is still correct; `npm run format` fixes it.
   }
+}
+
+function roundLabel(round: number): string {
+  return rounds > 1 ? `round ${round + 1}/${rounds}: ` : '';
 }
 
 /** One scenario against a fresh server set-up; any failure is recorded, and the run goes on. */

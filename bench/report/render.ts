@@ -37,6 +37,8 @@ export interface BenchReport {
     pinning: Pinning;
     revision: string;
   };
+  /** How many rounds each figure is the median of (absent in results from before rounds). */
+  rounds?: number;
   runs: TargetRun[];
 }
 
@@ -54,6 +56,17 @@ const verdict = (ok: boolean | undefined) => (ok === undefined ? 'not measured' 
 function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function roundsNote(rounds: number): string[] {
+  if (rounds <= 1) return [];
+  return [
+    `Every target ran ${rounds} times, the targets in alternating order (forward, backward, …), and each`,
+    'figure below is the median over those rounds (CPU, RSS, rates and every percentile alike); lost,',
+    'misrouted and reordered counts are the worst round. On this shared VM one stretch of minutes can slow',
+    'whatever runs in it by tens of percent; rounds keep such a stretch from deciding a target.',
+    '',
+  ];
 }
 
 /** docs/benchmarks.md: machine, command, the targets' verdicts, every scenario's table, then the findings. */
@@ -80,6 +93,7 @@ export function renderMarkdown(report: BenchReport, findings: string): string {
     '`/proc/PID/stat` (10 ms ticks) around each phase; RSS after a forced full GC. Absolute times on a shared',
     '2-core machine move from run to run: compare the ratios, which come from the same run.',
     '',
+    ...roundsNote(report.rounds ?? 1),
     '## Targets',
     '',
     targetsTable(report),

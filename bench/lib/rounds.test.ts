@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { mergeRounds, roundOrder } from './rounds.js';
+
+describe('mergeRounds', () => {
+  it('takes the median of every figure, field by field and element by element', () => {
+    const rounds = [
+      { rate: 100, latency: { p50: 1, p99: 30 }, phases: [{ cpu: 5 }, { cpu: 50 }] },
+      { rate: 300, latency: { p50: 3, p99: 10 }, phases: [{ cpu: 7 }, { cpu: 70 }] },
+      { rate: 200, latency: { p50: 2, p99: 20 }, phases: [{ cpu: 6 }, { cpu: 60 }] },
+    ];
+    expect(mergeRounds(rounds)).toEqual({ rate: 200, latency: { p50: 2, p99: 20 }, phases: [{ cpu: 6 }, { cpu: 60 }] });
+    expect(mergeRounds([{ x: 1 }, { x: 4 }])).toEqual({ x: 2.5 });
+  });
+
+  it('keeps the worst round for losses and for how many were paired', () => {
+    const rounds = [
+      { lost: 0, misrouted: 0, outOfOrder: 2, failed: 0, paired: 10_000 },
+      { lost: 7, misrouted: 1, outOfOrder: 0, failed: 3, paired: 9_990 },
+      { lost: 0, misrouted: 0, outOfOrder: 0, failed: 0, paired: 10_000 },
+    ];
+    expect(mergeRounds(rounds)).toEqual({ lost: 7, misrouted: 1, outOfOrder: 2, failed: 3, paired: 9_990 });
+  });
+
+  it('passes a single round through, and keeps the first round’s labels', () => {
+    const one = { kind: 'relay', rate: 1 };
+    expect(mergeRounds([one])).toBe(one);
+    expect(
+      mergeRounds([
+        { kind: 'burst', n: 1 },
+        { kind: 'burst', n: 3 },
+      ]),
+    ).toEqual({ kind: 'burst', n: 2 });
+  });
+});
+
+describe('roundOrder', () => {
+  it('alternates forward and backward', () => {
+    expect(roundOrder(['a', 'b', 'c'], 0)).toEqual(['a', 'b', 'c']);
+    expect(roundOrder(['a', 'b', 'c'], 1)).toEqual(['c', 'b', 'a']);
+    expect(roundOrder(['a', 'b', 'c'], 2)).toEqual(['a', 'b', 'c']);
+  });
+});
