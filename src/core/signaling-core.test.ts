@@ -137,6 +137,25 @@ describe('SignalingCore.relayNow', () => {
     expect(log).toEqual([]);
   });
 
+  it('answers INTERNAL, without throwing, when the transport fails, and reports it', () => {
+    const faults: unknown[] = [];
+    const core = new SignalingCore({
+      store: new MemoryPairingStore(),
+      delivery: {
+        ...recordingDelivery([]),
+        relayBound() {
+          throw new Error('adapter broke');
+        },
+      },
+      limits: { maxSdpBytes: 16, maxCandidateBytes: 16 },
+      iceServers: () => [],
+      resumeGraceMs: 1000,
+      onInternalError: (error) => faults.push(error),
+    });
+    expect(core.relayNow('a', offer)).toMatchObject({ ok: false, error: { code: 'INTERNAL' } });
+    expect(faults).toEqual([new Error('adapter broke')]);
+  });
+
   it('refuses a bad signal with its typed error and relays nothing', () => {
     const log: string[] = [];
     const core = withBinding(log, new Set(['a']));

@@ -88,17 +88,18 @@ export class SignalingCore {
    */
   relayNow(session: SessionId, payload: unknown): Ack | undefined {
     if (!this.#delivery.relayBound) return undefined;
-    let signal: Signal;
+    // Never throws, like `handle`: the caller runs inside the transport's event dispatch, where a
+    // throw would take the process down.
     try {
-      signal = parseSignal(payload, this.#limits);
+      const signal = parseSignal(payload, this.#limits);
+      if (!this.#delivery.relayBound(session, signal)) return undefined;
+      this.#observer.relayed(signal.type);
+      return OK_SIGNAL;
     } catch (error) {
       const body = this.#toErrorBody(error, 'signal', session);
       this.#observer.refused('signal', body.code);
       return { ok: false, error: body };
     }
-    if (!this.#delivery.relayBound(session, signal)) return undefined;
-    this.#observer.relayed(signal.type);
-    return OK_SIGNAL;
   }
 
   // -------------------------------------------------------------------------------------------
