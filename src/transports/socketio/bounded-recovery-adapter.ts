@@ -40,8 +40,8 @@ interface BufferedEvent {
  * scavenge: the garbage collector took a quarter of the server's CPU (docs/benchmarks.md).
  * This adapter keeps the same promise (a client that reconnects within the grace gets every event
  * sent to its rooms meanwhile, once, in order) with a cheaper buffer:
- * - an event is kept as the string the parser already produced to send it (one flat string, no
- *   pointers to trace), and parsed again only when a client recovers;
+ * - an event is kept as the string the parser already produced to send it (a string: no object
+ *   graph for the GC to trace), and parsed again only when a client recovers;
  * - the buffer holds the grace period, trimmed every second rather than every minute;
  * - offsets are this process's random prefix plus a sequence number, so finding where a client
  *   left off is arithmetic, not a scan, and an offset from another process never matches.
@@ -96,14 +96,17 @@ export class BoundedRecoveryAdapter extends Adapter {
     const seq = this.#firstSeq + this.#events.length;
     // The offset goes last in the event's arguments: the client hands it back when it reconnects.
     packet.data.push(`${this.#offsetPrefix}${seq.toString(36)}`);
-    this.#lastEncoding = [];
-    super.broadcast(packet, opts);
-    this.#events.push({
+    // Buffered before it is written, so the offset is taken even if writing throws part way.
+    const event: BufferedEvent = {
       emittedAt: Date.now(),
       rooms: compactRooms(opts.rooms),
       except: compactRooms(opts.except),
-      encoded: this.#argumentsJson(this.#lastEncoding) ?? packet.data,
-    });
+      encoded: packet.data,
+    };
+    this.#events.push(event);
+    this.#lastEncoding = [];
+    super.broadcast(packet, opts);
+    event.encoded = this.#argumentsJson(this.#lastEncoding) ?? packet.data;
   }
 
   override persistSession(session: SessionToPersist): void {
