@@ -207,6 +207,15 @@ describe('hardening', () => {
       expect(body).toMatch(/^pairwire_signals_relayed_total\{type="offer"\} 1$/m);
       expect(body).toMatch(/^pairwire_errors_total\{code="NOT_PAIRED"\} 1$/m);
       expect(body).toMatch(/^pairwire_join_to_paired_seconds_count 1$/m);
+
+      // Counted outside prom-client and read at each scrape: a second scrape neither doubles nor loses them.
+      await b.signal(candidate(1));
+      await a.first('signal');
+      const again = await (
+        await fetch(`${s.url}/metrics`, { headers: { authorization: 'Bearer scrape-token' } })
+      ).text();
+      expect(again).toMatch(/^pairwire_signals_relayed_total\{type="offer"\} 1$/m);
+      expect(again).toMatch(/^pairwire_signals_relayed_total\{type="candidate"\} 1$/m);
     });
 
     it('logs one line per lifecycle event and never an SDP or a candidate', async () => {

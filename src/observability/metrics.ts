@@ -59,11 +59,18 @@ export function createMetrics(sources: MetricSources): Metrics {
     labelNames: ['reason'],
     registers: [registry],
   });
-  const relayed = new Counter({
+  // The relay path adds to a plain number per type; the counter reads them when scraped.
+  // (prom-client's own inc, through a labelled child too, hashes the labels on every call.)
+  const relayedCounts = new Map<SignalType, number>(SIGNAL_TYPES.map((type) => [type, 0]));
+  new Counter({
     name: `${prefix}signals_relayed_total`,
     help: 'Signals relayed to a partner, by type.',
     labelNames: ['type'],
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const [type, count] of relayedCounts) this.inc({ type }, count);
+    },
   });
   const errors = new Counter({
     name: `${prefix}errors_total`,
@@ -78,16 +85,13 @@ export function createMetrics(sources: MetricSources): Metrics {
     registers: [registry],
   });
 
-  // Labelled children resolved once: the relay path then only increments a number.
-  const relayedByType = new Map(SIGNAL_TYPES.map((type) => [type, relayed.labels(type)]));
-
   return {
     registry,
     observeWait: (seconds) => wait.observe(seconds),
     observer: {
       paired: () => pairs.inc(),
       pairEnded: (_pair, reason) => ended.inc({ reason }),
-      relayed: (type) => relayedByType.get(type)?.inc(),
+      relayed: (type) => relayedCounts.set(type, (relayedCounts.get(type) ?? 0) + 1),
       refused: (_command, code) => errors.inc({ code }),
     },
   };
