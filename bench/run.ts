@@ -55,6 +55,8 @@ const targets = [...(typeof baseOption === 'string' ? withPairwireEntry(TARGETS,
 const roundsOption = option('rounds');
 const rounds = typeof roundsOption === 'string' ? Math.max(1, Number.parseInt(roundsOption, 10) || 1) : 1;
 const sizes = quick ? QUICK : medium ? MEDIUM : sustained ? SUSTAINED : FULL;
+/** A relay profile skips the bursts; a burst profile skips the relay. */
+const burstSizes = profile && !profileBursts ? [] : sizes.bursts;
 const pinning = choosePinning();
 const resultsDir = repo('bench/results');
 mkdirSync(resultsDir, { recursive: true });
@@ -86,15 +88,14 @@ for (const target of chosen) {
   const run: TargetRun = { target: target.id, label: target.label, bursts: [], errors: [] };
   report.runs.push(run);
   if (target.redis && !hasRedis) run.skipped = 'the built server does not support REDIS_URL yet (issue 3)';
-  samples.set(target.id, { bursts: (profile && !profileBursts ? [] : sizes.bursts).map(() => []), relays: [] });
+  samples.set(target.id, { bursts: burstSizes.map(() => []), relays: [] });
 }
 for (let round = 0; round < rounds; round++) {
   for (const target of roundOrder(chosen, round)) {
     const run = report.runs.find((r) => r.target === target.id) as TargetRun;
     const sample = samples.get(target.id);
     if (run.skipped || !sample) continue;
-    const bursts = profile && !profileBursts ? [] : sizes.bursts;
-    for (const [i, burst] of bursts.entries()) {
+    for (const [i, burst] of burstSizes.entries()) {
       const what = `${roundLabel(round)}burst ${burst.clients}`;
       const result = await attempt(run, what, () => runJob(target, burst, burst.timeoutMs + 60_000));
       if (result?.kind === 'burst') sample.bursts[i]?.push(result);
