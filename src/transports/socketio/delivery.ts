@@ -1,6 +1,5 @@
 import type { Delivery } from '../../core/delivery.js';
 import type { Signal } from '../../protocol/messages.js';
-import type { SessionId } from '../../store/pairing-store.js';
 import { isPairRoom, pairRoom, sessionRoom } from './rooms.js';
 import type { SignalingServer } from './types.js';
 
@@ -13,12 +12,13 @@ const EVENT_PACKET = 2;
  * Room joins and emits travel through the same adapter in order, on one instance or many.
  */
 export function socketIoDelivery(io: SignalingServer): Delivery {
-  const relayInRoom = (room: string, from: SessionId, signal: Signal) => {
-    // What `io.to(room).except(sessionRoom(from)).emit('signal', signal)` hands the adapter,
-    // without the two BroadcastOperator copies it makes first (the relay's hot path).
+  /** To everyone in `room` but the sender's session room `fromRoom`. */
+  const relayInRoom = (room: string, fromRoom: string, signal: Signal) => {
+    // What `io.to(room).except(fromRoom).emit('signal', signal)` hands the adapter, without the
+    // two BroadcastOperator copies it makes first (the relay's hot path).
     io.of('/').adapter.broadcast(
       { type: EVENT_PACKET, nsp: '/', data: ['signal', signal] },
-      { rooms: new Set([room]), except: new Set([sessionRoom(from)]), flags: {} },
+      { rooms: new Set([room]), except: new Set([fromRoom]), flags: {} },
     );
   };
   return {
@@ -28,13 +28,14 @@ export function socketIoDelivery(io: SignalingServer): Delivery {
       (io.to(sessionRoom(to)).emit as (event: string, payload: unknown) => boolean)(event, payload);
     },
     relay(pair, from, signal) {
-      relayInRoom(pairRoom(pair.id), from, signal);
+      relayInRoom(pairRoom(pair.id), sessionRoom(from), signal);
     },
     relayBound(from, signal) {
       // The sender's socket is on this instance, and its rooms are this instance's view of its
       // binding, kept in order with every other emit by the adapter: no store round trip needed.
       const adapter = io.of('/').adapter;
-      const sockets = adapter.rooms.get(sessionRoom(from));
+      const fromRoom = sessionRoom(from);
+      const sockets = adapter.rooms.get(fromRoom);
       if (sockets?.size !== 1) return false;
       let bound: string | undefined;
       for (const socketId of sockets) {
@@ -46,7 +47,7 @@ export function socketIoDelivery(io: SignalingServer): Delivery {
         }
       }
       if (!bound) return false;
-      relayInRoom(bound, from, signal);
+      relayInRoom(bound, fromRoom, signal);
       return true;
     },
     bind(pair) {
