@@ -465,17 +465,7 @@ describe('ChatClient over WebSocketSignalingClient (serverless offline)', () => 
     event: E,
     timeoutMs = 10_000,
   ): Promise<ChatEvents[E]> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        off();
-        reject(new Error(`no "${event}" within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const off = chat.on(event, (payload) => {
-        clearTimeout(timer);
-        off();
-        resolve(payload);
-      });
-    });
+    return chat.once(event, timeoutMs);
   }
 
   it('joins on connect, pairs, opens a DataChannel between werift peers and chats', async () => {

@@ -1,5 +1,6 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import type { Ack, CommandResults, ServerEvents, Signal } from '../protocol/messages.js';
+import { nextEvent } from './chat/emitter.js';
 import type { Signaling, SignalingListener } from './signaling.js';
 
 export interface SignalingClientOptions {
@@ -69,17 +70,7 @@ export class SignalingClient implements Signaling {
 
   /** Resolves with the next `event`, or rejects after `timeoutMs`. */
   once<E extends keyof ServerEvents>(event: E, timeoutMs = this.#ackTimeoutMs): Promise<ServerEvents[E]> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        off();
-        reject(new Error(`no "${event}" within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const off = this.on(event, (payload) => {
-        clearTimeout(timer);
-        off();
-        resolve(payload);
-      });
-    });
+    return nextEvent((listener) => this.on(event, listener), event, timeoutMs);
   }
 
   /** Resolves once connected (at once when already connected). */

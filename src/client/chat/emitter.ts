@@ -1,3 +1,28 @@
+/**
+ * The next payload a subscription delivers, unsubscribing after it; with `timeoutMs`, rejects
+ * (and unsubscribes) when none came by then.
+ */
+export function nextEvent<P>(
+  subscribe: (listener: (payload: P) => void) => () => void,
+  event: string,
+  timeoutMs?: number,
+): Promise<P> {
+  return new Promise((resolve, reject) => {
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            off();
+            reject(new Error(`no "${event}" within ${timeoutMs} ms`));
+          }, timeoutMs);
+    const off = subscribe((payload) => {
+      clearTimeout(timer);
+      off();
+      resolve(payload);
+    });
+  });
+}
+
 /** A minimal typed event emitter that runs the same in the browser and in Node. */
 export class Emitter<Events extends object> {
   readonly #listeners = new Map<keyof Events, Set<(payload: never) => void>>();
@@ -15,14 +40,9 @@ export class Emitter<Events extends object> {
     };
   }
 
-  /** Resolves with the next `event`. */
-  once<E extends keyof Events>(event: E): Promise<Events[E]> {
-    return new Promise((resolve) => {
-      const off = this.on(event, (payload) => {
-        off();
-        resolve(payload);
-      });
-    });
+  /** Resolves with the next `event`; with `timeoutMs`, rejects if none comes by then. */
+  once<E extends keyof Events>(event: E, timeoutMs?: number): Promise<Events[E]> {
+    return nextEvent((listener) => this.on(event, listener), String(event), timeoutMs);
   }
 
   protected emit<E extends keyof Events>(event: E, payload: Events[E]): void {
