@@ -1,11 +1,18 @@
 /**
- * Debian's Chromium driven by playwright-core (never `playwright install`): what `.ci/run`
- * installs when /usr/bin/chromium is missing.
+ * The machine's own Chromium-family browser driven by playwright-core (never `playwright
+ * install`): CHROMIUM_PATH, or the first one find-browser.ts finds (Debian's `chromium`, which
+ * `.ci/run` and `npm test`'s prerequisite step install when missing, Chrome, Chromium.app, …).
  */
 import { readFileSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { browserHint, findBrowser } from './find-browser.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
+/** The browser the suites drive; throws the prerequisite step's own hint when there is none. */
+export function chromiumPath(): string {
+  const lookup = findBrowser();
+  if (!lookup.found) throw new Error(browserHint(lookup));
+  return lookup.path;
+}
 
 const HEADLESS_FLAGS = [
   '--headless',
@@ -36,7 +43,7 @@ export const LOOPBACK_MODE =
 /** Launches Chromium; Playwright gives every launch a fresh, temporary user-data-dir. */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: chromiumPath(),
     headless: true,
     args: [...HEADLESS_FLAGS, ...(LOOPBACK_MODE ? LOOPBACK_FLAGS : [])],
     timeout: 20_000,
