@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { EnqueueResult, Pair, PairingStore, SessionId, SessionState } from './pairing-store.js';
+import {
+  type EnqueueResult,
+  type Pair,
+  type PairingStore,
+  partnerOf,
+  type SessionId,
+  type SessionState,
+} from './pairing-store.js';
 
 /**
  * The embedded default: one process, no dependencies. Every method runs to completion without
@@ -13,6 +20,11 @@ export class MemoryPairingStore implements PairingStore {
   readonly #pairs = new Map<SessionId, Pair>();
   /** Known sessions: null while attached, else the time (ms) at which the detached session expires. */
   readonly #sessions = new Map<SessionId, number | null>();
+  /**
+   * Detached sessions by expiry time, oldest first: what the heartbeat sweeps. A session that
+   * reattaches stays listed until its old expiry passes, and is then skipped as live.
+   */
+  readonly #expiries: { session: SessionId; at: number }[] = [];
   /** Detached sessions that were waiting when they dropped. */
   readonly #droppedWhileWaiting = new Set<SessionId>();
 
@@ -26,7 +38,11 @@ export class MemoryPairingStore implements PairingStore {
   async detach(session: SessionId, graceMs: number): Promise<void> {
     if (!this.#sessions.has(session)) return;
     if (this.#queue.delete(session)) this.#droppedWhileWaiting.add(session);
-    this.#sessions.set(session, Date.now() + graceMs);
+    const at = Date.now() + graceMs;
+    this.#sessions.set(session, at);
+    // Graces are all alike in practice, so appending keeps the list in expiry order; a shorter one
+    // is only swept a little late.
+    this.#expiries.push({ session, at });
   }
 
   async release(session: SessionId): Promise<void> {
@@ -36,6 +52,7 @@ export class MemoryPairingStore implements PairingStore {
   }
 
   async heartbeat(sessions: SessionId[]): Promise<SessionId[]> {
+    this.#sweep();
     const orphans: SessionId[] = [];
     for (const session of sessions) {
       const pair = this.#pairs.get(session);
@@ -84,6 +101,11 @@ export class MemoryPairingStore implements PairingStore {
     return this.#queue.size;
   }
 
+  /** What the store holds, for tests and gauges: sessions known, sessions in a pair, sessions queued. */
+  get size(): { sessions: number; paired: number; queued: number } {
+    return { sessions: this.#sessions.size, paired: this.#pairs.size, queued: this.#queue.size };
+  }
+
   async ready(): Promise<void> {}
 
   async close(): Promise<void> {
@@ -91,6 +113,29 @@ export class MemoryPairingStore implements PairingStore {
     this.#pairs.clear();
     this.#sessions.clear();
     this.#droppedWhileWaiting.clear();
+    this.#expiries.length = 0;
+  }
+
+  /**
+   * Forgets sessions whose grace ran out: a session that dropped without a goodbye is otherwise
+   * only forgotten when something asks about it, and nothing does once both sides of a pair are
+   * gone. A pair is dropped once neither side is alive; while one is, that side's heartbeat
+   * reports its partner gone and the core ends the pair and tells it.
+   */
+  #sweep(): void {
+    const now = Date.now();
+    let swept = 0;
+    for (const { session, at } of this.#expiries) {
+      if (at > now) break;
+      swept++;
+      if (this.#alive(session)) continue; // reattached since, or detached again later
+      const pair = this.#pairs.get(session);
+      if (pair && !this.#alive(partnerOf(pair, session))) {
+        this.#pairs.delete(pair.initiator);
+        this.#pairs.delete(pair.polite);
+      }
+    }
+    this.#expiries.splice(0, swept);
   }
 
   /** A session is alive from attach until release, or until its grace runs out after detach. */
