@@ -1,4 +1,4 @@
-import type { ServerEvents, Signal } from '../protocol/messages.js';
+import type { LeaveReason, ServerEvents, Signal } from '../protocol/messages.js';
 import type { Pair, SessionId } from '../store/pairing-store.js';
 
 /**
@@ -26,4 +26,12 @@ export interface Delivery {
   bind(pair: Pair): void | Promise<void>;
   /** Called when `pair` ends, before the partner is told: from now on `relay` reaches neither. */
   unbind(pair: Pair): void | Promise<void>;
+  /**
+   * The store knows no pair for `session`, yet this transport may still hold one bound for it: the
+   * store lost the record (Redis restarted empty, or stalled past the record's lifetime). Tells
+   * whoever else is bound to it `partner-left` with `reason` and unbinds it, so a signal of the
+   * old partner can never reach `session` once it is paired with someone else. Nothing to do for
+   * a transport that binds nothing (it asks the store on every relay).
+   */
+  unbindLost(session: SessionId, reason: LeaveReason): void | Promise<void>;
 }

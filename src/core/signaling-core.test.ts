@@ -20,6 +20,9 @@ function recordingDelivery(log: string[]): Delivery {
     bind(pair: Pair) {
       log.push(`bind ${pair.initiator}+${pair.polite}`);
     },
+    unbindLost(session: SessionId) {
+      log.push(`unbind lost ${session}`);
+    },
     unbind(pair: Pair) {
       log.push(`unbind ${pair.initiator}+${pair.polite}`);
     },

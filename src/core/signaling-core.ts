@@ -246,7 +246,11 @@ export class SignalingCore {
   /** Ends the session's pair, if any, and tells the partner at once. The partner is not re-queued. */
   async #endPair(session: SessionId, reason: LeaveReason): Promise<void> {
     const pair = await this.#store.unpair(session);
-    if (!pair) return;
+    if (!pair) {
+      // The store is the truth: whatever the transport still has bound for this session is over.
+      await this.#delivery.unbindLost(session, reason);
+      return;
+    }
     await this.#delivery.unbind(pair);
     this.#observer.pairEnded(pair, reason);
     await this.#delivery.send(partnerOf(pair, session), 'partner-left', { room: pair.id, reason });

@@ -9,7 +9,8 @@ export const MAX_MESSAGE_BYTES = 128 * 1024;
 
 /**
  * The Delivery port over API Gateway: every message is one PostToConnection. There are no rooms
- * to bind: the core reads the pair from the store before relaying, so bind/unbind have nothing to do.
+ * to bind: the core reads the pair from the store before relaying, so bind/unbind/unbindLost have
+ * nothing to do.
  *
  * `onGone` is told when a connection turns out to have vanished (410); it ends that session, so
  * its partner hears `partner-left` — and only that session: the sender's own command goes on.
@@ -34,5 +35,6 @@ export function apiGatewayDelivery(post: PostToConnection, onGone: (session: Ses
     },
     bind: () => {},
     unbind: () => {},
+    unbindLost: () => {},
   };
 }

@@ -1,6 +1,6 @@
 import type { Delivery } from '../../core/delivery.js';
 import type { Signal } from '../../protocol/messages.js';
-import { isPairRoom, pairRoom, sessionRoom } from './rooms.js';
+import { isPairRoom, pairIdOf, pairRoom, sessionRoom } from './rooms.js';
 import type { SignalingServer } from './types.js';
 
 /** socket.io-parser's EVENT packet type. */
@@ -33,21 +33,12 @@ export function socketIoDelivery(io: SignalingServer): Delivery {
     relayBound(from, signal) {
       // The sender's socket is on this instance, and its rooms are this instance's view of its
       // binding, kept in order with every other emit by the adapter: no store round trip needed.
-      const adapter = io.of('/').adapter;
       const fromRoom = sessionRoom(from);
-      const sockets = adapter.rooms.get(fromRoom);
-      if (sockets?.size !== 1) return false;
-      let bound: string | undefined;
-      for (const socketId of sockets) {
-        for (const room of adapter.sids.get(socketId) ?? []) {
-          if (!isPairRoom(room)) continue;
-          // Bound to two pairs (a binding in flux): only the store can say which is current.
-          if (bound) return false;
-          bound = room;
-        }
-      }
-      if (!bound) return false;
-      relayInRoom(bound, fromRoom, signal);
+      if (io.of('/').adapter.rooms.get(fromRoom)?.size !== 1) return false;
+      const bound = pairRoomsOf(io, fromRoom);
+      // Bound to none, or to two pairs (a binding in flux): only the store can say which is current.
+      if (bound.length !== 1) return false;
+      relayInRoom(bound[0] as string, fromRoom, signal);
       return true;
     },
     bind(pair) {
@@ -56,5 +47,27 @@ export function socketIoDelivery(io: SignalingServer): Delivery {
     unbind(pair) {
       io.in(pairRoom(pair.id)).socketsLeave(pairRoom(pair.id));
     },
+    unbindLost(session, reason) {
+      // The session's commands run where its socket is, so this instance sees its rooms; the
+      // partner may be anywhere, and the emit and the leave travel through the adapter in order.
+      const fromRoom = sessionRoom(session);
+      for (const room of pairRoomsOf(io, fromRoom)) {
+        io.to(room)
+          .except(fromRoom)
+          .emit('partner-left', { room: pairIdOf(room), reason });
+        io.in(room).socketsLeave(room);
+      }
+    },
   };
+}
+
+/** The pair rooms the sockets of `fromRoom` on this instance are in. */
+function pairRoomsOf(io: SignalingServer, fromRoom: string): string[] {
+  const adapter = io.of('/').adapter;
+  const rooms: string[] = [];
+  for (const socketId of adapter.rooms.get(fromRoom) ?? []) {
+    for (const room of adapter.sids.get(socketId) ?? [])
+      if (isPairRoom(room) && !rooms.includes(room)) rooms.push(room);
+  }
+  return rooms;
 }

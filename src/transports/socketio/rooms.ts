@@ -7,3 +7,4 @@ import type { SessionId } from '../../store/pairing-store.js';
 export const sessionRoom = (session: SessionId): string => `s:${session}`;
 export const pairRoom = (pairId: string): string => `p:${pairId}`;
 export const isPairRoom = (room: string): boolean => room.startsWith('p:');
+export const pairIdOf = (room: string): string => room.slice('p:'.length);
