@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryPairingStore } from './memory-store.js';
 import { describePairingStoreContract } from './pairing-store.contract.js';
 
-describePairingStoreContract('memory', async () => new MemoryPairingStore());
+describePairingStoreContract('memory', async (options) => new MemoryPairingStore(options));
 
 describe('MemoryPairingStore memory', () => {
   afterEach(() => vi.useRealTimers());
@@ -37,9 +37,9 @@ describe('MemoryPairingStore memory', () => {
     await store.enqueue('b');
     await store.detach('a', 1_000);
     vi.advanceTimersByTime(2_000);
-    expect(await store.heartbeat(['b'])).toEqual(['b']);
+    expect((await store.heartbeat(['b'])).orphans).toEqual(['b']);
     expect(store.size).toEqual({ sessions: 1, paired: 2, queued: 0 });
-    await store.unpair('b');
+    await store.unpair('b', 'disconnect');
     expect(store.size.paired).toBe(0);
   });
 
@@ -48,7 +48,7 @@ describe('MemoryPairingStore memory', () => {
     const store = new MemoryPairingStore();
     await store.attach('a', { resume: false });
     await store.detach('a', 1_000);
-    expect(await store.attach('a', { resume: true })).toEqual({ status: 'idle' });
+    expect((await store.attach('a', { resume: true }))?.state).toEqual({ status: 'idle' });
     vi.advanceTimersByTime(2_000);
     await store.heartbeat(['a']);
     expect(store.size.sessions).toBe(1);

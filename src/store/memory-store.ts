@@ -1,12 +1,37 @@
 import { randomUUID } from 'node:crypto';
+import type { LeaveReason, Signal } from '../protocol/messages.js';
 import {
+  type Attached,
+  DEFAULT_OUTBOX_LIMITS,
   type EnqueueResult,
+  eventBytes,
+  type Heartbeat,
+  type OutboxLimits,
+  type Outgoing,
   type Pair,
   type PairingStore,
   partnerOf,
+  type RelayResult,
+  type SessionEvent,
   type SessionId,
   type SessionState,
 } from './pairing-store.js';
+
+/** What a `paired` event counts against an outbox (the largest event a join appends). */
+const PAIRED_BYTES = eventBytes({ name: 'paired', room: randomUUID(), initiator: false });
+
+/** One known session. */
+interface SessionRecord {
+  /** null while attached, else the time (ms) at which the detached session expires. */
+  expiresAt: number | null;
+  /** It was waiting when its connection dropped. */
+  droppedWhileWaiting: boolean;
+  /** The last seq handed out. */
+  seq: number;
+  /** Events not yet acknowledged, oldest first, with the bytes each counts. */
+  outbox: { out: Outgoing; bytes: number }[];
+  outboxBytes: number;
+}
 
 /**
  * The embedded default: one process, no dependencies. Every method runs to completion without
@@ -18,28 +43,40 @@ export class MemoryPairingStore implements PairingStore {
   readonly #queue = new Set<SessionId>();
   /** Both members of every pair point at the same record. */
   readonly #pairs = new Map<SessionId, Pair>();
-  /** Known sessions: null while attached, else the time (ms) at which the detached session expires. */
-  readonly #sessions = new Map<SessionId, number | null>();
+  readonly #sessions = new Map<SessionId, SessionRecord>();
   /**
    * Detached sessions by expiry time, oldest first: what the heartbeat sweeps. A session that
    * reattaches stays listed until its old expiry passes, and is then skipped as live.
    */
   readonly #expiries: { session: SessionId; at: number }[] = [];
-  /** Detached sessions that were waiting when they dropped. */
-  readonly #droppedWhileWaiting = new Set<SessionId>();
+  readonly #limits: OutboxLimits;
 
-  async attach(session: SessionId, { resume }: { resume: boolean }): Promise<SessionState | null> {
-    if (resume && !this.#alive(session)) return null;
-    this.#sessions.set(session, null);
-    if (this.#droppedWhileWaiting.delete(session)) return { status: 'idle', requeue: true };
-    return this.#stateOf(session);
+  constructor(options: { outbox?: OutboxLimits } = {}) {
+    this.#limits = options.outbox ?? DEFAULT_OUTBOX_LIMITS;
+  }
+
+  async attach(
+    session: SessionId,
+    { resume, after = 0 }: { resume: boolean; after?: number },
+  ): Promise<Attached | null> {
+    const known = this.#live(session);
+    if (resume && !known) return null;
+    const record = known ?? this.#register(session);
+    record.expiresAt = null;
+    const replay = resume ? record.outbox.filter(({ out }) => out.seq > after).map(({ out }) => out) : [];
+    if (record.droppedWhileWaiting) {
+      record.droppedWhileWaiting = false;
+      return { state: { status: 'idle', requeue: true }, replay };
+    }
+    return { state: this.#stateOf(session), replay };
   }
 
   async detach(session: SessionId, graceMs: number): Promise<void> {
-    if (!this.#sessions.has(session)) return;
-    if (this.#queue.delete(session)) this.#droppedWhileWaiting.add(session);
+    const record = this.#sessions.get(session);
+    if (!record) return;
+    if (this.#queue.delete(session)) record.droppedWhileWaiting = true;
     const at = Date.now() + graceMs;
-    this.#sessions.set(session, at);
+    record.expiresAt = at;
     // Graces are all alike in practice, so appending keeps the list in expiry order; a shorter one
     // is only swept a little late.
     this.#expiries.push({ session, at });
@@ -48,37 +85,58 @@ export class MemoryPairingStore implements PairingStore {
   async release(session: SessionId): Promise<void> {
     this.#queue.delete(session);
     this.#sessions.delete(session);
-    this.#droppedWhileWaiting.delete(session);
   }
 
-  async heartbeat(sessions: SessionId[]): Promise<SessionId[]> {
+  async heartbeat(sessions: SessionId[]): Promise<Heartbeat> {
     this.#sweep();
-    const orphans: SessionId[] = [];
+    const beat: Heartbeat = { orphans: [], lost: [], lastSeq: new Map() };
     for (const session of sessions) {
+      const record = this.#live(session);
+      if (!record) {
+        beat.lost.push(session);
+        continue;
+      }
+      beat.lastSeq.set(session, record.seq);
       const pair = this.#pairs.get(session);
-      if (!pair) continue;
-      const partner = pair.initiator === session ? pair.polite : pair.initiator;
-      if (!this.#alive(partner)) orphans.push(session);
+      if (pair && !this.#live(partnerOf(pair, session))) beat.orphans.push(session);
     }
-    return orphans;
+    return beat;
   }
 
   async enqueue(session: SessionId): Promise<EnqueueResult> {
-    this.#sessions.set(session, null); // the caller is live by definition
+    // The caller is live by definition.
+    const record = this.#live(session) ?? this.#register(session);
+    record.expiresAt = null;
     const current = this.#pairs.get(session);
     if (current) return { status: 'already-paired', pair: current };
     if (this.#queue.has(session)) return { status: 'already-waiting' };
+    // Whatever happens next appends one event to the caller's outbox: it must have room for it.
+    if (!this.#fits(record, PAIRED_BYTES)) {
+      this.#forget(session);
+      return { status: 'lost' };
+    }
 
     for (const candidate of this.#queue) {
       this.#queue.delete(candidate);
-      if (!this.#alive(candidate)) continue; // a leftover: drop it and look further
+      const other = this.#live(candidate);
+      if (!other) continue; // a leftover: drop it and look further
+      if (!this.#fits(other, PAIRED_BYTES)) {
+        this.#forget(candidate); // stopped reading: lost
+        continue;
+      }
       const pair: Pair = { id: randomUUID(), initiator: candidate, polite: session };
       this.#pairs.set(pair.initiator, pair);
       this.#pairs.set(pair.polite, pair);
-      return { status: 'paired', pair };
+      // The polite side hears first: the initiator answers `paired` with an offer, which must
+      // not reach the polite side before its own `paired` where deliveries are unordered.
+      const events = [
+        this.#push(session, record, { name: 'paired', room: pair.id, initiator: false }),
+        this.#push(candidate, other, { name: 'paired', room: pair.id, initiator: true }),
+      ];
+      return { status: 'paired', pair, events };
     }
     this.#queue.add(session);
-    return { status: 'waiting' };
+    return { status: 'waiting', events: [this.#push(session, record, { name: 'waiting' })] };
   }
 
   async dequeue(session: SessionId): Promise<boolean> {
@@ -89,12 +147,48 @@ export class MemoryPairingStore implements PairingStore {
     return this.#pairs.get(session) ?? null;
   }
 
-  async unpair(session: SessionId): Promise<Pair | null> {
+  async unpair(session: SessionId, reason: LeaveReason): Promise<{ pair: Pair; events: Outgoing[] } | null> {
     const pair = this.#pairs.get(session);
     if (!pair) return null;
     this.#pairs.delete(pair.initiator);
     this.#pairs.delete(pair.polite);
-    return pair;
+    const told = this.#append(partnerOf(pair, session), { name: 'partner-left', room: pair.id, reason });
+    return { pair, events: told ? [told] : [] };
+  }
+
+  async relay(session: SessionId, signal: Signal): Promise<RelayResult> {
+    const pair = this.#pairs.get(session);
+    if (!pair) return { status: 'not-paired' };
+    const event = this.#append(partnerOf(pair, session), { name: 'signal', room: pair.id, signal });
+    if (event) return { status: 'relayed', event };
+    // The partner stopped reading and is lost: end the pair and say so to the sender.
+    this.#pairs.delete(pair.initiator);
+    this.#pairs.delete(pair.polite);
+    const told = this.#append(session, { name: 'partner-left', room: pair.id, reason: 'disconnect' });
+    return { status: 'partner-gone', pair, events: told ? [told] : [] };
+  }
+
+  async acknowledge(session: SessionId, seq: number): Promise<void> {
+    const record = this.#sessions.get(session);
+    if (!record) return;
+    let drop = 0;
+    for (const { out, bytes } of record.outbox) {
+      if (out.seq > seq) break;
+      record.outboxBytes -= bytes;
+      drop++;
+    }
+    record.outbox.splice(0, drop);
+  }
+
+  async replay(session: SessionId, after: number): Promise<Outgoing[] | null> {
+    const record = this.#live(session);
+    if (!record) return null;
+    return record.outbox.filter(({ out }) => out.seq > after).map(({ out }) => out);
+  }
+
+  /** One process: every event comes back in the result of the call that appended it. */
+  watch(): () => void {
+    return () => {};
   }
 
   async queueLength(): Promise<number> {
@@ -112,8 +206,56 @@ export class MemoryPairingStore implements PairingStore {
     this.#queue.clear();
     this.#pairs.clear();
     this.#sessions.clear();
-    this.#droppedWhileWaiting.clear();
     this.#expiries.length = 0;
+  }
+
+  #register(session: SessionId): SessionRecord {
+    const record: SessionRecord = { expiresAt: null, droppedWhileWaiting: false, seq: 0, outbox: [], outboxBytes: 0 };
+    this.#sessions.set(session, record);
+    return record;
+  }
+
+  /**
+   * Numbers `event` and keeps it in `to`'s outbox; null when `to` is gone or its outbox is full.
+   * A full outbox means its client stopped reading: the session is lost (forgotten, never matched
+   * or resumed), rather than an event silently dropped from the middle of its stream.
+   */
+  #append(to: SessionId, event: SessionEvent): Outgoing | null {
+    const record = this.#live(to);
+    if (!record) return null;
+    if (!this.#fits(record, eventBytes(event))) {
+      this.#forget(to);
+      return null;
+    }
+    return this.#push(to, record, event);
+  }
+
+  #fits(record: SessionRecord, bytes: number): boolean {
+    return record.outbox.length < this.#limits.maxEvents && record.outboxBytes + bytes <= this.#limits.maxBytes;
+  }
+
+  /** Appends without checking: the caller made sure it fits. */
+  #push(to: SessionId, record: SessionRecord, event: SessionEvent): Outgoing {
+    const bytes = eventBytes(event);
+    const out: Outgoing = { to, seq: ++record.seq, event };
+    record.outbox.push({ out, bytes });
+    record.outboxBytes += bytes;
+    return out;
+  }
+
+  /** The record of a session that is alive: attached, or detached within its grace. */
+  #live(session: SessionId): SessionRecord | undefined {
+    const record = this.#sessions.get(session);
+    if (!record) return undefined;
+    if (record.expiresAt === null || record.expiresAt > Date.now()) return record;
+    this.#forget(session);
+    return undefined;
+  }
+
+  /** Drops a session's record and queue place; its pair is left for the partner's heartbeat to end. */
+  #forget(session: SessionId): void {
+    this.#sessions.delete(session);
+    this.#queue.delete(session);
   }
 
   /**
@@ -128,25 +270,14 @@ export class MemoryPairingStore implements PairingStore {
     for (const { session, at } of this.#expiries) {
       if (at > now) break;
       swept++;
-      if (this.#alive(session)) continue; // reattached since, or detached again later
+      if (this.#live(session)) continue; // reattached since, or detached again later
       const pair = this.#pairs.get(session);
-      if (pair && !this.#alive(partnerOf(pair, session))) {
+      if (pair && !this.#live(partnerOf(pair, session))) {
         this.#pairs.delete(pair.initiator);
         this.#pairs.delete(pair.polite);
       }
     }
     this.#expiries.splice(0, swept);
-  }
-
-  /** A session is alive from attach until release, or until its grace runs out after detach. */
-  #alive(session: SessionId): boolean {
-    if (!this.#sessions.has(session)) return false;
-    const expiresAt = this.#sessions.get(session);
-    if (expiresAt === null || expiresAt === undefined) return true;
-    if (expiresAt > Date.now()) return true;
-    this.#sessions.delete(session);
-    this.#droppedWhileWaiting.delete(session);
-    return false;
   }
 
   #stateOf(session: SessionId): SessionState {

@@ -3,9 +3,11 @@
  * (memory-store.test.ts, redis-store.test.ts), so they cannot drift apart.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type PairingStore, partnerOf } from './pairing-store.js';
+import { type OutboxLimits, type PairingStore, partnerOf } from './pairing-store.js';
 
-export function describePairingStoreContract(name: string, makeStore: () => Promise<PairingStore>): void {
+export type StoreFactory = (options?: { outbox?: OutboxLimits }) => Promise<PairingStore>;
+
+export function describePairingStoreContract(name: string, makeStore: StoreFactory): void {
   describe(`PairingStore contract: ${name}`, () => {
     let store: PairingStore;
     let n = 0;
@@ -32,7 +34,7 @@ export function describePairingStoreContract(name: string, makeStore: () => Prom
     it('queues the first session and pairs the second with it, the longer waiter as initiator', async () => {
       const [a, b] = [session('a'), session('b')];
       await settled();
-      expect(await store.enqueue(a)).toEqual({ status: 'waiting' });
+      expect(await store.enqueue(a)).toMatchObject({ status: 'waiting' });
       const result = await store.enqueue(b);
       expect(result.status).toBe('paired');
       if (result.status !== 'paired') return;
@@ -49,7 +51,7 @@ export function describePairingStoreContract(name: string, makeStore: () => Prom
       await settled();
       await store.enqueue(a);
       await store.enqueue(b);
-      expect(await store.enqueue(c)).toEqual({ status: 'waiting' });
+      expect(await store.enqueue(c)).toMatchObject({ status: 'waiting' });
       const cd = await store.enqueue(d);
       expect(cd).toMatchObject({ status: 'paired', pair: { initiator: c, polite: d } });
     });
@@ -76,7 +78,7 @@ export function describePairingStoreContract(name: string, makeStore: () => Prom
       await store.enqueue(a);
       expect(await store.dequeue(a)).toBe(true);
       expect(await store.dequeue(a)).toBe(false);
-      expect(await store.enqueue(b)).toEqual({ status: 'waiting' });
+      expect(await store.enqueue(b)).toMatchObject({ status: 'waiting' });
       expect(await store.enqueue(c)).toMatchObject({ status: 'paired', pair: { initiator: b, polite: c } });
     });
 
@@ -85,18 +87,20 @@ export function describePairingStoreContract(name: string, makeStore: () => Prom
       await settled();
       await store.enqueue(a);
       const paired = await store.enqueue(b);
-      const ended = await store.unpair(b);
-      expect(ended).toEqual((paired as { pair: unknown }).pair);
+      const ended = await store.unpair(b, 'next');
+      expect(ended?.pair).toEqual((paired as { pair: unknown }).pair);
       expect(await store.pairOf(a)).toBeNull();
       expect(await store.pairOf(b)).toBeNull();
-      expect(await store.unpair(a)).toBeNull();
-      expect(await store.enqueue(a)).toEqual({ status: 'waiting' });
+      expect(await store.unpair(a, 'next')).toBeNull();
+      expect(await store.enqueue(a)).toMatchObject({ status: 'waiting' });
     });
 
     it('answers null and false for sessions it never saw', async () => {
       const stranger = name('x');
       expect(await store.pairOf(stranger)).toBeNull();
-      expect(await store.unpair(stranger)).toBeNull();
+      expect(await store.unpair(stranger, 'leave')).toBeNull();
+      expect(await store.relay(stranger, { type: 'end-of-candidates' })).toEqual({ status: 'not-paired' });
+      expect(await store.replay(stranger, 0)).toBeNull();
       expect(await store.dequeue(stranger)).toBe(false);
     });
 
@@ -131,10 +135,10 @@ export function describePairingStoreContract(name: string, makeStore: () => Prom
       it('attaches a new session as idle, and resumes only a known one', async () => {
         const a = name('a');
         expect(await store.attach(a, { resume: true })).toBeNull();
-        expect(await store.attach(a, { resume: false })).toEqual({ status: 'idle' });
-        expect(await store.attach(a, { resume: true })).toEqual({ status: 'idle' });
+        expect(await store.attach(a, { resume: false })).toEqual({ state: { status: 'idle' }, replay: [] });
+        expect(await store.attach(a, { resume: true })).toEqual({ state: { status: 'idle' }, replay: [] });
         await store.enqueue(a);
-        expect(await store.attach(a, { resume: true })).toEqual({ status: 'waiting' });
+        expect((await store.attach(a, { resume: true }))?.state).toEqual({ status: 'waiting' });
       });
 
       it('keeps a detached session paired during its grace, off the queue, and resumable', async () => {
@@ -145,16 +149,16 @@ export function describePairingStoreContract(name: string, makeStore: () => Prom
         await store.enqueue(c);
         await store.detach(a, 60_000);
         await store.detach(c, 60_000);
-        expect(await store.heartbeat([b])).toEqual([]);
+        expect((await store.heartbeat([b])).orphans).toEqual([]);
         expect(await store.pairOf(b)).toEqual((paired as { pair: unknown }).pair);
-        expect(await store.attach(a, { resume: true })).toEqual({
+        expect((await store.attach(a, { resume: true }))?.state).toEqual({
           status: 'paired',
           pair: (paired as { pair: unknown }).pair,
         });
         // c left the queue when it was detached: a newcomer waits instead of meeting it.
         const d = session('d');
         await settled();
-        expect(await store.enqueue(d)).toEqual({ status: 'waiting' });
+        expect(await store.enqueue(d)).toMatchObject({ status: 'waiting' });
       });
 
       it('remembers that a session dropped while waiting, so it can take its place again on resume', async () => {
@@ -163,9 +167,9 @@ export function describePairingStoreContract(name: string, makeStore: () => Prom
         await store.enqueue(a);
         await store.detach(a, 60_000);
         await store.detach(b, 60_000); // idle when it dropped
-        expect(await store.attach(a, { resume: true })).toEqual({ status: 'idle', requeue: true });
-        expect(await store.attach(a, { resume: true })).toEqual({ status: 'idle' });
-        expect(await store.attach(b, { resume: true })).toEqual({ status: 'idle' });
+        expect((await store.attach(a, { resume: true }))?.state).toEqual({ status: 'idle', requeue: true });
+        expect((await store.attach(a, { resume: true }))?.state).toEqual({ status: 'idle' });
+        expect((await store.attach(b, { resume: true }))?.state).toEqual({ status: 'idle' });
       });
 
       it('reports a partner whose grace ran out, and does not resume it', async () => {
@@ -174,7 +178,10 @@ export function describePairingStoreContract(name: string, makeStore: () => Prom
         await store.enqueue(a);
         await store.enqueue(b);
         await store.detach(a, 50);
-        await vi.waitFor(async () => expect(await store.heartbeat([b])).toEqual([b]), { timeout: 3000, interval: 20 });
+        await vi.waitFor(async () => expect((await store.heartbeat([b])).orphans).toEqual([b]), {
+          timeout: 3000,
+          interval: 20,
+        });
         expect(await store.attach(a, { resume: true })).toBeNull();
       });
 
@@ -184,7 +191,7 @@ export function describePairingStoreContract(name: string, makeStore: () => Prom
         await store.enqueue(a);
         await store.enqueue(b);
         await store.release(a);
-        expect(await store.heartbeat([b, c])).toEqual([b]);
+        expect((await store.heartbeat([b, c])).orphans).toEqual([b]);
         expect(await store.attach(a, { resume: true })).toBeNull();
       });
 
@@ -199,7 +206,169 @@ export function describePairingStoreContract(name: string, makeStore: () => Prom
         await settled();
         await store.enqueue(a);
         await store.release(a);
-        expect(await store.enqueue(b)).toEqual({ status: 'waiting' });
+        expect(await store.enqueue(b)).toMatchObject({ status: 'waiting' });
+      });
+    });
+
+    describe('outboxes', () => {
+      const offer = { type: 'offer' as const, sdp: 'v=0' };
+      const seqs = (events: { seq: number }[]) => events.map((e) => e.seq);
+
+      /** a waits, b joins: returns the pair. */
+      async function paired(a: string, b: string) {
+        await settled();
+        await store.enqueue(a);
+        const result = await store.enqueue(b);
+        if (result.status !== 'paired') throw new Error(`expected a pair, got ${result.status}`);
+        return result;
+      }
+
+      it("numbers each session's events 1, 2, 3 and tells the polite side of a new pair first", async () => {
+        const [a, b] = [session('a'), session('b')];
+        await settled();
+        expect(await store.enqueue(a)).toEqual({
+          status: 'waiting',
+          events: [{ to: a, seq: 1, event: { name: 'waiting' } }],
+        });
+        const result = await store.enqueue(b);
+        if (result.status !== 'paired') throw new Error('not paired');
+        const room = result.pair.id;
+        expect(result.events).toEqual([
+          { to: b, seq: 1, event: { name: 'paired', room, initiator: false } },
+          { to: a, seq: 2, event: { name: 'paired', room, initiator: true } },
+        ]);
+      });
+
+      it("relays a signal into the partner's outbox only while the pair lasts", async () => {
+        const [a, b, c] = [session('a'), session('b'), session('c')];
+        const { pair } = await paired(a, b);
+        expect(await store.relay(a, offer)).toEqual({
+          status: 'relayed',
+          event: { to: b, seq: 2, event: { name: 'signal', room: pair.id, signal: offer } },
+        });
+        const ended = await store.unpair(b, 'next');
+        expect(ended?.events).toEqual([
+          { to: a, seq: 3, event: { name: 'partner-left', room: pair.id, reason: 'next' } },
+        ]);
+        // Whatever anyone remembers of the old pair, the store no longer relays for it.
+        expect(await store.relay(a, offer)).toEqual({ status: 'not-paired' });
+        await store.enqueue(b);
+        const again = await store.enqueue(c);
+        expect(again).toMatchObject({ status: 'paired', pair: { initiator: b, polite: c } });
+        expect(await store.relay(a, offer)).toEqual({ status: 'not-paired' });
+      });
+
+      it('replays what was not acknowledged, in order, and forgets what was', async () => {
+        const [a, b] = [session('a'), session('b')];
+        await paired(a, b);
+        for (let i = 0; i < 3; i++) await store.relay(a, { type: 'candidate', candidate: { candidate: `c${i}` } });
+        expect(seqs((await store.replay(b, 0)) ?? [])).toEqual([1, 2, 3, 4]);
+        await store.acknowledge(b, 2);
+        expect(seqs((await store.replay(b, 0)) ?? [])).toEqual([3, 4]);
+        expect(seqs((await store.replay(b, 3)) ?? [])).toEqual([4]);
+        await store.acknowledge(b, 4);
+        expect(await store.replay(b, 4)).toEqual([]);
+        // Numbers are never reused, acknowledged or not.
+        expect(await store.relay(a, offer)).toMatchObject({ event: { seq: 5 } });
+      });
+
+      it('gives a resumed session what it missed after the seq it presents, within its grace', async () => {
+        const [a, b] = [session('a'), session('b')];
+        const { pair } = await paired(a, b);
+        await store.detach(b, 60_000);
+        await store.relay(a, offer);
+        await store.relay(a, { type: 'end-of-candidates' });
+        const back = await store.attach(b, { resume: true, after: 1 });
+        expect(back?.state).toEqual({ status: 'paired', pair });
+        expect(back?.replay.map((e) => [e.seq, e.event.name])).toEqual([
+          [2, 'signal'],
+          [3, 'signal'],
+        ]);
+      });
+
+      it("forgets a released session's outbox with it", async () => {
+        const [a, b] = [session('a'), session('b')];
+        await paired(a, b);
+        await store.unpair(a, 'leave');
+        await store.release(b);
+        expect(await store.attach(b, { resume: true, after: 0 })).toBeNull();
+        expect(await store.replay(b, 0)).toBeNull();
+      });
+
+      it('loses a partner that stops reading, ends its pair and tells the sender: never a silent drop', async () => {
+        store = await makeStore({ outbox: { maxEvents: 4, maxBytes: 64 * 1024 } });
+        const [a, b, c] = [session('a'), session('b'), session('c')];
+        const { pair } = await paired(a, b);
+        // b holds `paired` (1) and three signals: full.
+        for (let i = 0; i < 3; i++) expect(await store.relay(a, offer)).toMatchObject({ status: 'relayed' });
+        const gone = await store.relay(a, offer);
+        expect(gone).toEqual({
+          status: 'partner-gone',
+          pair,
+          // a's third event: `waiting`, `paired`, then this.
+          events: [{ to: a, seq: 3, event: { name: 'partner-left', room: pair.id, reason: 'disconnect' } }],
+        });
+        expect(await store.pairOf(a)).toBeNull();
+        // b is lost: it cannot resume, and nobody is paired with it.
+        expect(await store.attach(b, { resume: true, after: 0 })).toBeNull();
+        await store.acknowledge(a, 3); // a reads
+        await store.enqueue(a);
+        expect(await store.enqueue(c)).toMatchObject({ status: 'paired', pair: { initiator: a, polite: c } });
+      });
+
+      it('bounds an outbox by bytes as well as by count', async () => {
+        store = await makeStore({ outbox: { maxEvents: 1000, maxBytes: 4096 } });
+        const [a, b] = [session('a'), session('b')];
+        await paired(a, b);
+        const big = { type: 'offer' as const, sdp: 'x'.repeat(1500) };
+        expect(await store.relay(a, big)).toMatchObject({ status: 'relayed' });
+        expect(await store.relay(a, big)).toMatchObject({ status: 'relayed' });
+        expect(await store.relay(a, big)).toMatchObject({ status: 'partner-gone' });
+      });
+
+      it("tells the owner each session's last seq, and which of its sessions are lost", async () => {
+        store = await makeStore({ outbox: { maxEvents: 2, maxBytes: 64 * 1024 } });
+        const [a, b, c] = [session('a'), session('b'), session('c')];
+        await paired(a, b);
+        await store.relay(a, offer); // b: paired, signal: full
+        const beat = await store.heartbeat([a, b, c]);
+        expect(beat.lastSeq).toEqual(
+          new Map([
+            [a, 2],
+            [b, 2],
+            [c, 0],
+          ]),
+        );
+        expect(beat.lost).toEqual([]);
+        await store.relay(a, offer); // b overflows: lost
+        const after = await store.heartbeat([a, b, c]);
+        expect(after.lost).toEqual([b]);
+        expect(after.lastSeq.has(b)).toBe(false);
+        // A lost session is not renewed back to life by its old owner's heartbeat.
+        expect(await store.attach(b, { resume: true })).toBeNull();
+      });
+
+      it('frees room as the client acknowledges', async () => {
+        store = await makeStore({ outbox: { maxEvents: 3, maxBytes: 64 * 1024 } });
+        const [a, b] = [session('a'), session('b')];
+        await paired(a, b);
+        for (let i = 0; i < 20; i++) {
+          const relayed = await store.relay(a, offer);
+          expect(relayed).toMatchObject({ status: 'relayed' });
+          if (relayed.status === 'relayed') await store.acknowledge(b, relayed.event.seq);
+        }
+      });
+
+      it('never pairs a waiting session whose outbox is full, and refuses a caller whose own is', async () => {
+        store = await makeStore({ outbox: { maxEvents: 1, maxBytes: 64 * 1024 } });
+        const [a, b, c] = [session('a'), session('b'), session('c')];
+        await settled();
+        await store.enqueue(a); // a holds `waiting`: full
+        expect(await store.enqueue(b)).toMatchObject({ status: 'waiting' }); // a skipped as lost
+        expect(await store.attach(a, { resume: true })).toBeNull();
+        await store.dequeue(b);
+        await store.enqueue(b); // b now holds two events' worth: over its one
+        expect(await store.enqueue(c)).toMatchObject({ status: 'waiting' });
       });
     });
   });

@@ -1,14 +1,23 @@
 /**
- * Where waiting clients and pairs live. The signaling core talks only to this interface, so the
- * in-memory store (one process) and the Redis store (many instances) are interchangeable; both
- * pass the same contract suite (pairing-store.contract.ts).
+ * Where sessions, pairs and what each session is owed live: the only truth about who is paired
+ * with whom. The signaling core talks only to this interface, so the in-memory store (one
+ * process) and the Redis store (many instances) are interchangeable; both pass the same contract
+ * suite (pairing-store.contract.ts).
+ *
+ * Every event a session is sent (`waiting`, `paired`, `signal`, `partner-left`) is appended to
+ * that session's outbox, numbered by a per-session sequence, in the same atomic step as the state
+ * change that caused it. So an outcome is never lost between deciding it and announcing it: a
+ * pair made by a command whose reply was lost is still announced to both sides, and an event
+ * whose delivery was cut (a drop, a crash of either side's instance) is replayed on resume. The
+ * client acknowledges what it processed and the outbox forgets it.
  */
+import type { LeaveReason, Signal } from '../protocol/messages.js';
 
 /** Opaque, unguessable id of one client session; never shown to the partner. */
 export type SessionId = string;
 
 export interface Pair {
-  /** Opaque id, also the name of the pair's delivery channel. */
+  /** Opaque id, also the name the clients know the pair by (`room`). */
   id: string;
   /** The side that waited longer: it creates the DataChannel and sends the first offer. */
   initiator: SessionId;
@@ -16,11 +25,45 @@ export interface Pair {
   polite: SessionId;
 }
 
+/**
+ * What a session is told, as the store records it. The owner adds what is its own to add when it
+ * writes the event out (the ICE servers of `paired`: TURN credentials are minted per delivery).
+ */
+export type SessionEvent =
+  | { name: 'waiting' }
+  | { name: 'paired'; room: string; initiator: boolean }
+  | { name: 'signal'; room: string; signal: Signal }
+  | { name: 'partner-left'; room: string; reason: LeaveReason };
+
+/** An event in `to`'s outbox, numbered `seq` (1, 2, 3, … per session, never reused). */
+export interface Outgoing {
+  to: SessionId;
+  seq: number;
+  event: SessionEvent;
+}
+
+/** Bounds of one session's outbox: events not yet acknowledged, by count and by encoded bytes. */
+export interface OutboxLimits {
+  maxEvents: number;
+  maxBytes: number;
+}
+
 export type EnqueueResult =
-  | { status: 'waiting' }
-  | { status: 'paired'; pair: Pair }
+  | { status: 'waiting'; events: Outgoing[] }
+  | { status: 'paired'; pair: Pair; events: Outgoing[] }
   | { status: 'already-waiting' }
-  | { status: 'already-paired'; pair: Pair };
+  | { status: 'already-paired'; pair: Pair }
+  /** The caller's own outbox is full (it stopped reading): its session is lost, nothing changed for anyone else. */
+  | { status: 'lost' };
+
+/**
+ * What relaying a signal did. `partner-gone`: the partner's outbox was full (it stopped reading),
+ * so the partner is lost and the pair ended; `events` tells the sender (never a silent drop).
+ */
+export type RelayResult =
+  | { status: 'relayed'; event: Outgoing }
+  | { status: 'not-paired' }
+  | { status: 'partner-gone'; pair: Pair; events: Outgoing[] };
 
 /**
  * Where a known session stands. `requeue` marks an idle session that was waiting when its
@@ -31,41 +74,80 @@ export type SessionState =
   | { status: 'waiting' }
   | { status: 'paired'; pair: Pair };
 
+export interface Heartbeat {
+  /** Sessions whose partner is gone for good (released, lost, or detached or unrenewed past its lease). */
+  orphans: SessionId[];
+  /** Sessions the store no longer knows (its lease ran out, its outbox overflowed, or Redis lost it): never renewed. */
+  lost: SessionId[];
+  /** The last seq handed out for each renewed session. */
+  lastSeq: Map<SessionId, number>;
+}
+
+/** A session taken up by a connection: where it stands, and what it is owed since `after`. */
+export interface Attached {
+  state: SessionState;
+  /** The outbox's events after the `after` the connection presented, in order (empty for a new session). */
+  replay: Outgoing[];
+}
+
 /**
  * Sessions are leased: a live session's record is kept alive by its owner's heartbeat. When the
  * owner process dies (even by SIGKILL) its sessions simply stop being renewed, expire, and are
- * never matched again; their partners are told by their own instances' heartbeat.
+ * never matched again; their partners are told by their own instances' heartbeat. A session whose
+ * outbox overflowed is lost the same way: never matched, renewed or resumed again.
  */
 export interface PairingStore {
   /**
    * Marks `session` live and owned by this process. With `resume`, the session must already be
-   * known and unexpired: returns where it stands, or null (then it is lost and a new one is needed).
+   * known, unexpired and not lost: returns where it stands and its outbox after `after` (the
+   * highest seq the client processed), or null (then it is lost and a new one is needed).
    */
-  attach(session: SessionId, options: { resume: boolean }): Promise<SessionState | null>;
+  attach(session: SessionId, options: { resume: boolean; after?: number }): Promise<Attached | null>;
   /**
-   * The connection dropped without a goodbye: the session leaves the queue but keeps its pair for
-   * `graceMs`, during which `attach(…, { resume: true })` brings it back.
+   * The connection dropped without a goodbye: the session leaves the queue but keeps its pair and
+   * its outbox for `graceMs`, during which `attach(…, { resume: true })` brings it back.
    */
   detach(session: SessionId, graceMs: number): Promise<void>;
-  /** The session is over for good (the core has ended its pair): forget it and take it off the queue. */
+  /** The session is over for good (the core has ended its pair): forget it, its outbox, its place in the queue. */
   release(session: SessionId): Promise<void>;
   /**
-   * Renews the leases of these live sessions of this process, and returns the ones among them
-   * whose partner is gone (released, or detached or unrenewed past its lease).
+   * Renews the leases of these live sessions of this process, and says which of them have a
+   * partner that is gone, which are lost themselves, and the last seq of each one's outbox (so
+   * an owner that missed an event, say to a lost reply, notices and replays it).
    */
-  heartbeat(sessions: SessionId[]): Promise<SessionId[]>;
+  heartbeat(sessions: SessionId[]): Promise<Heartbeat>;
   /**
-   * Queues `session`, or, when another session is waiting, takes the longest-waiting one off the
-   * queue and records the pair, all in one atomic step: no session is ever paired twice, with
-   * itself, with a session whose lease is gone, or after it left the queue.
+   * Queues `session` (appending `waiting` to its outbox), or, when another session is waiting,
+   * takes the longest-waiting one off the queue, records the pair and appends `paired` to both
+   * outboxes (the polite side's first), all in one atomic step: no session is ever paired twice,
+   * with itself, with a session whose lease is gone, or after it left the queue.
    */
   enqueue(session: SessionId): Promise<EnqueueResult>;
   /** Takes `session` off the queue; true when it was waiting. */
   dequeue(session: SessionId): Promise<boolean>;
   /** The pair `session` is in, or null. */
   pairOf(session: SessionId): Promise<Pair | null>;
-  /** Ends the pair `session` is in, for both sides at once; returns it, or null when there was none. */
-  unpair(session: SessionId): Promise<Pair | null>;
+  /**
+   * Ends the pair `session` is in, for both sides at once, and appends `partner-left` with
+   * `reason` to the partner's outbox; returns the pair and that event, or null when there was none.
+   */
+  unpair(session: SessionId, reason: LeaveReason): Promise<{ pair: Pair; events: Outgoing[] } | null>;
+  /**
+   * Appends `signal` to the outbox of `session`'s partner, if `session` is in a pair now: the pair
+   * is read in the same atomic step, so a signal can never reach a session that is no longer its
+   * sender's partner, whatever any instance remembers.
+   */
+  relay(session: SessionId, signal: Signal): Promise<RelayResult>;
+  /** The client processed every event up to `seq`: its outbox forgets them. */
+  acknowledge(session: SessionId, seq: number): Promise<void>;
+  /** The outbox after `after`, in order, or null when the session is lost (for a connection that saw a gap). */
+  replay(session: SessionId, after: number): Promise<Outgoing[] | null>;
+  /**
+   * Calls `onEvents` with the events that other instances append for sessions this process owns
+   * (targeted routing: each instance hears only about its own sessions). Events this process
+   * appends itself come back in the results of its own calls instead. Returns a stop function.
+   */
+  watch(onEvents: (events: Outgoing[]) => void): () => void;
   /** How many sessions wait in the queue (leftovers of a crashed instance included until skipped). */
   queueLength(): Promise<number>;
   /** Resolves when the backend answers; rejects with StoreUnavailableError when it does not. */
@@ -76,3 +158,11 @@ export interface PairingStore {
 export function partnerOf(pair: Pair, session: SessionId): SessionId {
   return pair.initiator === session ? pair.polite : pair.initiator;
 }
+
+/** The bytes an event counts against its outbox: its JSON, as both stores encode it. */
+export function eventBytes(event: SessionEvent): number {
+  return Buffer.byteLength(JSON.stringify(event));
+}
+
+/** Defaults that hold a burst of the largest signals the per-client budgets allow, a second of them. */
+export const DEFAULT_OUTBOX_LIMITS: OutboxLimits = { maxEvents: 512, maxBytes: 1024 * 1024 };
