@@ -327,22 +327,24 @@ export function describePairingStoreContract(name: string, makeStore: StoreFacto
       });
 
       it("tells the owner each session's last seq, and which of its sessions are lost", async () => {
-        store = await makeStore({ outbox: { maxEvents: 2, maxBytes: 64 * 1024 } });
+        store = await makeStore({ outbox: { maxEvents: 3, maxBytes: 64 * 1024 } });
         const [a, b, c] = [session('a'), session('b'), session('c')];
         await paired(a, b);
-        await store.relay(a, offer); // b: paired, signal: full
+        await store.relay(a, offer);
+        await store.relay(a, offer); // b: paired and two signals: full
         const beat = await store.heartbeat([a, b, c]);
         expect(beat.lastSeq).toEqual(
           new Map([
             [a, 2],
-            [b, 2],
+            [b, 3],
             [c, 0],
           ]),
         );
-        expect(beat.lost).toEqual([]);
-        await store.relay(a, offer); // b overflows: lost
+        expect(beat).toMatchObject({ orphans: [], lost: [] });
+        await store.relay(a, offer); // b overflows: lost, and a is told
         const after = await store.heartbeat([a, b, c]);
         expect(after.lost).toEqual([b]);
+        expect(after.lastSeq.get(a)).toBe(3);
         expect(after.lastSeq.has(b)).toBe(false);
         // A lost session is not renewed back to life by its old owner's heartbeat.
         expect(await store.attach(b, { resume: true })).toBeNull();
