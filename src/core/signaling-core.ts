@@ -1,14 +1,7 @@
 import { type ErrorBody, ErrorCode, ProtocolError, StoreUnavailableError } from '../protocol/errors.js';
-import type { Ack, Command, CommandResults, IceServer, LeaveReason, Signal } from '../protocol/messages.js';
-import { type PayloadLimits, parseEmpty, parseSignal } from '../protocol/validate.js';
-import {
-  type EnqueueResult,
-  type Pair,
-  type PairingStore,
-  partnerOf,
-  type SessionId,
-  type SessionState,
-} from '../store/pairing-store.js';
+import type { Ack, Command, CommandResults, LeaveReason, Signal } from '../protocol/messages.js';
+import { type PayloadLimits, parseAck, parseEmpty, parseSignal } from '../protocol/validate.js';
+import type { Attached, EnqueueResult, PairingStore, SessionId } from '../store/pairing-store.js';
 import type { Delivery } from './delivery.js';
 import { type SignalingObserver, silentObserver } from './observer.js';
 
@@ -16,13 +9,7 @@ export interface CoreOptions {
   store: PairingStore;
   delivery: Delivery;
   limits: PayloadLimits;
-  /**
-   * ICE servers handed to a session in `paired`; per session so TURN credentials can be minted per
-   * user. Synchronous on purpose (a TURN REST credential is one HMAC): announcing a pair must not
-   * wait, or the pair could end in the meantime and be announced after its end.
-   */
-  iceServers: (session: SessionId) => IceServer[];
-  /** How long a session whose connection dropped keeps its pair, waiting to be resumed. */
+  /** How long a session whose connection dropped keeps its pair and outbox, waiting to be resumed. */
   resumeGraceMs: number;
   /** Told about pairs, relays and refusals, for logs and metrics. */
   observer?: SignalingObserver;
@@ -36,15 +23,16 @@ const OK_SIGNAL: Ack = Object.freeze({ ok: true as const });
 
 /**
  * Matchmaking and relay rules, and nothing else: no sockets, no HTTP, no Lambda. A transport
- * feeds it (session, command, untrusted payload) and it answers with an acknowledgement, talking
- * to clients only through the Delivery port and remembering nothing itself (all state is in the
- * store, so any instance can serve any command).
+ * feeds it (session, command, untrusted payload) and it answers with an acknowledgement. The
+ * store decides every outcome and appends the events it causes to the sessions' outboxes in the
+ * same atomic step; the core hands those events to the Delivery port and remembers nothing itself
+ * (so any instance can serve any command, and nothing an instance holds can outlive the store's
+ * truth).
  */
 export class SignalingCore {
   readonly #store: PairingStore;
   readonly #delivery: Delivery;
   readonly #limits: PayloadLimits;
-  readonly #iceServers: CoreOptions['iceServers'];
   readonly #onInternalError: NonNullable<CoreOptions['onInternalError']>;
   readonly #resumeGraceMs: number;
   readonly #observer: SignalingObserver;
@@ -55,13 +43,13 @@ export class SignalingCore {
     signal: (session, payload) => this.#signal(session, payload),
     next: (session, payload) => this.#next(session, payload),
     leave: (session, payload) => this.#leave(session, payload),
+    ack: (session, payload) => this.#ack(session, payload),
   };
 
   constructor(options: CoreOptions) {
     this.#store = options.store;
     this.#delivery = options.delivery;
     this.#limits = options.limits;
-    this.#iceServers = options.iceServers;
     this.#onInternalError = options.onInternalError ?? (() => {});
     this.#resumeGraceMs = options.resumeGraceMs;
     this.#observer = options.observer ?? silentObserver;
@@ -71,33 +59,12 @@ export class SignalingCore {
   async handle<C extends Command>(command: C, session: SessionId, payload: unknown): Promise<Ack<CommandResults[C]>> {
     try {
       const result = await (this.#commands[command] as Handler<C>)(session, payload);
-      return command === 'signal' ? (OK_SIGNAL as Ack<CommandResults[C]>) : { ok: true, ...result };
+      return command === 'signal' || command === 'ack'
+        ? (OK_SIGNAL as Ack<CommandResults[C]>)
+        : { ok: true, ...result };
     } catch (error) {
       const body = this.#toErrorBody(error, command, session);
       this.#observer.refused(command, body.code);
-      return { ok: false, error: body };
-    }
-  }
-
-  /**
-   * The relay hot path: a signal relayed in the caller's turn when the transport already knows the
-   * sender's pair (Delivery.relayBound), without the promises `handle` costs. Returns its
-   * acknowledgement, refusals included, or undefined when the store must be asked: then the caller
-   * runs `handle('signal', …)` in order as usual. The caller must have nothing of this session's
-   * still running, or the relay would overtake it.
-   */
-  relayNow(session: SessionId, payload: unknown): Ack | undefined {
-    if (!this.#delivery.relayBound) return undefined;
-    // Never throws, like `handle`: the caller runs inside the transport's event dispatch, where a
-    // throw would take the process down.
-    try {
-      const signal = parseSignal(payload, this.#limits);
-      if (!this.#delivery.relayBound(session, signal)) return undefined;
-      this.#observer.relayed(signal.type);
-      return OK_SIGNAL;
-    } catch (error) {
-      const body = this.#toErrorBody(error, 'signal', session);
-      this.#observer.refused('signal', body.code);
       return { ok: false, error: body };
     }
   }
@@ -106,27 +73,20 @@ export class SignalingCore {
   // Session lifecycle, driven by the transport
 
   /** A new connection: registers a fresh session (idle until it joins). */
-  async connect(session: SessionId): Promise<void> {
-    await this.#store.attach(session, { resume: false });
+  connect(session: SessionId): Promise<Attached | null> {
+    return this.#store.attach(session, { resume: false });
   }
 
   /**
-   * A connection that claims an earlier session (after a network drop, a restart or a crash).
-   * Returns where the session stands, or null when it is lost (expired or never known).
+   * A connection that claims an earlier session (after a network drop, a restart or a crash),
+   * having processed its events up to `after`. Returns where the session stands and what it
+   * missed, or null when it is lost (expired, overflowed or never known).
    */
-  resume(session: SessionId): Promise<SessionState | null> {
-    return this.#store.attach(session, { resume: true });
+  resume(session: SessionId, after: number): Promise<Attached | null> {
+    return this.#store.attach(session, { resume: true, after });
   }
 
-  /**
-   * After a resume that recovered no missed messages (the old server died): both sides get
-   * `paired` again with their roles and restart the handshake, so they converge.
-   */
-  async restartHandshake(pair: Pair): Promise<void> {
-    await this.#announce(pair, true);
-  }
-
-  /** The connection dropped without a goodbye: keep the pair for the grace period, leave the queue. */
+  /** The connection dropped without a goodbye: keep the pair and outbox for the grace period, leave the queue. */
   async detach(session: SessionId): Promise<void> {
     try {
       await this.#store.detach(session, this.#resumeGraceMs);
@@ -147,17 +107,20 @@ export class SignalingCore {
   }
 
   /**
-   * Called periodically with the sessions connected to this process: renews their leases and
-   * tells each one whose partner is gone for good (grace or lease expired) that its partner left.
+   * Called periodically with the sessions connected to this process: renews their leases, tells
+   * each one whose partner is gone for good (grace or lease expired, or lost) that its partner
+   * left, closes the ones the store lost, and lets every connection catch up with its outbox.
    */
   async heartbeat(sessions: SessionId[]): Promise<void> {
-    for (const session of await this.#store.heartbeat(sessions)) {
-      const pair = await this.#store.unpair(session);
-      if (!pair) continue;
-      await this.#delivery.unbind(pair);
-      this.#observer.pairEnded(pair, 'disconnect');
-      await this.#delivery.send(session, 'partner-left', { room: pair.id, reason: 'disconnect' });
+    const beat = await this.#store.heartbeat(sessions);
+    if (beat.lost.length > 0) this.#delivery.lost(beat.lost);
+    for (const session of beat.orphans) {
+      const ended = await this.#store.unpair(session, 'disconnect', { tell: 'self' });
+      if (!ended) continue;
+      this.#observer.pairEnded(ended.pair, 'disconnect');
+      this.#delivery.deliver(ended.events);
     }
+    this.#delivery.catchUp(beat.lastSeq);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -170,16 +133,19 @@ export class SignalingCore {
 
   async #signal(session: SessionId, payload: unknown): Promise<CommandResults['signal']> {
     const signal: Signal = parseSignal(payload, this.#limits);
-    if (this.#delivery.relayBound?.(session, signal)) {
-      this.#observer.relayed(signal.type);
-      return {};
+    const result = await this.#store.relay(session, signal);
+    switch (result.status) {
+      case 'relayed':
+        this.#delivery.deliver([result.event]);
+        this.#observer.relayed(signal.type);
+        return {};
+      case 'not-paired':
+        throw new ProtocolError(ErrorCode.NOT_PAIRED, 'signal needs a partner: wait for paired');
+      case 'partner-gone':
+        this.#observer.pairEnded(result.pair, 'disconnect');
+        this.#delivery.deliver(result.events);
+        throw new ProtocolError(ErrorCode.NOT_PAIRED, 'your partner stopped receiving and is gone');
     }
-    const pair = await this.#store.pairOf(session);
-    if (!pair) throw new ProtocolError(ErrorCode.NOT_PAIRED, 'signal needs a partner: wait for paired');
-    // The payload object itself is relayed: validation proved it is exactly a Signal, nothing more.
-    await this.#delivery.relay(pair, session, signal);
-    this.#observer.relayed(signal.type);
-    return {};
   }
 
   async #next(session: SessionId, payload: unknown): Promise<CommandResults['next']> {
@@ -201,59 +167,37 @@ export class SignalingCore {
     return { status: 'idle' };
   }
 
-  /** Tells the session (and, when paired, its partner) what enqueueing it led to. */
-  async #settle(session: SessionId, result: EnqueueResult): Promise<{ status: 'waiting' | 'paired' }> {
+  async #ack(session: SessionId, payload: unknown): Promise<CommandResults['ack']> {
+    await this.#store.acknowledge(session, parseAck(payload));
+    return {};
+  }
+
+  /** Hands over the events enqueueing appended, and answers with where the session now stands. */
+  #settle(session: SessionId, result: EnqueueResult): { status: 'waiting' | 'paired' } {
     switch (result.status) {
       case 'waiting':
-        await this.#delivery.send(session, 'waiting', {});
+        this.#delivery.deliver(result.events);
         return { status: 'waiting' };
       case 'paired':
-        await this.#announce(result.pair);
+        this.#observer.paired(result.pair);
+        this.#delivery.deliver(result.events);
         return { status: 'paired' };
       case 'already-waiting':
         throw new ProtocolError(ErrorCode.ALREADY_WAITING, 'already waiting for a partner');
       case 'already-paired':
         throw new ProtocolError(ErrorCode.ALREADY_PAIRED, 'already paired: send next for a new partner');
+      case 'lost':
+        this.#delivery.lost([session]);
+        throw new ProtocolError(ErrorCode.SESSION_LOST, 'this session is over: connect again for a new one');
     }
-  }
-
-  /**
-   * Binds the pair's channel, then tells both sides, so the initiator's offer always has a route.
-   * It runs in the same turn as the store's answer that made the pair, and from there to the last
-   * `paired` nothing else may run where the transport delivers synchronously (socket.io): each
-   * step is awaited only if it returned a promise, since even `await undefined` lets another
-   * client's command in. In that gap a `next` could end the pair before it is announced (its
-   * partner-left would precede `paired`, and the dead pair would stay bound), or a signal could
-   * take the new binding ahead of this side's `paired`.
-   */
-  async #announce(pair: Pair, resumed = false): Promise<void> {
-    const initiatorIce = this.#iceServers(pair.initiator);
-    const politeIce = this.#iceServers(pair.polite);
-    const flag = resumed ? { resumed: true as const } : {};
-    const bound = this.#delivery.bind(pair);
-    if (bound) await bound;
-    if (!resumed) this.#observer.paired(pair);
-    // The polite side first: the initiator answers `paired` with an offer, and where deliveries
-    // to two connections are not ordered (API Gateway) that offer must not overtake it.
-    const tell = (to: SessionId, initiator: boolean, iceServers: IceServer[]) =>
-      this.#delivery.send(to, 'paired', { room: pair.id, initiator, iceServers, ...flag });
-    const toPolite = tell(pair.polite, false, politeIce);
-    if (toPolite) await toPolite;
-    const toInitiator = tell(pair.initiator, true, initiatorIce);
-    if (toInitiator) await toInitiator;
   }
 
   /** Ends the session's pair, if any, and tells the partner at once. The partner is not re-queued. */
   async #endPair(session: SessionId, reason: LeaveReason): Promise<void> {
-    const pair = await this.#store.unpair(session);
-    if (!pair) {
-      // The store is the truth: whatever the transport still has bound for this session is over.
-      await this.#delivery.unbindLost(session, reason);
-      return;
-    }
-    await this.#delivery.unbind(pair);
-    this.#observer.pairEnded(pair, reason);
-    await this.#delivery.send(partnerOf(pair, session), 'partner-left', { room: pair.id, reason });
+    const ended = await this.#store.unpair(session, reason);
+    if (!ended) return;
+    this.#observer.pairEnded(ended.pair, reason);
+    this.#delivery.deliver(ended.events);
   }
 
   #toErrorBody(error: unknown, command: string, session: SessionId): ErrorBody {
@@ -261,7 +205,7 @@ export class SignalingCore {
     if (error instanceof StoreUnavailableError) {
       return {
         code: ErrorCode.UNAVAILABLE,
-        message: 'pairing is unavailable right now; nothing changed, retry shortly',
+        message: 'pairing is unavailable right now; retry shortly',
       };
     }
     this.#onInternalError(error, { command, session });

@@ -17,6 +17,11 @@ export const ErrorCode = {
   UNKNOWN_EVENT: 'UNKNOWN_EVENT',
   /** The client sent too much too fast; `retryAfterMs` says when to try again. */
   RATE_LIMITED: 'RATE_LIMITED',
+  /**
+   * The session is over for the server: it stopped reading its events until its outbox overflowed,
+   * or the store lost it. Its connection is closed; a new connection starts a new session.
+   */
+  SESSION_LOST: 'SESSION_LOST',
   /** The pairing store cannot be reached right now; nothing changed, retry later. */
   UNAVAILABLE: 'UNAVAILABLE',
   /** An unexpected server fault; nothing the client did. */

@@ -34,8 +34,14 @@ export type IceCandidateInit = z.infer<typeof iceCandidateSchema>;
 /** `join`, `next` and `leave` take no payload; an empty object is tolerated for convenience. */
 export const emptyPayloadSchema = z.union([z.undefined(), z.strictObject({})]);
 
+/**
+ * `ack`: the client has processed every event up to `seq` (cumulative), so the server may forget
+ * them. Sent without an acknowledgement callback of its own, at most every ~500 ms after a receipt.
+ */
+export const ackPayloadSchema = z.strictObject({ seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+
 /** Commands a client may send, by event name. Anything else is UNKNOWN_EVENT. */
-export const COMMANDS = ['join', 'signal', 'next', 'leave'] as const;
+export const COMMANDS = ['join', 'signal', 'next', 'leave', 'ack'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export function isCommand(event: string): event is Command {
@@ -111,4 +117,5 @@ export interface CommandResults {
   signal: Record<never, never>;
   next: { status: 'waiting' | 'paired' };
   leave: { status: 'idle' };
+  ack: Record<never, never>;
 }

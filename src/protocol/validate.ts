@@ -1,5 +1,5 @@
 import { ErrorCode, ProtocolError } from './errors.js';
-import { emptyPayloadSchema, type Signal, signalSchema } from './messages.js';
+import { ackPayloadSchema, emptyPayloadSchema, type Signal, signalSchema } from './messages.js';
 import { isWellFormedSignal } from './signal-shape.js';
 
 export interface PayloadLimits {
@@ -36,6 +36,13 @@ export function parseEmpty(raw: unknown, command: string): void {
   if (!emptyPayloadSchema.safeParse(raw).success) {
     throw new ProtocolError(ErrorCode.INVALID_PAYLOAD, `${command} takes no payload`);
   }
+}
+
+/** `ack`'s `{ seq }`: the highest event the client processed. */
+export function parseAck(raw: unknown): number {
+  const parsed = ackPayloadSchema.safeParse(raw);
+  if (!parsed.success) throw new ProtocolError(ErrorCode.INVALID_PAYLOAD, 'ack takes { seq: a non-negative integer }');
+  return parsed.data.seq;
 }
 
 function assertFits(text: string, maxBytes: number, what: string): void {

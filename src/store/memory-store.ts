@@ -104,9 +104,9 @@ export class MemoryPairingStore implements PairingStore {
   }
 
   async enqueue(session: SessionId): Promise<EnqueueResult> {
-    // The caller is live by definition.
-    const record = this.#live(session) ?? this.#register(session);
-    record.expiresAt = null;
+    // Attached by its transport: unknown means it was lost (its numbering would start over).
+    const record = this.#live(session);
+    if (!record) return { status: 'lost' };
     const current = this.#pairs.get(session);
     if (current) return { status: 'already-paired', pair: current };
     if (this.#queue.has(session)) return { status: 'already-waiting' };
@@ -147,18 +147,23 @@ export class MemoryPairingStore implements PairingStore {
     return this.#pairs.get(session) ?? null;
   }
 
-  async unpair(session: SessionId, reason: LeaveReason): Promise<{ pair: Pair; events: Outgoing[] } | null> {
+  async unpair(
+    session: SessionId,
+    reason: LeaveReason,
+    { tell }: { tell: 'partner' | 'self' } = { tell: 'partner' },
+  ): Promise<{ pair: Pair; events: Outgoing[] } | null> {
     const pair = this.#pairs.get(session);
     if (!pair) return null;
     this.#pairs.delete(pair.initiator);
     this.#pairs.delete(pair.polite);
-    const told = this.#append(partnerOf(pair, session), { name: 'partner-left', room: pair.id, reason });
+    const to = tell === 'self' ? session : partnerOf(pair, session);
+    const told = this.#append(to, { name: 'partner-left', room: pair.id, reason });
     return { pair, events: told ? [told] : [] };
   }
 
   async relay(session: SessionId, signal: Signal): Promise<RelayResult> {
     const pair = this.#pairs.get(session);
-    if (!pair) return { status: 'not-paired' };
+    if (!pair || !this.#live(session)) return { status: 'not-paired' };
     const event = this.#append(partnerOf(pair, session), { name: 'signal', room: pair.id, signal });
     if (event) return { status: 'relayed', event };
     // The partner stopped reading and is lost: end the pair and say so to the sender.

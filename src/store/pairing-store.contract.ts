@@ -195,10 +195,11 @@ export function describePairingStoreContract(name: string, makeStore: StoreFacto
         expect(await store.attach(a, { resume: true })).toBeNull();
       });
 
-      it('counts a session that enqueues as live, attached or not', async () => {
-        const [a, b] = [name('a'), name('b')];
-        await store.enqueue(a);
-        expect(await store.enqueue(b)).toMatchObject({ status: 'paired', pair: { initiator: a, polite: b } });
+      it('refuses to queue a session it does not know: lost, since its numbering would start over', async () => {
+        const [a, b] = [name('a'), session('b')];
+        await settled();
+        expect(await store.enqueue(a)).toEqual({ status: 'lost' });
+        expect(await store.enqueue(b)).toMatchObject({ status: 'waiting' });
       });
 
       it('takes a released session off the queue', async () => {
@@ -270,6 +271,23 @@ export function describePairingStoreContract(name: string, makeStore: StoreFacto
         expect(await store.replay(b, 4)).toEqual([]);
         // Numbers are never reused, acknowledged or not.
         expect(await store.relay(a, offer)).toMatchObject({ event: { seq: 5 } });
+      });
+
+      it('tells the side that stays when its partner is the one that is gone', async () => {
+        const [a, b] = [session('a'), session('b')];
+        const { pair } = await paired(a, b);
+        const ended = await store.unpair(a, 'disconnect', { tell: 'self' });
+        expect(ended?.events).toEqual([
+          { to: a, seq: 3, event: { name: 'partner-left', room: pair.id, reason: 'disconnect' } },
+        ]);
+        expect(await store.pairOf(b)).toBeNull();
+      });
+
+      it('relays nothing for a sender it no longer knows', async () => {
+        const [a, b] = [session('a'), session('b')];
+        await paired(a, b);
+        await store.release(a);
+        expect(await store.relay(a, offer)).toEqual({ status: 'not-paired' });
       });
 
       it('gives a resumed session what it missed after the seq it presents, within its grace', async () => {

@@ -117,7 +117,8 @@ export interface PairingStore {
    */
   heartbeat(sessions: SessionId[]): Promise<Heartbeat>;
   /**
-   * Queues `session` (appending `waiting` to its outbox), or, when another session is waiting,
+   * Queues the live `session` (appending `waiting` to its outbox; `lost` when the store does not
+   * know it, or its outbox is full), or, when another session is waiting,
    * takes the longest-waiting one off the queue, records the pair and appends `paired` to both
    * outboxes (the polite side's first), all in one atomic step: no session is ever paired twice,
    * with itself, with a session whose lease is gone, or after it left the queue.
@@ -129,13 +130,18 @@ export interface PairingStore {
   pairOf(session: SessionId): Promise<Pair | null>;
   /**
    * Ends the pair `session` is in, for both sides at once, and appends `partner-left` with
-   * `reason` to the partner's outbox; returns the pair and that event, or null when there was none.
+   * `reason` to the partner's outbox (or, with `tell: 'self'`, to `session`'s own: its partner is
+   * the one that is gone); returns the pair and that event, or null when there was none.
    */
-  unpair(session: SessionId, reason: LeaveReason): Promise<{ pair: Pair; events: Outgoing[] } | null>;
+  unpair(
+    session: SessionId,
+    reason: LeaveReason,
+    options?: { tell: 'partner' | 'self' },
+  ): Promise<{ pair: Pair; events: Outgoing[] } | null>;
   /**
-   * Appends `signal` to the outbox of `session`'s partner, if `session` is in a pair now: the pair
-   * is read in the same atomic step, so a signal can never reach a session that is no longer its
-   * sender's partner, whatever any instance remembers.
+   * Appends `signal` to the outbox of `session`'s partner, if `session` is live and in a pair now:
+   * the pair is read in the same atomic step, so a signal can never reach a session that is no
+   * longer its sender's partner, whatever any instance remembers.
    */
   relay(session: SessionId, signal: Signal): Promise<RelayResult>;
   /** The client processed every event up to `seq`: its outbox forgets them. */
