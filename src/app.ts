@@ -7,6 +7,7 @@ import { createRedisCluster, type RedisCluster } from './cluster/redis-cluster.j
 import type { Config } from './config.js';
 import { allOf } from './core/observer.js';
 import { SignalingCore } from './core/signaling-core.js';
+import { LocalDelivery } from './delivery/local-delivery.js';
 import { createHttpApp } from './http/http-app.js';
 import { originAllowed } from './http/origins.js';
 import { iceServersFor, turnSettings } from './ice/turn-credentials.js';
@@ -15,10 +16,7 @@ import { logObserver } from './observability/log-observer.js';
 import { createMetrics } from './observability/metrics.js';
 import { MemoryPairingStore } from './store/memory-store.js';
 import type { PairingStore } from './store/pairing-store.js';
-import { BoundedRecoveryAdapter } from './transports/socketio/bounded-recovery-adapter.js';
 import { bindSocketIo } from './transports/socketio/connection.js';
-import { socketIoDelivery } from './transports/socketio/delivery.js';
-import { isPairRoom } from './transports/socketio/rooms.js';
 import type { SignalingServer } from './transports/socketio/types.js';
 
 /** What the composition root may be handed instead of building it from config. */
@@ -48,11 +46,16 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
   const store = deps.store ?? cluster?.store ?? new MemoryPairingStore();
 
   const turn = turnSettings(config);
+  const delivery = new LocalDelivery(store, {
+    onError: (err, context) => logger.warn({ err, ...context }, 'background task failed'),
+  });
+  // Events other instances append for the sessions connected here (targeted routing).
+  const stopWatching = store.watch((events) => delivery.deliver(events));
   // Assigned below, once socket.io exists: the gauges read its sockets at scrape time.
   let io: SignalingServer | undefined;
   const metrics = createMetrics({
     connected: () => io?.of('/').sockets.size ?? 0,
-    pairedHere: () => countPairedHere(io),
+    pairedHere: () => delivery.pairedCount(),
     waiting: () => store.queueLength(),
   });
 
@@ -65,21 +68,14 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
     // Several instances: WebSocket only. Long-polling would need every request of a session to
     // reach the same instance (sticky routing), which a plain proxy does not do (docs/scaling.md).
     transports: cluster ? ['websocket'] : ['polling', 'websocket'],
-    // A dropped client (or, with Redis, one whose server restarted gracefully) gets its session,
-    // rooms and missed packets back within the grace period.
-    // Middlewares run again on recovery: the connection gate counts every live connection.
-    connectionStateRecovery: { maxDisconnectionDuration: config.resumeGraceMs, skipMiddlewares: false },
     // WebSockets ignore CORS: the Origin header is checked here, for polling and upgrades alike.
     allowRequest: (req, callback) => callback(null, originAllowed(req, config.corsOrigins)),
-    // Redis: the streams adapter keeps recovery data in the stream. Memory: our bounded buffer.
-    adapter: cluster ? cluster.adapter : BoundedRecoveryAdapter,
   });
 
   const core = new SignalingCore({
     store,
-    delivery: socketIoDelivery(io),
+    delivery,
     limits: { maxSdpBytes: config.maxSdpBytes, maxCandidateBytes: config.maxCandidateBytes },
-    iceServers: (session) => iceServersFor(config.iceServers, turn, session),
     resumeGraceMs: config.resumeGraceMs,
     observer: allOf(metrics.observer, logObserver(logger)),
     onInternalError: (err, context) => logger.error({ err, ...context }, 'command failed'),
@@ -87,6 +83,8 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
   const binding = bindSocketIo(io, core, {
     autoJoin: config.autoJoin,
     maxInFlight: config.maxInFlight,
+    delivery,
+    iceServers: (session) => iceServersFor(config.iceServers, turn, session),
     heartbeatMs: Math.floor(config.resumeGraceMs / 3),
     limits: config,
     gate: new ConnectionGate(config, cluster ? { redis: cluster.redis, prefix: config.redisPrefix } : undefined),
@@ -127,6 +125,7 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
           await binding.drain();
         } finally {
           clearTimeout(deadline);
+          stopWatching();
           if (store !== cluster?.store) await store.close();
           await cluster?.close();
         }
@@ -134,13 +133,4 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
       return closing;
     },
   };
-}
-
-/** Sessions of this instance that are in a pair: their sockets are in a `p:` room. */
-function countPairedHere(io: SignalingServer | undefined): number {
-  let paired = 0;
-  for (const socket of io?.of('/').sockets.values() ?? []) {
-    for (const room of socket.rooms) if (isPairRoom(room)) paired++;
-  }
-  return paired;
 }

@@ -10,7 +10,7 @@ import { SharedCommandLimiter } from './limits/shared-command-limiter.js';
 import { logObserver } from './observability/log-observer.js';
 import type { PairingStore, SessionId } from './store/pairing-store.js';
 import { createStoreClient, RedisPairingStore } from './store/redis-store.js';
-import { apiGatewayDelivery } from './transports/apigateway/delivery.js';
+import { apiGatewayDelivery, checkSignalFrame } from './transports/apigateway/delivery.js';
 import {
   type ApiLocation,
   type ConnectionsApi,
@@ -115,9 +115,9 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
     };
     const core: SignalingCore = new SignalingCore({
       store,
-      delivery: apiGatewayDelivery(connections.post, onGone),
+      delivery: apiGatewayDelivery(connections, (session) => iceServersFor(config.iceServers, turn, session), onGone),
       limits: { maxSdpBytes: config.maxSdpBytes, maxCandidateBytes: config.maxCandidateBytes },
-      iceServers: (session) => iceServersFor(config.iceServers, turn, session),
+      checkSignal: checkSignalFrame,
       resumeGraceMs: config.resumeGraceMs,
       observer: logObserver(logger),
       onInternalError: (err, context) => logger.error({ err, ...context }, 'command failed'),

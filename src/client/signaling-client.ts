@@ -1,6 +1,7 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import type { Ack, CommandResults, ServerEvents, Signal } from '../protocol/messages.js';
 import { nextEvent } from './chat/emitter.js';
+import { EventAcknowledger } from './event-acknowledger.js';
 import type { Signaling, SignalingListener } from './signaling.js';
 
 export interface SignalingClientOptions {
@@ -23,19 +24,32 @@ export class SignalingClient implements Signaling {
   readonly resumes = true;
   readonly #ackTimeoutMs: number;
   #session: string | undefined;
+  readonly #acknowledger: EventAcknowledger;
+  /** Set while the event being dispatched is one this client has processed already. */
+  #duplicate = false;
 
   constructor(url: string, options: SignalingClientOptions = {}) {
     this.#ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
     this.#session = options.session;
+    this.#acknowledger = new EventAcknowledger((seq) => {
+      if (this.socket.connected) this.socket.emit('ack', { seq });
+    });
     // auth is read on every (re)connection: after a drop or a server restart the client claims
-    // its session, and the server resumes its pair (docs/protocol.md, "Resuming").
+    // its session and the last event it processed, and the server replays what came after
+    // (docs/protocol.md, "Resuming").
     this.socket = io(url, {
       transports: ['websocket'],
       ...options.socket,
-      auth: (send) => send(this.#session ? { session: this.#session } : {}),
+      auth: (send) => send(this.#session ? { session: this.#session, lastSeq: this.#acknowledger.last } : {}),
     });
-    this.socket.on('session', ({ id }: { id: string }) => {
+    // Runs before the event's own listeners (socket.io-client calls catch-all listeners first).
+    this.socket.onAny((event: string, _payload: unknown, seq: unknown) => {
+      this.#duplicate = typeof seq === 'number' && !this.#acknowledger.receive(seq);
+      if (event === 'session') this.#duplicate = false;
+    });
+    this.socket.on('session', ({ id, resumed }: { id: string; resumed: boolean }) => {
       this.#session = id;
+      if (!resumed) this.#acknowledger.reset();
     });
   }
 
@@ -62,9 +76,13 @@ export class SignalingClient implements Signaling {
 
   /** Subscribes to a server event; returns the unsubscribe function. */
   on<E extends keyof ServerEvents>(event: E, listener: SignalingListener<E>): () => void {
-    this.socket.on(event as string, listener as (payload: unknown) => void);
+    // A replayed event this client had processed already never reaches its listeners twice.
+    const deduplicated = (payload: ServerEvents[E]) => {
+      if (!this.#duplicate) listener(payload);
+    };
+    this.socket.on(event as string, deduplicated as (payload: unknown) => void);
     return () => {
-      this.socket.off(event as string, listener as (payload: unknown) => void);
+      this.socket.off(event as string, deduplicated as (payload: unknown) => void);
     };
   }
 
@@ -105,6 +123,7 @@ export class SignalingClient implements Signaling {
   }
 
   close(): void {
+    this.#acknowledger.stop();
     this.socket.disconnect();
   }
 

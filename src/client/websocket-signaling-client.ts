@@ -2,6 +2,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import { PING } from '../protocol/frames.js';
 import type { Ack, CommandResults, ServerEvents, Signal } from '../protocol/messages.js';
 import { Emitter } from './chat/emitter.js';
+import { EventAcknowledger } from './event-acknowledger.js';
 import type { Signaling, SignalingListener } from './signaling.js';
 
 /**
@@ -127,6 +128,10 @@ export class WebSocketSignalingClient implements Signaling {
   #lastId = 0;
 
   readonly #events = new ServerEventHub();
+  /** Acknowledges the numbered events, so the server forgets them (docs/protocol.md, "Delivery"). */
+  readonly #acknowledger = new EventAcknowledger((seq) => {
+    if (this.#open) this.#socket?.send(JSON.stringify({ action: 'ack', payload: { seq } }));
+  });
   readonly #connectListeners = new Set<() => void>();
   /** `once` and `connected` callers still waiting, so that `close()` can settle them. */
   readonly #waiters = new Set<Waiter>();
@@ -256,6 +261,8 @@ export class WebSocketSignalingClient implements Signaling {
 
   #onOpen(): void {
     this.#open = true;
+    // Each connection is a new session here, numbered from 1.
+    this.#acknowledger.reset();
     this.#attempts = 0;
     if (this.#keepAliveMs > 0) {
       this.#keepAliveTimer = setInterval(() => this.#ping(), this.#keepAliveMs);
@@ -316,6 +323,7 @@ export class WebSocketSignalingClient implements Signaling {
       return;
     }
     if (!SERVER_EVENTS.has(frame.type)) return;
+    if (frame.seq !== undefined && !this.#acknowledger.receive(frame.seq)) return;
     if (!this.#current(frame)) return;
     // The payload is the server's, passed on as it came (the socket.io client does not check it either).
     this.#events.dispatch(frame.type as keyof ServerEvents, frame.payload as never);
@@ -354,6 +362,7 @@ export class WebSocketSignalingClient implements Signaling {
   #shutDown(error: Error): void {
     this.#closed = true;
     this.#stopKeepAlive();
+    this.#acknowledger.stop();
     if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = undefined;
     const pending = [...(this.#inFlight ? [this.#inFlight] : []), ...this.#queue.splice(0)];
@@ -459,6 +468,8 @@ interface ParsedFrame {
   type: string;
   id: number | undefined;
   room: string | undefined;
+  /** The event's number in its session (events only; `error` has none). */
+  seq: number | undefined;
   payload: unknown;
 }
 
@@ -475,10 +486,23 @@ function parseFrame(data: unknown): ParsedFrame | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const { type, id, room, payload } = value as { type?: unknown; id?: unknown; room?: unknown; payload?: unknown };
+  const { type, id, room, seq, payload } = value as {
+    type?: unknown;
+    id?: unknown;
+    room?: unknown;
+    seq?: unknown;
+    payload?: unknown;
+  };
   if (typeof type !== 'string') return undefined;
-  if (type === 'ack') return typeof id === 'number' ? { type, id, room: undefined, payload } : undefined;
-  return { type, id: undefined, room: typeof room === 'string' ? room : undefined, payload };
+  if (type === 'ack')
+    return typeof id === 'number' ? { type, id, room: undefined, seq: undefined, payload } : undefined;
+  return {
+    type,
+    id: undefined,
+    room: typeof room === 'string' ? room : undefined,
+    seq: typeof seq === 'number' ? seq : undefined,
+    payload,
+  };
 }
 
 /** The `room` of a `paired` or `partner-left` payload. */

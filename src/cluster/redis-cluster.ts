@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
-import { createAdapter } from '@socket.io/redis-streams-adapter';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { createStoreClient, RedisPairingStore } from '../store/redis-store.js';
@@ -9,24 +8,21 @@ export interface RedisCluster {
   store: RedisPairingStore;
   /** The fail-fast client, for other shared counters (connection limits). */
   redis: Redis;
-  /** socket.io adapter: cross-instance delivery and connection state recovery through Redis Streams. */
-  adapter: ReturnType<typeof createAdapter>;
   close(): Promise<void>;
 }
 
 /**
- * Everything an instance needs to act as one of many: the shared pairing store and the Redis
- * Streams adapter. Two clients, because they want opposite things: store commands must fail fast
- * in an outage (UNAVAILABLE), while the adapter's blocking XREAD loop must wait for Redis to return.
+ * Everything an instance needs to act as one of many: the shared pairing store (which also routes
+ * each event to the instance its session is connected to, see PairingStore.watch) and its client.
+ * Store commands fail fast in an outage (UNAVAILABLE).
  */
 export function createRedisCluster(
-  config: Pick<Config, 'redisPrefix' | 'redisStreamMaxLen' | 'resumeGraceMs'> & { redisUrl: string },
+  config: Pick<Config, 'redisPrefix' | 'resumeGraceMs'> & { redisUrl: string },
   logger: Logger,
 ): RedisCluster {
   const storeClient = createStoreClient(config.redisUrl);
-  const adapterClient = new Redis(config.redisUrl, { retryStrategy: (attempt) => Math.min(attempt * 100, 1000) });
   let outage = false;
-  for (const client of [storeClient, adapterClient]) {
+  for (const client of [storeClient]) {
     client.on('error', (err: Error) => {
       // One line per outage, not one per reconnect attempt.
       if (!outage) logger.warn({ err: err.message }, 'redis unreachable; retrying');
@@ -46,21 +42,11 @@ export function createRedisCluster(
     ownsClient: true,
   });
 
-  const adapter = createAdapter(adapterClient, {
-    streamName: `${config.redisPrefix}stream`,
-    // Recovery replays from this stream: it must hold RESUME_GRACE_MS of traffic (docs/scaling.md).
-    maxLen: config.redisStreamMaxLen,
-    sessionKeyPrefix: `${config.redisPrefix}sio-session:`,
-    channelPrefix: `${config.redisPrefix}sio`,
-  });
-
   return {
     store,
     redis: storeClient,
-    adapter,
     async close() {
       await store.close();
-      await adapterClient.quit().catch(() => adapterClient.disconnect());
     },
   };
 }

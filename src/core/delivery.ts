@@ -9,15 +9,16 @@ import type { Outgoing, SessionId } from '../store/pairing-store.js';
 export interface Delivery {
   /**
    * Writes `events` to the connections of their sessions, where this process holds them. Events
-   * for sessions connected elsewhere are routed there by the store (PairingStore.watch).
+   * for sessions connected elsewhere are routed there by the store (PairingStore.watch). A
+   * transport whose writes are remote calls (API Gateway) returns a promise the core awaits.
    */
-  deliver(events: readonly Outgoing[]): void;
+  deliver(events: readonly Outgoing[]): void | Promise<void>;
   /**
    * The store lost these sessions (their outbox overflowed, their lease ran out while this
    * process stalled, or Redis lost its data): their connections are told and closed, so their
    * clients start anew rather than wait for events that can no longer come.
    */
-  lost(sessions: readonly SessionId[]): void;
+  lost(sessions: readonly SessionId[]): void | Promise<void>;
   /**
    * The store's last seq for each of this process's sessions (from the heartbeat): a connection
    * that has written less catches up from the outbox, so an event whose delivery was missed (a

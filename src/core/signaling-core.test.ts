@@ -1,48 +1,49 @@
 import { describe, expect, it } from 'vitest';
-import type { ServerEvents, Signal } from '../protocol/messages.js';
+import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { MemoryPairingStore } from '../store/memory-store.js';
-import type { Pair, SessionId } from '../store/pairing-store.js';
+import type { OutboxLimits, SessionId } from '../store/pairing-store.js';
 import type { Delivery } from './delivery.js';
 import { type CoreOptions, SignalingCore } from './signaling-core.js';
 
 /**
- * The core's own ordering rules, checked without any transport: a Delivery that writes what it
- * is asked to do into one log, in call order.
+ * The core's own rules, checked without any transport: a Delivery that writes what it is handed
+ * into one log, in call order, as "event → session #seq".
  */
-function recordingDelivery(log: string[]): Delivery {
+function recordingDelivery(log: string[]): Delivery & { caughtUp: Map<SessionId, number>[] } {
+  const caughtUp: Map<SessionId, number>[] = [];
   return {
-    send<E extends keyof ServerEvents>(to: SessionId, event: E) {
-      log.push(`${event} → ${to}`);
+    caughtUp,
+    deliver(events) {
+      for (const out of events) log.push(`${out.event.name} → ${out.to} #${out.seq}`);
     },
-    relay(_pair: Pair, from: SessionId, signal: Signal) {
-      log.push(`relay ${signal.type} from ${from}`);
+    lost(sessions) {
+      for (const session of sessions) log.push(`lost ${session}`);
     },
-    bind(pair: Pair) {
-      log.push(`bind ${pair.initiator}+${pair.polite}`);
-    },
-    unbindLost(session: SessionId) {
-      log.push(`unbind lost ${session}`);
-    },
-    unbind(pair: Pair) {
-      log.push(`unbind ${pair.initiator}+${pair.polite}`);
+    catchUp(lastSeq) {
+      caughtUp.push(new Map(lastSeq));
     },
   };
 }
 
-function coreWith(log: string[], iceServers: CoreOptions['iceServers']) {
-  return new SignalingCore({
-    store: new MemoryPairingStore(),
-    delivery: recordingDelivery(log),
+function coreWith(log: string[], options: Partial<CoreOptions> & { outbox?: OutboxLimits } = {}) {
+  const store = new MemoryPairingStore(options.outbox ? { outbox: options.outbox } : {});
+  const delivery = recordingDelivery(log);
+  const core = new SignalingCore({
+    store,
+    delivery,
     limits: { maxSdpBytes: 65_536, maxCandidateBytes: 4096 },
-    iceServers,
     resumeGraceMs: 1000,
+    ...options,
   });
+  return { core, store, delivery };
 }
+
+const offer = { type: 'offer', sdp: 'v=0' } as const;
 
 describe('SignalingCore', () => {
   it('a waiting client whose `next` races another join is simply paired, not refused', async () => {
     const log: string[] = [];
-    const core = coreWith(log, () => []);
+    const { core } = coreWith(log);
     await core.connect('a');
     await core.connect('b');
     expect(await core.handle('join', 'a', undefined)).toEqual({ ok: true, status: 'waiting' });
@@ -52,124 +53,89 @@ describe('SignalingCore', () => {
 
     expect(join).toEqual({ ok: true, status: 'paired' });
     expect(next).toEqual({ ok: true, status: 'paired' });
-    expect(log.filter((line) => line.startsWith('paired'))).toEqual(['paired → b', 'paired → a']);
+    expect(log.filter((line) => line.startsWith('paired'))).toEqual(['paired → b #1', 'paired → a #2']);
   });
 
-  it('announces a pair in the turn that made it: a next racing the match cannot end it first', async () => {
+  it('hands every event the store appended to delivery, numbered per session', async () => {
     const log: string[] = [];
-    const core = coreWith(log, () => []);
+    const { core } = coreWith(log);
     await core.connect('a');
     await core.connect('b');
     await core.handle('join', 'a', undefined);
-
-    // b's join matches a in the store; a's `next`, sent at the same moment, ends that pair.
-    await Promise.all([core.handle('join', 'b', undefined), core.handle('next', 'a', undefined)]);
-
-    // b hears of the pair before it hears it ended, and the ended pair is not left bound.
-    const at = (line: string) => log.indexOf(line);
-    expect(at('paired → b')).toBeGreaterThan(-1);
-    expect(at('partner-left → b')).toBeGreaterThan(at('paired → b'));
-    expect(log.filter((line) => /bind a\+b/.test(line)).at(-1)).toBe('unbind a+b');
+    await core.handle('join', 'b', undefined);
+    expect(await core.handle('signal', 'a', offer)).toEqual({ ok: true });
+    expect(await core.handle('next', 'b', undefined)).toEqual({ ok: true, status: 'waiting' });
+    expect(log).toEqual([
+      'waiting → a #1',
+      'paired → b #1',
+      'paired → a #2',
+      'signal → b #2',
+      'partner-left → a #3',
+      'waiting → b #3',
+    ]);
   });
 
-  it('lets nothing run between binding a pair and telling both sides, when delivery is synchronous', async () => {
+  it('refuses a signal the transport cannot carry before anything is relayed', async () => {
     const log: string[] = [];
-    const bound = new Set<SessionId>();
-    let core: SignalingCore | undefined;
-    const delivery: Delivery = {
-      ...recordingDelivery(log),
-      // Like socket.io's: relays through the binding this process holds, without the store.
-      relayBound(from, signal) {
-        if (!bound.has(from)) return false;
-        log.push(`relay ${signal.type} from ${from}`);
-        return true;
+    const { core } = coreWith(log, {
+      checkSignal: () => {
+        throw new ProtocolError(ErrorCode.PAYLOAD_TOO_LARGE, 'too big for this transport');
       },
-      bind(pair) {
-        log.push(`bind ${pair.initiator}+${pair.polite}`);
-        bound.add(pair.initiator).add(pair.polite);
-        // Another client's command, ready to run at the next chance it gets.
-        queueMicrotask(() => void core?.handle('signal', pair.initiator, { type: 'offer', sdp: 'v=0' }));
-      },
-    };
-    core = new SignalingCore({
-      store: new MemoryPairingStore(),
-      delivery,
-      limits: { maxSdpBytes: 65_536, maxCandidateBytes: 4096 },
-      iceServers: () => [],
-      resumeGraceMs: 1000,
     });
     await core.connect('a');
     await core.connect('b');
     await core.handle('join', 'a', undefined);
     await core.handle('join', 'b', undefined);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(log.slice(log.indexOf('bind a+b'))).toEqual(['bind a+b', 'paired → b', 'paired → a', 'relay offer from a']);
+    expect(await core.handle('signal', 'a', offer)).toMatchObject({ ok: false, error: { code: 'PAYLOAD_TOO_LARGE' } });
+    expect(log.some((line) => line.startsWith('signal'))).toBe(false);
   });
-});
 
-describe('SignalingCore.relayNow', () => {
-  const offer: Signal = { type: 'offer', sdp: 'v=0' };
-  const withBinding = (log: string[], bound: Set<SessionId> | undefined) =>
-    new SignalingCore({
-      store: new MemoryPairingStore(),
-      delivery: {
-        ...recordingDelivery(log),
-        ...(bound && {
-          relayBound(from: SessionId, signal: Signal) {
-            if (!bound.has(from)) return false;
-            log.push(`relayBound ${signal.type} from ${from}`);
-            return true;
-          },
-        }),
-      },
-      limits: { maxSdpBytes: 16, maxCandidateBytes: 16 },
-      iceServers: () => [],
-      resumeGraceMs: 1000,
-    });
-
-  it('relays in the same turn when the transport knows the pair, and acks', () => {
+  it('tells a sender whose partner stopped reading that the partner is gone, never a silent ok', async () => {
     const log: string[] = [];
-    expect(withBinding(log, new Set(['a'])).relayNow('a', offer)).toEqual({ ok: true });
-    expect(log).toEqual(['relayBound offer from a']);
+    const { core } = coreWith(log, { outbox: { maxEvents: 2, maxBytes: 65_536 } });
+    await core.connect('a');
+    await core.connect('b');
+    await core.handle('join', 'a', undefined);
+    await core.handle('join', 'b', undefined);
+    await core.handle('ack', 'a', { seq: 2 });
+    expect(await core.handle('signal', 'a', offer)).toEqual({ ok: true }); // b: paired, signal: full
+    expect(await core.handle('signal', 'a', offer)).toMatchObject({ ok: false, error: { code: 'NOT_PAIRED' } });
+    expect(log.at(-1)).toBe('partner-left → a #3');
   });
 
-  it('defers to `handle` (undefined) when the transport knows no pair or has no fast path', () => {
+  it('closes a session the store lost when it next asks for anything', async () => {
     const log: string[] = [];
-    expect(withBinding(log, new Set()).relayNow('a', offer)).toBeUndefined();
-    expect(withBinding(log, undefined).relayNow('a', offer)).toBeUndefined();
-    expect(log).toEqual([]);
-  });
-
-  it('answers INTERNAL, without throwing, when the transport fails, and reports it', () => {
-    const faults: unknown[] = [];
-    const core = new SignalingCore({
-      store: new MemoryPairingStore(),
-      delivery: {
-        ...recordingDelivery([]),
-        relayBound() {
-          throw new Error('adapter broke');
-        },
-      },
-      limits: { maxSdpBytes: 16, maxCandidateBytes: 16 },
-      iceServers: () => [],
-      resumeGraceMs: 1000,
-      onInternalError: (error) => faults.push(error),
-    });
-    expect(core.relayNow('a', offer)).toMatchObject({ ok: false, error: { code: 'INTERNAL' } });
-    expect(faults).toEqual([new Error('adapter broke')]);
-  });
-
-  it('refuses a bad signal with its typed error and relays nothing', () => {
-    const log: string[] = [];
-    const core = withBinding(log, new Set(['a']));
-    expect(core.relayNow('a', { type: 'offer', sdp: 'v=0', extra: 1 })).toMatchObject({
+    const { core } = coreWith(log);
+    expect(await core.handle('join', 'ghost', undefined)).toMatchObject({
       ok: false,
-      error: { code: 'INVALID_PAYLOAD' },
+      error: { code: 'SESSION_LOST' },
     });
-    expect(core.relayNow('a', { type: 'offer', sdp: 'x'.repeat(17) })).toMatchObject({
-      ok: false,
-      error: { code: 'PAYLOAD_TOO_LARGE' },
-    });
-    expect(log).toEqual([]);
+    expect(log).toEqual(['lost ghost']);
+  });
+
+  it('refuses a malformed ack and forgets what a good one acknowledges', async () => {
+    const log: string[] = [];
+    const { core, store } = coreWith(log);
+    await core.connect('a');
+    await core.handle('join', 'a', undefined);
+    expect(await core.handle('ack', 'a', { seq: -1 })).toMatchObject({ ok: false, error: { code: 'INVALID_PAYLOAD' } });
+    expect(await core.handle('ack', 'a', 1)).toMatchObject({ ok: false, error: { code: 'INVALID_PAYLOAD' } });
+    expect(await store.replay('a', 0)).toHaveLength(1);
+    expect(await core.handle('ack', 'a', { seq: 1 })).toEqual({ ok: true });
+    expect(await store.replay('a', 0)).toEqual([]);
+  });
+
+  it('on heartbeat: tells a session whose partner is gone, closes lost ones, and lets the rest catch up', async () => {
+    const log: string[] = [];
+    const { core, store, delivery } = coreWith(log);
+    await core.connect('a');
+    await core.connect('b');
+    await core.handle('join', 'a', undefined);
+    await core.handle('join', 'b', undefined);
+    await store.release('b'); // gone without the core ending its pair (its instance died)
+    await core.heartbeat(['a', 'b']);
+    expect(log.slice(-2)).toEqual(['lost b', 'partner-left → a #3']);
+    // The seqs as the store had them when asked, before the partner-left it then appended.
+    expect(delivery.caughtUp.at(-1)).toEqual(new Map([['a', 2]]));
   });
 });

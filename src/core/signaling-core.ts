@@ -1,7 +1,7 @@
 import { type ErrorBody, ErrorCode, ProtocolError, StoreUnavailableError } from '../protocol/errors.js';
 import type { Ack, Command, CommandResults, LeaveReason, Signal } from '../protocol/messages.js';
 import { type PayloadLimits, parseAck, parseEmpty, parseSignal } from '../protocol/validate.js';
-import type { Attached, EnqueueResult, PairingStore, SessionId } from '../store/pairing-store.js';
+import type { Attached, EnqueueResult, Outgoing, PairingStore, SessionId } from '../store/pairing-store.js';
 import type { Delivery } from './delivery.js';
 import { type SignalingObserver, silentObserver } from './observer.js';
 
@@ -9,6 +9,8 @@ export interface CoreOptions {
   store: PairingStore;
   delivery: Delivery;
   limits: PayloadLimits;
+  /** The transport's own limit on a signal, checked before it is relayed (API Gateway's message size). */
+  checkSignal?: (signal: Signal) => void;
   /** How long a session whose connection dropped keeps its pair and outbox, waiting to be resumed. */
   resumeGraceMs: number;
   /** Told about pairs, relays and refusals, for logs and metrics. */
@@ -33,6 +35,7 @@ export class SignalingCore {
   readonly #store: PairingStore;
   readonly #delivery: Delivery;
   readonly #limits: PayloadLimits;
+  readonly #checkSignal: NonNullable<CoreOptions['checkSignal']>;
   readonly #onInternalError: NonNullable<CoreOptions['onInternalError']>;
   readonly #resumeGraceMs: number;
   readonly #observer: SignalingObserver;
@@ -50,6 +53,7 @@ export class SignalingCore {
     this.#store = options.store;
     this.#delivery = options.delivery;
     this.#limits = options.limits;
+    this.#checkSignal = options.checkSignal ?? (() => {});
     this.#onInternalError = options.onInternalError ?? (() => {});
     this.#resumeGraceMs = options.resumeGraceMs;
     this.#observer = options.observer ?? silentObserver;
@@ -113,12 +117,12 @@ export class SignalingCore {
    */
   async heartbeat(sessions: SessionId[]): Promise<void> {
     const beat = await this.#store.heartbeat(sessions);
-    if (beat.lost.length > 0) this.#delivery.lost(beat.lost);
+    if (beat.lost.length > 0) await this.#delivery.lost(beat.lost);
     for (const session of beat.orphans) {
       const ended = await this.#store.unpair(session, 'disconnect', { tell: 'self' });
       if (!ended) continue;
       this.#observer.pairEnded(ended.pair, 'disconnect');
-      this.#delivery.deliver(ended.events);
+      await this.#deliver(ended.events);
     }
     this.#delivery.catchUp(beat.lastSeq);
   }
@@ -133,17 +137,18 @@ export class SignalingCore {
 
   async #signal(session: SessionId, payload: unknown): Promise<CommandResults['signal']> {
     const signal: Signal = parseSignal(payload, this.#limits);
+    this.#checkSignal(signal);
     const result = await this.#store.relay(session, signal);
     switch (result.status) {
       case 'relayed':
-        this.#delivery.deliver([result.event]);
+        await this.#deliver([result.event]);
         this.#observer.relayed(signal.type);
         return {};
       case 'not-paired':
         throw new ProtocolError(ErrorCode.NOT_PAIRED, 'signal needs a partner: wait for paired');
       case 'partner-gone':
         this.#observer.pairEnded(result.pair, 'disconnect');
-        this.#delivery.deliver(result.events);
+        await this.#deliver(result.events);
         throw new ProtocolError(ErrorCode.NOT_PAIRED, 'your partner stopped receiving and is gone');
     }
   }
@@ -173,21 +178,21 @@ export class SignalingCore {
   }
 
   /** Hands over the events enqueueing appended, and answers with where the session now stands. */
-  #settle(session: SessionId, result: EnqueueResult): { status: 'waiting' | 'paired' } {
+  async #settle(session: SessionId, result: EnqueueResult): Promise<{ status: 'waiting' | 'paired' }> {
     switch (result.status) {
       case 'waiting':
-        this.#delivery.deliver(result.events);
+        await this.#deliver(result.events);
         return { status: 'waiting' };
       case 'paired':
         this.#observer.paired(result.pair);
-        this.#delivery.deliver(result.events);
+        await this.#deliver(result.events);
         return { status: 'paired' };
       case 'already-waiting':
         throw new ProtocolError(ErrorCode.ALREADY_WAITING, 'already waiting for a partner');
       case 'already-paired':
         throw new ProtocolError(ErrorCode.ALREADY_PAIRED, 'already paired: send next for a new partner');
       case 'lost':
-        this.#delivery.lost([session]);
+        await this.#delivery.lost([session]);
         throw new ProtocolError(ErrorCode.SESSION_LOST, 'this session is over: connect again for a new one');
     }
   }
@@ -197,7 +202,16 @@ export class SignalingCore {
     const ended = await this.#store.unpair(session, reason);
     if (!ended) return;
     this.#observer.pairEnded(ended.pair, reason);
-    this.#delivery.deliver(ended.events);
+    await this.#deliver(ended.events);
+  }
+
+  /**
+   * Hands events to the transport, waiting only when it has to (API Gateway's remote writes):
+   * a local write needs no extra turn, and none is given to anything else in between.
+   */
+  async #deliver(events: readonly Outgoing[]): Promise<void> {
+    const written = this.#delivery.deliver(events);
+    if (written) await written;
   }
 
   #toErrorBody(error: unknown, command: string, session: SessionId): ErrorBody {

@@ -3,7 +3,7 @@
  * Same commands, events, payloads and acks as messages.ts; only the envelope differs:
  *
  *   client → server  {"action": "signal", "id": 7, "payload": {...}}
- *   server → client  {"type": "signal", "payload": {...}}            an event
+ *   server → client  {"type": "paired", "payload": {...}, "seq": 3}  an event, numbered per session
  *                    {"type": "ack", "id": 7, "payload": {"ok": true}} the answer to command 7
  *
  * `action` is what API Gateway's route selection expression reads (`$request.body.action`).
@@ -61,17 +61,17 @@ export function salvageAckId(text: string): number | undefined {
   }
 }
 
-export function eventFrame<E extends keyof ServerEvents>(type: E, payload: ServerEvents[E]): string {
-  return JSON.stringify({ type, payload });
+/** A server event; `seq` numbers the session's events (docs/protocol.md, "Delivery"), `error` has none. */
+export function eventFrame<E extends keyof ServerEvents>(type: E, payload: ServerEvents[E], seq?: number): string {
+  return JSON.stringify(seq === undefined ? { type, payload } : { type, payload, seq });
 }
 
 /**
  * A relayed signal, with the pair it was sent in beside (not inside) its payload, which stays
- * exactly what the partner sent. Without rooms on the server (API Gateway), a signal racing its
- * pair's end can land after the receiver was paired anew; the room lets the client drop it.
+ * exactly what the partner sent.
  */
-export function signalFrame(room: string, signal: Signal): string {
-  return JSON.stringify({ type: 'signal', room, payload: signal });
+export function signalFrame(room: string, signal: Signal, seq: number): string {
+  return JSON.stringify({ type: 'signal', room, payload: signal, seq });
 }
 
 export function ackFrame(id: number, ack: Ack<object>): string {

@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import type { SignalingCore } from '../../core/signaling-core.js';
+import type { LocalDelivery, SessionLink } from '../../delivery/local-delivery.js';
+import { wireEvent } from '../../delivery/wire-event.js';
 import { clientIp } from '../../http/client-ip.js';
 import { CommandLimiter, type CommandLimits } from '../../limits/command-limiter.js';
 import type { ConnectionGate } from '../../limits/connection-gate.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { type Ack, isCommand } from '../../protocol/messages.js';
+import { type Ack, type IceServer, isCommand } from '../../protocol/messages.js';
 import type { SessionId } from '../../store/pairing-store.js';
-import { sessionRoom } from './rooms.js';
 import { SerialQueue } from './serial-queue.js';
 import { establishSession } from './session.js';
 import type { SignalingServer, SignalingSocket } from './types.js';
@@ -20,6 +21,10 @@ export interface SocketIoBindingOptions {
   heartbeatMs: number;
   /** Per-connection command budgets. */
   limits: CommandLimits;
+  /** Where this process's sessions get their events. */
+  delivery: LocalDelivery;
+  /** ICE servers for a session's `paired` (TURN credentials are minted per delivery). */
+  iceServers: (session: SessionId) => IceServer[];
   /** Per-address admission of new connections. */
   gate: ConnectionGate;
   /** Trusted proxy hops for the client address (X-Forwarded-For). */
@@ -40,6 +45,7 @@ type AckFn = (response: Ack<object>) => void;
 /**
  * Disconnects after which the client will not come back: its pair ends at once. Any other reason
  * (network drop, ping timeout, our own shutdown) detaches the session for the grace period instead.
+ * A lost session is disconnected by the server too: its pair ending is what it deserves.
  */
 const GOODBYES = new Set(['client namespace disconnect', 'server namespace disconnect']);
 
@@ -55,7 +61,7 @@ export function bindSocketIo(
   const queues = new Set<SerialQueue>();
   const { logger } = options;
 
-  // Admission runs for every connection, recovered ones included: each holds an address slot.
+  // Admission runs for every connection, resumed ones included: each holds an address slot.
   io.use((socket, next) => {
     const ip = clientIp(socket.request, options.trustProxy);
     options.gate.admit(ip).then((admission) => {
@@ -81,11 +87,12 @@ export function bindSocketIo(
     queues.add(queue);
     const limiter = new CommandLimiter(options.limits);
     watchQueueTime(socket, options.observeWait);
+    const link = socketLink(socket, options.iceServers);
     // Resolved by the first task; every later task runs after it, so it is always set for them.
     let session: SessionId = '';
     queue.push(async () => {
-      session = await establishSession(socket, core, options);
-      logger.info({ socket: socket.id, resumed: socket.recovered }, 'client connected');
+      session = await establishSession(socket, core, options.delivery, link, options);
+      logger.info({ socket: socket.id }, 'client connected');
     });
 
     socket.onAny((event: string, ...args: unknown[]) => {
@@ -102,15 +109,6 @@ export function bindSocketIo(
           socket.disconnect(true);
         }
         return;
-      }
-      // The relay hot path: with nothing of this client's pending, a signal whose pair this
-      // instance knows is relayed now, in order by construction, with no queue or store turn.
-      if (event === 'signal' && !extra && queue.idle) {
-        const relayed = core.relayNow(session, payload);
-        if (relayed) {
-          ack?.(relayed);
-          return;
-        }
       }
       // Refusals of malformed calls wait their turn like any command, so acks keep the order sent.
       const accepted = queue.push(async () => {
@@ -140,17 +138,21 @@ export function bindSocketIo(
       // Goodbyes must not be refused for a full queue: bypass the in-flight limit.
       queue.force(async () => {
         if (!session) return;
+        // The client may have reconnected here before this drop was noticed: then the session
+        // lives on in the new connection, and only this link is over.
+        const current = options.delivery.carries(session, link);
+        options.delivery.close(session, link);
         if (GOODBYES.has(reason)) await core.disconnect(session);
-        else if (!connectedHere(io, session)) await core.detach(session);
+        else if (current) await core.detach(session);
       });
       queue.drained().then(() => queues.delete(queue));
     });
   });
 
   const heartbeat = setInterval(() => {
-    const sessions: SessionId[] = [];
-    for (const socket of io.of('/').sockets.values()) if (socket.data.session) sessions.push(socket.data.session);
-    core.heartbeat(sessions).catch((error: unknown) => options.onError(error, { command: 'heartbeat' }));
+    core
+      .heartbeat(options.delivery.sessions())
+      .catch((error: unknown) => options.onError(error, { command: 'heartbeat' }));
   }, options.heartbeatMs);
   heartbeat.unref();
 
@@ -162,21 +164,38 @@ export function bindSocketIo(
   };
 }
 
-/** Measures queue time on the waiting client's own instance: from `waiting` to a new `paired`. */
+/**
+ * How this connection gets its session's events: `socket.emit(name, payload, seq)`. The seq is a
+ * second argument, so every payload (a relayed signal above all) stays exactly what it was.
+ */
+function socketLink(socket: SignalingSocket, iceServers: (session: SessionId) => IceServer[]): SessionLink {
+  return {
+    write(out) {
+      const [name, payload] = wireEvent(out.event, () => iceServers(out.to));
+      // socket.io's typed emit cannot follow a union of event names; wireEvent ties each payload
+      // to its name already.
+      (socket.emit as (event: string, payload: unknown, seq: number) => boolean)(name, payload, out.seq);
+    },
+    lose() {
+      socket.emit('error', {
+        code: ErrorCode.SESSION_LOST,
+        message: 'this session is over (its events could not be kept): connect again for a new one',
+      });
+      socket.disconnect(true);
+    },
+  };
+}
+
+/** Measures queue time on the waiting client's own instance: from `waiting` to `paired`. */
 function watchQueueTime(socket: SignalingSocket, observeWait: (seconds: number) => void): void {
   let waitingSince = 0;
-  socket.onAnyOutgoing((event: string, payload: unknown) => {
+  socket.onAnyOutgoing((event: string) => {
     if (event === 'waiting') waitingSince = performance.now();
-    else if (event === 'paired' && waitingSince > 0 && !(payload as { resumed?: boolean }).resumed) {
+    else if (event === 'paired' && waitingSince > 0) {
       observeWait((performance.now() - waitingSince) / 1000);
       waitingSince = 0;
     }
   });
-}
-
-/** Another socket of this process already carries the session (the client reconnected before we noticed the drop). */
-function connectedHere(io: SignalingServer, session: SessionId): boolean {
-  return (io.of('/').adapter.rooms.get(sessionRoom(session))?.size ?? 0) > 0;
 }
 
 /** socket.io passes the ack callback, when the client asked for one, as the last argument. */

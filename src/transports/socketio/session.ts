@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { SignalingCore } from '../../core/signaling-core.js';
+import type { LocalDelivery, SessionLink } from '../../delivery/local-delivery.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import type { SessionId } from '../../store/pairing-store.js';
-import { isPairRoom, pairRoom, sessionRoom } from './rooms.js';
+import type { Attached, SessionId } from '../../store/pairing-store.js';
 import type { SignalingSocket } from './types.js';
 
 /** 16 random bytes, base64url: a session id is a bearer secret (it resumes the session), never a counter. */
@@ -10,70 +10,74 @@ export const newSessionId = (): SessionId => randomBytes(16).toString('base64url
 
 const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
 
-/** The session a reconnecting client claims in `auth: { session }`, if it is well formed. */
-export function claimedSession(auth: unknown): SessionId | undefined {
-  const session = (auth as { session?: unknown } | null | undefined)?.session;
-  return typeof session === 'string' && SESSION_ID.test(session) ? session : undefined;
+/** What a reconnecting client claims in `auth`: its session, and the last event it processed. */
+export interface Claim {
+  session: SessionId;
+  lastSeq: number;
+}
+
+/** The claim in `auth: { session, lastSeq }`, if it is well formed (`lastSeq` defaults to 0). */
+export function claimedSession(auth: unknown): Claim | undefined {
+  const { session, lastSeq } = (auth ?? {}) as { session?: unknown; lastSeq?: unknown };
+  if (typeof session !== 'string' || !SESSION_ID.test(session)) return undefined;
+  if (lastSeq === undefined) return { session, lastSeq: 0 };
+  return Number.isSafeInteger(lastSeq) && (lastSeq as number) >= 0
+    ? { session, lastSeq: lastSeq as number }
+    : undefined;
 }
 
 /**
- * Decides which session this connection is: the one socket.io recovered (graceful restart or a
- * short drop, with missed packets replayed), the one the client claims (the old server died:
- * the pair is resumed and its handshake restarted), or a fresh one.
+ * Decides which session this connection is: the one the client claims (after a drop, a restart
+ * or a crash of its server; its missed events are replayed from the outbox, wherever it was
+ * connected before), or a fresh one. Then links it to `delivery`, so its events reach it.
  */
 export async function establishSession(
   socket: SignalingSocket,
   core: SignalingCore,
+  delivery: LocalDelivery,
+  link: SessionLink,
   options: { autoJoin: boolean; onError: (error: unknown, context: { command: string }) => void },
 ): Promise<SessionId> {
   try {
-    const recovered = socket.recovered ? socket.data.session : undefined;
-    if (recovered) {
-      const state = await core.resume(recovered);
-      if (state) {
-        // socket.io restores the rooms the socket had when it dropped; a pair that ended
-        // meanwhile must not stay bound, or signals would still be relayed through it.
-        const current = state.status === 'paired' ? pairRoom(state.pair.id) : undefined;
-        for (const room of socket.rooms) if (isPairRoom(room) && room !== current) socket.leave(room);
-        socket.emit('session', { id: recovered, resumed: true });
-        if (state.status === 'idle' && state.requeue) await joinFor(socket, core, recovered);
-        return recovered;
-      }
-      for (const room of socket.rooms) if (room !== socket.id) socket.leave(room);
-    }
-
-    const claimed = claimedSession(socket.handshake.auth);
-    if (claimed) {
-      const state = await core.resume(claimed);
-      if (state) {
-        socket.data.session = claimed;
-        socket.join(sessionRoom(claimed));
-        socket.emit('session', { id: claimed, resumed: true });
-        if (state.status === 'paired') await core.restartHandshake(state.pair);
-        else if (state.status === 'idle' && state.requeue) await joinFor(socket, core, claimed);
-        return claimed;
+    const claim = claimedSession(socket.handshake.auth);
+    if (claim) {
+      const attached = await core.resume(claim.session, claim.lastSeq);
+      if (attached) {
+        open(socket, delivery, link, claim.session, attached, claim.lastSeq, true);
+        if (attached.state.status === 'idle' && attached.state.requeue) await joinFor(socket, core, claim.session);
+        return claim.session;
       }
     }
 
     const fresh = newSessionId();
-    socket.data.session = fresh;
-    socket.join(sessionRoom(fresh));
-    await core.connect(fresh);
-    socket.emit('session', { id: fresh, resumed: false });
+    const attached = await core.connect(fresh);
+    open(socket, delivery, link, fresh, attached ?? { state: { status: 'idle' }, replay: [] }, 0, false);
     if (options.autoJoin) await joinFor(socket, core, fresh);
     return fresh;
   } catch (error) {
-    // The store is unreachable: the client stays connected with a session the next heartbeat
-    // registers, and learns why it is not queued.
+    // The store is unreachable, so the session could not be registered: say why, then cut the
+    // transport (not a server disconnect, after which clients do not come back), so the client
+    // reconnects with back-off and claims its session again.
     options.onError(error, { command: 'connect' });
-    socket.data.session ??= newSessionId();
-    socket.join(sessionRoom(socket.data.session));
-    socket.emit('error', {
-      code: ErrorCode.UNAVAILABLE,
-      message: 'pairing is unavailable right now; send join to retry',
-    });
-    return socket.data.session;
+    socket.emit('error', { code: ErrorCode.UNAVAILABLE, message: 'pairing is unavailable right now; reconnecting' });
+    socket.conn.close();
+    return '';
   }
+}
+
+/** Names the session to the client first, then writes what it missed: `session` is never sequenced. */
+function open(
+  socket: SignalingSocket,
+  delivery: LocalDelivery,
+  link: SessionLink,
+  session: SessionId,
+  attached: Attached,
+  after: number,
+  resumed: boolean,
+): void {
+  socket.data.session = session;
+  socket.emit('session', { id: session, resumed });
+  delivery.open(session, link, after, attached.replay);
 }
 
 /** A join the server makes on the client's behalf; a failure reaches it as an `error` event. */
