@@ -63,7 +63,9 @@ export class MemoryPairingStore implements PairingStore {
     if (resume && !known) return null;
     const record = known ?? this.#register(session);
     record.expiresAt = null;
-    const replay = resume ? record.outbox.filter(({ out }) => out.seq > after).map(({ out }) => out) : [];
+    // What the client says it processed is acknowledged by saying so.
+    if (resume) this.#trim(record, after);
+    const replay = resume ? record.outbox.map(({ out }) => out) : [];
     if (record.droppedWhileWaiting) {
       record.droppedWhileWaiting = false;
       return { state: { status: 'idle', requeue: true }, replay };
@@ -175,14 +177,7 @@ export class MemoryPairingStore implements PairingStore {
 
   async acknowledge(session: SessionId, seq: number): Promise<void> {
     const record = this.#sessions.get(session);
-    if (!record) return;
-    let drop = 0;
-    for (const { out, bytes } of record.outbox) {
-      if (out.seq > seq) break;
-      record.outboxBytes -= bytes;
-      drop++;
-    }
-    record.outbox.splice(0, drop);
+    if (record) this.#trim(record, seq);
   }
 
   async replay(session: SessionId, after: number): Promise<Outgoing[] | null> {
@@ -233,6 +228,17 @@ export class MemoryPairingStore implements PairingStore {
       return null;
     }
     return this.#push(to, record, event);
+  }
+
+  /** Forgets the outbox's events up to `seq`. */
+  #trim(record: SessionRecord, seq: number): void {
+    let drop = 0;
+    for (const { out, bytes } of record.outbox) {
+      if (out.seq > seq) break;
+      record.outboxBytes -= bytes;
+      drop++;
+    }
+    record.outbox.splice(0, drop);
   }
 
   #fits(record: SessionRecord, bytes: number): boolean {

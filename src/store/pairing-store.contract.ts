@@ -302,6 +302,8 @@ export function describePairingStoreContract(name: string, makeStore: StoreFacto
           [2, 'signal'],
           [3, 'signal'],
         ]);
+        // Presenting a seq acknowledges it: the outbox keeps only what came after.
+        expect(seqs((await store.replay(b, 0)) ?? [])).toEqual([2, 3]);
       });
 
       it("forgets a released session's outbox with it", async () => {

@@ -100,7 +100,8 @@ export interface PairingStore {
   /**
    * Marks `session` live and owned by this process. With `resume`, the session must already be
    * known, unexpired and not lost: returns where it stands and its outbox after `after` (the
-   * highest seq the client processed), or null (then it is lost and a new one is needed).
+   * highest seq the client processed, which counts as acknowledged), or null (then it is lost and
+   * a new one is needed).
    */
   attach(session: SessionId, options: { resume: boolean; after?: number }): Promise<Attached | null>;
   /**
