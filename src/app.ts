@@ -43,7 +43,8 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
   const logger = deps.logger ?? pino({ level: config.logLevel });
   const { redisUrl } = config;
   const cluster: RedisCluster | undefined = redisUrl ? createRedisCluster({ ...config, redisUrl }, logger) : undefined;
-  const store = deps.store ?? cluster?.store ?? new MemoryPairingStore();
+  const outbox = { maxEvents: config.outboxMaxEvents, maxBytes: config.outboxMaxBytes };
+  const store = deps.store ?? cluster?.store ?? new MemoryPairingStore({ outbox });
 
   const turn = turnSettings(config);
   const delivery = new LocalDelivery(store, {

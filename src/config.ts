@@ -138,11 +138,17 @@ export const SETTINGS = {
     doc: 'Prefix of every Redis key and stream, so deployments can share one Redis.',
     parse: text,
   },
-  redisStreamMaxLen: {
-    env: 'REDIS_STREAM_MAX_LEN',
-    fallback: '100000',
-    doc: 'Messages kept in the Redis stream for recovery; must cover RESUME_GRACE_MS of peak traffic.',
-    parse: integer(1000, 100_000_000),
+  outboxMaxEvents: {
+    env: 'OUTBOX_MAX_EVENTS',
+    fallback: '512',
+    doc: 'Events kept per session until its client acknowledges them (for resume); a client that falls further behind loses its session.',
+    parse: integer(16, 100_000),
+  },
+  outboxMaxBytes: {
+    env: 'OUTBOX_MAX_BYTES',
+    fallback: '1048576',
+    doc: 'Bytes of events kept per session until acknowledged; bounds memory per session whatever the rate. At least twice MAX_SDP_BYTES plus 4 KiB.',
+    parse: integer(16 * 1024, 64 * 1024 * 1024),
   },
   resumeGraceMs: {
     env: 'RESUME_GRACE_MS',
@@ -253,6 +259,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(
       SETTINGS.maxFrameBytes.env,
       `${result.maxFrameBytes} must be at least MAX_SDP_BYTES + ${FRAME_ENVELOPE_BYTES} (${result.maxSdpBytes + FRAME_ENVELOPE_BYTES})`,
+    );
+  }
+  // Room for an offer and its answer's worth of the largest SDP, so a handshake never overflows.
+  if (result.outboxMaxBytes < 2 * result.maxSdpBytes + FRAME_ENVELOPE_BYTES) {
+    throw new ConfigError(
+      SETTINGS.outboxMaxBytes.env,
+      `${result.outboxMaxBytes} must be at least 2 × MAX_SDP_BYTES + ${FRAME_ENVELOPE_BYTES} (${2 * result.maxSdpBytes + FRAME_ENVELOPE_BYTES})`,
     );
   }
   return result;

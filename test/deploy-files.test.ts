@@ -81,7 +81,6 @@ describe('serverless.yml', () => {
       'MAX_FRAME_BYTES',
       'MAX_IN_FLIGHT',
       'TRUST_PROXY',
-      'REDIS_STREAM_MAX_LEN',
       'METRICS_TOKEN',
       'SHUTDOWN_TIMEOUT_MS',
     ]);

@@ -17,7 +17,7 @@ export interface RedisCluster {
  * Store commands fail fast in an outage (UNAVAILABLE).
  */
 export function createRedisCluster(
-  config: Pick<Config, 'redisPrefix' | 'resumeGraceMs'> & { redisUrl: string },
+  config: Pick<Config, 'redisPrefix' | 'resumeGraceMs' | 'outboxMaxEvents' | 'outboxMaxBytes'> & { redisUrl: string },
   logger: Logger,
 ): RedisCluster {
   const storeClient = createStoreClient(config.redisUrl);
@@ -39,6 +39,7 @@ export function createRedisCluster(
     prefix: config.redisPrefix,
     owner: `${process.env.FLY_MACHINE_ID ?? hostname()}:${process.pid}`,
     leaseMs: config.resumeGraceMs,
+    outbox: { maxEvents: config.outboxMaxEvents, maxBytes: config.outboxMaxBytes },
     ownsClient: true,
   });
 
