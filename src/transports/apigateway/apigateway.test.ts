@@ -4,7 +4,7 @@ import { configWith } from '../../config.js';
 import { ErrorCode, ProtocolError } from '../../protocol/errors.js';
 import { createServerlessApp } from '../../serverless-app.js';
 import { MemoryPairingStore } from '../../store/memory-store.js';
-import { apiGatewayDelivery, MAX_MESSAGE_BYTES } from './delivery.js';
+import { apiGatewayDelivery, checkSignalFrame, MAX_MESSAGE_BYTES } from './delivery.js';
 import { managementEndpoint, type PostOutcome } from './management-api.js';
 import { parseWebSocketEvent } from './websocket-event.js';
 
@@ -106,57 +106,83 @@ describe('management endpoint', () => {
 });
 
 describe('API Gateway delivery port', () => {
-  const pair = { id: 'room', initiator: 'a', polite: 'b' };
-
-  it('posts events and relays as JSON frames to the right connection', async () => {
+  const connections = (gone: Set<string> = new Set()) => {
     const sent: [string, string][] = [];
-    const delivery = apiGatewayDelivery(
-      async (to, data) => {
-        sent.push([to, data]);
-        return 'sent';
+    const dropped: string[] = [];
+    return {
+      sent,
+      dropped,
+      api: {
+        async post(to: string, data: string) {
+          sent.push([to, data]);
+          return gone.has(to) ? ('gone' as const) : ('sent' as const);
+        },
+        async drop(to: string) {
+          dropped.push(to);
+        },
       },
+    };
+  };
+
+  it('posts each event as a numbered JSON frame to its session, in order', async () => {
+    const { sent, api } = connections();
+    const delivery = apiGatewayDelivery(
+      api,
+      () => [{ urls: 'stun:s' }],
       async () => {},
     );
-    await delivery.send('a', 'waiting', {});
-    await delivery.relay(pair, 'a', { type: 'offer', sdp: 'v=0' });
-    await delivery.relay(pair, 'b', { type: 'end-of-candidates' });
+    await delivery.deliver([
+      { to: 'a', seq: 1, event: { name: 'waiting' } },
+      { to: 'b', seq: 4, event: { name: 'signal', room: 'r', signal: { type: 'offer', sdp: 'v=0' } } },
+      { to: 'a', seq: 2, event: { name: 'paired', room: 'r', initiator: true } },
+    ]);
     expect(sent).toEqual([
-      ['a', '{"type":"waiting","payload":{}}'],
-      ['b', '{"type":"signal","room":"room","payload":{"type":"offer","sdp":"v=0"}}'],
-      ['a', '{"type":"signal","room":"room","payload":{"type":"end-of-candidates"}}'],
+      ['a', '{"type":"waiting","payload":{},"seq":1}'],
+      ['b', '{"type":"signal","room":"r","payload":{"type":"offer","sdp":"v=0"},"seq":4}'],
+      ['a', '{"type":"paired","payload":{"room":"r","initiator":true,"iceServers":[{"urls":"stun:s"}]},"seq":2}'],
     ]);
   });
 
   it('reports a vanished (410) connection as gone, and only that one', async () => {
     const gone: string[] = [];
+    const { api } = connections(new Set(['b']));
     const delivery = apiGatewayDelivery(
-      async (to) => (to === 'b' ? 'gone' : 'sent'),
+      api,
+      () => [],
       async (session) => {
         gone.push(session);
       },
     );
-    await delivery.relay(pair, 'a', { type: 'offer', sdp: 'v=0' });
-    await delivery.send('a', 'waiting', {});
+    await delivery.deliver([
+      { to: 'b', seq: 1, event: { name: 'waiting' } },
+      { to: 'a', seq: 1, event: { name: 'waiting' } },
+    ]);
     expect(gone).toEqual(['b']);
   });
 
-  it('refuses a signal whose frame exceeds an API Gateway message, instead of letting it be cut', async () => {
-    let posts = 0;
-    const delivery = apiGatewayDelivery(
-      async () => {
-        posts++;
-        return 'sent';
-      },
+  it('tells a lost session why, then closes its connection', async () => {
+    const { sent, dropped, api } = connections();
+    await apiGatewayDelivery(
+      api,
+      () => [],
       async () => {},
-    );
+    ).lost(['a']);
+    expect(sent).toEqual([['a', expect.stringContaining('"code":"SESSION_LOST"')]]);
+    expect(dropped).toEqual(['a']);
+  });
+
+  it('refuses a signal whose frame would exceed an API Gateway message, before it is relayed', () => {
     // 30,000 control characters: a small SDP that JSON escaping makes six times larger.
-    const sdp = '\u0001'.repeat(30_000);
-    const error = await Promise.resolve(delivery.relay(pair, 'a', { type: 'offer', sdp })).catch((e: unknown) => e);
+    const error = (() => {
+      try {
+        checkSignalFrame({ type: 'offer', sdp: '\u0001'.repeat(30_000) });
+      } catch (e) {
+        return e;
+      }
+    })();
     expect(error).toBeInstanceOf(ProtocolError);
     expect((error as ProtocolError).code).toBe(ErrorCode.PAYLOAD_TOO_LARGE);
-    expect(posts).toBe(0);
-    await delivery.relay(pair, 'a', { type: 'offer', sdp: 'x'.repeat(MAX_MESSAGE_BYTES - 100) });
-    expect(posts).toBe(1);
+    expect(() => checkSignalFrame({ type: 'offer', sdp: 'x'.repeat(MAX_MESSAGE_BYTES - 200) })).not.toThrow();
   });
 });
 
@@ -167,7 +193,7 @@ describe('WebSocket handlers', () => {
     expect(post.frames.size).toBe(0);
     await send('a', { action: 'join', id: 1 });
     expect(post.of('a')).toEqual([
-      { type: 'waiting', payload: {} },
+      { type: 'waiting', payload: {}, seq: 1 },
       { type: 'ack', id: 1, payload: { ok: true, status: 'waiting' } },
     ]);
     expect(post.endpoints).toEqual(['https://abc123.execute-api.eu-west-1.amazonaws.com/prod']);
@@ -226,11 +252,11 @@ describe('WebSocket handlers', () => {
     const room = (post.of('a').find((f) => (f as { type: string }).type === 'paired') as { payload: { room: string } })
       .payload.room;
     // The signal as sent, with the pair it was sent in beside it (the client drops stale ones).
-    expect(post.of('b')).toContainEqual({ type: 'signal', room, payload: { type: 'offer', sdp: 'v=0\r\n' } });
-    expect(post.of('c')).toEqual([{ type: 'waiting', payload: {} }]);
+    expect(post.of('b')).toContainEqual({ type: 'signal', room, payload: { type: 'offer', sdp: 'v=0\r\n' }, seq: 2 });
+    expect(post.of('c')).toEqual([{ type: 'waiting', payload: {}, seq: 1 }]);
     await app.websocket.disconnect({ requestContext: requestContext('b') });
-    expect(post.of('a').at(-1)).toEqual({ type: 'partner-left', payload: { room, reason: 'disconnect' } });
-    expect(post.of('c')).toEqual([{ type: 'waiting', payload: {} }]);
+    expect(post.of('a').at(-1)).toEqual({ type: 'partner-left', payload: { room, reason: 'disconnect' }, seq: 3 });
+    expect(post.of('c')).toEqual([{ type: 'waiting', payload: {}, seq: 1 }]);
   });
 
   it('a 410 for the partner ends that session only: the sender is told its partner left and stays', async () => {
