@@ -14,7 +14,7 @@ import { type Config, configWith } from '../src/config.js';
 import { ErrorCode } from '../src/protocol/errors.js';
 import { signalSchema } from '../src/protocol/messages.js';
 import { MemoryPairingStore } from '../src/store/memory-store.js';
-import type { PairingStore } from '../src/store/pairing-store.js';
+import type { OutboxLimits, PairingStore } from '../src/store/pairing-store.js';
 import { createRedisStore } from '../src/store/redis-store.js';
 import {
   type ChurnAction,
@@ -52,12 +52,18 @@ const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
 /** Small limits make "just under" and "just over" cheap to generate thousands of times. */
 const LIMITS: SizeLimits = { maxSdpBytes: 4096, maxCandidateBytes: 512, maxFrameBytes: 16_384 };
 
-/** Per-client budgets lifted, so payloads reach validation instead of the rate limiter. */
+/**
+ * Per-client budgets lifted, so payloads reach validation instead of the rate limiter; the
+ * outboxes with them, since a partner now receives in a second what the budgets would spread
+ * over minutes (clients acknowledge every 500 ms).
+ */
 const LIFTED_BUDGETS: Partial<Config> = {
   sdpPerSecond: 100_000,
   candidatesPerSecond: 100_000,
   pairingPerSecond: 100_000,
   abuseStrikes: 100_000,
+  outboxMaxEvents: 100_000,
+  outboxMaxBytes: 64 * 1024 * 1024,
 };
 
 /** How many batches one attacker pair takes before it is replaced. */
@@ -91,6 +97,9 @@ function assertProperty<T>(property: fc.IAsyncProperty<T>, numRuns: number): Pro
     markInterruptAsFailure: true,
   });
 }
+
+/** Outboxes as roomy as LIFTED_BUDGETS need, for the stores the suites build themselves. */
+const LIFTED_OUTBOX: OutboxLimits = { maxEvents: 100_000, maxBytes: 64 * 1024 * 1024 };
 
 function describeFuzzSuite(name: string, makeStore: () => Promise<PairingStore>, runs: RunBudget): void {
   describe(`fuzzing every inbound message: ${name} store`, () => {
@@ -345,7 +354,12 @@ function disconnected(client: FuzzClient, timeoutMs = 5000): Promise<void> {
   });
 }
 
-describeFuzzSuite('memory', async () => new MemoryPairingStore(), { mix: 400, oversize: 12, churn: 150, flood: 8 });
+describeFuzzSuite('memory', async () => new MemoryPairingStore({ outbox: LIFTED_OUTBOX }), {
+  mix: 400,
+  oversize: 12,
+  churn: 150,
+  flood: 8,
+});
 
 describe('fuzzing the wire below socket.io-client: raw WebSocket frames', () => {
   let server: TestServer | undefined;
@@ -490,7 +504,7 @@ describe('with Redis', () => {
     'redis',
     async () => {
       if (!redis) throw new Error('redis-server did not start');
-      return createRedisStore(redis.url, { prefix: `fuzz${++stores}:`, leaseMs: 10_000 });
+      return createRedisStore(redis.url, { prefix: `fuzz${++stores}:`, leaseMs: 10_000, outbox: LIFTED_OUTBOX });
     },
     { mix: 150, oversize: 6, churn: 60, flood: 4 },
   );
