@@ -147,7 +147,7 @@ export const SETTINGS = {
   outboxMaxBytes: {
     env: 'OUTBOX_MAX_BYTES',
     fallback: '1048576',
-    doc: 'Bytes of events kept per session until acknowledged; bounds memory per session whatever the rate. At least twice MAX_SDP_BYTES plus 4 KiB.',
+    doc: 'Bytes of signals kept per session until acknowledged (as sent, before JSON escaping); bounds memory per session whatever the rate. Must hold a burst: 2 × (SDP_PER_SECOND × MAX_SDP_BYTES + CANDIDATES_PER_SECOND × MAX_CANDIDATE_BYTES).',
     parse: integer(16 * 1024, 64 * 1024 * 1024),
   },
   resumeGraceMs: {
@@ -261,11 +261,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `${result.maxFrameBytes} must be at least MAX_SDP_BYTES + ${FRAME_ENVELOPE_BYTES} (${result.maxSdpBytes + FRAME_ENVELOPE_BYTES})`,
     );
   }
-  // Room for an offer and its answer's worth of the largest SDP, so a handshake never overflows.
-  if (result.outboxMaxBytes < 2 * result.maxSdpBytes + FRAME_ENVELOPE_BYTES) {
+  // An outbox must hold the burst the budgets allow a partner (twice the per-second rates) of the
+  // largest signals, or a client within every limit could knock its partner's session out.
+  const burst = 2 * (result.sdpPerSecond * result.maxSdpBytes + result.candidatesPerSecond * result.maxCandidateBytes);
+  if (result.outboxMaxBytes < burst) {
     throw new ConfigError(
       SETTINGS.outboxMaxBytes.env,
-      `${result.outboxMaxBytes} must be at least 2 × MAX_SDP_BYTES + ${FRAME_ENVELOPE_BYTES} (${2 * result.maxSdpBytes + FRAME_ENVELOPE_BYTES})`,
+      `${result.outboxMaxBytes} cannot hold a partner's burst of the largest signals: at least 2 × (SDP_PER_SECOND × MAX_SDP_BYTES + CANDIDATES_PER_SECOND × MAX_CANDIDATE_BYTES) = ${burst}`,
+    );
+  }
+  const burstEvents = 2 * (result.sdpPerSecond + result.candidatesPerSecond);
+  if (result.outboxMaxEvents < burstEvents) {
+    throw new ConfigError(
+      SETTINGS.outboxMaxEvents.env,
+      `${result.outboxMaxEvents} cannot hold a partner's burst: at least 2 × (SDP_PER_SECOND + CANDIDATES_PER_SECOND) = ${burstEvents}`,
     );
   }
   return result;

@@ -166,10 +166,39 @@ export function partnerOf(pair: Pair, session: SessionId): SessionId {
   return pair.initiator === session ? pair.polite : pair.initiator;
 }
 
-/** The bytes an event counts against its outbox: its JSON, as both stores encode it. */
+/** What every event counts for its envelope (names, room, seq), whatever it carries. */
+const EVENT_OVERHEAD_BYTES = 128;
+
+/**
+ * The bytes an event counts against its outbox: what it carries as the client sent it (the
+ * UTF-8 bytes of an SDP or a candidate's fields) plus a fixed envelope. Not its JSON: escaping can
+ * make that six times larger, and a sender must not be able to overflow its partner's outbox with
+ * a burst the per-client budgets allow, just by choosing characters that escape.
+ */
 export function eventBytes(event: SessionEvent): number {
-  return Buffer.byteLength(JSON.stringify(event));
+  if (event.name !== 'signal') return EVENT_OVERHEAD_BYTES;
+  const { signal } = event;
+  switch (signal.type) {
+    case 'offer':
+    case 'answer':
+      return EVENT_OVERHEAD_BYTES + Buffer.byteLength(signal.sdp);
+    case 'candidate': {
+      const { candidate, sdpMid, usernameFragment } = signal.candidate;
+      return (
+        EVENT_OVERHEAD_BYTES +
+        Buffer.byteLength(candidate) +
+        Buffer.byteLength(sdpMid ?? '') +
+        Buffer.byteLength(usernameFragment ?? '')
+      );
+    }
+    case 'end-of-candidates':
+      return EVENT_OVERHEAD_BYTES;
+  }
 }
 
-/** Defaults that hold a burst of the largest signals the per-client budgets allow, a second of them. */
+/**
+ * Defaults that hold what the default per-client budgets let a partner send in a burst (ten of the
+ * largest offers and eighty of the largest candidates: 0.8 MiB), while its client acknowledges
+ * every half second.
+ */
 export const DEFAULT_OUTBOX_LIMITS: OutboxLimits = { maxEvents: 512, maxBytes: 1024 * 1024 };
