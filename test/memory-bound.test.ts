@@ -34,9 +34,13 @@ describe('memory under load from one address', () => {
       expect(clients.length).toBe(defaults.maxConnectionsPerIp);
 
       const received = clients.map(() => 0);
-      clients.forEach((client, i) => client.on('signal', () => received[i]++));
+      clients.forEach((client, i) => {
+        client.on('signal', () => {
+          received[i] = (received[i] ?? 0) + 1;
+        });
+      });
       // The largest offer a frame can carry: control characters, each escaped to six bytes on the wire.
-    const sdp = '\u0001'.repeat(Math.floor((defaults.maxFrameBytes - 100) / 6));
+      const sdp = '\u0001'.repeat(Math.floor((defaults.maxFrameBytes - 100) / 6));
       const line = `candidate:1 1 udp 2122260223 10.0.0.1 ${'9'.repeat(defaults.maxCandidateBytes - 48)} typ host`;
 
       // Each client sends at its budgets: offers (SDP_PER_SECOND) and candidates (CANDIDATES_PER_SECOND).

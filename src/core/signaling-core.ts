@@ -1,7 +1,14 @@
 import { type ErrorBody, ErrorCode, ProtocolError, StoreUnavailableError } from '../protocol/errors.js';
 import type { Ack, Command, CommandResults, LeaveReason, Signal } from '../protocol/messages.js';
 import { type PayloadLimits, parseAck, parseEmpty, parseSignal } from '../protocol/validate.js';
-import type { Attached, EnqueueResult, Outgoing, PairingStore, SessionId } from '../store/pairing-store.js';
+import type {
+  Attached,
+  EnqueueResult,
+  Outgoing,
+  PairingStore,
+  RelayResult,
+  SessionId,
+} from '../store/pairing-store.js';
 import type { Delivery } from './delivery.js';
 import { type SignalingObserver, silentObserver } from './observer.js';
 
@@ -43,7 +50,8 @@ export class SignalingCore {
   /** The registry: command name → handler. */
   readonly #commands: { [C in Command]: Handler<C> } = {
     join: (session, payload) => this.#join(session, payload),
-    signal: (session, payload) => this.#signal(session, payload),
+    // Never reached: `handle` sends `signal` down the hot path (relayNow).
+    signal: async () => ({}),
     next: (session, payload) => this.#next(session, payload),
     leave: (session, payload) => this.#leave(session, payload),
     ack: (session, payload) => this.#ack(session, payload),
@@ -61,15 +69,12 @@ export class SignalingCore {
 
   /** Runs one command; never throws: every outcome, good or bad, is an acknowledgement. */
   async handle<C extends Command>(command: C, session: SessionId, payload: unknown): Promise<Ack<CommandResults[C]>> {
+    if (command === 'signal') return (await this.relayNow(session, payload)) as Ack<CommandResults[C]>;
     try {
       const result = await (this.#commands[command] as Handler<C>)(session, payload);
-      return command === 'signal' || command === 'ack'
-        ? (OK_SIGNAL as Ack<CommandResults[C]>)
-        : { ok: true, ...result };
+      return command === 'ack' ? (OK_SIGNAL as Ack<CommandResults[C]>) : { ok: true, ...result };
     } catch (error) {
-      const body = this.#toErrorBody(error, command, session);
-      this.#observer.refused(command, body.code);
-      return { ok: false, error: body };
+      return this.#refused(error, command, session);
     }
   }
 
@@ -135,22 +140,59 @@ export class SignalingCore {
     return this.#settle(session, await this.#store.enqueue(session));
   }
 
-  async #signal(session: SessionId, payload: unknown): Promise<CommandResults['signal']> {
-    const signal: Signal = parseSignal(payload, this.#limits);
-    this.#checkSignal(signal);
-    const result = await this.#store.relay(session, signal);
-    switch (result.status) {
-      case 'relayed':
-        await this.#deliver([result.event]);
-        this.#observer.relayed(signal.type);
-        return {};
-      case 'not-paired':
-        throw new ProtocolError(ErrorCode.NOT_PAIRED, 'signal needs a partner: wait for paired');
-      case 'partner-gone':
-        this.#observer.pairEnded(result.pair, 'disconnect');
-        await this.#deliver(result.events);
-        throw new ProtocolError(ErrorCode.NOT_PAIRED, 'your partner stopped receiving and is gone');
+  /**
+   * The relay hot path, `signal` itself: where the store answers at once (the memory store) and
+   * delivery writes locally, the signal is checked, appended, written to the partner and acked in
+   * the caller's turn, with no promise on the way; otherwise the acknowledgement comes as a
+   * promise. Never throws, like `handle`: the caller runs inside the transport's event dispatch,
+   * where a throw would take the process down. The caller must have nothing of this session's
+   * still running, or the relay would overtake it.
+   */
+  relayNow(session: SessionId, payload: unknown): Ack | Promise<Ack> {
+    try {
+      const signal: Signal = parseSignal(payload, this.#limits);
+      this.#checkSignal(signal);
+      const result = this.#store.relay(session, signal);
+      return result instanceof Promise
+        ? result.then(
+            (answer) => this.#relayed(session, answer, signal),
+            (error: unknown) => this.#refused(error, 'signal', session),
+          )
+        : this.#relayed(session, result, signal);
+    } catch (error) {
+      return this.#refused(error, 'signal', session);
     }
+  }
+
+  /** The acknowledgement of a relay the store has decided, once its events are handed over. */
+  #relayed(session: SessionId, result: RelayResult, signal: Signal): Ack | Promise<Ack> {
+    try {
+      switch (result.status) {
+        case 'relayed': {
+          this.#observer.relayed(signal.type);
+          const written = this.#delivery.deliver([result.event]);
+          return written ? written.then(() => OK_SIGNAL) : OK_SIGNAL;
+        }
+        case 'not-paired':
+          throw new ProtocolError(ErrorCode.NOT_PAIRED, 'signal needs a partner: wait for paired');
+        case 'partner-gone': {
+          this.#observer.pairEnded(result.pair, 'disconnect');
+          const gone = new ProtocolError(ErrorCode.NOT_PAIRED, 'your partner stopped receiving and is gone');
+          const written = this.#delivery.deliver(result.events);
+          return written
+            ? written.then(() => this.#refused(gone, 'signal', session))
+            : this.#refused(gone, 'signal', session);
+        }
+      }
+    } catch (error) {
+      return this.#refused(error, 'signal', session);
+    }
+  }
+
+  #refused(error: unknown, command: string, session: SessionId): Ack {
+    const body = this.#toErrorBody(error, command, session);
+    this.#observer.refused(command, body.code);
+    return { ok: false, error: body };
   }
 
   async #next(session: SessionId, payload: unknown): Promise<CommandResults['next']> {

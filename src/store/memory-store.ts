@@ -163,7 +163,7 @@ export class MemoryPairingStore implements PairingStore {
     return { pair, events: told ? [told] : [] };
   }
 
-  async relay(session: SessionId, signal: Signal): Promise<RelayResult> {
+  relay(session: SessionId, signal: Signal): RelayResult {
     const pair = this.#pairs.get(session);
     if (!pair || !this.#live(session)) return { status: 'not-paired' };
     const event = this.#append(partnerOf(pair, session), { name: 'signal', room: pair.id, signal });

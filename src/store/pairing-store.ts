@@ -142,9 +142,10 @@ export interface PairingStore {
   /**
    * Appends `signal` to the outbox of `session`'s partner, if `session` is live and in a pair now:
    * the pair is read in the same atomic step, so a signal can never reach a session that is no
-   * longer its sender's partner, whatever any instance remembers.
+   * longer its sender's partner, whatever any instance remembers. A store that can answer at once
+   * (the memory store) does, without a promise: this is the relay's hot path.
    */
-  relay(session: SessionId, signal: Signal): Promise<RelayResult>;
+  relay(session: SessionId, signal: Signal): RelayResult | Promise<RelayResult>;
   /** The client processed every event up to `seq`: its outbox forgets them. */
   acknowledge(session: SessionId, seq: number): Promise<void>;
   /** The outbox after `after`, in order, or null when the session is lost (for a connection that saw a gap). */

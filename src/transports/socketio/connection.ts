@@ -110,6 +110,14 @@ export function bindSocketIo(
         }
         return;
       }
+      // The relay hot path: with nothing of this client's pending, a signal goes to the store at
+      // once (the memory store answers in this very turn, so it is written and acked here too).
+      if (event === 'signal' && !extra && queue.idle) {
+        const relayed = core.relayNow(session, payload);
+        if (relayed instanceof Promise) queue.force(() => relayed.then((result) => ack?.(result)));
+        else ack?.(relayed);
+        return;
+      }
       // Refusals of malformed calls wait their turn like any command, so acks keep the order sent.
       const accepted = queue.push(async () => {
         if (!isCommand(event)) {
