@@ -90,7 +90,7 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
     heartbeatMs: Math.floor(config.resumeGraceMs / 3),
     limits: config,
     gate: new ConnectionGate(config, cluster ? { redis: cluster.redis, prefix: config.redisPrefix } : undefined),
-    trustProxy: config.trustProxy,
+    clientAddress: config,
     logger,
     observeWait: metrics.observeWait,
     onError: (err, context) => logger.warn({ err, ...context }, 'background task failed'),

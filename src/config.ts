@@ -76,6 +76,16 @@ const list = (raw: string): string[] =>
 
 const optionalText = (raw: string): string | undefined => raw;
 
+/** An HTTP header name (RFC 9110 token), lower-cased as Node presents incoming headers. */
+const headerName = (raw: string, env: string): string | undefined => {
+  const name = raw.trim().toLowerCase();
+  if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)) throw new ConfigError(env, `"${raw}" is not an HTTP header name`);
+  // These are lists every hop appends to, the client included: hop counting (TRUST_PROXY) is the safe reading.
+  if (name === 'x-forwarded-for' || name === 'forwarded')
+    throw new ConfigError(env, `${raw} is a list the client writes into; use TRUST_PROXY to count its trusted hops`);
+  return name;
+};
+
 const redisUrl = (raw: string, env: string): string | undefined => {
   if (!/^rediss?:\/\/./.test(raw)) throw new ConfigError(env, 'must be a redis:// or rediss:// (TLS) URL');
   return raw;
@@ -153,8 +163,14 @@ export const SETTINGS = {
   trustProxy: {
     env: 'TRUST_PROXY',
     fallback: '0',
-    doc: 'Proxies in front of the server whose X-Forwarded-For is trusted (1 on Fly.io); 0 uses the socket address.',
+    doc: 'Proxies in front of the server whose X-Forwarded-For entries are trusted; 0 uses the socket address.',
     parse: integer(0, 10),
+  },
+  clientIpHeader: {
+    env: 'CLIENT_IP_HEADER',
+    fallback: undefined,
+    doc: 'Header the edge proxy sets to the client address (Fly-Client-IP on Fly.io); only behind a proxy that overwrites it. Unset: TRUST_PROXY decides.',
+    parse: headerName,
   },
   corsOrigins: {
     env: 'CORS_ORIGINS',

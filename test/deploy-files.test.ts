@@ -81,6 +81,7 @@ describe('serverless.yml', () => {
       'MAX_FRAME_BYTES',
       'MAX_IN_FLIGHT',
       'TRUST_PROXY',
+      'CLIENT_IP_HEADER',
       'REDIS_STREAM_MAX_LEN',
       'METRICS_TOKEN',
       'SHUTDOWN_TIMEOUT_MS',
