@@ -43,6 +43,16 @@ describe('Dockerfile and fly.toml', () => {
     server = await startServer();
     expect((await fetch(`${server.url}${checkPath}`)).status).toBe(200);
   });
+
+  it('deploys one machine: every `fly launch` and `fly deploy` in fly.toml, README and deploy.md says --ha=false', () => {
+    // Fly's first deploy otherwise creates two machines: two memory-store queues that never pair.
+    for (const file of ['fly.toml', 'README.md', 'docs/deploy.md']) {
+      const commands = [...read(file).matchAll(/fly (?:launch|deploy)\b[^`\n#]*/g)].map(([command]) => command);
+      expect(commands.length, `${file} shows how to deploy`).toBeGreaterThan(0);
+      for (const command of commands) expect(command, `${file}: ${command}`).toContain('--ha=false');
+    }
+    expect(read('fly.toml')).toMatch(/^ {2}CLIENT_IP_HEADER = "Fly-Client-IP"$/m);
+  });
 });
 
 describe('serverless.yml', () => {
