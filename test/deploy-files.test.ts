@@ -31,6 +31,14 @@ describe('Dockerfile and fly.toml', () => {
     expect((dockerfile.match(/^FROM /gm) ?? []).length).toBeGreaterThanOrEqual(2);
   });
 
+  it('ships Node 22 LTS in the image and on Lambda, while the code keeps working on Node 20 for development', () => {
+    const images = [...read('Dockerfile').matchAll(/^FROM (\S+)/gm)].map(([, image]) => image);
+    expect(images.length).toBeGreaterThanOrEqual(2);
+    for (const image of images) expect(image).toMatch(/^node:22-/);
+    expect(read('serverless.yml')).toMatch(/^ {2}runtime: nodejs22\.x$/m);
+    expect((pkg as { engines?: { node?: string } }).engines?.node).toBe('>=20');
+  });
+
   it('fly.toml serves the default port, checks a route that exists, and drains within its kill timeout', async () => {
     const fly = read('fly.toml');
     const config = loadConfig({});
@@ -58,9 +66,8 @@ describe('Dockerfile and fly.toml', () => {
 describe('serverless.yml', () => {
   const yml = read('serverless.yml');
 
-  it('pins Serverless 3 on nodejs20.x and routes the three WebSocket routes and the HTTP routes', () => {
+  it('pins Serverless 3 and routes the three WebSocket routes and the HTTP routes', () => {
     expect(yml).toMatch(/^frameworkVersion: ["']3["']$/m);
-    expect(yml).toMatch(/runtime: nodejs20\.x/);
     expect(yml).toMatch(/websocketsApiRouteSelectionExpression: \$request\.body\.action/);
     for (const route of ['$connect', '$disconnect', '$default']) expect(yml).toContain(`route: ${route}`);
     for (const path of ['/healthz', '/readyz', '/ice-servers']) expect(yml).toContain(`path: ${path}`);
