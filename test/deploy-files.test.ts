@@ -2,7 +2,9 @@
  * No Docker engine or Fly.io here: these checks keep the Dockerfile and fly.toml true to the code,
  * and test/server-process.test.ts runs the very command they start.
  */
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, SETTINGS } from '../src/config.js';
 import { startServer, type TestServer } from './helpers/server.js';
@@ -63,6 +65,30 @@ describe('Dockerfile and fly.toml', () => {
   });
 });
 
+/** serverless.yml as Serverless resolves it with `env` in the deploying shell (no AWS call: REDIS_URL is set). */
+function resolved(env: Record<string, string>): Promise<{ provider: Record<string, unknown> }> {
+  const { VPC_SUBNET_IDS, VPC_SECURITY_GROUP_IDS, ...inherited } = process.env;
+  const serverless = fileURLToPath(new URL('node_modules/.bin/serverless', root));
+  return new Promise((resolve, reject) => {
+    execFile(
+      serverless,
+      ['print', '--format', 'json'],
+      {
+        cwd: fileURLToPath(root),
+        env: {
+          ...inherited,
+          AWS_ACCESS_KEY_ID: 'local',
+          AWS_SECRET_ACCESS_KEY: 'local',
+          SLS_TELEMETRY_DISABLED: '1',
+          REDIS_URL: 'redis://127.0.0.1:6379',
+          ...env,
+        },
+      },
+      (error, stdout, stderr) => (error ? reject(new Error(`${stdout}${stderr}`)) : resolve(JSON.parse(stdout))),
+    );
+  });
+}
+
 describe('serverless.yml', () => {
   const yml = read('serverless.yml');
 
@@ -109,6 +135,23 @@ describe('serverless.yml', () => {
         expect(deployDoc, `deploy.md names ${env} as long-lived only`).toContain(`\`${env}\``);
       else expect(yml, `serverless.yml passes ${env}`).toContain(`${env}: \${env:${env}, `);
     }
+  });
+
+  it('puts the Lambdas in a VPC only when both VPC_SUBNET_IDS and VPC_SECURITY_GROUP_IDS are set', async () => {
+    expect((await resolved({})).provider.vpc ?? undefined).toBeUndefined();
+    expect(
+      (await resolved({ VPC_SUBNET_IDS: 'subnet-0a1b, subnet-0c2d', VPC_SECURITY_GROUP_IDS: 'sg-0123' })).provider,
+    ).toMatchObject({ vpc: { subnetIds: ['subnet-0a1b', 'subnet-0c2d'], securityGroupIds: ['sg-0123'] } });
+    await expect(resolved({ VPC_SUBNET_IDS: 'subnet-0a1b' })).rejects.toThrow(
+      /VPC_SUBNET_IDS and VPC_SECURITY_GROUP_IDS go together/,
+    );
+    await expect(resolved({ VPC_SUBNET_IDS: 'subnet-0a1b', VPC_SECURITY_GROUP_IDS: 'vpc-0123' })).rejects.toThrow(
+      /VPC_SECURITY_GROUP_IDS: "vpc-0123" is not a sg- id/,
+    );
+    // What a VPC needs besides: a NAT gateway to the management API, and how the secret is resolved.
+    const deployDoc = read('docs/deploy.md');
+    for (const needed of ['VPC_SUBNET_IDS', 'VPC_SECURITY_GROUP_IDS', 'NAT gateway', 'How `REDIS_URL` is resolved'])
+      expect(deployDoc).toContain(needed);
   });
 
   it('names handlers that the build emits and exports', () => {
