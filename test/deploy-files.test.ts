@@ -163,3 +163,16 @@ describe('serverless.yml', () => {
     }
   });
 });
+
+describe('CI', () => {
+  it('the workflow runs .ci/run on Debian, on Node 20 and 22, for every push and pull request', () => {
+    const workflow = read('.github/workflows/ci.yml');
+    expect(workflow).toMatch(/^on:\n {2}push:\n {2}pull_request:/m);
+    expect(workflow).toMatch(/^ {6}- run: bash \.ci\/run$/m);
+    expect(workflow).toMatch(/^ {8}node: \[20, 22\]$/m);
+    // A Debian image run as root: .ci/run installs what it misses with apt-get.
+    expect(workflow).toMatch(/^ {6}image: node:\$\{\{ matrix\.node \}\}-bookworm$/m);
+    expect(read('.ci/run')).toMatch(/^npm test \|\| status=\$\?$/m);
+    expect(read('README.md')).toContain('`bash .ci/run` is what CI runs');
+  });
+});
