@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import type { SignalingCore } from '../../core/signaling-core.js';
-import { clientIp } from '../../http/client-ip.js';
+import { type ClientAddressRule, clientIp } from '../../http/client-ip.js';
 import { CommandLimiter, type CommandLimits } from '../../limits/command-limiter.js';
 import type { ConnectionGate } from '../../limits/connection-gate.js';
+import { addressTag } from '../../observability/address-tag.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { type Ack, isCommand } from '../../protocol/messages.js';
 import type { SessionId } from '../../store/pairing-store.js';
@@ -22,8 +23,8 @@ export interface SocketIoBindingOptions {
   limits: CommandLimits;
   /** Per-address admission of new connections. */
   gate: ConnectionGate;
-  /** Trusted proxy hops for the client address (X-Forwarded-For). */
-  trustProxy: number;
+  /** How the client's address is read behind proxies (CLIENT_IP_HEADER, TRUST_PROXY). */
+  clientAddress: ClientAddressRule;
   logger: Logger;
   /** Reports how long a client waited in the queue before `paired`. */
   observeWait: (seconds: number) => void;
@@ -57,10 +58,10 @@ export function bindSocketIo(
 
   // Admission runs for every connection, recovered ones included: each holds an address slot.
   io.use((socket, next) => {
-    const ip = clientIp(socket.request, options.trustProxy);
+    const ip = clientIp(socket.request, options.clientAddress);
     options.gate.admit(ip).then((admission) => {
       if (!admission.admitted) {
-        logger.warn({ ip, reason: admission.reason }, 'connection refused');
+        logger.warn({ address: addressTag(ip), reason: admission.reason }, 'connection refused');
         const refusal = new Error(admission.reason) as Error & { data?: unknown };
         refusal.data = {
           code: ErrorCode.RATE_LIMITED,
@@ -98,7 +99,7 @@ export function bindSocketIo(
           error: { code: ErrorCode.RATE_LIMITED, message: 'too many messages', retryAfterMs: verdict.retryAfterMs },
         });
         if (verdict.abusive && socket.connected) {
-          logger.warn({ socket: socket.id, ip: socket.data.ip }, 'disconnecting an abusive client');
+          logger.warn({ socket: socket.id, address: addressTag(socket.data.ip) }, 'disconnecting an abusive client');
           socket.disconnect(true);
         }
         return;
