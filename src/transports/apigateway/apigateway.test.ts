@@ -230,6 +230,20 @@ describe('WebSocket handlers', () => {
     ]);
   });
 
+  it('answers a refused command without an id by an error event, and an accepted one with nothing', async () => {
+    const { post, connect, send } = lambda();
+    await connect('a');
+    await send('a', { action: 'join' });
+    await send('a', { action: 'join' });
+    await send('a', { action: 'signal', payload: { type: 'offer', sdp: 'v=0' } });
+    await send('a', { action: 'ping' });
+    expect(post.of('a')).toEqual([
+      { type: 'waiting', payload: {} },
+      { type: 'error', payload: { code: 'ALREADY_WAITING', message: expect.any(String) } },
+      { type: 'error', payload: { code: 'NOT_PAIRED', message: expect.any(String) } },
+    ]);
+  });
+
   it('pairs, relays to the partner only, and ends the pair on $disconnect', async () => {
     const { app, post, connect, send } = lambda();
     for (const id of ['a', 'b', 'c']) await connect(id);

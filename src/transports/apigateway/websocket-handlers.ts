@@ -130,10 +130,14 @@ async function answerFrame(
     }
   }
   const id = frame ? frame.id : salvageAckId(body);
-  const reply = (ack: Ack<object>) => (id === undefined ? undefined : ackFrame(id, ack));
   const refuse = (body: ErrorBody) =>
     // A frame that names no ack id still deserves an answer: the error event.
     id === undefined ? eventFrame('error', body) : ackFrame(id, { ok: false, error: body });
+  const reply = (ack: Ack<object>) => {
+    // A refusal is always answered; a success only when the client asked (an id).
+    if (!ack.ok) return refuse(ack.error);
+    return id === undefined ? undefined : ackFrame(id, ack);
+  };
 
   // Junk draws from a budget too (the candidates one), so a flood of it is limited like any other.
   const verdict = await limiter.check(connectionId, frame?.action ?? '', frame?.payload);
