@@ -32,7 +32,7 @@ const alive = (pid: number | undefined) => {
 
 describe('npm run dev', () => {
   it('watches the bundles of build:web and the server', () => {
-    expect(pkg.scripts.dev).toMatch(/\btsx scripts\/dev\.ts$/);
+    expect(pkg.scripts.dev).toMatch(/\btsx src\/cli\/dev\.ts$/);
     const [, ...buildArgs] = (pkg.scripts['build:web'] ?? '').split(' ');
     expect(projectDevOptions()).toEqual({ esbuildArgs: buildArgs, serverEntry: 'src/server.ts' });
   });
