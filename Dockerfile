@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 # Multi-stage: build with dev dependencies, run the compiled JS with production ones only.
+# Node 22, the active LTS line (Node 20 reached end of life in April 2026); the code itself still
+# runs on Node >= 20 for development (package.json engines).
 
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -11,7 +13,7 @@ COPY src ./src
 COPY public ./public
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     PORT=3000
 WORKDIR /app

@@ -12,6 +12,7 @@ import { createHttpApp } from './http/http-app.js';
 import { originAllowed } from './http/origins.js';
 import { iceServersFor, turnSettings } from './ice/turn-credentials.js';
 import { ConnectionGate } from './limits/connection-gate.js';
+import { type ResolveAddresses, watchFlyMachines } from './observability/fly-machines.js';
 import { logObserver } from './observability/log-observer.js';
 import { createMetrics } from './observability/metrics.js';
 import { MemoryPairingStore } from './store/memory-store.js';
@@ -23,6 +24,9 @@ import type { SignalingServer } from './transports/socketio/types.js';
 export interface AppDeps {
   store?: PairingStore;
   logger?: Logger;
+  /** The platform's environment (default process.env) and DNS lookup, for the Fly.io machine check. */
+  env?: Record<string, string | undefined>;
+  resolveAddresses?: ResolveAddresses;
 }
 
 export interface PairwireApp {
@@ -89,11 +93,17 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
     heartbeatMs: Math.floor(config.resumeGraceMs / 3),
     limits: config,
     gate: new ConnectionGate(config, cluster ? { redis: cluster.redis, prefix: config.redisPrefix } : undefined),
-    trustProxy: config.trustProxy,
+    clientAddress: config,
     logger,
     observeWait: metrics.observeWait,
     onError: (err, context) => logger.warn({ err, ...context }, 'background task failed'),
   });
+
+  // A second machine on the memory store is a second queue nobody is paired across: say so loudly.
+  const machines =
+    store instanceof MemoryPairingStore
+      ? watchFlyMachines({ env: deps.env ?? process.env, logger, resolve: deps.resolveAddresses })
+      : undefined;
 
   let closing: Promise<void> | undefined;
   const server = io;
@@ -116,6 +126,7 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
     },
     close() {
       closing ??= (async () => {
+        machines?.stop();
         // Past the drain budget, cut whatever is still open rather than hang the shutdown.
         const deadline = setTimeout(() => http.closeAllConnections(), config.shutdownTimeoutMs);
         deadline.unref();

@@ -29,9 +29,37 @@ describe('config', () => {
     ['ICE_SERVERS', '{nope', /ICE_SERVERS: is not valid JSON/],
     ['ICE_SERVERS', '[{"url":"stun:x"}]', /ICE_SERVERS: entry 0 needs "urls"/],
     ['MAX_SDP_BYTES', '10', /MAX_SDP_BYTES: 10 is outside/],
+    ['TURN_URLS', 'http://turn.example.org', /TURN_URLS: "http:\/\/turn.example.org" is not a turn: or turns: URL/],
+    ['TURN_URLS', 'turn:ok.example.org,stun:x', /TURN_URLS: "stun:x" is not a turn: or turns: URL/],
+    ['CORS_ORIGINS', 'example.com', /CORS_ORIGINS: "example.com" can never match .*write it as https:\/\/example.com$/],
+    ['CORS_ORIGINS', 'https://chat.example/', /CORS_ORIGINS: .*write it as https:\/\/chat.example$/],
+    ['CORS_ORIGINS', 'https://Chat.Example:443', /CORS_ORIGINS: .*write it as https:\/\/chat.example$/],
+    ['CORS_ORIGINS', 'localhost:3000', /CORS_ORIGINS: "localhost:3000" can never match/],
+    ['CORS_ORIGINS', 'https://[::1', /CORS_ORIGINS: "https:\/\/\[::1" can never match/],
+    ['CLIENT_IP_HEADER', 'X-Forwarded-For', /CLIENT_IP_HEADER: X-Forwarded-For is a list .* use TRUST_PROXY/],
+    ['CLIENT_IP_HEADER', 'Fly Client IP', /CLIENT_IP_HEADER: "Fly Client IP" is not an HTTP header name/],
   ])('refuses %s=%s with a message naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('accepts origins as browsers send them, turn:/turns: URLs, and a header name in any case', () => {
+    const config = loadConfig({
+      CORS_ORIGINS: 'https://chat.example, http://localhost:3000,capacitor://localhost, *',
+      TURN_URLS: 'turn:turn.example.org:3478?transport=tcp, TURNS:turn.example.org:5349',
+      TURN_SECRET: 's3cret',
+      CLIENT_IP_HEADER: 'Fly-Client-IP',
+    });
+    expect(config.corsOrigins).toEqual(['https://chat.example', 'http://localhost:3000', 'capacitor://localhost', '*']);
+    expect(config.turnUrls).toEqual(['turn:turn.example.org:3478?transport=tcp', 'TURNS:turn.example.org:5349']);
+    expect(config.clientIpHeader).toBe('fly-client-ip');
+  });
+
+  it('refuses TURN_URLS without TURN_SECRET, and the reverse: either alone would hand out nothing', () => {
+    expect(() => loadConfig({ TURN_URLS: 'turn:turn.example.org' })).toThrow(
+      /^TURN_URLS: is set but TURN_SECRET is not/,
+    );
+    expect(() => loadConfig({ TURN_SECRET: 's3cret' })).toThrow(/^TURN_SECRET: is set but TURN_URLS is empty/);
   });
 
   it('refuses a frame limit that leaves no room for the largest SDP', () => {

@@ -76,6 +76,55 @@ const list = (raw: string): string[] =>
 
 const optionalText = (raw: string): string | undefined => raw;
 
+/** scheme://host[:port] and nothing more: what a browser sends in its Origin header. */
+const ORIGIN_SHAPE = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+$/i;
+
+/**
+ * CORS_ORIGINS: `*` or origins exactly as browsers send them. An entry no Origin header can ever
+ * equal (no scheme, a path, a trailing slash, upper case) would silently refuse every page.
+ */
+const originList = (raw: string, env: string): string[] =>
+  list(raw).map((entry) => {
+    if (entry === '*') return entry;
+    const url = ORIGIN_SHAPE.test(entry) ? parsedUrl(entry) : undefined;
+    // http(s) origins have one canonical spelling (lower-case host, no default port); other
+    // schemes (capacitor://localhost, chrome-extension://…) are compared as written.
+    const special = url?.protocol === 'http:' || url?.protocol === 'https:';
+    if (url && (!special || url.origin === entry)) return entry;
+    throw new ConfigError(env, `"${entry}" can never match a browser's Origin: write it as ${originHint(entry)}`);
+  });
+
+/** The spelling that would match: the URL's origin, else (a bare host name) the host over https. */
+function originHint(entry: string): string {
+  const origin = parsedUrl(entry)?.origin;
+  return origin && origin !== 'null' ? origin : `https://${entry.replace(/\/+$/, '')}`;
+}
+
+function parsedUrl(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** TURN_URLS: turn: and turns: URLs (RFC 7065) only; anything else is not a TURN server. */
+const turnUrlList = (raw: string, env: string): string[] =>
+  list(raw).map((entry) => {
+    if (/^turns?:[^\s/]\S*$/i.test(entry)) return entry;
+    throw new ConfigError(env, `"${entry}" is not a turn: or turns: URL (e.g. turn:turn.example.org:3478)`);
+  });
+
+/** An HTTP header name (RFC 9110 token), lower-cased as Node presents incoming headers. */
+const headerName = (raw: string, env: string): string | undefined => {
+  const name = raw.trim().toLowerCase();
+  if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)) throw new ConfigError(env, `"${raw}" is not an HTTP header name`);
+  // These are lists every hop appends to, the client included: hop counting (TRUST_PROXY) is the safe reading.
+  if (name === 'x-forwarded-for' || name === 'forwarded')
+    throw new ConfigError(env, `${raw} is a list the client writes into; use TRUST_PROXY to count its trusted hops`);
+  return name;
+};
+
 const redisUrl = (raw: string, env: string): string | undefined => {
   if (!/^rediss?:\/\/./.test(raw)) throw new ConfigError(env, 'must be a redis:// or rediss:// (TLS) URL');
   return raw;
@@ -159,14 +208,20 @@ export const SETTINGS = {
   trustProxy: {
     env: 'TRUST_PROXY',
     fallback: '0',
-    doc: 'Proxies in front of the server whose X-Forwarded-For is trusted (1 on Fly.io); 0 uses the socket address.',
+    doc: 'Proxies in front of the server whose X-Forwarded-For entries are trusted; 0 uses the socket address.',
     parse: integer(0, 10),
+  },
+  clientIpHeader: {
+    env: 'CLIENT_IP_HEADER',
+    fallback: undefined,
+    doc: 'Header the edge proxy sets to the client address (Fly-Client-IP on Fly.io); only behind a proxy that overwrites it. Unset: TRUST_PROXY decides.',
+    parse: headerName,
   },
   corsOrigins: {
     env: 'CORS_ORIGINS',
     fallback: '',
-    doc: "Comma-separated origins whose pages may connect; empty: only the server's own page; * for any.",
-    parse: list,
+    doc: "Comma-separated origins (scheme://host[:port]) whose pages may connect; empty: only the server's own page; * for any.",
+    parse: originList,
   },
   sdpPerSecond: {
     env: 'SDP_PER_SECOND',
@@ -207,13 +262,13 @@ export const SETTINGS = {
   turnUrls: {
     env: 'TURN_URLS',
     fallback: '',
-    doc: 'Comma-separated turn:/turns: URLs handed out with time-limited credentials when TURN_SECRET is set.',
-    parse: list,
+    doc: 'Comma-separated turn:/turns: URLs handed out with time-limited credentials; needs TURN_SECRET.',
+    parse: turnUrlList,
   },
   turnSecret: {
     env: 'TURN_SECRET',
     fallback: undefined,
-    doc: "coturn's static-auth-secret (use-auth-secret); credentials are derived from it, it is never sent.",
+    doc: "coturn's static-auth-secret (use-auth-secret); credentials are derived from it, it is never sent. Needs TURN_URLS.",
     parse: optionalText,
   },
   turnTtlSeconds: {
@@ -261,6 +316,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `${result.maxFrameBytes} must be at least MAX_SDP_BYTES + ${FRAME_ENVELOPE_BYTES} (${result.maxSdpBytes + FRAME_ENVELOPE_BYTES})`,
     );
   }
+  checkTurnPair(result);
   // An outbox must hold the burst the budgets allow a partner (twice the per-second rates) of the
   // largest signals, or a client within every limit could knock its partner's session out.
   const burst = 2 * (result.sdpPerSecond * result.maxSdpBytes + result.candidatesPerSecond * result.maxCandidateBytes);
@@ -278,6 +334,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   return result;
+}
+
+/** TURN URLs are handed out only with credentials from the secret: one without the other does nothing. */
+function checkTurnPair({ turnUrls, turnSecret }: Config): void {
+  if (turnUrls.length > 0 && turnSecret === undefined) {
+    throw new ConfigError(
+      SETTINGS.turnUrls.env,
+      'is set but TURN_SECRET is not, so no client would get these servers: set TURN_SECRET (coturn static-auth-secret), or list TURN servers with fixed credentials in ICE_SERVERS',
+    );
+  }
+  if (turnSecret !== undefined && turnUrls.length === 0) {
+    throw new ConfigError(
+      SETTINGS.turnSecret.env,
+      'is set but TURN_URLS is empty, so no TURN server would be handed out',
+    );
+  }
 }
 
 /** Room for the event name, the JSON envelope and escaping around the largest SDP allowed. */

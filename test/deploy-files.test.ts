@@ -2,7 +2,9 @@
  * No Docker engine or Fly.io here: these checks keep the Dockerfile and fly.toml true to the code,
  * and test/server-process.test.ts runs the very command they start.
  */
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, SETTINGS } from '../src/config.js';
 import { startServer, type TestServer } from './helpers/server.js';
@@ -31,6 +33,14 @@ describe('Dockerfile and fly.toml', () => {
     expect((dockerfile.match(/^FROM /gm) ?? []).length).toBeGreaterThanOrEqual(2);
   });
 
+  it('ships Node 22 LTS in the image and on Lambda, while the code keeps working on Node 20 for development', () => {
+    const images = [...read('Dockerfile').matchAll(/^FROM (\S+)/gm)].map(([, image]) => image);
+    expect(images.length).toBeGreaterThanOrEqual(2);
+    for (const image of images) expect(image).toMatch(/^node:22-/);
+    expect(read('serverless.yml')).toMatch(/^ {2}runtime: nodejs22\.x$/m);
+    expect((pkg as { engines?: { node?: string } }).engines?.node).toBe('>=20');
+  });
+
   it('fly.toml serves the default port, checks a route that exists, and drains within its kill timeout', async () => {
     const fly = read('fly.toml');
     const config = loadConfig({});
@@ -43,14 +53,47 @@ describe('Dockerfile and fly.toml', () => {
     server = await startServer();
     expect((await fetch(`${server.url}${checkPath}`)).status).toBe(200);
   });
+
+  it('deploys one machine: every `fly launch` and `fly deploy` in fly.toml, README and deploy.md says --ha=false', () => {
+    // Fly's first deploy otherwise creates two machines: two memory-store queues that never pair.
+    for (const file of ['fly.toml', 'README.md', 'docs/deploy.md']) {
+      const commands = [...read(file).matchAll(/fly (?:launch|deploy)\b[^`\n#]*/g)].map(([command]) => command);
+      expect(commands.length, `${file} shows how to deploy`).toBeGreaterThan(0);
+      for (const command of commands) expect(command, `${file}: ${command}`).toContain('--ha=false');
+    }
+    expect(read('fly.toml')).toMatch(/^ {2}CLIENT_IP_HEADER = "Fly-Client-IP"$/m);
+  });
 });
+
+/** serverless.yml as Serverless resolves it with `env` in the deploying shell (no AWS call: REDIS_URL is set). */
+function resolved(env: Record<string, string>): Promise<{ provider: Record<string, unknown> }> {
+  const { VPC_SUBNET_IDS, VPC_SECURITY_GROUP_IDS, ...inherited } = process.env;
+  const serverless = fileURLToPath(new URL('node_modules/.bin/serverless', root));
+  return new Promise((resolve, reject) => {
+    execFile(
+      serverless,
+      ['print', '--format', 'json'],
+      {
+        cwd: fileURLToPath(root),
+        env: {
+          ...inherited,
+          AWS_ACCESS_KEY_ID: 'local',
+          AWS_SECRET_ACCESS_KEY: 'local',
+          SLS_TELEMETRY_DISABLED: '1',
+          REDIS_URL: 'redis://127.0.0.1:6379',
+          ...env,
+        },
+      },
+      (error, stdout, stderr) => (error ? reject(new Error(`${stdout}${stderr}`)) : resolve(JSON.parse(stdout))),
+    );
+  });
+}
 
 describe('serverless.yml', () => {
   const yml = read('serverless.yml');
 
-  it('pins Serverless 3 on nodejs20.x and routes the three WebSocket routes and the HTTP routes', () => {
+  it('pins Serverless 3 and routes the three WebSocket routes and the HTTP routes', () => {
     expect(yml).toMatch(/^frameworkVersion: ["']3["']$/m);
-    expect(yml).toMatch(/runtime: nodejs20\.x/);
     expect(yml).toMatch(/websocketsApiRouteSelectionExpression: \$request\.body\.action/);
     for (const route of ['$connect', '$disconnect', '$default']) expect(yml).toContain(`route: ${route}`);
     for (const path of ['/healthz', '/readyz', '/ice-servers']) expect(yml).toContain(`path: ${path}`);
@@ -81,6 +124,7 @@ describe('serverless.yml', () => {
       'MAX_FRAME_BYTES',
       'MAX_IN_FLIGHT',
       'TRUST_PROXY',
+      'CLIENT_IP_HEADER',
       'METRICS_TOKEN',
       'SHUTDOWN_TIMEOUT_MS',
     ]);
@@ -92,6 +136,23 @@ describe('serverless.yml', () => {
     }
   });
 
+  it('puts the Lambdas in a VPC only when both VPC_SUBNET_IDS and VPC_SECURITY_GROUP_IDS are set', async () => {
+    expect((await resolved({})).provider.vpc ?? undefined).toBeUndefined();
+    expect(
+      (await resolved({ VPC_SUBNET_IDS: 'subnet-0a1b, subnet-0c2d', VPC_SECURITY_GROUP_IDS: 'sg-0123' })).provider,
+    ).toMatchObject({ vpc: { subnetIds: ['subnet-0a1b', 'subnet-0c2d'], securityGroupIds: ['sg-0123'] } });
+    await expect(resolved({ VPC_SUBNET_IDS: 'subnet-0a1b' })).rejects.toThrow(
+      /VPC_SUBNET_IDS and VPC_SECURITY_GROUP_IDS go together/,
+    );
+    await expect(resolved({ VPC_SUBNET_IDS: 'subnet-0a1b', VPC_SECURITY_GROUP_IDS: 'vpc-0123' })).rejects.toThrow(
+      /VPC_SECURITY_GROUP_IDS: "vpc-0123" is not a sg- id/,
+    );
+    // What a VPC needs besides: a NAT gateway to the management API, and how the secret is resolved.
+    const deployDoc = read('docs/deploy.md');
+    for (const needed of ['VPC_SUBNET_IDS', 'VPC_SECURITY_GROUP_IDS', 'NAT gateway', 'How `REDIS_URL` is resolved'])
+      expect(deployDoc).toContain(needed);
+  });
+
   it('names handlers that the build emits and exports', () => {
     const handlers = [...yml.matchAll(/handler: (dist\/handlers\/[\w-]+)\.(\w+)/g)];
     expect(handlers.length).toBe(4);
@@ -99,5 +160,18 @@ describe('serverless.yml', () => {
       const built = read(`${file}.js`); // built by `npm test` before vitest
       expect(built, `${file}.js exports ${name}`).toMatch(new RegExp(`export const ${name} =`));
     }
+  });
+});
+
+describe('CI', () => {
+  it('the workflow runs .ci/run on Debian, on Node 20 and 22, for every push and pull request', () => {
+    const workflow = read('.github/workflows/ci.yml');
+    expect(workflow).toMatch(/^on:\n {2}push:\n {2}pull_request:/m);
+    expect(workflow).toMatch(/^ {6}- run: bash \.ci\/run$/m);
+    expect(workflow).toMatch(/^ {8}node: \[20, 22\]$/m);
+    // A Debian image run as root: .ci/run installs what it misses with apt-get.
+    expect(workflow).toMatch(/^ {6}image: node:\$\{\{ matrix\.node \}\}-bookworm$/m);
+    expect(read('.ci/run')).toMatch(/^npm test \|\| status=\$\?$/m);
+    expect(read('README.md')).toContain('`bash .ci/run` is what CI runs');
   });
 });

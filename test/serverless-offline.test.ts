@@ -3,12 +3,16 @@
  * its API Gateway WebSocket emulation, against a real redis-server. Clients are plain `ws`
  * sockets speaking the JSON frames of docs/protocol.md.
  */
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import type { Ack, ServerEvents } from '../src/protocol/messages.js';
 import { SERVERLESS_LEASE_MS } from '../src/serverless-app.js';
 import { RedisPairingStore } from '../src/store/redis-store.js';
+import { docSnippet } from './helpers/doc-snippets.js';
 import { type RedisServer, startRedis } from './helpers/redis.js';
 import { type ServerlessOffline, startServerlessOffline } from './helpers/serverless-offline.js';
 
@@ -301,5 +305,67 @@ describe('serverless offline: API Gateway WebSocket + Lambda + Redis', { timeout
 
   it('refuses a WebSocket from a page of another origin at $connect', async () => {
     await expect(client({ Origin: 'https://evil.example' })).rejects.toThrow(/refused|403|Unexpected/);
+  });
+});
+
+/** A documented command run as written, from the repository's folder; its output read as it comes. */
+function runDocumented(command: string, args: string[]) {
+  const child: ChildProcessWithoutNullStreams = spawn(command, args, {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    stdio: 'pipe',
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = once(child, 'exit');
+  return {
+    child,
+    exited,
+    printed: (pattern: RegExp) =>
+      vi.waitFor(() => expect(output).toMatch(pattern), { timeout: WAIT_MS, interval: 50 }).then(() => output),
+    stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      return exited;
+    },
+  };
+}
+
+describe('serverless offline: the client code of the docs, as written', { timeout: 30_000 }, () => {
+  it('docs/deploy.md: the by-hand client joins, and a refused command without an id gets an error event', async () => {
+    const script = docSnippet('docs/deploy.md', 'offline-by-hand').replaceAll('ws://127.0.0.1:3001', offline.wsUrl);
+    const run = runDocumented('sh', ['-c', script]);
+    try {
+      run.child.stdin.write('{"action":"join","id":1}\n');
+      // Waiting, or paired with a client another test left in the queue.
+      await run.printed(/^< \{"type":"ack","id":1,"payload":\{"ok":true,"status":"(waiting|paired)"\}\}$/m);
+      run.child.stdin.write('{"action":"join"}\n');
+      await run.printed(/^< \{"type":"error","payload":\{"code":"ALREADY_(WAITING|PAIRED)","message":"[^"]+"\}\}$/m);
+      run.child.stdin.end();
+      const [code] = await run.exited;
+      expect(code).toBe(0);
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it('docs/protocol.md: the plain-WebSocket example sends one command at a time, each after the last ack', async () => {
+    const example = docSnippet('docs/protocol.md', 'plain-websocket-client').replaceAll(
+      'wss://abc123.execute-api.eu-west-1.amazonaws.com/prod',
+      offline.wsUrl,
+    );
+    // Node 20 has no global WebSocket (browsers and Node 22 have). Two more commands fired at once
+    // after the example's join: in order only if each waits for the previous ack.
+    const script = `import WebSocket from 'ws';\nglobalThis.WebSocket = WebSocket;\n${example}
+ws.addEventListener('open', async () => {
+  console.log('then:', JSON.stringify(await Promise.all([command('leave'), command('join')])));
+  ws.close();
+});`;
+    const run = runDocumented(process.execPath, ['--input-type=module', '-e', script]);
+    try {
+      await run.printed(/^join: \{ ok: true, status: '(waiting|paired)' \}$/m);
+      await run.printed(/^then: \[\{"ok":true,"status":"idle"\},\{"ok":true,"status":"(waiting|paired)"\}\]$/m);
+    } finally {
+      await run.stop();
+    }
   });
 });

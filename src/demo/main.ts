@@ -5,6 +5,7 @@
  */
 import { ChatClient, ChatError } from '../client/chat/index.js';
 import { ChatView } from './chat-view.js';
+import { connectSignaling } from './signaling-target.js';
 
 /** While the user types, a "typing" hint goes at most this often. */
 const TYPING_RESEND_MS = 2000;
@@ -12,7 +13,13 @@ const TYPING_RESEND_MS = 2000;
 const view = new ChatView();
 const loopback = new URLSearchParams(location.search).has('loopback');
 let microphone: Promise<MediaStream> | undefined;
+// This server over socket.io, or the signaling server that /signaling.json names (Vercel).
+const transport = await connectSignaling().catch((error: Error) => {
+  view.setStatus('error', `Cannot reach the chat server: ${error.message}`);
+  throw error;
+});
 const chat = new ChatClient(location.origin, {
+  transport,
   beforePeerConnection: loopback
     ? () => (microphone ??= navigator.mediaDevices.getUserMedia({ audio: true }))
     : undefined,

@@ -1,12 +1,14 @@
 /**
  * `npm run chat`: the terminal client (werift, in its own process) chats with the demo page in
- * Chromium through a real server, both ways, and its /quit tells the page at once.
+ * Chromium through a real server, both ways, and its /quit tells the page at once. Ctrl-C is what
+ * a terminal makes of it (SIGINT to every process of `npm run chat`); a long paste is refused.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MAX_TEXT_LENGTH } from '../../src/client/chat/index.js';
 import { launchChromium, openDemo } from '../helpers/browser.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -16,6 +18,7 @@ let browser: Browser;
 let server: TestServer;
 let page: Page | undefined;
 let cli: TerminalProcess | undefined;
+let other: TerminalProcess | undefined;
 
 beforeAll(async () => {
   if (!existsSync('public/build/demo.js')) throw new Error('no public/build/demo.js: run `npm run build` first');
@@ -32,6 +35,8 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await cli?.stop();
+  await other?.stop();
+  other = undefined;
   await page?.context().close();
   await server?.close();
 });
@@ -41,12 +46,21 @@ interface TerminalProcess {
   /** Resolves with the first output line matching `pattern`, already printed or still to come. */
   line(pattern: RegExp, timeoutMs?: number): Promise<string>;
   type(line: string): void;
+  /** What Ctrl-C in a terminal does: SIGINT to every process of the foreground job. */
+  interrupt(): void;
+  /** Resolves with npm's exit code (or signal); rejects if it is still running after `timeoutMs`. */
+  exited(timeoutMs?: number): Promise<number | NodeJS.Signals | null>;
+  /** Whether any process of the job (npm, tsx, node running the client) is still alive. */
+  anyAlive(): boolean;
   stop(): Promise<void>;
 }
 
-/** What `npm run chat -- <url>` runs (`tsx src/cli/chat.ts <url>`), as a child process. */
+/**
+ * `npm run chat -- <url>` as a child process, in its own process group like a terminal's job:
+ * npm, the shell, tsx and the node process running src/cli/chat.ts.
+ */
 function startTerminalChat(url: string): TerminalProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/chat.ts', url], { stdio: 'pipe' });
+  const child = spawn('npm', ['run', '--silent', 'chat', '--', url], { stdio: 'pipe', detached: true });
   let output = '';
   let waiters: Array<() => void> = [];
   const onData = (chunk: Buffer) => {
@@ -78,8 +92,41 @@ function startTerminalChat(url: string): TerminalProcess {
     type(line) {
       child.stdin.write(`${line}\n`);
     },
+    interrupt() {
+      process.kill(-(child.pid ?? 0), 'SIGINT');
+    },
+    async exited(timeoutMs = 10_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const stuck = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`still running ${timeoutMs} ms later; output:\n${output}`)),
+          timeoutMs,
+        );
+      });
+      try {
+        const [code, signal] = await Promise.race([exited, stuck]);
+        return (code ?? signal) as number | NodeJS.Signals | null;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    anyAlive() {
+      try {
+        process.kill(-(child.pid ?? 0), 0);
+        return true;
+      } catch {
+        return false;
+      }
+    },
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      // The whole group: npm's children would outlive npm itself.
+      if (child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(-(child.pid ?? 0), 'SIGKILL');
+        } catch {
+          // Gone meanwhile.
+        }
+      }
       await exited;
     },
   };
@@ -102,8 +149,46 @@ describe('npm run chat', () => {
     expect(await cli.line(/^partner> hi terminal/)).toBe('partner> hi terminal \uFFFD[2J');
 
     cli.type('/quit');
-    const [code] = await once(cli.child, 'exit');
-    expect(code).toBe(0);
+    expect(await cli.exited()).toBe(0);
     await page.getByRole('status').filter({ hasText: 'Your partner left' }).waitFor(WAIT);
+  }, 40_000);
+
+  it('Ctrl-C while waiting says goodbye and exits: the server forgets it, so no newcomer is paired with it', async () => {
+    cli = startTerminalChat(server.url);
+    await cli.line(/^\* waiting for a partner/);
+    cli.interrupt();
+    // npm ends the way a shell's npm does on Ctrl-C (by SIGINT itself), once the client has quit.
+    expect(await cli.exited()).toBe('SIGINT');
+    await expect.poll(() => cli?.anyAlive()).toBe(false);
+    await expect.poll(() => server.app.store.queueLength()).toBe(0);
+    // Were it still queued, the newcomer would be paired with it instead of waiting.
+    const newcomer = await server.connect();
+    await newcomer.first('waiting');
+    expect(newcomer.all('paired')).toEqual([]);
+  }, 30_000);
+
+  it('Ctrl-C while paired tells the partner at once, not after the resume grace (60 s here)', async () => {
+    const partner = await server.connect();
+    await partner.first('waiting');
+    cli = startTerminalChat(server.url);
+    await cli.line(/^\* partner found/);
+    cli.interrupt();
+    expect(await cli.exited()).toBe('SIGINT');
+    await expect.poll(() => cli?.anyAlive()).toBe(false);
+    expect(await partner.first('partner-left', 10_000)).toMatchObject({ reason: 'disconnect' });
+  }, 30_000);
+
+  it('a pasted line over the length limit is refused with a message; the chat goes on', async () => {
+    cli = startTerminalChat(server.url);
+    await cli.line(/^\* waiting for a partner/);
+    other = startTerminalChat(server.url);
+    await cli.line(/^\* connected/, 20_000);
+    await other.line(/^\* connected/, 20_000);
+
+    cli.type('x'.repeat(5000));
+    expect(await cli.line(/^\* not sent/)).toContain(`at most ${MAX_TEXT_LENGTH} characters`);
+    cli.type('still here');
+    await other.line(/^partner> still here$/);
+    expect(cli.child.exitCode).toBeNull();
   }, 40_000);
 });

@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+import { type Logger, pino } from 'pino';
 import { type AppDeps, createApp, type PairwireApp } from '../../src/app.js';
 import { SignalingClient, type SignalingClientOptions } from '../../src/client/index.js';
 import { type Config, configWith } from '../../src/config.js';
@@ -11,12 +13,16 @@ export interface TestServer {
   url: string;
   /** A connected client that records every server event it receives; closed by `close()`. */
   connect(options?: SignalingClientOptions): Promise<RecordingClient>;
+  /** What the server logged at the test's `logLevel` (silent unless it asks), one JSON line each. */
+  log(): string[];
   close(): Promise<void>;
 }
 
 /** Starts a real server on a free 127.0.0.1 port; `close()` stops it and every client it made. */
 export async function startServer(overrides: Partial<Config> = {}, deps: AppDeps = {}): Promise<TestServer> {
-  const app = createApp(configWith({ logLevel: 'silent', ...LOAD_FROM_ONE_ADDRESS, ...overrides }), deps);
+  const config = configWith({ logLevel: 'silent', ...LOAD_FROM_ONE_ADDRESS, ...overrides });
+  const log: string[] = [];
+  const app = createApp(config, { logger: testLogger(config.logLevel, log), ...deps });
   const { port } = await app.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}`;
   const clients: RecordingClient[] = [];
@@ -29,11 +35,29 @@ export async function startServer(overrides: Partial<Config> = {}, deps: AppDeps
       await client.connected();
       return client;
     },
+    log: () => log,
     async close() {
       for (const client of clients) client.close();
       await app.close();
     },
   };
+}
+
+/**
+ * A test server never writes its log to stdout (`npm test` would print it between the results):
+ * it keeps it in memory, for `server.log()`. To watch every test server's log while rerunning a
+ * failing test, set PAIRWIRE_TEST_LOG to a pino level: it then goes to stderr, at that level.
+ */
+function testLogger(level: string, lines: string[]): Logger {
+  const shown = process.env.PAIRWIRE_TEST_LOG;
+  if (shown) return pino({ level: shown }, pino.destination(2));
+  const memory = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString().split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return pino({ level }, memory);
 }
 
 export type Received = { [E in keyof ServerEvents]: { event: E; payload: ServerEvents[E] } }[keyof ServerEvents];

@@ -48,13 +48,13 @@ const requestContext = (connectionId: string) => ({
 
 const message = (connectionId: string, body: string) => ({ requestContext: requestContext(connectionId), body });
 
-function lambda(overrides = {}) {
+function lambda(overrides = {}, logger = pino({ level: 'silent' })) {
   const post = new RecordingPost();
   const store = new MemoryPairingStore();
   const app = createServerlessApp(configWith(overrides), {
     store,
     connections: post.factory,
-    logger: pino({ level: 'silent' }),
+    logger,
     env: {},
   });
   const connect = (id: string, headers: Record<string, string> = {}) =>
@@ -213,6 +213,20 @@ describe('WebSocket handlers', () => {
     expect((await connect('c')).statusCode).toBe(429);
   });
 
+  it('logs refused and abusive connections with a tag, never their address', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'trace' }, { write: (line: string) => lines.push(line) });
+    const { connect, send } = lambda({ maxConnectionsPerIp: 1, candidatesPerSecond: 1, abuseStrikes: 1 }, logger);
+    expect((await connect('a')).statusCode).toBe(200);
+    expect((await connect('b')).statusCode).toBe(429);
+    for (let i = 0; i < 4; i++) await send('a', 'junk');
+    const logged = lines.map((line) => JSON.parse(line) as { msg: string; address?: string });
+    const refusal = logged.find((line) => line.msg === 'connection refused');
+    expect(refusal?.address).toMatch(/^[\w-]{16}$/);
+    expect(logged.find((line) => line.msg === 'disconnecting an abusive client')?.address).toBe(refusal?.address);
+    for (const line of lines) expect(line).not.toContain('198.51.100.7');
+  });
+
   it('answers bad frames with codes, by ack when they carry an id and by error event when not', async () => {
     const { post, connect, send } = lambda();
     await connect('a');
@@ -239,6 +253,20 @@ describe('WebSocket handlers', () => {
       ['ack', 5, 'INVALID_PAYLOAD'],
       ['ack', 6, 'PAYLOAD_TOO_LARGE'],
       ['ack', 7, 'ok'],
+    ]);
+  });
+
+  it('answers a refused command without an id by an error event, and an accepted one with nothing', async () => {
+    const { post, connect, send } = lambda();
+    await connect('a');
+    await send('a', { action: 'join' });
+    await send('a', { action: 'join' });
+    await send('a', { action: 'signal', payload: { type: 'offer', sdp: 'v=0' } });
+    await send('a', { action: 'ping' });
+    expect(post.of('a')).toEqual([
+      { type: 'waiting', payload: {} },
+      { type: 'error', payload: { code: 'ALREADY_WAITING', message: expect.any(String) } },
+      { type: 'error', payload: { code: 'NOT_PAIRED', message: expect.any(String) } },
     ]);
   });
 

@@ -3,6 +3,7 @@ import type { SignalingCore } from '../../core/signaling-core.js';
 import { originAllowedFor } from '../../http/origins.js';
 import type { ConnectionGate } from '../../limits/connection-gate.js';
 import type { SharedCommandLimiter } from '../../limits/shared-command-limiter.js';
+import { addressTag } from '../../observability/address-tag.js';
 import { type ErrorBody, ErrorCode, ProtocolError, StoreUnavailableError } from '../../protocol/errors.js';
 import { ackFrame, type ClientFrame, eventFrame, PING, parseClientFrame, salvageAckId } from '../../protocol/frames.js';
 import { type Ack, isCommand } from '../../protocol/messages.js';
@@ -59,7 +60,7 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
       if (deps.gate && event.sourceIp) {
         const admission = await deps.gate.admit(event.sourceIp);
         if (!admission.admitted) {
-          logger.info({ reason: admission.reason }, 'connection refused');
+          logger.info({ address: addressTag(event.sourceIp), reason: admission.reason }, 'connection refused');
           return { statusCode: 429, body: admission.reason };
         }
       }
@@ -91,7 +92,7 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
         // A sender gone before its answer needs nothing more: its $disconnect ends its session.
         if (answer) await connections.post(event.connectionId, answer);
         if (abusive) {
-          logger.warn({ ip: event.sourceIp }, 'disconnecting an abusive client');
+          logger.warn({ address: addressTag(event.sourceIp) }, 'disconnecting an abusive client');
           await connections.drop(event.connectionId);
         }
       } catch (err) {
@@ -129,10 +130,14 @@ async function answerFrame(
     }
   }
   const id = frame ? frame.id : salvageAckId(body);
-  const reply = (ack: Ack<object>) => (id === undefined ? undefined : ackFrame(id, ack));
   const refuse = (body: ErrorBody) =>
     // A frame that names no ack id still deserves an answer: the error event.
     id === undefined ? eventFrame('error', body) : ackFrame(id, { ok: false, error: body });
+  const reply = (ack: Ack<object>) => {
+    // A refusal is always answered; a success only when the client asked (an id).
+    if (!ack.ok) return refuse(ack.error);
+    return id === undefined ? undefined : ackFrame(id, ack);
+  };
 
   // Junk draws from a budget too (the candidates one), so a flood of it is limited like any other.
   const verdict = await limiter.check(connectionId, frame?.action ?? '', frame?.payload);

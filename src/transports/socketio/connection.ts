@@ -2,9 +2,10 @@ import type { Logger } from 'pino';
 import type { SignalingCore } from '../../core/signaling-core.js';
 import type { LocalDelivery, SessionLink } from '../../delivery/local-delivery.js';
 import { wireEvent } from '../../delivery/wire-event.js';
-import { clientIp } from '../../http/client-ip.js';
+import { type ClientAddressRule, clientIp } from '../../http/client-ip.js';
 import { CommandLimiter, type CommandLimits } from '../../limits/command-limiter.js';
 import type { ConnectionGate } from '../../limits/connection-gate.js';
+import { addressTag } from '../../observability/address-tag.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { type Ack, type IceServer, isCommand } from '../../protocol/messages.js';
 import type { SessionId } from '../../store/pairing-store.js';
@@ -27,8 +28,8 @@ export interface SocketIoBindingOptions {
   iceServers: (session: SessionId) => IceServer[];
   /** Per-address admission of new connections. */
   gate: ConnectionGate;
-  /** Trusted proxy hops for the client address (X-Forwarded-For). */
-  trustProxy: number;
+  /** How the client's address is read behind proxies (CLIENT_IP_HEADER, TRUST_PROXY). */
+  clientAddress: ClientAddressRule;
   logger: Logger;
   /** Reports how long a client waited in the queue before `paired`. */
   observeWait: (seconds: number) => void;
@@ -63,10 +64,10 @@ export function bindSocketIo(
 
   // Admission runs for every connection, resumed ones included: each holds an address slot.
   io.use((socket, next) => {
-    const ip = clientIp(socket.request, options.trustProxy);
+    const ip = clientIp(socket.request, options.clientAddress);
     options.gate.admit(ip).then((admission) => {
       if (!admission.admitted) {
-        logger.warn({ ip, reason: admission.reason }, 'connection refused');
+        logger.warn({ address: addressTag(ip), reason: admission.reason }, 'connection refused');
         const refusal = new Error(admission.reason) as Error & { data?: unknown };
         refusal.data = {
           code: ErrorCode.RATE_LIMITED,
@@ -105,7 +106,7 @@ export function bindSocketIo(
           error: { code: ErrorCode.RATE_LIMITED, message: 'too many messages', retryAfterMs: verdict.retryAfterMs },
         });
         if (verdict.abusive && socket.connected) {
-          logger.warn({ socket: socket.id, ip: socket.data.ip }, 'disconnecting an abusive client');
+          logger.warn({ socket: socket.id, address: addressTag(socket.data.ip) }, 'disconnecting an abusive client');
           socket.disconnect(true);
         }
         return;
