@@ -264,7 +264,7 @@ describe('WebSocket handlers', () => {
     await send('a', { action: 'signal', payload: { type: 'offer', sdp: 'v=0' } });
     await send('a', { action: 'ping' });
     expect(post.of('a')).toEqual([
-      { type: 'waiting', payload: {} },
+      { type: 'waiting', payload: {}, seq: 1 },
       { type: 'error', payload: { code: 'ALREADY_WAITING', message: expect.any(String) } },
       { type: 'error', payload: { code: 'NOT_PAIRED', message: expect.any(String) } },
     ]);
