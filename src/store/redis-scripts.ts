@@ -5,113 +5,357 @@
  *
  * Keys, for a prefix P:
  *   P s:<session>  STRING  owner instance id, or "detached" / "detached-waiting" (dropped while queued);
- *                          PX = lease (live) or grace (detached)
+ *                          PX = lease (live) or grace (detached). No `s:` key = gone: never matched,
+ *                          renewed or resumed, and its partner is told by heartbeat.
+ *   P o:<session>  LIST    the outbox: "<seq>\t<event JSON>" per event not yet acknowledged, oldest
+ *                          first; seqs are consecutive
+ *   P c:<session>  HASH    the outbox's counters: `seq` (the last seq handed out), `bytes` (the event
+ *                          JSON bytes o: holds, what OutboxLimits.maxBytes bounds)
  *   P p:<session>  STRING  "<pairId>\n<initiator>\n<polite>", one per member; PX = lease + grace, renewed
  *   P q            ZSET    waiting sessions, scored by arrival (P seq): the FIFO queue
  *   P seq          STRING  arrival counter
- * A session with no `s:` key is gone: never matched, and its partner is told by heartbeat.
+ *   P i:<owner>    STREAM  an instance's inbox: the events other instances append for its sessions
+ *                          (fields `to`, `e` = the outbox entry), read and trimmed by that instance
+ *                          alone; MAXLEN ~ 10,000 and PX = the lease, both set by every write
+ *                          (INBOX_MAX_LEN and #outboxContext in redis-store.ts say why)
+ *   P r:<call>     STRING  an ENQUEUE's reply (cjson array of its strings, which JSON.parse gives back
+ *                          exactly), PX 10 s: the answer to give when that reply is lost on its way back
+ * A session's o: and c: live exactly as long as its s: (set to the same PX whenever s: is set or
+ * renewed, given s:'s remaining time when a write creates them, deleted with it on release or loss),
+ * so nothing of a session outlives it.
+ *
+ * The outbox is a LIST rather than a STREAM: it is only ever cut at the head (acknowledge) and read
+ * from some seq to the tail (replay), and its seqs are consecutive, so the head entry's seq turns
+ * both into index arithmetic for LTRIM and LRANGE; and a list of short strings is the most compact
+ * thing Redis stores (listpacks), where a stream spends an ID and field names per entry on
+ * machinery (consumer groups, blocking reads) that an outbox never uses. The inbox, which is read
+ * by blocking, is the stream.
+ *
+ * Events are JSON built by concatenation, byte for byte what JSON.stringify makes of the same
+ * SessionEvent in the memory store (cjson orders keys as it likes and escapes `/`): the pair id is
+ * a UUID (nothing to escape), and the signal and the leave reason come in as JSON from JS and are
+ * embedded verbatim.
  */
 
-/** Parses a pair record and names the member that is not `me`. */
-const PARSE_PAIR = `
-local function partner_in(pair, me)
-  local _, a, b = string.match(pair, '^([^\\n]*)\\n([^\\n]*)\\n([^\\n]*)$')
-  if a == me then return b end
-  return a
+/** Key names and the lifetime of a session's keys. ARGV[1] is always the prefix. */
+const SESSIONS = `
+local prefix = ARGV[1]
+local function key(kind, id) return prefix .. kind .. id end
+
+-- Whether an s: value names an instance (a live session's owner) rather than a detached marker.
+local function is_instance(holder)
+  return holder and holder ~= 'detached' and holder ~= 'detached-waiting'
+end
+
+-- Sets the session's s: and gives its outbox keys the same lifetime.
+local function hold(session, holder, ttl)
+  redis.call('SET', key('s:', session), holder, 'PX', ttl)
+  redis.call('PEXPIRE', key('o:', session), ttl)
+  redis.call('PEXPIRE', key('c:', session), ttl)
+end
+
+-- A lost session: never matched, renewed or resumed again. Its pair, if any, is its partner's to end.
+local function forget(session)
+  redis.call('DEL', key('s:', session), key('o:', session), key('c:', session))
+  redis.call('ZREM', prefix .. 'q', session)
+end
+
+-- The pair record's id, and the member that is not me.
+local function parse_pair(pair, me)
+  local id, a, b = string.match(pair, '^([^\\n]*)\\n([^\\n]*)\\n([^\\n]*)$')
+  if a == me then return id, b end
+  return id, a
+end
+
+-- Appends to into the outbox entries of session after seq after (a number), oldest first.
+-- Seqs in o: are consecutive, so the head's seq says where after+1 sits.
+local function outbox_after(session, after, into)
+  local o = key('o:', session)
+  local head = redis.call('LINDEX', o, 0)
+  if not head then return end
+  local from = math.max(after - tonumber(string.match(head, '^(%d+)')) + 1, 0)
+  if from >= redis.call('LLEN', o) then return end
+  for _, entry in ipairs(redis.call('LRANGE', o, from, -1)) do into[#into + 1] = entry end
 end
 `;
 
 /**
- * ARGV: prefix, session, owner, leaseMs, pairTtlMs, resume ("1"/"0").
- * Returns nil (unknown) or {status[, pair]}; status "requeue" is an idle session dropped while waiting.
+ * Appending events, for the scripts that do. Their ARGV starts with this context: prefix, the
+ * calling instance's owner id, maxEvents, maxBytes, the inbox MAXLEN and the inbox PX (ms).
+ * `appended` collects {to, entry, to, entry, …}: what the script returns to its caller.
  */
-export const ATTACH = `
-local prefix, me = ARGV[1], ARGV[2]
-local s = prefix .. 's:' .. me
-local previous = redis.call('GET', s)
-if ARGV[6] == '1' and not previous then return false end
-redis.call('SET', s, ARGV[3], 'PX', ARGV[4])
-local p = prefix .. 'p:' .. me
-local pair = redis.call('GET', p)
-if pair then
-  redis.call('PEXPIRE', p, ARGV[5])
-  return {'paired', pair}
+const OUTBOX = `${SESSIONS}
+local caller = ARGV[2]
+local max_events, max_bytes = tonumber(ARGV[3]), tonumber(ARGV[4])
+local inbox_max_len, inbox_ttl = ARGV[5], ARGV[6]
+local appended = {}
+
+-- The outbox's counters (last seq, bytes held) when it has room for an event of this many bytes;
+-- nil when it is full.
+local function room_for(session, bytes)
+  if redis.call('LLEN', key('o:', session)) >= max_events then return nil end
+  local counters = redis.call('HMGET', key('c:', session), 'seq', 'bytes')
+  local seq, held = tonumber(counters[1] or '0'), tonumber(counters[2] or '0')
+  if held + bytes > max_bytes then return nil end
+  return seq, held
 end
-if redis.call('ZSCORE', prefix .. 'q', me) then return {'waiting'} end
-if previous == 'detached-waiting' then return {'requeue'} end
-return {'idle'}
+
+-- Numbers the event and keeps it in the session's outbox; seq and held are what room_for said.
+-- holder is the session's s: value: when it is another instance, the event is also written to
+-- that instance's inbox, which only it reads (targeted routing). The caller's own sessions'
+-- events, and a detached session's, go to no inbox: the caller delivers them from this script's
+-- reply, and a detached session gets them on resume.
+local function push(session, holder, json, seq, held)
+  local o, c = key('o:', session), key('c:', session)
+  seq = seq + 1
+  redis.call('HSET', c, 'seq', seq, 'bytes', held + #json)
+  local entry = seq .. '\t' .. json
+  local length = redis.call('RPUSH', o, entry)
+  -- A key this write created must expire with the session.
+  if seq == 1 or length == 1 then
+    local ttl = redis.call('PTTL', key('s:', session))
+    if ttl > 0 then
+      redis.call('PEXPIRE', o, ttl)
+      redis.call('PEXPIRE', c, ttl)
+    end
+  end
+  if holder ~= caller and is_instance(holder) then
+    local inbox = key('i:', holder)
+    redis.call('XADD', inbox, 'MAXLEN', '~', inbox_max_len, '*', 'to', session, 'e', entry)
+    redis.call('PEXPIRE', inbox, inbox_ttl)
+  end
+  appended[#appended + 1] = session
+  appended[#appended + 1] = entry
+end
+
+-- push, if the session is alive and its outbox has room. A full outbox means its client stopped
+-- reading: the session is lost, rather than an event silently dropped from the middle of its stream.
+local function append(session, json)
+  local holder = redis.call('GET', key('s:', session))
+  if not holder then return false end
+  local seq, held = room_for(session, #json)
+  if not seq then
+    forget(session)
+    return false
+  end
+  push(session, holder, json, seq, held)
+  return true
+end
+
+-- {status, pair record or '', to, entry, to, entry, …}
+local function reply(status, pair)
+  local out = {status, pair or ''}
+  for _, item in ipairs(appended) do out[#out + 1] = item end
+  return out
+end
+
+local function paired_event(room, initiator)
+  return '{"name":"paired","room":"' .. room .. '","initiator":' .. (initiator and 'true' or 'false') .. '}'
+end
+
+local function partner_left_event(room, reason_json)
+  return '{"name":"partner-left","room":"' .. room .. '","reason":' .. reason_json .. '}'
+end
+
+-- Deletes both members' records of the pair; the partner's only if it is the same pair, never a
+-- record it may hold for a later one.
+local function end_pair(me, pair, partner)
+  redis.call('DEL', key('p:', me))
+  local other = key('p:', partner)
+  if redis.call('GET', other) == pair then redis.call('DEL', other) end
+end
 `;
 
-/** ARGV: prefix, session, graceMs, pairTtlMs. */
-export const DETACH = `
-local prefix, me = ARGV[1], ARGV[2]
-local was_waiting = redis.call('ZREM', prefix .. 'q', me) == 1
-local s = prefix .. 's:' .. me
-if redis.call('EXISTS', s) == 1 then
-  redis.call('SET', s, was_waiting and 'detached-waiting' or 'detached', 'PX', ARGV[3])
+/**
+ * ARGV: prefix, session, owner, leaseMs, pairTtlMs, resume ("1"/"0"), after (a seq).
+ * Returns nil (unknown, when resuming) or {status, pair record or '', outbox entries after `after`…};
+ * status "requeue" is an idle session dropped while waiting. Entries only when resuming.
+ */
+export const ATTACH = `${SESSIONS}
+local me, owner, lease, pair_ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local resume = ARGV[6] == '1'
+local previous = redis.call('GET', key('s:', me))
+if resume and not previous then return false end
+-- A session the store does not know starts afresh: leftovers of an earlier one under this id
+-- (expiring a moment after its s:) must not number its events.
+if not previous then redis.call('DEL', key('o:', me), key('c:', me)) end
+hold(me, owner, lease)
+local out
+local pair = redis.call('GET', key('p:', me))
+if pair then
+  redis.call('PEXPIRE', key('p:', me), pair_ttl)
+  out = {'paired', pair}
+elseif redis.call('ZSCORE', prefix .. 'q', me) then
+  out = {'waiting', ''}
+elseif previous == 'detached-waiting' then
+  out = {'requeue', ''}
+else
+  out = {'idle', ''}
 end
-redis.call('PEXPIRE', prefix .. 'p:' .. me, ARGV[4])
+if resume then outbox_after(me, tonumber(ARGV[7]), out) end
+return out
+`;
+
+/**
+ * ARGV: prefix, session, owner, graceMs, pairTtlMs. Leaves the queue and starts the grace. A
+ * session that another instance has taken up since (its client reconnected there before this
+ * instance noticed the drop) is left alone: the drop is of a connection it no longer has.
+ */
+export const DETACH = `${SESSIONS}
+local me, owner, grace, pair_ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local holder = redis.call('GET', key('s:', me))
+if not holder then return 0 end
+if holder ~= owner and is_instance(holder) then return 0 end
+local was_waiting = redis.call('ZREM', prefix .. 'q', me) == 1
+local marker = 'detached'
+if was_waiting or holder == 'detached-waiting' then marker = 'detached-waiting' end
+hold(me, marker, grace)
+redis.call('PEXPIRE', key('p:', me), pair_ttl)
 return 1
 `;
 
-/** ARGV: prefix, owner, leaseMs, pairTtlMs, session… Returns the sessions whose partner is gone. */
-export const HEARTBEAT = `${PARSE_PAIR}
-local prefix, owner, lease, pair_ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local orphans = {}
+/**
+ * ARGV: prefix, owner, leaseMs, pairTtlMs, session…
+ * Returns {orphans, lost, {session, last seq, session, last seq, …}}. Renews only the sessions
+ * this owner holds: a missing s: is lost (never recreated: its outbox is gone or overflowed), and
+ * one detached or taken up by another instance since is no longer this owner's to renew.
+ */
+export const HEARTBEAT = `${SESSIONS}
+local owner, lease, pair_ttl = ARGV[2], ARGV[3], ARGV[4]
+local orphans, lost, last = {}, {}, {}
 for i = 5, #ARGV do
   local me = ARGV[i]
-  redis.call('SET', prefix .. 's:' .. me, owner, 'PX', lease)
-  local p = prefix .. 'p:' .. me
-  local pair = redis.call('GET', p)
-  if pair then
-    redis.call('PEXPIRE', p, pair_ttl)
-    if redis.call('EXISTS', prefix .. 's:' .. partner_in(pair, me)) == 0 then
-      orphans[#orphans + 1] = me
+  local holder = redis.call('GET', key('s:', me))
+  if not holder then
+    lost[#lost + 1] = me
+  elseif holder == owner then
+    hold(me, owner, lease)
+    last[#last + 1] = me
+    last[#last + 1] = redis.call('HGET', key('c:', me), 'seq') or '0'
+    local p = key('p:', me)
+    local pair = redis.call('GET', p)
+    if pair then
+      redis.call('PEXPIRE', p, pair_ttl)
+      local _, partner = parse_pair(pair, me)
+      if redis.call('EXISTS', key('s:', partner)) == 0 then orphans[#orphans + 1] = me end
     end
   end
 end
-return orphans
+return {orphans, lost, last}
 `;
 
 /**
- * ARGV: prefix, session, new pair id, pairTtlMs, owner, leaseMs. Returns {status[, pair]}.
+ * ARGV: outbox context (see OUTBOX), session, new pair id (also this call's id), pairTtlMs,
+ * leaseMs, replyTtlMs. Returns {status, pair record or '', to, entry, …}, and keeps that reply
+ * under r:<call id> so a caller whose reply was lost can be told what happened.
  * Pops the longest-waiting session; one whose lease is gone (or that is somehow paired) is dropped
- * and the next is tried, so a crashed instance's leftovers are never matched. The caller is live
- * by definition, so its own lease is renewed first (it may have been lost with Redis's data).
+ * and the next is tried, so a crashed instance's leftovers are never matched, and one whose outbox
+ * is full is lost. The caller is live by definition, so its own lease is renewed first (it may
+ * have been lost with Redis's data).
  */
-export const ENQUEUE = `
-local prefix, me = ARGV[1], ARGV[2]
-redis.call('SET', prefix .. 's:' .. me, ARGV[5], 'PX', ARGV[6])
+export const ENQUEUE = `${OUTBOX}
+local me, pair_id, pair_ttl, lease, reply_ttl = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
+local function answer(status, pair)
+  local out = reply(status, pair)
+  redis.call('SET', key('r:', pair_id), cjson.encode(out), 'PX', reply_ttl)
+  return out
+end
+
+if not redis.call('GET', key('s:', me)) then redis.call('DEL', key('o:', me), key('c:', me)) end
+hold(me, caller, lease)
+local mine = redis.call('GET', key('p:', me))
+if mine then return answer('already-paired', mine) end
 local q = prefix .. 'q'
-local mine = redis.call('GET', prefix .. 'p:' .. me)
-if mine then return {'already-paired', mine} end
-if redis.call('ZSCORE', q, me) then return {'already-waiting'} end
+if redis.call('ZSCORE', q, me) then return answer('already-waiting') end
+-- Whatever happens next appends one event to the caller's outbox, at most a paired one.
+local paired_bytes = #paired_event(pair_id, false)
+local my_seq, my_held = room_for(me, paired_bytes)
+if not my_seq then
+  forget(me)
+  return answer('lost')
+end
+
 while true do
-  local head = redis.call('ZRANGE', q, 0, 0)
-  local other = head[1]
+  local other = redis.call('ZRANGE', q, 0, 0)[1]
   if not other then break end
   redis.call('ZREM', q, other)
-  if other ~= me
-    and redis.call('EXISTS', prefix .. 's:' .. other) == 1
-    and redis.call('EXISTS', prefix .. 'p:' .. other) == 0 then
-    local pair = ARGV[3] .. '\\n' .. other .. '\\n' .. me
-    redis.call('SET', prefix .. 'p:' .. other, pair, 'PX', ARGV[4])
-    redis.call('SET', prefix .. 'p:' .. me, pair, 'PX', ARGV[4])
-    return {'paired', pair}
+  local holder = redis.call('GET', key('s:', other))
+  if other ~= me and holder and redis.call('EXISTS', key('p:', other)) == 0 then
+    local other_seq, other_held = room_for(other, paired_bytes)
+    if other_seq then
+      local pair = pair_id .. '\\n' .. other .. '\\n' .. me
+      redis.call('SET', key('p:', other), pair, 'PX', pair_ttl)
+      redis.call('SET', key('p:', me), pair, 'PX', pair_ttl)
+      -- The polite side hears first: the initiator answers paired with an offer, which must not
+      -- reach the polite side before its own paired where deliveries are unordered.
+      push(me, caller, paired_event(pair_id, false), my_seq, my_held)
+      push(other, holder, paired_event(pair_id, true), other_seq, other_held)
+      return answer('paired', pair)
+    end
+    forget(other) -- stopped reading: lost
   end
 end
 redis.call('ZADD', q, redis.call('INCR', prefix .. 'seq'), me)
-return {'waiting'}
+push(me, caller, '{"name":"waiting"}', my_seq, my_held)
+return answer('waiting')
 `;
 
-/** ARGV: prefix, session. Deletes both members' records of the session's pair; returns it or nil. */
-export const UNPAIR = `${PARSE_PAIR}
-local prefix, me = ARGV[1], ARGV[2]
-local pair = redis.call('GET', prefix .. 'p:' .. me)
+/**
+ * ARGV: outbox context, session, signal JSON. Returns {"not-paired", ''}, {"relayed", '', to,
+ * entry} or {"partner-gone", pair, to, entry}. The pair is read here, in the same step as the
+ * append, so a signal never reaches a session that is no longer its sender's partner. A partner
+ * that is gone or whose outbox is full ends the pair, and the sender is told.
+ */
+export const RELAY = `${OUTBOX}
+local me, signal = ARGV[7], ARGV[8]
+local pair = redis.call('GET', key('p:', me))
+if not pair then return reply('not-paired') end
+local room, partner = parse_pair(pair, me)
+if append(partner, '{"name":"signal","room":"' .. room .. '","signal":' .. signal .. '}') then
+  return reply('relayed')
+end
+end_pair(me, pair, partner)
+append(me, partner_left_event(room, '"disconnect"'))
+return reply('partner-gone', pair)
+`;
+
+/**
+ * ARGV: outbox context, session, leave reason JSON. Ends the session's pair for both sides and
+ * tells the partner; returns nil when there was none, else {"ended", pair, to, entry}.
+ */
+export const UNPAIR = `${OUTBOX}
+local me, reason = ARGV[7], ARGV[8]
+local pair = redis.call('GET', key('p:', me))
 if not pair then return false end
-redis.call('DEL', prefix .. 'p:' .. me)
-local other = prefix .. 'p:' .. partner_in(pair, me)
--- Only the same pair: never a record the partner may hold for a later one.
-if redis.call('GET', other) == pair then redis.call('DEL', other) end
-return pair
+local room, partner = parse_pair(pair, me)
+end_pair(me, pair, partner)
+append(partner, partner_left_event(room, reason))
+return reply('ended', pair)
+`;
+
+/** ARGV: prefix, session, seq. The outbox forgets every event up to seq, and their bytes. */
+export const ACKNOWLEDGE = `${SESSIONS}
+local me = ARGV[2]
+local o, c = key('o:', me), key('c:', me)
+local head = redis.call('LINDEX', o, 0)
+if not head then return 0 end
+local drop = math.min(tonumber(ARGV[3]) - tonumber(string.match(head, '^(%d+)')) + 1, redis.call('LLEN', o))
+if drop <= 0 then return 0 end
+local freed = 0
+for _, entry in ipairs(redis.call('LRANGE', o, 0, drop - 1)) do
+  freed = freed + #entry - string.find(entry, '\\t', 1, true)
+end
+redis.call('LTRIM', o, drop, -1)
+-- Never recreate a counters key that is gone (it would outlive the session).
+if redis.call('EXISTS', c) == 1 then redis.call('HINCRBY', c, 'bytes', -freed) end
+return drop
+`;
+
+/** ARGV: prefix, session, after. Returns nil for a session the store does not know, else its outbox after `after`. */
+export const REPLAY = `${SESSIONS}
+local me = ARGV[2]
+if redis.call('EXISTS', key('s:', me)) == 0 then return false end
+local out = {}
+outbox_after(me, tonumber(ARGV[3]), out)
+return out
 `;

@@ -1,64 +1,126 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Redis, ReplyError } from 'ioredis';
 import { StoreUnavailableError } from '../protocol/errors.js';
-import type { EnqueueResult, Pair, PairingStore, SessionId, SessionState } from './pairing-store.js';
-import { ATTACH, DETACH, ENQUEUE, HEARTBEAT, UNPAIR } from './redis-scripts.js';
+import type { LeaveReason, Signal } from '../protocol/messages.js';
+import {
+  type Attached,
+  DEFAULT_OUTBOX_LIMITS,
+  type EnqueueResult,
+  type Heartbeat,
+  type OutboxLimits,
+  type Outgoing,
+  type Pair,
+  type PairingStore,
+  type RelayResult,
+  type SessionId,
+  type SessionState,
+} from './pairing-store.js';
+import { InboxReader, outgoing } from './redis-inbox.js';
+import { ACKNOWLEDGE, ATTACH, DETACH, ENQUEUE, HEARTBEAT, RELAY, REPLAY, UNPAIR } from './redis-scripts.js';
 
 export interface RedisStoreOptions {
   /** The ioredis client for store commands. Give it a command timeout so an outage fails fast. */
   redis: Redis;
   /** Prepended to every key, so several deployments can share one Redis. Default "pairwire:". */
   prefix?: string;
-  /** Who owns the sessions this process attaches (written into their records). Default: a random id. */
+  /**
+   * Who owns the sessions this process attaches (written into their records, and names its inbox).
+   * Unique per process; never "detached" or "detached-waiting". Default: a random id.
+   */
   owner?: string;
   /**
    * How long a live session survives without a heartbeat: the bound on how long a crashed
    * instance's sessions linger. Heartbeats must come more often (the app uses a third). Default 10 s.
    */
   leaseMs?: number;
+  /** Bounds of each session's outbox. Default DEFAULT_OUTBOX_LIMITS. */
+  outbox?: OutboxLimits;
   /** Close the client on `close()`: true when the store created it (see createRedisStore). Default false. */
   ownsClient?: boolean;
 }
 
 /** Heartbeats carry many sessions; chunks keep each script short so Redis never stalls on one. */
 const HEARTBEAT_CHUNK = 500;
+/**
+ * The approximate bound (XADD MAXLEN ~) on an instance's inbox: its reader trims as it reads, so
+ * this only caps an inbox whose reader lags or died. Events trimmed unread are still in their
+ * outboxes: the owner's heartbeat shows it the gap (`lastSeq`) and it replays them.
+ */
+const INBOX_MAX_LEN = 10_000;
+/**
+ * How long an ENQUEUE's reply is kept for #afterLostEnqueue, which asks right after the timeout
+ * on the same connection: seconds are ample, and at 1,000 joins/s it holds a few MB.
+ */
+const ENQUEUE_REPLY_TTL_MS = 10_000;
+
+/** A script and its SHA1, which EVALSHA names it by. */
+interface Script {
+  lua: string;
+  sha: string;
+}
+
+function script(lua: string): Script {
+  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
+}
+
+const SCRIPTS = {
+  attach: script(ATTACH),
+  detach: script(DETACH),
+  heartbeat: script(HEARTBEAT),
+  enqueue: script(ENQUEUE),
+  relay: script(RELAY),
+  unpair: script(UNPAIR),
+  acknowledge: script(ACKNOWLEDGE),
+  replay: script(REPLAY),
+};
+
+/** What the appending scripts return: status, pair record or '', then to, entry, to, entry, … */
+type AppendReply = [status: string, pair: string, ...appended: string[]];
 
 /**
  * PairingStore on Redis, shared by every instance. Each state change is one Lua script (see
- * redis-scripts.ts), so instances racing on the same queue can never pair a session twice.
+ * redis-scripts.ts) that also appends the events it causes to the outboxes and routes each to
+ * its recipient's owner, so instances racing on the same queue can never pair a session twice,
+ * and no outcome is decided without its announcement being kept.
  */
 export class RedisPairingStore implements PairingStore {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #owner: string;
   readonly #leaseMs: number;
+  readonly #limits: OutboxLimits;
   readonly #ownsClient: boolean;
+  readonly #inboxes = new Set<InboxReader>();
 
   constructor(options: RedisStoreOptions) {
     this.#redis = options.redis;
     this.#prefix = options.prefix ?? 'pairwire:';
     this.#owner = options.owner ?? randomUUID();
+    if (this.#owner.startsWith('detached')) throw new Error('a Redis store owner id may not start with "detached"');
     this.#leaseMs = options.leaseMs ?? 10_000;
+    this.#limits = options.outbox ?? DEFAULT_OUTBOX_LIMITS;
     this.#ownsClient = options.ownsClient ?? false;
   }
 
-  async attach(session: SessionId, { resume }: { resume: boolean }): Promise<SessionState | null> {
-    const reply = (await this.#eval(ATTACH, [
+  async attach(
+    session: SessionId,
+    { resume, after = 0 }: { resume: boolean; after?: number },
+  ): Promise<Attached | null> {
+    const reply = (await this.#eval(SCRIPTS.attach, [
       session,
       this.#owner,
       this.#leaseMs,
       this.#pairTtl(0),
       resume ? '1' : '0',
-    ])) as [string, string?] | null;
+      seqArg(after),
+    ])) as [string, string, ...string[]] | null;
     if (!reply) return null;
-    const [status, pair] = reply;
-    if (status === 'paired' && pair) return { status, pair: parsePair(pair) };
-    if (status === 'requeue') return { status: 'idle', requeue: true };
-    return { status: status === 'waiting' ? 'waiting' : 'idle' };
+    const [status, pair, ...entries] = reply;
+    return { state: stateOf(status, pair), replay: entries.map((entry) => outgoing(session, entry)) };
   }
 
   async detach(session: SessionId, graceMs: number): Promise<void> {
-    await this.#eval(DETACH, [session, graceMs, this.#pairTtl(graceMs)]);
+    await this.#eval(SCRIPTS.detach, [session, this.#owner, graceMs, this.#pairTtl(graceMs)]);
   }
 
   async release(session: SessionId): Promise<void> {
@@ -66,57 +128,61 @@ export class RedisPairingStore implements PairingStore {
       this.#redis
         .multi()
         .zrem(this.#key('q'), session) // https://redis.io/commands/zrem/
-        .del(this.#key(`s:${session}`)) // https://redis.io/commands/del/
+        .del(this.#key(`s:${session}`), this.#key(`o:${session}`), this.#key(`c:${session}`)) // https://redis.io/commands/del/
         .exec(),
     );
   }
 
-  async heartbeat(sessions: SessionId[]): Promise<SessionId[]> {
-    const orphans: SessionId[] = [];
+  async heartbeat(sessions: SessionId[]): Promise<Heartbeat> {
+    const beat: Heartbeat = { orphans: [], lost: [], lastSeq: new Map() };
     for (let i = 0; i < sessions.length; i += HEARTBEAT_CHUNK) {
       const chunk = sessions.slice(i, i + HEARTBEAT_CHUNK);
-      const reply = (await this.#eval(HEARTBEAT, [this.#owner, this.#leaseMs, this.#pairTtl(0), ...chunk])) as string[];
-      orphans.push(...reply);
+      const [orphans, lost, last] = (await this.#eval(SCRIPTS.heartbeat, [
+        this.#owner,
+        this.#leaseMs,
+        this.#pairTtl(0),
+        ...chunk,
+      ])) as [string[], string[], string[]];
+      beat.orphans.push(...orphans);
+      beat.lost.push(...lost);
+      for (let j = 0; j + 1 < last.length; j += 2) beat.lastSeq.set(last[j] as string, Number(last[j + 1]));
     }
-    return orphans;
+    return beat;
   }
 
   async enqueue(session: SessionId): Promise<EnqueueResult> {
+    // Also this call's id: the script keeps its reply under it, for #afterLostEnqueue.
     const pairId = randomUUID();
-    let reply: [string, string?];
+    let reply: AppendReply;
     try {
-      reply = (await this.#eval(ENQUEUE, [session, pairId, this.#pairTtl(0), this.#owner, this.#leaseMs])) as [
-        string,
-        string?,
-      ];
+      reply = (await this.#eval(SCRIPTS.enqueue, [
+        ...this.#outboxContext(),
+        session,
+        pairId,
+        this.#pairTtl(0),
+        this.#leaseMs,
+        ENQUEUE_REPLY_TTL_MS,
+      ])) as AppendReply;
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
-      return this.#afterLostEnqueue(session, pairId, error);
+      return this.#afterLostEnqueue(pairId, error);
     }
-    const [status, pair] = reply;
-    if ((status === 'paired' || status === 'already-paired') && pair) return { status, pair: parsePair(pair) };
-    return { status: status === 'already-waiting' ? 'already-waiting' : 'waiting' };
+    return enqueueResult(reply);
   }
 
   /**
    * The enqueue script's reply was lost: a command timeout, under load, does not mean the script
    * did not run (a reply late past the timeout, or a script run after it). A pair made that way
-   * would be announced to no one, and both sides would wait forever. So ask where the session
-   * stands (on the same connection, hence after the script) and answer as the script would have:
-   * paired if the pair carries this call's id, already paired if another, waiting if queued.
-   * Only when neither shows is the failure passed on (nothing changed, or Redis is gone).
+   * would be announced to no one, and both sides would wait forever. The script keeps its reply
+   * under this call's id, so ask for it (on the same connection, hence after the script) and
+   * answer exactly what the script did, events included. Only when there is none is the failure
+   * passed on: then the script never ran (nothing changed), or Redis is gone.
    */
-  async #afterLostEnqueue(session: SessionId, pairId: string, lost: StoreUnavailableError): Promise<EnqueueResult> {
-    const [pair, queued] = await Promise.all([
-      this.pairOf(session),
-      // https://redis.io/commands/zscore/
-      this.#run(() => this.#redis.zscore(this.#key('q'), session)),
-    ]).catch(() => {
-      throw lost;
-    });
-    if (pair) return { status: pair.id === pairId ? 'paired' : 'already-paired', pair };
-    if (queued !== null) return { status: 'waiting' };
-    throw lost;
+  async #afterLostEnqueue(call: string, lost: StoreUnavailableError): Promise<EnqueueResult> {
+    // https://redis.io/commands/get/
+    const kept = await this.#run(() => this.#redis.get(this.#key(`r:${call}`))).catch(() => null);
+    if (kept === null) throw lost;
+    return enqueueResult(JSON.parse(kept) as AppendReply);
   }
 
   async dequeue(session: SessionId): Promise<boolean> {
@@ -130,9 +196,49 @@ export class RedisPairingStore implements PairingStore {
     return pair ? parsePair(pair) : null;
   }
 
-  async unpair(session: SessionId): Promise<Pair | null> {
-    const pair = (await this.#eval(UNPAIR, [session])) as string | null;
-    return pair ? parsePair(pair) : null;
+  async unpair(session: SessionId, reason: LeaveReason): Promise<{ pair: Pair; events: Outgoing[] } | null> {
+    const reply = (await this.#eval(SCRIPTS.unpair, [
+      ...this.#outboxContext(),
+      session,
+      JSON.stringify(reason),
+    ])) as AppendReply | null;
+    if (!reply) return null;
+    const [, pair, ...appended] = reply;
+    return { pair: parsePair(pair), events: appendedEvents(appended) };
+  }
+
+  async relay(session: SessionId, signal: Signal): Promise<RelayResult> {
+    const [status, pair, ...appended] = (await this.#eval(SCRIPTS.relay, [
+      ...this.#outboxContext(),
+      session,
+      JSON.stringify(signal),
+    ])) as AppendReply;
+    const events = appendedEvents(appended);
+    if (status === 'relayed' && events[0]) return { status, event: events[0] };
+    if (status === 'partner-gone') return { status, pair: parsePair(pair), events };
+    return { status: 'not-paired' };
+  }
+
+  async acknowledge(session: SessionId, seq: number): Promise<void> {
+    await this.#eval(SCRIPTS.acknowledge, [session, seqArg(seq)]);
+  }
+
+  async replay(session: SessionId, after: number): Promise<Outgoing[] | null> {
+    const entries = (await this.#eval(SCRIPTS.replay, [session, seqArg(after)])) as string[] | null;
+    return entries ? entries.map((entry) => outgoing(session, entry)) : null;
+  }
+
+  /**
+   * Reads this process's inbox (`P i:<owner>`), where the other instances' scripts write the
+   * events they append for sessions this process owns, from its end as of now.
+   */
+  watch(onEvents: (events: Outgoing[]) => void): () => void {
+    const inbox = new InboxReader(this.#redis, this.#key(`i:${this.#owner}`), onEvents);
+    this.#inboxes.add(inbox);
+    return () => {
+      this.#inboxes.delete(inbox);
+      void inbox.stop();
+    };
   }
 
   async queueLength(): Promise<number> {
@@ -146,6 +252,9 @@ export class RedisPairingStore implements PairingStore {
   }
 
   async close(): Promise<void> {
+    const inboxes = [...this.#inboxes];
+    this.#inboxes.clear();
+    await Promise.all(inboxes.map((inbox) => inbox.stop()));
     if (this.#ownsClient) await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 
@@ -154,13 +263,34 @@ export class RedisPairingStore implements PairingStore {
     return this.#leaseMs + Math.max(graceMs, this.#leaseMs);
   }
 
+  /**
+   * The first ARGV of every script that appends events (redis-scripts.ts OUTBOX). An inbox lives a
+   * lease past its last write: a live owner reads within moments, and a dead one's sessions have
+   * lost their leases by then, so nothing writes to it any more.
+   */
+  #outboxContext(): (string | number)[] {
+    return [this.#owner, this.#limits.maxEvents, this.#limits.maxBytes, INBOX_MAX_LEN, this.#leaseMs];
+  }
+
   #key(name: string): string {
     return this.#prefix + name;
   }
 
-  /** https://redis.io/commands/eval/ (ioredis caches the script and uses EVALSHA). */
-  #eval(script: string, args: (string | number)[]): Promise<unknown> {
-    return this.#run(() => this.#redis.eval(script, 0, this.#prefix, ...args));
+  /**
+   * https://redis.io/commands/evalsha/, falling back to https://redis.io/commands/eval/ (which
+   * caches the script) when Redis does not know it yet: after its start, or a SCRIPT FLUSH.
+   */
+  #eval({ lua, sha }: Script, args: (string | number)[]): Promise<unknown> {
+    return this.#run(async () => {
+      try {
+        return await this.#redis.evalsha(sha, 0, this.#prefix, ...args);
+      } catch (error) {
+        const unknownScript =
+          error instanceof Error && error instanceof ReplyError && error.message.startsWith('NOSCRIPT');
+        if (!unknownScript) throw error;
+        return this.#redis.eval(lua, 0, this.#prefix, ...args);
+      }
+    });
   }
 
   /** Connection trouble becomes StoreUnavailableError (→ UNAVAILABLE); a script error stays a bug. */
@@ -180,6 +310,43 @@ export class RedisPairingStore implements PairingStore {
 function parsePair(record: string): Pair {
   const [id = '', initiator = '', polite = ''] = record.split('\n');
   return { id, initiator, polite };
+}
+
+/** to, entry, to, entry, … as the events they are. */
+function appendedEvents(appended: string[]): Outgoing[] {
+  const events: Outgoing[] = [];
+  for (let i = 0; i + 1 < appended.length; i += 2)
+    events.push(outgoing(appended[i] as string, appended[i + 1] as string));
+  return events;
+}
+
+function enqueueResult([status, pair, ...appended]: AppendReply): EnqueueResult {
+  switch (status) {
+    case 'paired':
+      return { status, pair: parsePair(pair), events: appendedEvents(appended) };
+    case 'already-paired':
+      return { status, pair: parsePair(pair) };
+    case 'already-waiting':
+    case 'lost':
+      return { status };
+    default:
+      return { status: 'waiting', events: appendedEvents(appended) };
+  }
+}
+
+function stateOf(status: string, pair: string): SessionState {
+  if (status === 'paired') return { status, pair: parsePair(pair) };
+  if (status === 'requeue') return { status: 'idle', requeue: true };
+  return { status: status === 'waiting' ? 'waiting' : 'idle' };
+}
+
+/**
+ * A seq from a caller as a script argument: a whole number ≥ 0, where the memory store's
+ * comparisons would treat anything else the same way (beyond every seq, or before them).
+ */
+function seqArg(seq: number): number {
+  if (Number.isSafeInteger(seq)) return Math.max(seq, 0);
+  return seq > 0 ? Number.MAX_SAFE_INTEGER : 0;
 }
 
 /**
