@@ -168,7 +168,7 @@ export function partnerOf(pair: Pair, session: SessionId): SessionId {
 }
 
 /** What every event counts for its envelope (names, room, seq), whatever it carries. */
-const EVENT_OVERHEAD_BYTES = 128;
+export const EVENT_OVERHEAD_BYTES = 128;
 
 /**
  * The bytes an event counts against its outbox: what it carries as the client sent it (the

@@ -17,8 +17,10 @@ const RETRY_MS = 250;
 
 /** One outbox entry, "<seq>\t<event JSON>" (redis-scripts.ts), as the event it is for `to`. */
 export function outgoing(to: SessionId, entry: string): Outgoing {
-  const tab = entry.indexOf('\t');
-  return { to, seq: Number(entry.slice(0, tab)), event: JSON.parse(entry.slice(tab + 1)) as SessionEvent };
+  // "<seq>\t<bytes it counts>\t<event JSON>" (redis-scripts.ts); the JSON may hold tabs of its own.
+  const first = entry.indexOf('\t');
+  const second = entry.indexOf('\t', first + 1);
+  return { to, seq: Number(entry.slice(0, first)), event: JSON.parse(entry.slice(second + 1)) as SessionEvent };
 }
 
 /**

@@ -7,10 +7,11 @@
  *   P s:<session>  STRING  owner instance id, or "detached" / "detached-waiting" (dropped while queued);
  *                          PX = lease (live) or grace (detached). No `s:` key = gone: never matched,
  *                          renewed or resumed, and its partner is told by heartbeat.
- *   P o:<session>  LIST    the outbox: "<seq>\t<event JSON>" per event not yet acknowledged, oldest
- *                          first; seqs are consecutive
- *   P c:<session>  HASH    the outbox's counters: `seq` (the last seq handed out), `bytes` (the event
- *                          JSON bytes o: holds, what OutboxLimits.maxBytes bounds)
+ *   P o:<session>  LIST    the outbox: "<seq>\t<bytes>\t<event JSON>" per event not yet acknowledged,
+ *                          oldest first; seqs are consecutive; <bytes> is what the event counts
+ *                          against the outbox (eventBytes in pairing-store.ts, computed in JS)
+ *   P c:<session>  HASH    the outbox's counters: `seq` (the last seq handed out), `bytes` (the sum of
+ *                          its entries' <bytes>, what OutboxLimits.maxBytes bounds)
  *   P p:<session>  STRING  "<pairId>\n<initiator>\n<polite>", one per member; PX = lease + grace, renewed
  *   P q            ZSET    waiting sessions, scored by arrival (P seq): the FIFO queue
  *   P seq          STRING  arrival counter
@@ -67,6 +68,23 @@ local function parse_pair(pair, me)
   return id, a
 end
 
+-- Forgets the outbox's entries up to seq (a number), and their bytes; returns how many.
+local function trim(session, seq)
+  local o, c = key('o:', session), key('c:', session)
+  local head = redis.call('LINDEX', o, 0)
+  if not head then return 0 end
+  local drop = math.min(seq - tonumber(string.match(head, '^(%d+)')) + 1, redis.call('LLEN', o))
+  if drop <= 0 then return 0 end
+  local freed = 0
+  for _, entry in ipairs(redis.call('LRANGE', o, 0, drop - 1)) do
+    freed = freed + tonumber(string.match(entry, '^%d+\\t(%d+)\\t'))
+  end
+  redis.call('LTRIM', o, drop, -1)
+  -- Never recreate a counters key that is gone (it would outlive the session).
+  if redis.call('EXISTS', c) == 1 then redis.call('HINCRBY', c, 'bytes', -freed) end
+  return drop
+end
+
 -- Appends to into the outbox entries of session after seq after (a number), oldest first.
 -- Seqs in o: are consecutive, so the head's seq says where after+1 sits.
 local function outbox_after(session, after, into)
@@ -81,13 +99,15 @@ end
 
 /**
  * Appending events, for the scripts that do. Their ARGV starts with this context: prefix, the
- * calling instance's owner id, maxEvents, maxBytes, the inbox MAXLEN and the inbox PX (ms).
+ * calling instance's owner id, maxEvents, maxBytes, the inbox MAXLEN, the inbox PX (ms), and the
+ * bytes an event without a signal counts (EVENT_OVERHEAD_BYTES; a signal's own count comes with it).
  * `appended` collects {to, entry, to, entry, …}: what the script returns to its caller.
  */
 const OUTBOX = `${SESSIONS}
 local caller = ARGV[2]
 local max_events, max_bytes = tonumber(ARGV[3]), tonumber(ARGV[4])
 local inbox_max_len, inbox_ttl = ARGV[5], ARGV[6]
+local overhead = tonumber(ARGV[7])
 local appended = {}
 
 -- The outbox's counters (last seq, bytes held) when it has room for an event of this many bytes;
@@ -100,16 +120,17 @@ local function room_for(session, bytes)
   return seq, held
 end
 
--- Numbers the event and keeps it in the session's outbox; seq and held are what room_for said.
+-- Numbers the event and keeps it in the session's outbox, counting bytes against it; seq and
+-- held are what room_for said.
 -- holder is the session's s: value: when it is another instance, the event is also written to
 -- that instance's inbox, which only it reads (targeted routing). The caller's own sessions'
 -- events, and a detached session's, go to no inbox: the caller delivers them from this script's
 -- reply, and a detached session gets them on resume.
-local function push(session, holder, json, seq, held)
+local function push(session, holder, json, bytes, seq, held)
   local o, c = key('o:', session), key('c:', session)
   seq = seq + 1
-  redis.call('HSET', c, 'seq', seq, 'bytes', held + #json)
-  local entry = seq .. '\t' .. json
+  redis.call('HSET', c, 'seq', seq, 'bytes', held + bytes)
+  local entry = seq .. '\t' .. bytes .. '\t' .. json
   local length = redis.call('RPUSH', o, entry)
   -- A key this write created must expire with the session.
   if seq == 1 or length == 1 then
@@ -130,15 +151,15 @@ end
 
 -- push, if the session is alive and its outbox has room. A full outbox means its client stopped
 -- reading: the session is lost, rather than an event silently dropped from the middle of its stream.
-local function append(session, json)
+local function append(session, json, bytes)
   local holder = redis.call('GET', key('s:', session))
   if not holder then return false end
-  local seq, held = room_for(session, #json)
+  local seq, held = room_for(session, bytes)
   if not seq then
     forget(session)
     return false
   end
-  push(session, holder, json, seq, held)
+  push(session, holder, json, bytes, seq, held)
   return true
 end
 
@@ -173,6 +194,7 @@ end
  */
 export const ATTACH = `${SESSIONS}
 local me, owner, lease, pair_ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local after = tonumber(ARGV[7])
 local resume = ARGV[6] == '1'
 local previous = redis.call('GET', key('s:', me))
 if resume and not previous then return false end
@@ -192,7 +214,11 @@ elseif previous == 'detached-waiting' then
 else
   out = {'idle', ''}
 end
-if resume then outbox_after(me, tonumber(ARGV[7]), out) end
+if resume then
+  -- What the client says it processed is acknowledged by saying so.
+  trim(me, after)
+  outbox_after(me, after, out)
+end
 return out
 `;
 
@@ -254,22 +280,26 @@ return {orphans, lost, last}
  * have been lost with Redis's data).
  */
 export const ENQUEUE = `${OUTBOX}
-local me, pair_id, pair_ttl, lease, reply_ttl = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
+local me, pair_id, pair_ttl, lease, reply_ttl = ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12]
 local function answer(status, pair)
   local out = reply(status, pair)
   redis.call('SET', key('r:', pair_id), cjson.encode(out), 'PX', reply_ttl)
   return out
 end
 
-if not redis.call('GET', key('s:', me)) then redis.call('DEL', key('o:', me), key('c:', me)) end
+-- Attached by its transport: unknown means it was lost (Redis lost it, or its lease ran out while
+-- this instance stalled), and its numbering would start over under its client.
+if not redis.call('GET', key('s:', me)) then
+  forget(me)
+  return answer('lost')
+end
 hold(me, caller, lease)
 local mine = redis.call('GET', key('p:', me))
 if mine then return answer('already-paired', mine) end
 local q = prefix .. 'q'
 if redis.call('ZSCORE', q, me) then return answer('already-waiting') end
--- Whatever happens next appends one event to the caller's outbox, at most a paired one.
-local paired_bytes = #paired_event(pair_id, false)
-local my_seq, my_held = room_for(me, paired_bytes)
+-- Whatever happens next appends one event to the caller's outbox.
+local my_seq, my_held = room_for(me, overhead)
 if not my_seq then
   forget(me)
   return answer('lost')
@@ -281,74 +311,65 @@ while true do
   redis.call('ZREM', q, other)
   local holder = redis.call('GET', key('s:', other))
   if other ~= me and holder and redis.call('EXISTS', key('p:', other)) == 0 then
-    local other_seq, other_held = room_for(other, paired_bytes)
+    local other_seq, other_held = room_for(other, overhead)
     if other_seq then
       local pair = pair_id .. '\\n' .. other .. '\\n' .. me
       redis.call('SET', key('p:', other), pair, 'PX', pair_ttl)
       redis.call('SET', key('p:', me), pair, 'PX', pair_ttl)
       -- The polite side hears first: the initiator answers paired with an offer, which must not
       -- reach the polite side before its own paired where deliveries are unordered.
-      push(me, caller, paired_event(pair_id, false), my_seq, my_held)
-      push(other, holder, paired_event(pair_id, true), other_seq, other_held)
+      push(me, caller, paired_event(pair_id, false), overhead, my_seq, my_held)
+      push(other, holder, paired_event(pair_id, true), overhead, other_seq, other_held)
       return answer('paired', pair)
     end
     forget(other) -- stopped reading: lost
   end
 end
 redis.call('ZADD', q, redis.call('INCR', prefix .. 'seq'), me)
-push(me, caller, '{"name":"waiting"}', my_seq, my_held)
+push(me, caller, '{"name":"waiting"}', overhead, my_seq, my_held)
 return answer('waiting')
 `;
 
 /**
- * ARGV: outbox context, session, signal JSON. Returns {"not-paired", ''}, {"relayed", '', to,
- * entry} or {"partner-gone", pair, to, entry}. The pair is read here, in the same step as the
- * append, so a signal never reaches a session that is no longer its sender's partner. A partner
- * that is gone or whose outbox is full ends the pair, and the sender is told.
+ * ARGV: outbox context, session, signal JSON, the bytes it counts. Returns {"not-paired", ''},
+ * {"relayed", '', to, entry} or {"partner-gone", pair, to, entry}. The pair is read here, in the
+ * same step as the append, so a signal never reaches a session that is no longer its sender's
+ * partner; a sender the store no longer knows (lost) relays nothing. A partner that is gone or
+ * whose outbox is full ends the pair, and the sender is told.
  */
 export const RELAY = `${OUTBOX}
-local me, signal = ARGV[7], ARGV[8]
+local me, signal, bytes = ARGV[8], ARGV[9], tonumber(ARGV[10])
 local pair = redis.call('GET', key('p:', me))
-if not pair then return reply('not-paired') end
+if not pair or not redis.call('GET', key('s:', me)) then return reply('not-paired') end
 local room, partner = parse_pair(pair, me)
-if append(partner, '{"name":"signal","room":"' .. room .. '","signal":' .. signal .. '}') then
+if append(partner, '{"name":"signal","room":"' .. room .. '","signal":' .. signal .. '}', bytes) then
   return reply('relayed')
 end
 end_pair(me, pair, partner)
-append(me, partner_left_event(room, '"disconnect"'))
+append(me, partner_left_event(room, '"disconnect"'), overhead)
 return reply('partner-gone', pair)
 `;
 
 /**
- * ARGV: outbox context, session, leave reason JSON. Ends the session's pair for both sides and
- * tells the partner; returns nil when there was none, else {"ended", pair, to, entry}.
+ * ARGV: outbox context, session, leave reason JSON, who is told ("partner", or "self" when the
+ * partner is the one that is gone). Ends the session's pair for both sides; returns nil when
+ * there was none, else {"ended", pair, to, entry}.
  */
 export const UNPAIR = `${OUTBOX}
-local me, reason = ARGV[7], ARGV[8]
+local me, reason, tell = ARGV[8], ARGV[9], ARGV[10]
 local pair = redis.call('GET', key('p:', me))
 if not pair then return false end
 local room, partner = parse_pair(pair, me)
 end_pair(me, pair, partner)
-append(partner, partner_left_event(room, reason))
+local told = partner
+if tell == 'self' then told = me end
+append(told, partner_left_event(room, reason), overhead)
 return reply('ended', pair)
 `;
 
 /** ARGV: prefix, session, seq. The outbox forgets every event up to seq, and their bytes. */
 export const ACKNOWLEDGE = `${SESSIONS}
-local me = ARGV[2]
-local o, c = key('o:', me), key('c:', me)
-local head = redis.call('LINDEX', o, 0)
-if not head then return 0 end
-local drop = math.min(tonumber(ARGV[3]) - tonumber(string.match(head, '^(%d+)')) + 1, redis.call('LLEN', o))
-if drop <= 0 then return 0 end
-local freed = 0
-for _, entry in ipairs(redis.call('LRANGE', o, 0, drop - 1)) do
-  freed = freed + #entry - string.find(entry, '\\t', 1, true)
-end
-redis.call('LTRIM', o, drop, -1)
--- Never recreate a counters key that is gone (it would outlive the session).
-if redis.call('EXISTS', c) == 1 then redis.call('HINCRBY', c, 'bytes', -freed) end
-return drop
+return trim(ARGV[2], tonumber(ARGV[3]))
 `;
 
 /** ARGV: prefix, session, after. Returns nil for a session the store does not know, else its outbox after `after`. */

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RedisServer, startRedis } from '../../test/helpers/redis.js';
 import { describePairingStoreContract } from './pairing-store.contract.js';
-import { eventBytes, type OutboxLimits, type Outgoing } from './pairing-store.js';
+import { EVENT_OVERHEAD_BYTES, eventBytes, type OutboxLimits, type Outgoing } from './pairing-store.js';
 import { createRedisStore, createStoreClient, RedisPairingStore } from './redis-store.js';
 
 let server: RedisServer;
@@ -269,7 +269,7 @@ describe('RedisPairingStore routing and outbox keys', () => {
       const room = await pairAcross(two.a, two.b, 'x', 'y');
       // B made the pair: y's `paired` is B's own to deliver; x's goes to A's inbox.
       expect(await inbox(probe, `${p}i:instance-a`)).toEqual([
-        { to: 'x', entry: `2\t{"name":"paired","room":"${room}","initiator":true}` },
+        { to: 'x', entry: `2\t${EVENT_OVERHEAD_BYTES}\t{"name":"paired","room":"${room}","initiator":true}` },
       ]);
       expect(await inbox(probe, `${p}i:instance-b`)).toEqual([]);
 
@@ -279,7 +279,10 @@ describe('RedisPairingStore routing and outbox keys', () => {
         event: { to: 'y', seq: 2, event: { name: 'signal', room, signal: offer } },
       });
       expect(await inbox(probe, `${p}i:instance-b`)).toEqual([
-        { to: 'y', entry: `2\t${JSON.stringify({ name: 'signal', room, signal: offer })}` },
+        {
+          to: 'y',
+          entry: `2\t${eventBytes({ name: 'signal', room, signal: offer })}\t${JSON.stringify({ name: 'signal', room, signal: offer })}`,
+        },
       ]);
 
       // y drops: what it is sent meanwhile waits in its outbox, for its resume, in nobody's inbox.
@@ -328,7 +331,7 @@ describe('RedisPairingStore routing and outbox keys', () => {
     const p = prefix('start');
     const probe = new Redis(server.url);
     // An earlier process under the same owner id left an entry behind.
-    await probe.xadd(`${p}i:instance-b`, '*', 'to', 'old', 'e', '1\t{"name":"waiting"}');
+    await probe.xadd(`${p}i:instance-b`, '*', 'to', 'old', 'e', '1\t128\t{"name":"waiting"}');
     const two = instances(server.url, p);
     two.watch();
     try {
@@ -423,7 +426,7 @@ describe('RedisPairingStore routing and outbox keys', () => {
         await two.b.unpair('x', 'next'); // B's call for x: y's `partner-left` goes to A's inbox
         expect(await inbox(probe, `${p}i:instance-a`)).toContainEqual({
           to: 'y',
-          entry: `2\t{"name":"partner-left","room":"${room}","reason":"next"}`,
+          entry: `2\t${EVENT_OVERHEAD_BYTES}\t{"name":"partner-left","room":"${room}","reason":"next"}`,
         });
       } finally {
         probe.disconnect();
@@ -467,13 +470,13 @@ describe('RedisPairingStore routing and outbox keys', () => {
         JSON.stringify({ name: 'signal', room: 'x', signal: unicode }).length,
       );
 
-      await store.release('x');
-      expect(await probe.exists(...keysOf('x'))).toBe(0);
-      await store.relay('x', offer); // x's pair lives on until y ends it
-      await store.relay('x', offer); // y: three events, two allowed: lost
+      await store.relay('x', offer); // y: two events, all it may hold
+      await store.relay('x', offer); // a third: y is lost
       expect(await probe.exists(...keysOf('y'))).toBe(0);
       expect((await store.heartbeat(['y'])).lost).toEqual(['y']);
       expect(await probe.exists(...keysOf('y'))).toBe(0); // not recreated
+      await store.release('x');
+      expect(await probe.exists(...keysOf('x'))).toBe(0);
     } finally {
       await store.close();
       probe.disconnect();

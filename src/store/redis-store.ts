@@ -6,6 +6,8 @@ import {
   type Attached,
   DEFAULT_OUTBOX_LIMITS,
   type EnqueueResult,
+  EVENT_OVERHEAD_BYTES,
+  eventBytes,
   type Heartbeat,
   type OutboxLimits,
   type Outgoing,
@@ -196,11 +198,16 @@ export class RedisPairingStore implements PairingStore {
     return pair ? parsePair(pair) : null;
   }
 
-  async unpair(session: SessionId, reason: LeaveReason): Promise<{ pair: Pair; events: Outgoing[] } | null> {
+  async unpair(
+    session: SessionId,
+    reason: LeaveReason,
+    { tell }: { tell: 'partner' | 'self' } = { tell: 'partner' },
+  ): Promise<{ pair: Pair; events: Outgoing[] } | null> {
     const reply = (await this.#eval(SCRIPTS.unpair, [
       ...this.#outboxContext(),
       session,
       JSON.stringify(reason),
+      tell,
     ])) as AppendReply | null;
     if (!reply) return null;
     const [, pair, ...appended] = reply;
@@ -212,6 +219,7 @@ export class RedisPairingStore implements PairingStore {
       ...this.#outboxContext(),
       session,
       JSON.stringify(signal),
+      eventBytes({ name: 'signal', room: '', signal }),
     ])) as AppendReply;
     const events = appendedEvents(appended);
     if (status === 'relayed' && events[0]) return { status, event: events[0] };
@@ -269,7 +277,14 @@ export class RedisPairingStore implements PairingStore {
    * lost their leases by then, so nothing writes to it any more.
    */
   #outboxContext(): (string | number)[] {
-    return [this.#owner, this.#limits.maxEvents, this.#limits.maxBytes, INBOX_MAX_LEN, this.#leaseMs];
+    return [
+      this.#owner,
+      this.#limits.maxEvents,
+      this.#limits.maxBytes,
+      INBOX_MAX_LEN,
+      this.#leaseMs,
+      EVENT_OVERHEAD_BYTES,
+    ];
   }
 
   #key(name: string): string {
