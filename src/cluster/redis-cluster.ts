@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -37,7 +38,8 @@ export function createRedisCluster(
   const store = new RedisPairingStore({
     redis: storeClient,
     prefix: config.redisPrefix,
-    owner: `${process.env.FLY_MACHINE_ID ?? hostname()}:${process.pid}`,
+    // Unique per process start (in a container the pid is always 1): it names this process's inbox.
+    owner: `${process.env.FLY_MACHINE_ID ?? hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     leaseMs: config.resumeGraceMs,
     outbox: { maxEvents: config.outboxMaxEvents, maxBytes: config.outboxMaxBytes },
     ownsClient: true,

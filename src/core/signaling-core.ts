@@ -122,7 +122,11 @@ export class SignalingCore {
    */
   async heartbeat(sessions: SessionId[]): Promise<void> {
     const beat = await this.#store.heartbeat(sessions);
-    if (beat.lost.length > 0) await this.#delivery.lost(beat.lost);
+    // Neither renewed nor lost: detached or taken up by another instance since (its client came
+    // back elsewhere before this connection's drop was noticed). Not this process's any more, so
+    // the connection here is over, as for a lost one; the session itself lives on where it is.
+    const gone = sessions.filter((session) => !beat.lastSeq.has(session));
+    if (gone.length > 0) await this.#delivery.lost(gone);
     for (const session of beat.orphans) {
       const ended = await this.#store.unpair(session, 'disconnect', { tell: 'self' });
       if (!ended) continue;

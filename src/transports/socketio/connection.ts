@@ -147,12 +147,14 @@ export function bindSocketIo(
       // Goodbyes must not be refused for a full queue: bypass the in-flight limit.
       queue.force(async () => {
         if (!session) return;
-        // The client may have reconnected here before this drop was noticed: then the session
-        // lives on in the new connection, and only this link is over.
-        const current = options.delivery.carries(session, link);
+        // Only the connection that carries the session speaks for it. Not this one when the client
+        // reconnected (here or elsewhere) before this drop was noticed, nor when the store lost
+        // the session and it was closed for that: ending or detaching the session then would take
+        // it from its new connection.
+        if (!options.delivery.carries(session, link)) return;
         options.delivery.close(session, link);
         if (GOODBYES.has(reason)) await core.disconnect(session);
-        else if (current) await core.detach(session);
+        else await core.detach(session);
       });
       queue.drained().then(() => queues.delete(queue));
     });
@@ -190,7 +192,8 @@ function socketLink(socket: SignalingSocket, iceServers: (session: SessionId) =>
         code: ErrorCode.SESSION_LOST,
         message: 'this session is over (its events could not be kept): connect again for a new one',
       });
-      socket.disconnect(true);
+      // After the command that found it lost has been answered (its ack is on its way this turn).
+      setImmediate(() => socket.disconnect(true));
     },
   };
 }
