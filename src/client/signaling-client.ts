@@ -51,6 +51,20 @@ export class SignalingClient implements Signaling {
       this.#session = id;
       if (!resumed) this.#acknowledger.reset();
     });
+    // The server lost the session (this client fell too far behind, or its store lost it) and
+    // closes the connection. socket.io-client never comes back from a server's disconnect by
+    // itself, so start over: a new connection, a new session.
+    let lost = false;
+    this.socket.on('error' as string, (error: unknown) => {
+      if ((error as { code?: unknown } | null)?.code === 'SESSION_LOST') lost = true;
+    });
+    this.socket.on('disconnect', (reason) => {
+      if (!lost || reason !== 'io server disconnect') return;
+      lost = false;
+      this.#session = undefined;
+      this.#acknowledger.reset();
+      this.socket.connect();
+    });
   }
 
   /** The server-issued session id (a secret: it resumes this session), once connected. */
