@@ -225,7 +225,7 @@ describe('serverless offline: API Gateway WebSocket + Lambda + Redis', { timeout
     try {
       const bystanders = await pair();
       await store.attach('vanished-connection', { resume: false });
-      expect(await store.enqueue('vanished-connection')).toEqual({ status: 'waiting' });
+      expect(await store.enqueue('vanished-connection')).toMatchObject({ status: 'waiting' });
 
       const a = await client();
       expect(await a.command('join')).toEqual({ ok: true, status: 'paired' });
