@@ -1,5 +1,6 @@
 import { io } from 'socket.io-client';
 import { WebSocket } from 'ws';
+import { EventAcknowledger } from '../../src/client/event-acknowledger.js';
 import type { Signal } from '../../src/protocol/messages.js';
 
 /** How a server under test speaks: socket.io events, or `{ event, data }` JSON frames over `ws`. */
@@ -27,8 +28,14 @@ export function connect(protocol: WireProtocol, url: string, handlers: Connectio
 function connectSocketIo(url: string, handlers: ConnectionHandlers): BenchConnection {
   // forceNew: without it socket.io-client multiplexes every io(url) over one shared connection.
   const socket = io(url, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 30_000 });
+  // A server that numbers its events (pairwire) is acknowledged as its own clients do, so its
+  // figures include what acknowledging costs it; the baselines send no numbers and get no acks.
+  const acknowledger = new EventAcknowledger((seq) => socket.emit('ack', { seq }));
   for (const event of ['waiting', 'paired', 'signal', 'partner-left'] as const) {
-    socket.on(event, (data: unknown) => handlers.onEvent(event, data));
+    socket.on(event, (data: unknown, seq: unknown) => {
+      if (typeof seq === 'number') acknowledger.receive(seq);
+      handlers.onEvent(event, data);
+    });
   }
   socket.on('connect_error', (error) => handlers.onError(error));
   return {
@@ -36,6 +43,7 @@ function connectSocketIo(url: string, handlers: ConnectionHandlers): BenchConnec
       socket.emit('signal', signal);
     },
     close: () => {
+      acknowledger.stop();
       socket.close();
     },
   };
