@@ -8,7 +8,6 @@ import type { Config } from './config.js';
 import { allOf } from './core/observer.js';
 import { SignalingCore } from './core/signaling-core.js';
 import { createHttpApp } from './http/http-app.js';
-import { originAllowed } from './http/origins.js';
 import { iceServersFor, turnSettings } from './ice/turn-credentials.js';
 import { ConnectionGate } from './limits/connection-gate.js';
 import { type ResolveAddresses, watchFlyMachines } from './observability/fly-machines.js';
@@ -19,6 +18,7 @@ import type { PairingStore } from './store/pairing-store.js';
 import { BoundedRecoveryAdapter } from './transports/socketio/bounded-recovery-adapter.js';
 import { bindSocketIo } from './transports/socketio/connection.js';
 import { socketIoDelivery } from './transports/socketio/delivery.js';
+import { originGuard } from './transports/socketio/origin-guard.js';
 import { isPairRoom } from './transports/socketio/rooms.js';
 import type { SignalingServer } from './transports/socketio/types.js';
 
@@ -74,7 +74,7 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
     // Middlewares run again on recovery: the connection gate counts every live connection.
     connectionStateRecovery: { maxDisconnectionDuration: config.resumeGraceMs, skipMiddlewares: false },
     // WebSockets ignore CORS: the Origin header is checked here, for polling and upgrades alike.
-    allowRequest: (req, callback) => callback(null, originAllowed(req, config.corsOrigins)),
+    allowRequest: originGuard(config.corsOrigins, logger),
     // Redis: the streams adapter keeps recovery data in the stream. Memory: our bounded buffer.
     adapter: cluster ? cluster.adapter : BoundedRecoveryAdapter,
   });

@@ -17,6 +17,11 @@ export const ErrorCode = {
   UNKNOWN_EVENT: 'UNKNOWN_EVENT',
   /** The client sent too much too fast; `retryAfterMs` says when to try again. */
   RATE_LIMITED: 'RATE_LIMITED',
+  /**
+   * A connection from a web page whose origin is not in CORS_ORIGINS: refused, never worth
+   * retrying. The handshake itself is refused; a page learns this code from GET /origin-check.
+   */
+  ORIGIN_NOT_ALLOWED: 'ORIGIN_NOT_ALLOWED',
   /** The pairing store cannot be reached right now; nothing changed, retry later. */
   UNAVAILABLE: 'UNAVAILABLE',
   /** An unexpected server fault; nothing the client did. */

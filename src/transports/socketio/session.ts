@@ -17,9 +17,21 @@ export function claimedSession(auth: unknown): SessionId | undefined {
 }
 
 /**
+ * Whether the client asks, in `auth: { join }`, for a new session to be queued at once (true) or
+ * left idle (false), whatever AUTO_JOIN says; undefined when it leaves that to AUTO_JOIN. A client
+ * whose claimed session was lost but whose DataChannel chat is still open says false: the chat
+ * goes on peer to peer, and it queues again only when its user asks.
+ */
+export function requestedJoin(auth: unknown): boolean | undefined {
+  const join = (auth as { join?: unknown } | null | undefined)?.join;
+  return typeof join === 'boolean' ? join : undefined;
+}
+
+/**
  * Decides which session this connection is: the one socket.io recovered (graceful restart or a
  * short drop, with missed packets replayed), the one the client claims (the old server died:
- * the pair is resumed and its handshake restarted), or a fresh one.
+ * the pair is resumed and its handshake restarted), or a fresh one, queued with AUTO_JOIN unless
+ * the client asked otherwise (see `requestedJoin`).
  */
 export async function establishSession(
   socket: SignalingSocket,
@@ -60,7 +72,7 @@ export async function establishSession(
     socket.join(sessionRoom(fresh));
     await core.connect(fresh);
     socket.emit('session', { id: fresh, resumed: false });
-    if (options.autoJoin) await joinFor(socket, core, fresh);
+    if (requestedJoin(socket.handshake.auth) ?? options.autoJoin) await joinFor(socket, core, fresh);
     return fresh;
   } catch (error) {
     // The store is unreachable: the client stays connected with a session the next heartbeat
