@@ -144,6 +144,14 @@ export class SignalingClient implements Signaling {
     };
   }
 
+  onDisconnect(listener: () => void): () => void {
+    const wrapper = () => listener();
+    this.socket.on('disconnect', wrapper);
+    return () => {
+      this.socket.off('disconnect', wrapper);
+    };
+  }
+
   /** Calls `listener` with each command's ack as it arrives, in order with the server's events (see `Signaling`). */
   onAnswer(listener: (command: Command, ack: Ack<object>) => void): () => void {
     this.#answerListeners.add(listener);

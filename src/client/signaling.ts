@@ -52,6 +52,8 @@ export interface Signaling {
    * reconnection. Returns the unsubscribe function.
    */
   onConnect(listener: () => void): () => void;
+  /** Calls `listener` each time the connection is lost (before any reconnection). Returns the unsubscribe function. */
+  onDisconnect(listener: () => void): () => void;
   /**
    * Optional. Calls `listener` with each command's ack the moment it arrives, in order with the
    * server's events: after every event that came before it, before any that came after. (A

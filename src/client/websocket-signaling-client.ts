@@ -135,6 +135,7 @@ export class WebSocketSignalingClient implements Signaling {
 
   readonly #events = new ServerEventHub();
   readonly #connectListeners = new Set<() => void>();
+  readonly #disconnectListeners = new Set<() => void>();
   readonly #answerListeners = new Set<(command: Command, ack: Ack<object>) => void>();
   /** `once` and `connected` callers still waiting, so that `close()` can settle them. */
   readonly #waiters = new Set<Waiter>();
@@ -245,6 +246,14 @@ export class WebSocketSignalingClient implements Signaling {
     };
   }
 
+  onDisconnect(listener: () => void): () => void {
+    const wrapper = () => listener();
+    this.#disconnectListeners.add(wrapper);
+    return () => {
+      this.#disconnectListeners.delete(wrapper);
+    };
+  }
+
   /** Closes for good: no reconnection; pending commands and waiters reject at once. */
   close(): void {
     if (this.#closed) return;
@@ -289,7 +298,9 @@ export class WebSocketSignalingClient implements Signaling {
   }
 
   #onClose(): void {
+    const wasOpen = this.#open;
     this.#open = false;
+    if (wasOpen) for (const listener of [...this.#disconnectListeners]) callSafely(listener);
     // The session, and its pair, ended with the connection.
     this.#room = undefined;
     this.#socket = undefined;

@@ -42,7 +42,7 @@ chat.signaling.onConnect(() => {
   connected = true;
   updateControls();
 });
-chat.signaling.socket.on('disconnect', () => {
+chat.signaling.onDisconnect(() => {
   connected = false;
   updateControls();
 });
