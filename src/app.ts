@@ -9,7 +9,6 @@ import { allOf } from './core/observer.js';
 import { SignalingCore } from './core/signaling-core.js';
 import { LocalDelivery } from './delivery/local-delivery.js';
 import { createHttpApp } from './http/http-app.js';
-import { originAllowed } from './http/origins.js';
 import { iceServersFor, turnSettings } from './ice/turn-credentials.js';
 import { ConnectionGate } from './limits/connection-gate.js';
 import { type ResolveAddresses, watchFlyMachines } from './observability/fly-machines.js';
@@ -18,6 +17,7 @@ import { createMetrics } from './observability/metrics.js';
 import { MemoryPairingStore } from './store/memory-store.js';
 import type { PairingStore } from './store/pairing-store.js';
 import { bindSocketIo } from './transports/socketio/connection.js';
+import { originGuard } from './transports/socketio/origin-guard.js';
 import type { SignalingServer } from './transports/socketio/types.js';
 
 /** What the composition root may be handed instead of building it from config. */
@@ -74,7 +74,7 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
     // reach the same instance (sticky routing), which a plain proxy does not do (docs/scaling.md).
     transports: cluster ? ['websocket'] : ['polling', 'websocket'],
     // WebSockets ignore CORS: the Origin header is checked here, for polling and upgrades alike.
-    allowRequest: (req, callback) => callback(null, originAllowed(req, config.corsOrigins)),
+    allowRequest: originGuard(config.corsOrigins, logger),
   });
 
   const core = new SignalingCore({

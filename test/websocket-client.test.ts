@@ -332,7 +332,15 @@ describe('WebSocketSignalingClient transport mechanics (a ws test double)', () =
       JSON.stringify({ type: 'signal', room, payload: { type: 'offer', sdp: `v=${n}` } });
     const paired = (room: string) =>
       JSON.stringify({ type: 'paired', payload: { room, initiator: false, iceServers: [] } });
+    let nexts = 0;
     const double = await testDouble((frame, socket) => {
+      if (frame.action === 'next' && nexts++ === 0) {
+        // Refused (clicked too quickly): the pair goes on, and so do its signals.
+        socket.send(signal('r2', 6));
+        const refused = { ok: false, error: { code: 'RATE_LIMITED', message: 'too many messages', retryAfterMs: 500 } };
+        socket.send(JSON.stringify({ type: 'ack', id: frame.id, payload: refused }));
+        return;
+      }
       if (frame.action === 'join') {
         socket.send(signal('r1', 0)); // before its pair is announced: not this client's yet
         socket.send(paired('r1'));
@@ -344,7 +352,9 @@ describe('WebSocketSignalingClient transport mechanics (a ws test double)', () =
         socket.send(signal('r2', 4));
         socket.send(JSON.stringify({ type: 'signal', payload: { type: 'offer', sdp: 'v=5' } })); // no room: kept
       } else if (frame.action === 'next') {
-        socket.send(signal('r2', 6)); // after this client's own next
+        // As the server does: the `waiting` that `next` led to comes before its ack.
+        socket.send(JSON.stringify({ type: 'waiting', payload: {} }));
+        socket.send(signal('r2', 7)); // after this client's own next
       }
       socket.send(JSON.stringify({ type: 'ack', id: frame.id, payload: { ok: true, status: 'waiting' } }));
     });
@@ -352,9 +362,10 @@ describe('WebSocketSignalingClient transport mechanics (a ws test double)', () =
     const got: string[] = [];
     c.on('signal', (s) => got.push(s.type === 'offer' ? s.sdp : s.type));
     await c.join();
-    await c.next();
+    expect(await c.next()).toMatchObject({ ok: false });
+    expect(await c.next()).toMatchObject({ ok: true });
     await c.leave();
-    expect(got).toEqual(['v=1', 'v=4', 'v=5']);
+    expect(got).toEqual(['v=1', 'v=4', 'v=5', 'v=6']);
   });
 
   it('refuses a message too big for one API Gateway frame with PAYLOAD_TOO_LARGE, and sends nothing', async () => {

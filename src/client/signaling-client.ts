@@ -1,8 +1,10 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
-import type { Ack, CommandResults, ServerEvents, Signal } from '../protocol/messages.js';
+import { ErrorCode } from '../protocol/errors.js';
+import type { Ack, Command, CommandResults, ServerEvents, Signal } from '../protocol/messages.js';
+import { ORIGIN_CHECK_PATH, type OriginCheckAnswer } from '../protocol/origin-check.js';
 import { nextEvent } from './chat/emitter.js';
 import { EventAcknowledger } from './event-acknowledger.js';
-import type { Signaling, SignalingListener } from './signaling.js';
+import type { ConnectionRefusal, Signaling, SignalingListener } from './signaling.js';
 
 export interface SignalingClientOptions {
   /** How long a command waits for its acknowledgement before rejecting. Default 10 s. */
@@ -11,7 +13,22 @@ export interface SignalingClientOptions {
   session?: string;
   /** Passed to socket.io-client; `transports` defaults to WebSocket only (no sticky sessions needed). */
   socket?: Partial<ManagerOptions & SocketOptions>;
+  /**
+   * The longest wait before trying again after the server refused the connection for a while
+   * (`RATE_LIMITED`): its `retryAfterMs` is an estimate, and a slot can free sooner. Default 30 s.
+   */
+  maxRetryDelayMs?: number;
 }
+
+/** Refusals that pass with time: the connection is tried again after the hinted delay (socket.io does not retry a refused CONNECT). */
+const TEMPORARY_REFUSALS: ReadonlySet<string> = new Set([
+  ErrorCode.RATE_LIMITED,
+  ErrorCode.UNAVAILABLE,
+  ErrorCode.INTERNAL,
+]);
+
+/** The first retry after a refusal; each further one doubles, up to `maxRetryDelayMs`. */
+const FIRST_RETRY_MS = 1000;
 
 /**
  * A typed wrapper of socket.io-client for the pairwire protocol (docs/protocol.md), for Node and
@@ -22,14 +39,27 @@ export class SignalingClient implements Signaling {
   readonly socket: Socket;
   /** A reconnection claims the session (docs/protocol.md, "Resuming"): no need to join again. */
   readonly resumes = true;
+  readonly #url: string;
   readonly #ackTimeoutMs: number;
+  readonly #maxRetryDelayMs: number;
   #session: string | undefined;
   readonly #acknowledger: EventAcknowledger;
   /** Set while the event being dispatched is one this client has processed already. */
   #duplicate = false;
+  #queueOnConnect: (() => boolean) | undefined;
+  readonly #refusalListeners = new Set<(refusal: ConnectionRefusal) => void>();
+  readonly #answerListeners = new Set<(command: Command, ack: Ack<object>) => void>();
+  /** Refusals in a row, for the back-off; reset by a connection. */
+  #refusals = 0;
+  /** Failing to reach the server since the last connection: reported once, not at every attempt. */
+  #unreachable = false;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
 
   constructor(url: string, options: SignalingClientOptions = {}) {
+    this.#url = url;
     this.#ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
+    this.#maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
     this.#session = options.session;
     this.#acknowledger = new EventAcknowledger((seq) => {
       if (this.socket.connected) this.socket.emit('ack', { seq });
@@ -40,7 +70,15 @@ export class SignalingClient implements Signaling {
     this.socket = io(url, {
       transports: ['websocket'],
       ...options.socket,
-      auth: (send) => send(this.#session ? { session: this.#session, lastSeq: this.#acknowledger.last } : {}),
+      auth: (send) => {
+        const auth: { session?: string; lastSeq?: number; join?: boolean } = {};
+        if (this.#session) {
+          auth.session = this.#session;
+          auth.lastSeq = this.#acknowledger.last;
+        }
+        if (this.#queueOnConnect) auth.join = this.#queueOnConnect();
+        send(auth);
+      },
     });
     // Runs before the event's own listeners (socket.io-client calls catch-all listeners first).
     this.socket.onAny((event: string, _payload: unknown, seq: unknown) => {
@@ -65,6 +103,11 @@ export class SignalingClient implements Signaling {
       this.#acknowledger.reset();
       this.socket.connect();
     });
+    this.socket.on('connect', () => {
+      this.#refusals = 0;
+      this.#unreachable = false;
+    });
+    this.socket.on('connect_error', (error: Error & { data?: unknown }) => this.#onConnectError(error));
   }
 
   /** The server-issued session id (a secret: it resumes this session), once connected. */
@@ -136,13 +179,152 @@ export class SignalingClient implements Signaling {
     };
   }
 
+  onDisconnect(listener: () => void): () => void {
+    const wrapper = () => listener();
+    this.socket.on('disconnect', wrapper);
+    return () => {
+      this.socket.off('disconnect', wrapper);
+    };
+  }
+
+  /** Calls `listener` with each command's ack as it arrives, in order with the server's events (see `Signaling`). */
+  onAnswer(listener: (command: Command, ack: Ack<object>) => void): () => void {
+    this.#answerListeners.add(listener);
+    return () => {
+      this.#answerListeners.delete(listener);
+    };
+  }
+
+  /** Calls `listener` whenever a connection attempt is refused or unanswered; returns the unsubscribe function. */
+  onRefused(listener: (refusal: ConnectionRefusal) => void): () => void {
+    this.#refusalListeners.add(listener);
+    return () => {
+      this.#refusalListeners.delete(listener);
+    };
+  }
+
+  /** Sends `auth.join: decide()` at every connection: the server queues a new session at once, or leaves it idle. */
+  queueOnConnect(decide: () => boolean): void {
+    this.#queueOnConnect = decide;
+  }
+
   close(): void {
     this.#acknowledger.stop();
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
     this.socket.disconnect();
   }
 
-  #command<T extends object>(event: string, payload?: unknown): Promise<Ack<T>> {
-    const timed = this.socket.timeout(this.#ackTimeoutMs);
-    return (payload === undefined ? timed.emitWithAck(event) : timed.emitWithAck(event, payload)) as Promise<Ack<T>>;
+  /**
+   * A refusal with data came from the server's admission (docs/security.md): socket.io-client
+   * never retries those, so a temporary one (too many connections from this address) is retried
+   * here, after the server's hint and a back-off. A failure without data is the transport's:
+   * socket.io-client retries it by itself, unless the server refuses this page's origin, which a
+   * browser cannot tell from a server that is down: it asks the server (GET /origin-check).
+   */
+  #onConnectError(error: Error & { data?: unknown }): void {
+    if (this.#closed) return;
+    const refused = errorBodyOf(error.data);
+    if (refused) {
+      const retrying = TEMPORARY_REFUSALS.has(refused.code) && this.socket.io.reconnection();
+      if (!retrying) {
+        this.#report({ code: refused.code, message: refused.message, retrying });
+        return;
+      }
+      const retryInMs = this.#retryDelay(refused.retryAfterMs);
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = undefined;
+        if (!this.#closed && !this.socket.connected) this.socket.connect();
+      }, retryInMs);
+      this.#report({ code: refused.code, message: refused.message, retrying, retryInMs });
+      return;
+    }
+    if (this.#unreachable) return;
+    this.#unreachable = true;
+    void originRefusal(this.#url).then((refusal) => {
+      if (this.#closed) return;
+      if (refusal) {
+        // Every retry would be refused the same way.
+        this.socket.disconnect();
+        this.#report({ code: refusal.code, message: refusal.message, retrying: false });
+        return;
+      }
+      this.#report({
+        code: 'UNREACHABLE',
+        message: `cannot reach the server (${error.message})`,
+        retrying: this.socket.io.reconnection(),
+      });
+    });
+  }
+
+  /** Exponential from FIRST_RETRY_MS, never before the server's hint, at most `maxRetryDelayMs`, plus up to 20 % jitter. */
+  #retryDelay(retryAfterMs = 0): number {
+    const backoff = FIRST_RETRY_MS * 2 ** Math.min(this.#refusals, 16);
+    this.#refusals++;
+    const delay = Math.min(this.#maxRetryDelayMs, Math.max(retryAfterMs, backoff));
+    return Math.round(delay * (1 + Math.random() * 0.2));
+  }
+
+  #report(refusal: ConnectionRefusal): void {
+    for (const listener of [...this.#refusalListeners]) callSafely(() => listener(refusal));
+  }
+
+  #command<T extends object>(command: Command, payload?: unknown): Promise<Ack<T>> {
+    return new Promise((resolve, reject) => {
+      // The callback runs as the ack is read, before the packets behind it: listeners hear it in order.
+      const answered = (error: Error | null, ack: Ack<T>) => {
+        if (error) {
+          reject(error);
+          return;
+        }
+        for (const listener of [...this.#answerListeners]) callSafely(() => listener(command, ack));
+        resolve(ack);
+      };
+      const timed = this.socket.timeout(this.#ackTimeoutMs);
+      if (payload === undefined) timed.emit(command, answered);
+      else timed.emit(command, payload, answered);
+    });
+  }
+}
+
+/** The `{ code, message, retryAfterMs? }` a server refusal carries as `connect_error` data, if that is what `data` is. */
+function errorBodyOf(data: unknown): { code: string; message: string; retryAfterMs?: number } | undefined {
+  if (typeof data !== 'object' || data === null) return undefined;
+  const { code, message, retryAfterMs } = data as { code?: unknown; message?: unknown; retryAfterMs?: unknown };
+  if (typeof code !== 'string') return undefined;
+  return {
+    code,
+    message: typeof message === 'string' ? message : code,
+    ...(typeof retryAfterMs === 'number' && retryAfterMs >= 0 ? { retryAfterMs } : {}),
+  };
+}
+
+/**
+ * In a web page: asks the server whether it refuses this page's origin, the one refusal a
+ * browser cannot read from the WebSocket handshake. Undefined outside a browser, when the origin
+ * is allowed, or when there is no answer (the server is down: that is the failure to report).
+ */
+async function originRefusal(serverUrl: string): Promise<{ code: string; message: string } | undefined> {
+  const page = (globalThis as { location?: { href?: unknown } }).location?.href;
+  if (typeof page !== 'string' || typeof fetch !== 'function') return undefined;
+  try {
+    const response = await fetch(new URL(ORIGIN_CHECK_PATH, new URL(serverUrl, page)), { cache: 'no-store' });
+    if (response.status !== 403) return undefined;
+    const answer = (await response.json()) as OriginCheckAnswer;
+    return !answer.ok && answer.error?.code === ErrorCode.ORIGIN_NOT_ALLOWED ? answer.error : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs a listener; its exception is reported (as an uncaught error) without stopping the others. */
+function callSafely(listener: () => void): void {
+  try {
+    listener();
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
+    });
   }
 }

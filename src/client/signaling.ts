@@ -1,7 +1,23 @@
-import type { Ack, CommandResults, ServerEvents, Signal } from '../protocol/messages.js';
+import type { Ack, Command, CommandResults, ServerEvents, Signal } from '../protocol/messages.js';
 
 /** A listener of one server event. */
 export type SignalingListener<E extends keyof ServerEvents> = (payload: ServerEvents[E]) => void;
+
+/** A connection attempt the server refused, or that got no answer, and what the transport does next. */
+export interface ConnectionRefusal {
+  /**
+   * The server's code (`RATE_LIMITED`: too many connections from this address;
+   * `ORIGIN_NOT_ALLOWED`: this page's origin may not connect, see CORS_ORIGINS), or `UNREACHABLE`
+   * when no server answered (network down, server down).
+   */
+  code: string;
+  /** For humans. */
+  message: string;
+  /** The transport tries again by itself; false when retrying cannot help (it has given up). */
+  retrying: boolean;
+  /** When `retrying`, how long until the next attempt, if the transport knows. */
+  retryInMs?: number;
+}
 
 /**
  * The signaling side of a pairwire client, whatever carries it: `SignalingClient` speaks
@@ -36,6 +52,27 @@ export interface Signaling {
    * reconnection. Returns the unsubscribe function.
    */
   onConnect(listener: () => void): () => void;
+  /** Calls `listener` each time the connection is lost (before any reconnection). Returns the unsubscribe function. */
+  onDisconnect(listener: () => void): () => void;
+  /**
+   * Optional. Calls `listener` with each command's ack the moment it arrives, in order with the
+   * server's events: after every event that came before it, before any that came after. (A
+   * command's promise cannot promise that: its continuation runs only once the events that
+   * arrived with the ack in the same read were dispatched.) Returns the unsubscribe function.
+   */
+  onAnswer?(listener: (command: Command, ack: Ack<object>) => void): () => void;
+  /**
+   * Optional. Calls `listener` whenever a connection attempt is refused or unanswered; returns the
+   * unsubscribe function. Without it, such failures are silent (the transport still retries).
+   */
+  onRefused?(listener: (refusal: ConnectionRefusal) => void): () => void;
+  /**
+   * Optional. At every connection that starts a new session (the first one, or one whose claimed
+   * session the server no longer knows), asks the server to queue it at once (`decide()` true)
+   * or to leave it idle (false), whatever its AUTO_JOIN says. A transport with this needs no
+   * `join` after connecting; `ChatClient` sends one itself over a transport without it.
+   */
+  queueOnConnect?(decide: () => boolean): void;
   /** Disconnects for good (the server ends the pair at once: a goodbye, not a drop). */
   close(): void;
 }

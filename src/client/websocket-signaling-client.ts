@@ -1,6 +1,13 @@
 import { ErrorCode } from '../protocol/errors.js';
 import { PING } from '../protocol/frames.js';
-import type { Ack, CommandResults, ServerEvents, Signal } from '../protocol/messages.js';
+import {
+  type Ack,
+  type Command,
+  type CommandResults,
+  isCommand,
+  type ServerEvents,
+  type Signal,
+} from '../protocol/messages.js';
 import { Emitter } from './chat/emitter.js';
 import { EventAcknowledger } from './event-acknowledger.js';
 import type { Signaling, SignalingListener } from './signaling.js';
@@ -133,6 +140,8 @@ export class WebSocketSignalingClient implements Signaling {
     if (this.#open) this.#socket?.send(JSON.stringify({ action: 'ack', payload: { seq } }));
   });
   readonly #connectListeners = new Set<() => void>();
+  readonly #disconnectListeners = new Set<() => void>();
+  readonly #answerListeners = new Set<(command: Command, ack: Ack<object>) => void>();
   /** `once` and `connected` callers still waiting, so that `close()` can settle them. */
   readonly #waiters = new Set<Waiter>();
 
@@ -165,21 +174,33 @@ export class WebSocketSignalingClient implements Signaling {
     return this.#command('signal', signal);
   }
 
+  /*
+   * The pair is left when the server says so, not when asked: a refused `next` or `leave`
+   * (RATE_LIMITED) leaves it as it was, and its signals must still get through. `next` ends it
+   * with the `waiting` or new `paired` that comes before its ack; `leave` with its ack.
+   */
   next(): Promise<Ack<CommandResults['next']>> {
-    // The pair is left now: a signal of it still in flight is no longer for this client.
-    this.#room = undefined;
     return this.#command('next');
   }
 
-  leave(): Promise<Ack<CommandResults['leave']>> {
-    this.#room = undefined;
-    return this.#command('leave');
+  async leave(): Promise<Ack<CommandResults['leave']>> {
+    const ack = await this.#command<CommandResults['leave']>('leave');
+    if (ack.ok) this.#room = undefined;
+    return ack;
   }
 
   /** Subscribes to a server event; returns the unsubscribe function. */
   on<E extends keyof ServerEvents>(event: E, listener: SignalingListener<E>): () => void {
     // A wrapper per call, so subscribing one function twice makes two subscriptions (as socket.io's).
     return this.#events.on(event, (payload) => listener(payload));
+  }
+
+  /** Calls `listener` with each command's ack as it arrives, in order with the server's events (see `Signaling`). */
+  onAnswer(listener: (command: Command, ack: Ack<object>) => void): () => void {
+    this.#answerListeners.add(listener);
+    return () => {
+      this.#answerListeners.delete(listener);
+    };
   }
 
   /** Resolves with the next `event`, or rejects after `timeoutMs` or on `close()`. */
@@ -230,6 +251,14 @@ export class WebSocketSignalingClient implements Signaling {
     };
   }
 
+  onDisconnect(listener: () => void): () => void {
+    const wrapper = () => listener();
+    this.#disconnectListeners.add(wrapper);
+    return () => {
+      this.#disconnectListeners.delete(wrapper);
+    };
+  }
+
   /** Closes for good: no reconnection; pending commands and waiters reject at once. */
   close(): void {
     if (this.#closed) return;
@@ -276,7 +305,9 @@ export class WebSocketSignalingClient implements Signaling {
   }
 
   #onClose(): void {
+    const wasOpen = this.#open;
     this.#open = false;
+    if (wasOpen) for (const listener of [...this.#disconnectListeners]) callSafely(listener);
     // The session, and its pair, ended with the connection.
     this.#room = undefined;
     this.#socket = undefined;
@@ -317,8 +348,13 @@ export class WebSocketSignalingClient implements Signaling {
       if (!command || command.id !== frame.id) return;
       this.#inFlight = undefined;
       clearTimeout(command.timer);
-      if (isAck(frame.payload)) command.resolve(frame.payload);
-      else command.reject(new Error(`malformed "${command.action}" ack`));
+      if (isAck(frame.payload)) {
+        const { action } = command;
+        const ack = frame.payload;
+        if (isCommand(action))
+          for (const listener of [...this.#answerListeners]) callSafely(() => listener(action, ack));
+        command.resolve(ack);
+      } else command.reject(new Error(`malformed "${command.action}" ack`));
       this.#pump();
       return;
     }
@@ -330,7 +366,7 @@ export class WebSocketSignalingClient implements Signaling {
   }
 
   /**
-   * Keeps track of the pair from `paired` and `partner-left`, and tells whether a frame belongs to
+   * Keeps track of the pair from `paired`, `waiting` and `partner-left`, and tells whether a frame belongs to
    * the present: API Gateway relays without rooms, so a signal racing its pair's end can arrive
    * after the pair is over (or after this client was paired anew). Such a signal is dropped here,
    * as socket.io's rooms drop it on the server.
@@ -338,6 +374,7 @@ export class WebSocketSignalingClient implements Signaling {
   #current(frame: ParsedFrame): boolean {
     const room = roomOf(frame.payload);
     if (frame.type === 'paired') this.#room = room;
+    else if (frame.type === 'waiting') this.#room = undefined;
     else if (frame.type === 'partner-left' && room === this.#room) this.#room = undefined;
     else if (frame.type === 'signal' && frame.room !== undefined) return frame.room === this.#room;
     return true;

@@ -2,6 +2,7 @@
  * The demo page's DOM, in one place. Everything the partner sends goes through `textContent`:
  * it is shown as text and can never become markup.
  */
+import { MAX_TEXT_LENGTH } from '../client/chat/channel-messages.js';
 
 export type StatusState = 'connecting' | 'waiting' | 'paired' | 'open' | 'idle' | 'error';
 
@@ -10,6 +11,8 @@ const TYPING_HINT_MS = 5000;
 
 export class ChatView {
   readonly #status = element('status', HTMLElement);
+  readonly #hint = element('hint', HTMLElement);
+  readonly #tooLong = element('too-long', HTMLElement);
   readonly #messages = element('messages', HTMLOListElement);
   readonly #typing = element('typing', HTMLElement);
   readonly #form = element('composer', HTMLFormElement);
@@ -19,15 +22,34 @@ export class ChatView {
   readonly leaveButton = element('leave', HTMLButtonElement);
   readonly #receipts = new Map<number, HTMLElement>();
   #typingTimer: ReturnType<typeof setTimeout> | undefined;
+  #open = false;
+
+  constructor() {
+    // No `maxlength`: it would cut a long paste without a word. The text stays whole, and the
+    // user is told how much is over.
+    this.#input.addEventListener('input', () => this.#checkLength());
+  }
 
   setStatus(state: StatusState, text: string): void {
     this.#status.dataset.state = state;
     this.#status.textContent = text;
-    const open = state === 'open';
-    this.#input.disabled = !open;
-    this.#send.disabled = !open;
-    if (!open) this.showTyping(false);
-    if (open) this.#input.focus();
+    this.#open = state === 'open';
+    this.#input.disabled = !this.#open;
+    this.#updateSend();
+    if (!this.#open) this.showTyping(false);
+    if (this.#open) this.#input.focus();
+  }
+
+  /** A hint under the status (what to do while nothing happens), or none. */
+  showHint(text: string | undefined): void {
+    this.#hint.textContent = text ?? '';
+    this.#hint.hidden = text === undefined;
+  }
+
+  /** Which of New partner and Leave make sense now. */
+  setControls({ next, leave }: { next: boolean; leave: boolean }): void {
+    this.nextButton.disabled = !next;
+    this.leaveButton.disabled = !leave;
   }
 
   /** Calls `submit` with the typed text when the user sends; clears the input if it returns true. */
@@ -36,7 +58,11 @@ export class ChatView {
       event.preventDefault();
       const text = this.#input.value;
       if (text.trim() === '') return;
-      if (submit(text)) this.#input.value = '';
+      if (text.length > MAX_TEXT_LENGTH) return;
+      if (submit(text)) {
+        this.#input.value = '';
+        this.#checkLength();
+      }
     });
   }
 
@@ -80,6 +106,20 @@ export class ChatView {
     clearTimeout(this.#typingTimer);
     this.#typing.textContent = active ? 'Partner is typing…' : '';
     if (active) this.#typingTimer = setTimeout(() => this.showTyping(false), TYPING_HINT_MS);
+  }
+
+  #checkLength(): void {
+    const length = this.#input.value.length;
+    const over = length > MAX_TEXT_LENGTH;
+    this.#tooLong.hidden = !over;
+    this.#tooLong.textContent = over
+      ? `Too long to send: ${length.toLocaleString('en')} characters, the limit is ${MAX_TEXT_LENGTH.toLocaleString('en')}. Shorten it or send it in parts.`
+      : '';
+    this.#updateSend();
+  }
+
+  #updateSend(): void {
+    this.#send.disabled = !this.#open || this.#input.value.length > MAX_TEXT_LENGTH;
   }
 
   #message(kind: 'mine' | 'theirs', who: string, text: string): HTMLLIElement {

@@ -4,11 +4,15 @@
  * recorded or sent), which lets Chromium on a machine without a network route use loopback.
  */
 import { ChatClient, ChatError } from '../client/chat/index.js';
+import type { Ack } from '../protocol/messages.js';
 import { ChatView } from './chat-view.js';
 import { connectSignaling } from './signaling-target.js';
 
 /** While the user types, a "typing" hint goes at most this often. */
 const TYPING_RESEND_MS = 2000;
+
+const WAITING_HINT =
+  'You will be paired with the next person who opens this page. Alone? Open it in a second tab to try it.';
 
 const view = new ChatView();
 const loopback = new URLSearchParams(location.search).has('loopback');
@@ -20,15 +24,40 @@ const transport = await connectSignaling().catch((error: Error) => {
 });
 const chat = new ChatClient(location.origin, {
   transport,
-  beforePeerConnection: loopback
-    ? () => (microphone ??= navigator.mediaDevices.getUserMedia({ audio: true }))
-    : undefined,
+  beforePeerConnection: loopback ? askForMicrophone : undefined,
 });
 
-chat.on('waiting', () => view.setStatus('waiting', 'Waiting for a partner…'));
+/** Connected to the server at the moment (New partner and Leave need it). */
+let connected = false;
+/** A New partner or Leave click the server has not answered yet. */
+let pending = false;
+
+/** The buttons follow the chat's state, as the server last told it. */
+function updateControls(): void {
+  const ready = connected && !pending;
+  view.setControls({ next: ready && chat.state !== 'waiting', leave: ready && chat.state !== 'idle' });
+}
+
+chat.signaling.onConnect(() => {
+  connected = true;
+  updateControls();
+});
+chat.signaling.onDisconnect(() => {
+  connected = false;
+  updateControls();
+});
+
+chat.on('waiting', () => {
+  view.clearMessages();
+  view.setStatus('waiting', 'Waiting for a partner…');
+  view.showHint(WAITING_HINT);
+  updateControls();
+});
 chat.on('paired', ({ resumed }) => {
   if (!resumed) view.clearMessages();
+  view.showHint(undefined);
   view.setStatus('paired', resumed ? 'Reconnecting to your partner…' : 'Partner found, connecting…');
+  updateControls();
 });
 chat.on('open', () => {
   view.setStatus('open', 'Connected: say hi!');
@@ -47,12 +76,25 @@ chat.on('closed', ({ reason }) => {
 chat.on('partner-left', () => {
   view.setStatus('idle', 'Your partner left. Press New partner to chat again.');
   view.addNotice('Your partner left.');
+  updateControls();
 });
 chat.on('error', (error) => {
-  if (error.code === 'OPEN_TIMEOUT' || error.code === 'CONNECTION_FAILED') {
-    view.setStatus('error', 'Could not connect to your partner. Press New partner to try someone else.');
-  } else {
-    view.addNotice(`Error: ${error.message}`);
+  switch (error.code) {
+    case 'OPEN_TIMEOUT':
+    case 'CONNECTION_FAILED':
+      view.setStatus('error', 'Could not connect to your partner. Press New partner to try someone else.');
+      return;
+    case 'RATE_LIMITED':
+      view.setStatus('error', `Too many connections from your network right now. Trying again ${inSeconds(error)}…`);
+      return;
+    case 'ORIGIN_NOT_ALLOWED':
+      view.setStatus('error', 'This page is not allowed to use this chat server.');
+      return;
+    case 'UNREACHABLE':
+      view.setStatus('error', 'Cannot reach the chat server. Trying again…');
+      return;
+    default:
+      view.addNotice(`Error: ${error.message}`);
   }
 });
 
@@ -81,20 +123,67 @@ addEventListener('pageshow', (event) => {
   if (event.persisted) location.reload();
 });
 
+// Nothing changes on a click itself: the page follows the server's answer. A refused click
+// (too quick, say) leaves the chat as it was.
 view.nextButton.addEventListener('click', () => {
-  view.clearMessages();
-  view.setStatus('waiting', 'Looking for a new partner…');
-  chat.next().then(reportRefusal, reportFailure);
+  void command(chat.next());
 });
 view.leaveButton.addEventListener('click', () => {
-  view.setStatus('idle', 'You left. Press New partner to chat again.');
-  chat.leave().then(reportRefusal, reportFailure);
+  void command(chat.leave()).then((ack) => {
+    // By the time the answer is in, a later click may have moved on: go by the chat's state.
+    if (ack?.ok && chat.state === 'idle') {
+      view.showHint(undefined);
+      view.setStatus('idle', 'You left. Press New partner to chat again.');
+    }
+  });
 });
 
-function reportRefusal(ack: { ok: true } | { ok: false; error: { message: string } }): void {
-  if (!ack.ok) view.addNotice(`The server refused: ${ack.error.message}`);
+async function command<A extends Ack<object>>(answer: Promise<A>): Promise<A | undefined> {
+  pending = true;
+  updateControls();
+  try {
+    const ack = await answer;
+    if (!ack.ok) view.addNotice(refusalInWords(ack.error));
+    return ack;
+  } catch {
+    view.addNotice('The server did not answer in time. Check your connection and try again.');
+    return undefined;
+  } finally {
+    pending = false;
+    updateControls();
+  }
 }
 
-function reportFailure(error: Error): void {
-  view.addNotice(`The server did not answer: ${error.message}`);
+/** What a refused click means for the person who clicked. */
+function refusalInWords({ code, message, retryAfterMs }: { code: string; message: string; retryAfterMs?: number }) {
+  switch (code) {
+    case 'RATE_LIMITED':
+      return `That was too quick: wait ${retryAfterMs === undefined ? 'a moment' : seconds(retryAfterMs)} and try again.`;
+    case 'UNAVAILABLE':
+      return 'The server cannot pair anyone right now. Try again in a moment.';
+    case 'INTERNAL':
+      return 'Something went wrong on the server. Try again.';
+    default:
+      return `The server did not do that: ${message}`;
+  }
+}
+
+function inSeconds(error: ChatError): string {
+  return error.retryInMs === undefined ? 'soon' : `in ${seconds(error.retryInMs)}`;
+}
+
+function seconds(ms: number): string {
+  const s = Math.max(1, Math.ceil(ms / 1000));
+  return s === 1 ? 'a second' : `${s} seconds`;
+}
+
+/** `?loopback`: the microphone permission lets Chromium gather loopback candidates. Asked again after a refusal. */
+function askForMicrophone(): Promise<MediaStream> {
+  microphone ??= navigator.mediaDevices.getUserMedia({ audio: true }).catch((error: unknown) => {
+    microphone = undefined;
+    const reason = error instanceof Error ? error.message : String(error);
+    view.addNotice(`Loopback mode needs the microphone (nothing is recorded), and it was not given: ${reason}`);
+    throw error;
+  });
+  return microphone;
 }

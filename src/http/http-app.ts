@@ -7,6 +7,7 @@ import { demoPage } from './demo-page.js';
 import { healthRoutes } from './health.js';
 import { iceServersRoute } from './ice-servers-route.js';
 import { metricsRoute } from './metrics-route.js';
+import { originCheckRoute } from './origin-check-route.js';
 import { securityHeaders } from './security.js';
 
 export interface HttpAppParts {
@@ -27,6 +28,7 @@ export function createHttpApp(config: Config, parts: HttpAppParts): Express {
   app.use(securityHeaders(config.corsOrigins));
   app.use(healthRoutes(parts.store));
   app.use(iceServersRoute(config.iceServers, turnSettings(config)));
+  app.use(originCheckRoute(config.corsOrigins));
   if (parts.metrics) app.use(metricsRoute(parts.metrics, config.metricsToken));
   if (parts.demo) app.use(demoPage());
   return app;

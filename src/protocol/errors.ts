@@ -22,6 +22,11 @@ export const ErrorCode = {
    * or the store lost it. Its connection is closed; a new connection starts a new session.
    */
   SESSION_LOST: 'SESSION_LOST',
+  /**
+   * A connection from a web page whose origin is not in CORS_ORIGINS: refused, never worth
+   * retrying. The handshake itself is refused; a page learns this code from GET /origin-check.
+   */
+  ORIGIN_NOT_ALLOWED: 'ORIGIN_NOT_ALLOWED',
   /** The pairing store cannot be reached right now; nothing changed, retry later. */
   UNAVAILABLE: 'UNAVAILABLE',
   /** An unexpected server fault; nothing the client did. */

@@ -171,6 +171,31 @@ describe('ChatClient (Node, werift)', () => {
     expect(bob.state).toBe('paired');
   });
 
+  it('holds the open timeout on both sides when beforePeerConnection never settles, and still hears the server', async () => {
+    const alice = await chatter({ openTimeoutMs: 700 });
+    // A permission prompt nobody answers (`?loopback` with no microphone): Bob never gets a peer connection.
+    const bob = await chatter({ openTimeoutMs: 700, beforePeerConnection: () => new Promise(() => {}) });
+    expect((await bob.once('error', 5000)).code).toBe('OPEN_TIMEOUT');
+    expect((await first(alice, 'error')).code).toBe('OPEN_TIMEOUT');
+    expect(bob.state).toBe('paired');
+
+    // Bob's events are not stuck behind the prompt: Alice moving on reaches him.
+    const left = bob.once('partner-left', 5000);
+    expect(await alice.next()).toMatchObject({ ok: true });
+    expect((await left).reason).toBe('next');
+    expect(bob.state).toBe('idle');
+  });
+
+  it('ends the attempt with CONNECTION_FAILED at once when beforePeerConnection rejects; the partner times out', async () => {
+    const alice = await chatter({ openTimeoutMs: 700 });
+    const bob = await chatter({ beforePeerConnection: () => Promise.reject(new Error('no microphone')) });
+    const failure = await bob.once('error', 5000);
+    expect(failure.code).toBe('CONNECTION_FAILED');
+    expect(failure.message).toContain('no microphone');
+    expect((await first(alice, 'error')).code).toBe('OPEN_TIMEOUT');
+    expect(eventsOf(bob, 'error')).toHaveLength(1);
+  });
+
   it('restarts the handshake when `paired` comes again for its room before the channel opened', async () => {
     const alice = await chatter();
     const silent = await server.connect();

@@ -1,5 +1,5 @@
-import type { Ack, CommandResults, LeaveReason, PairedPayload, Signal } from '../../protocol/messages.js';
-import type { Signaling } from '../signaling.js';
+import type { Ack, Command, CommandResults, LeaveReason, PairedPayload, Signal } from '../../protocol/messages.js';
+import type { ConnectionRefusal, Signaling } from '../signaling.js';
 import { SignalingClient, type SignalingClientOptions } from '../signaling-client.js';
 import { MAX_TEXT_LENGTH } from './channel-messages.js';
 import { ChatError } from './chat-error.js';
@@ -14,16 +14,22 @@ import type { PeerConnectionFactory } from './peer-types.js';
 export interface ChatClientOptions<S extends Signaling = SignalingClient> {
   /** Makes the RTCPeerConnection. Default: the browser's; in Node pass one (werift, wrtc, ...). */
   createPeerConnection?: PeerConnectionFactory;
-  /** How long after `paired` the DataChannel may take to open before an `OPEN_TIMEOUT` error. Default 15 s. */
+  /**
+   * How long after `paired` the DataChannel may take to open before an `OPEN_TIMEOUT` error,
+   * `beforePeerConnection` included. Default 15 s.
+   */
   openTimeoutMs?: number;
   /**
    * Awaited before each peer connection is made. Chromium on a machine with no default route
    * gathers no candidate at all unless the page holds media permission: such a page can ask for
-   * the microphone here (the demo does with `?loopback`).
+   * the microphone here (the demo does with `?loopback`). It counts against `openTimeoutMs`; if
+   * it rejects, the attempt ends with `CONNECTION_FAILED`. Server events are handled meanwhile.
    */
   beforePeerConnection?: () => Promise<unknown>;
   /**
-   * Queue on the first connection with `join` (harmless when the server's AUTO_JOIN did). Default true.
+   * Queue on connecting (true, the default) or stay idle until `next()` (false), whatever the
+   * server's AUTO_JOIN: over socket.io the server is asked in the handshake, so no `join` is
+   * sent; over a transport that cannot ask, `join` is sent on connecting.
    *
    * On a transport without resume (`signaling.resumes` false, e.g. `WebSocketSignalingClient`) a
    * reconnection is a new session: a client that was waiting (or whose join never got through)
@@ -50,7 +56,7 @@ export type ChatState = 'idle' | 'waiting' | 'paired' | 'open';
 
 /** The SDK's events and their payloads. Each `open` is followed by exactly one `closed`. */
 export interface ChatEvents {
-  /** In the queue, waiting for a partner. */
+  /** In the queue, waiting for a partner (also again after a server restart, for a client that was waiting). */
   waiting: Record<string, never>;
   /** A partner was found (or, `resumed`, the same partner after a server crash): the handshake starts. */
   paired: { room: string; initiator: boolean; resumed: boolean };
@@ -84,6 +90,20 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
   /** The pair the server last put us in, while it lasts. */
   #room: string | undefined;
   #session: PeerSession | undefined;
+  /** The pair's peer connection is not made yet (`beforePeerConnection` runs): its signals wait here. */
+  #preparing: Preparation | undefined;
+  /**
+   * A pair whose chat was open when the server lost our session (a restart on the memory store):
+   * the chat goes on peer to peer, but the server knows nothing of it, so no `partner-left` will
+   * ever come for it: its end is the channel's.
+   */
+  #serverlessRoom: string | undefined;
+  /** What the last connection asked the server: to queue a new session (true) or not. */
+  #askedToJoin = false;
+  /** A `session` event came before: a later one with `resumed: false` means the server lost ours. */
+  #hadSession = false;
+  /** The transport reports acks in order with events (`onAnswer`); else a command's continuation does. */
+  readonly #answersInOrder: boolean;
   /** Pairs we ended ourselves: a late `paired` for one of them (a resume) must not revive it. */
   readonly #endedRooms = new Set<string>();
   #messageIds = 0;
@@ -99,16 +119,27 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
     this.#beforePeerConnection = options.beforePeerConnection;
     // Without a transport S is its default, SignalingClient (only an explicit type argument could say otherwise).
     this.signaling = options.transport ?? (new SignalingClient(url, options.signaling) as Signaling as S);
+    this.signaling.on('session', ({ resumed }) => this.#enqueue(() => this.#onSession(resumed)));
     this.signaling.on('waiting', () => this.#enqueue(() => this.#onWaiting()));
     this.signaling.on('paired', (paired) => this.#enqueue(() => this.#onPaired(paired)));
-    this.signaling.on('signal', (signal) => this.#enqueue(() => this.#session?.apply(signal)));
+    this.signaling.on('signal', (signal) => this.#enqueue(() => this.#onSignal(signal)));
     this.signaling.on('partner-left', ({ room, reason }) => this.#enqueue(() => this.#onPartnerLeft(room, reason)));
     this.signaling.on('error', (error) => this.emit('error', new ChatError('SIGNALING', error.message)));
+    this.signaling.onRefused?.((refusal) => this.#onRefused(refusal));
+    this.#answersInOrder = typeof this.signaling.onAnswer === 'function';
+    this.signaling.onAnswer?.((command, ack) => this.#onAnswer(command, ack));
     const autoJoin = options.join !== false;
     this.#wantsPartner = autoJoin;
+    // Asked in the handshake, the server queues a new session itself: a `join` of ours would only
+    // be refused with ALREADY_WAITING. After a lost session, a chat still open is kept, not queued.
+    const asksOnConnect = typeof this.signaling.queueOnConnect === 'function';
+    this.signaling.queueOnConnect?.(() => {
+      this.#askedToJoin = this.#wantsPartner && !this.#session?.isOpen;
+      return this.#askedToJoin;
+    });
     let first = true;
     this.signaling.onConnect(() => {
-      if (first && autoJoin) void this.#join();
+      if (first && autoJoin && !asksOnConnect) void this.#join();
       else if (!first && !this.signaling.resumes) this.#enqueue(() => this.#onNewSession());
       first = false;
     });
@@ -140,24 +171,28 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
     this.#session?.sendTyping(active);
   }
 
-  /** Queues for a partner (only needed when the server does not auto-join, or after `leave`). */
+  /*
+   * Commands change nothing here until the server has answered: a refused one (RATE_LIMITED for
+   * quick clicks) changed nothing on the server either, and the pair goes on. What a command did
+   * arrives as events before its ack (`waiting` or `paired` after `next`), and the ack itself
+   * (`leave`'s is the only news of it) is handled on the chain in its place among them. Each
+   * command resolves once the chain got that far, so `state` is the server's by then.
+   */
+
+  /** Queues for a partner (only needed with `join: false`, or after `leave`). */
   join(): Promise<Ack<CommandResults['join']>> {
     this.#wantsPartner = true;
-    return this.signaling.join();
+    return this.#command('join', this.signaling.join());
   }
 
   /** Ends the current pair, if any, and queues for a new partner. */
   next(): Promise<Ack<CommandResults['next']>> {
-    this.#wantsPartner = true;
-    this.#enqueue(() => this.#endPair('next'));
-    return this.signaling.next();
+    return this.#command('next', this.signaling.next());
   }
 
   /** Ends the current pair, if any, or leaves the queue. */
   leave(): Promise<Ack<CommandResults['leave']>> {
-    this.#wantsPartner = false;
-    this.#enqueue(() => this.#endPair('leave'));
-    return this.signaling.leave();
+    return this.#command('leave', this.signaling.leave());
   }
 
   /** Says goodbye to the server (the partner is told at once) and stops; after `closed`, if a chat was open, no event follows. */
@@ -172,8 +207,11 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
     this.removeAllListeners();
   }
 
-  /** Runs `task` after every earlier one, in call order; a failure is reported, not propagated. */
-  #enqueue(task: () => Promise<void> | void): void {
+  /**
+   * Runs `task` after every earlier one, in call order; a failure is reported, not propagated.
+   * Resolves once it ran (or was skipped, once closed).
+   */
+  #enqueue(task: () => Promise<void> | void): Promise<void> {
     this.#chain = this.#chain.then(async () => {
       if (this.#closed) return;
       try {
@@ -183,6 +221,23 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
         const message = error instanceof Error ? error.message : String(error);
         this.emit('error', new ChatError('NEGOTIATION_FAILED', message, { cause: error }));
       }
+    });
+    return this.#chain;
+  }
+
+  async #command<T extends object>(command: Command, answer: Promise<Ack<T>>): Promise<Ack<T>> {
+    const ack = await answer;
+    if (!this.#answersInOrder) this.#onAnswer(command, ack);
+    await this.#chain;
+    return ack;
+  }
+
+  /** A command's ack, in its place among the server's events. */
+  #onAnswer(command: Command, ack: Ack<object>): void {
+    if (!ack.ok) return;
+    this.#enqueue(() => {
+      if (command === 'leave') this.#onLeft();
+      else if (command !== 'signal') this.#wantsPartner = true;
     });
   }
 
@@ -208,6 +263,29 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
     else if (this.#wantsPartner) void this.#join();
   }
 
+  /**
+   * The server named our session. `resumed: false` after an earlier one means it lost ours (a
+   * restart on the memory store, or a claim past RESUME_GRACE_MS): it knows nothing of our pair.
+   * A chat whose channel is open does not need the server: it goes on, and this client, idle on
+   * the server (it asked not to be queued), queues again only on `next()`. A client that was
+   * waiting or still shaking hands asked to be queued: its `waiting` or `paired` follows.
+   */
+  #onSession(resumed: boolean): void {
+    const lost = this.#hadSession && !resumed;
+    this.#hadSession = true;
+    const room = this.#room;
+    if (!lost || room === undefined) return;
+    if (this.#session?.isOpen) this.#serverlessRoom = room;
+    else if (!this.#askedToJoin) this.#onPartnerLeft(room, 'disconnect');
+  }
+
+  /** The server confirmed `leave`: out of the queue, out of the pair (the partner was told). */
+  #onLeft(): void {
+    this.#wantsPartner = false;
+    this.#endPair('leave');
+    this.#state = 'idle';
+  }
+
   #onWaiting(): void {
     this.#wantsPartner = true;
     this.#endPair('next');
@@ -221,20 +299,81 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
     const again = room === this.#room;
     // The same pair again after a server crash: an open channel never needed the server; keep it.
     if (again && this.#session?.isOpen) return;
-    if (again) this.#session?.close();
-    else this.#endPair('next');
+    if (again) {
+      this.#session?.close();
+      this.#stopPreparing();
+    } else this.#endPair('next');
     this.#room = room;
     this.#session = undefined;
     this.#state = 'paired';
     this.emit('paired', { room, initiator, resumed: again || resumed === true });
-    await this.#beforePeerConnection?.();
-    if (this.#room !== room || this.#closed) return;
+    const openBy = Date.now() + this.#openTimeoutMs;
+    const before = this.#beforePeerConnection;
+    if (!before) {
+      await this.#startSession(room, initiator, iceServers, openBy, []);
+      return;
+    }
+    // Not awaited on the chain: a permission prompt nobody answers must neither hold up the
+    // server's events nor keep the open timeout from running.
+    const preparation: Preparation = {
+      signals: [],
+      timer: setTimeout(() => {
+        this.#enqueue(() => {
+          if (this.#preparing !== preparation) return;
+          this.#preparing = undefined;
+          this.emit('error', openTimeout(this.#openTimeoutMs));
+        });
+      }, this.#openTimeoutMs),
+    };
+    this.#preparing = preparation;
+    Promise.resolve()
+      .then(before)
+      .then(
+        () =>
+          this.#enqueue(async () => {
+            if (this.#preparing !== preparation) return;
+            this.#stopPreparing();
+            await this.#startSession(room, initiator, iceServers, openBy, preparation.signals);
+          }),
+        (error: unknown) =>
+          this.#enqueue(() => {
+            if (this.#preparing !== preparation) return;
+            this.#stopPreparing();
+            const message = error instanceof Error ? error.message : String(error);
+            this.emit(
+              'error',
+              new ChatError('CONNECTION_FAILED', `beforePeerConnection failed: ${message}`, { cause: error }),
+            );
+          }),
+      );
+  }
+
+  /** A partner's signal: to the peer connection, or kept for it while it is being prepared. */
+  async #onSignal(signal: Signal): Promise<void> {
+    if (this.#preparing) this.#preparing.signals.push(signal);
+    else await this.#session?.apply(signal);
+  }
+
+  #stopPreparing(): void {
+    if (this.#preparing) clearTimeout(this.#preparing.timer);
+    this.#preparing = undefined;
+  }
+
+  /** Makes the pair's peer connection, the initiator's offer, then applies what the partner already sent. */
+  async #startSession(
+    room: string,
+    initiator: boolean,
+    iceServers: PairedPayload['iceServers'],
+    openBy: number,
+    early: Signal[],
+  ): Promise<void> {
     const session = new PeerSession({
       room,
       initiator,
       iceServers,
       createPeerConnection: this.#createPeerConnection,
-      openTimeoutMs: this.#openTimeoutMs,
+      openTimeoutMs: Math.max(0, openBy - Date.now()),
+      openTimeoutMessage: openTimeout(this.#openTimeoutMs).message,
       // Ids never restart, so a `delivered` always names one message, across partners and restarts.
       nextMessageId: () => ++this.#messageIds,
       sendSignal: (signal) => this.#sendSignal(signal),
@@ -255,6 +394,7 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
     });
     this.#session = session;
     await session.start();
+    for (const signal of early) await session.apply(signal);
   }
 
   #onPartnerLeft(room: string, reason: LeaveReason): void {
@@ -271,8 +411,10 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
     const room = this.#room;
     const session = this.#session;
     this.#session = undefined;
+    this.#stopPreparing();
     if (room === undefined) return;
     this.#room = undefined;
+    if (this.#serverlessRoom === room) this.#serverlessRoom = undefined;
     this.#endedRooms.add(room);
     this.#state = 'idle';
     if (!session) return;
@@ -281,12 +423,28 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
     if (wasOpen) this.emit('closed', { room, reason });
   }
 
-  /** The session closed itself (channel gone or failure): the pair stays until the server says. */
+  /**
+   * The session closed itself (channel gone or failure): the pair stays until the server says,
+   * unless the server no longer knows it (see `#serverlessRoom`): then the channel was all of it.
+   */
   #sessionEnded(session: PeerSession, reason: ClosedReason, wasOpen: boolean): void {
     if (this.#session !== session) return;
     this.#session = undefined;
     this.#state = 'paired';
     if (wasOpen) this.emit('closed', { room: session.room, reason });
+    if (this.#serverlessRoom === session.room) {
+      this.#enqueue(() => this.#onPartnerLeft(session.room, 'disconnect'));
+    }
+  }
+
+  /** The connection was refused or got no answer: the app hears why, and whether it is retried. */
+  #onRefused({ code, message, retryInMs }: ConnectionRefusal): void {
+    if (this.#closed) return;
+    const known = code === 'RATE_LIMITED' || code === 'ORIGIN_NOT_ALLOWED' || code === 'UNREACHABLE';
+    this.emit(
+      'error',
+      new ChatError(known ? code : 'SIGNALING', message, retryInMs === undefined ? {} : { retryInMs }),
+    );
   }
 
   #sendSignal(signal: Signal): void {
@@ -301,6 +459,18 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
       },
     );
   }
+}
+
+/** A pair's peer connection waiting for `beforePeerConnection`. */
+interface Preparation {
+  /** The partner's signals so far, applied in order once the peer connection exists. */
+  signals: Signal[];
+  /** The open timeout, running from `paired` while the preparation lasts. */
+  timer: ReturnType<typeof setTimeout>;
+}
+
+function openTimeout(openTimeoutMs: number): ChatError {
+  return new ChatError('OPEN_TIMEOUT', `no DataChannel within ${openTimeoutMs} ms of pairing`);
 }
 
 function browserPeerConnection(config: RTCConfiguration) {

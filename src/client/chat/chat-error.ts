@@ -1,13 +1,19 @@
 /** Why the chat SDK reports an `error`; branch on `code`, the message is for humans. */
 export type ChatErrorCode =
-  /** The DataChannel did not open within `openTimeoutMs` of `paired`. */
+  /** The DataChannel did not open within `openTimeoutMs` of `paired` (whatever `beforePeerConnection` did meanwhile). */
   | 'OPEN_TIMEOUT'
-  /** The peer-to-peer connection failed (ICE or DTLS); the chat is over. */
+  /** The peer-to-peer connection failed (ICE or DTLS, or `beforePeerConnection` rejected); the chat is over. */
   | 'CONNECTION_FAILED'
   /** A WebRTC call rejected what the partner sent (a bad offer, answer or candidate). */
   | 'NEGOTIATION_FAILED'
   /** The signaling server refused a command or did not answer it. */
   | 'SIGNALING'
+  /** The server refused the connection: too many from this address. Retried by itself after `retryInMs`. */
+  | 'RATE_LIMITED'
+  /** The server does not take connections from this page's origin (its CORS_ORIGINS). Never retried. */
+  | 'ORIGIN_NOT_ALLOWED'
+  /** No server answered (network or server down). The connection is retried by itself. */
+  | 'UNREACHABLE'
   /** `send` while no DataChannel is open. */
   | 'NOT_OPEN'
   /** `send` with a text longer than MAX_TEXT_LENGTH. */
@@ -15,12 +21,15 @@ export type ChatErrorCode =
 
 export class ChatError extends Error {
   override readonly name = 'ChatError';
+  /** Set when the SDK tries again by itself, this long from now (a refused connection). */
+  readonly retryInMs: number | undefined;
 
   constructor(
     readonly code: ChatErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryInMs?: number },
   ) {
     super(message, options);
+    this.retryInMs = options?.retryInMs;
   }
 }

@@ -8,7 +8,10 @@ export interface PeerSessionOptions {
   initiator: boolean;
   iceServers: IceServer[];
   createPeerConnection: PeerConnectionFactory;
+  /** From now: the caller counts from `paired`. */
   openTimeoutMs: number;
+  /** What the OPEN_TIMEOUT error says. */
+  openTimeoutMessage: string;
   /** Numbers this side's messages (see ReliableChannel). */
   nextMessageId(): number;
   /** Relays a signal to the partner through the server, in call order. */
@@ -26,6 +29,9 @@ export interface PeerSessionEvents {
   /** The session cannot reach or keep an open channel; it has closed itself. */
   failed(error: ChatError, wasOpen: boolean): void;
 }
+
+/** How long the peer connection outlives its closed channel, for the channel's close to reach the partner. */
+const CHANNEL_CLOSE_GRACE_MS = 1000;
 
 /**
  * One WebRTC handshake with one partner, in one room, with the role the server gave. The
@@ -57,7 +63,7 @@ export class PeerSession {
       }
     };
     this.#openTimer = setTimeout(() => {
-      this.#fail(new ChatError('OPEN_TIMEOUT', `no DataChannel within ${options.openTimeoutMs} ms of pairing`));
+      this.#fail(new ChatError('OPEN_TIMEOUT', options.openTimeoutMessage));
     }, options.openTimeoutMs);
     if (this.initiator) {
       this.#attach(this.#pc.createDataChannel('chat', { ordered: true }));
@@ -142,7 +148,16 @@ export class PeerSession {
     this.#pc.onicecandidate = null;
     this.#pc.ondatachannel = null;
     this.#pc.onconnectionstatechange = null;
-    this.#pc.close();
+    if (!channel) {
+      this.#pc.close();
+      return;
+    }
+    // Closing the channel resets its stream, which is how the partner learns the chat is over
+    // when no server will tell it (a pair the server lost in a restart). Some stacks (werift)
+    // drop that reset when the connection closes right behind it: give it a moment.
+    const pc = this.#pc;
+    const timer = setTimeout(() => pc.close(), CHANNEL_CLOSE_GRACE_MS);
+    (timer as { unref?: () => void }).unref?.();
   }
 
   #attach(dataChannel: DataChannelLike): void {

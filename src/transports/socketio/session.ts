@@ -27,9 +27,21 @@ export function claimedSession(auth: unknown): Claim | undefined {
 }
 
 /**
+ * Whether the client asks, in `auth: { join }`, for a new session to be queued at once (true) or
+ * left idle (false), whatever AUTO_JOIN says; undefined when it leaves that to AUTO_JOIN. A client
+ * whose claimed session was lost but whose DataChannel chat is still open says false: the chat
+ * goes on peer to peer, and it queues again only when its user asks.
+ */
+export function requestedJoin(auth: unknown): boolean | undefined {
+  const join = (auth as { join?: unknown } | null | undefined)?.join;
+  return typeof join === 'boolean' ? join : undefined;
+}
+
+/**
  * Decides which session this connection is: the one the client claims (after a drop, a restart
  * or a crash of its server; its missed events are replayed from the outbox, wherever it was
- * connected before), or a fresh one. Then links it to `delivery`, so its events reach it.
+ * connected before), or a fresh one, queued with AUTO_JOIN unless the client asked otherwise (see
+ * `requestedJoin`). Then links it to `delivery`, so its events reach it.
  */
 export async function establishSession(
   socket: SignalingSocket,
@@ -52,7 +64,7 @@ export async function establishSession(
     const fresh = newSessionId();
     const attached = await core.connect(fresh);
     open(socket, delivery, link, fresh, attached ?? { state: { status: 'idle' }, replay: [] }, 0, false);
-    if (options.autoJoin) await joinFor(socket, core, fresh);
+    if (requestedJoin(socket.handshake.auth) ?? options.autoJoin) await joinFor(socket, core, fresh);
     return fresh;
   } catch (error) {
     // The store is unreachable, so the session could not be registered: say why, then cut the
