@@ -11,6 +11,7 @@ import { createHttpApp } from './http/http-app.js';
 import { originAllowed } from './http/origins.js';
 import { iceServersFor, turnSettings } from './ice/turn-credentials.js';
 import { ConnectionGate } from './limits/connection-gate.js';
+import { textOnlyParser } from './limits/text-only-parser.js';
 import { logObserver } from './observability/log-observer.js';
 import { createMetrics } from './observability/metrics.js';
 import { MemoryPairingStore } from './store/memory-store.js';
@@ -71,6 +72,8 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
     connectionStateRecovery: { maxDisconnectionDuration: config.resumeGraceMs, skipMiddlewares: false },
     // WebSockets ignore CORS: the Origin header is checked here, for polling and upgrades alike.
     allowRequest: (req, callback) => callback(null, originAllowed(req, config.corsOrigins)),
+    // No message has a binary form: a packet announcing attachments closes its connection.
+    parser: textOnlyParser,
     // Redis: the streams adapter keeps recovery data in the stream. Memory: our bounded buffer.
     adapter: cluster ? cluster.adapter : BoundedRecoveryAdapter,
   });
