@@ -11,6 +11,7 @@ import { createHttpApp } from './http/http-app.js';
 import { originAllowed } from './http/origins.js';
 import { iceServersFor, turnSettings } from './ice/turn-credentials.js';
 import { ConnectionGate } from './limits/connection-gate.js';
+import { SocketIoAdmission } from './limits/socketio-admission.js';
 import { textOnlyParser } from './limits/text-only-parser.js';
 import { logObserver } from './observability/log-observer.js';
 import { createMetrics } from './observability/metrics.js';
@@ -60,6 +61,16 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
   const app = createHttpApp(config, { store, metrics: metrics.registry, demo: true });
 
   const http = createServer(app);
+  const gate = new ConnectionGate(config, cluster ? { redis: cluster.redis, prefix: config.redisPrefix } : undefined, {
+    // A crashed instance's connections stop counting when its sessions are given up.
+    leaseMs: config.resumeGraceMs,
+    renew: true,
+  });
+  const admission = new SocketIoAdmission({
+    gate,
+    trustProxy: config.trustProxy,
+    logger,
+  });
   io = new Server(http, {
     serveClient: false,
     maxHttpBufferSize: config.maxFrameBytes,
@@ -68,15 +79,20 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
     transports: cluster ? ['websocket'] : ['polling', 'websocket'],
     // A dropped client (or, with Redis, one whose server restarted gracefully) gets its session,
     // rooms and missed packets back within the grace period.
-    // Middlewares run again on recovery: the connection gate counts every live connection.
+    // Middlewares run on recovery too: a refusal or a second CONNECT is refused all the same.
     connectionStateRecovery: { maxDisconnectionDuration: config.resumeGraceMs, skipMiddlewares: false },
     // WebSockets ignore CORS: the Origin header is checked here, for polling and upgrades alike.
-    allowRequest: (req, callback) => callback(null, originAllowed(req, config.corsOrigins)),
+    // Then the per-address limits, at the engine.io handshake: every open connection counts.
+    allowRequest: (req, callback) => {
+      if (!originAllowed(req, config.corsOrigins)) return callback(null, false);
+      admission.allowRequest(req, callback);
+    },
     // No message has a binary form: a packet announcing attachments closes its connection.
     parser: textOnlyParser,
     // Redis: the streams adapter keeps recovery data in the stream. Memory: our bounded buffer.
     adapter: cluster ? cluster.adapter : BoundedRecoveryAdapter,
   });
+  admission.attach(io);
 
   const core = new SignalingCore({
     store,
@@ -92,8 +108,6 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
     maxInFlight: config.maxInFlight,
     heartbeatMs: Math.floor(config.resumeGraceMs / 3),
     limits: config,
-    gate: new ConnectionGate(config, cluster ? { redis: cluster.redis, prefix: config.redisPrefix } : undefined),
-    trustProxy: config.trustProxy,
     logger,
     observeWait: metrics.observeWait,
     onError: (err, context) => logger.warn({ err, ...context }, 'background task failed'),
@@ -130,6 +144,7 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
           await binding.drain();
         } finally {
           clearTimeout(deadline);
+          gate.close();
           if (store !== cluster?.store) await store.close();
           await cluster?.close();
         }
