@@ -69,6 +69,7 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
   const admission = new SocketIoAdmission({
     gate,
     trustProxy: config.trustProxy,
+    maxSendBufferBytes: config.maxSendBufferBytes,
     logger,
   });
   io = new Server(http, {

@@ -1,13 +1,14 @@
 /**
- * Limits that must be true of what is really open (issue 13): the per-address connection limit
- * counts every engine.io connection from its handshake to its close, a packet announcing binary
+ * Limits that must be true of what is really open (issue 13, items 12–15): the per-address
+ * connection limit counts every engine.io connection from its handshake to its close, a client
+ * that does not read cannot make the server hold its partner's signals, a packet announcing binary
  * attachments is not held, and one connection carries one session. Real server, raw clients.
  */
 import { io as connectRaw, type Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../src/config.js';
 import type { SignalingSocket } from '../src/transports/socketio/types.js';
-import { offer } from './fixtures/webrtc.js';
+import { offer, offerSdp } from './fixtures/webrtc.js';
 import { RawConnection } from './fuzz/raw-client.js';
 import { spawnServer } from './helpers/process.js';
 import { type RedisServer, startRedis } from './helpers/redis.js';
@@ -217,6 +218,45 @@ describe('with Redis: the count is shared, lives as long as the connections, and
       await crashing.stop('SIGKILL');
     }
   });
+});
+
+describe('a client that does not read', () => {
+  it('is disconnected once its send buffer passes MAX_SEND_BUFFER_BYTES, which bounds what the server holds; its partner is told at once', async () => {
+    const maxSendBufferBytes = 256 * 1024;
+    const s = await start({ maxSendBufferBytes, sdpPerSecond: 1000, resumeGraceMs: 60_000 });
+    const { raw: slow, session } = await rawSession(s.url);
+    expect(await slow.command('join')).toEqual([{ ok: true, status: 'waiting' }]);
+    const partner = await s.connect();
+    expect(await partner.join()).toEqual({ ok: true, status: 'paired' });
+    const room = (await partner.first('paired')).room;
+    await slow.waitFor((frame) => frame.startsWith('42["paired"'));
+
+    const connection = serverSocketOf(s, session).conn;
+    let mostHeld = 0;
+    // Measured at every packet queued for it, from engine.io's and Node's own buffers, not from the code under test.
+    connection.on('packetCreate', (packet: { data?: string }) => {
+      const queued = (connection as unknown as { writeBuffer: Array<{ data?: string }> }).writeBuffer;
+      const bytes = queued.reduce((sum, p) => sum + (p.data?.length ?? 0), packet.data?.length ?? 0);
+      mostHeld = Math.max(mostHeld, bytes + connection.request.socket.writableLength);
+    });
+
+    slow.pauseReading();
+    const big = { type: 'offer' as const, sdp: `${offerSdp}a=x-pad:${'x'.repeat(60_000)}\r\n` };
+    let sent = 0;
+    // Well within the budgets: 1,000 offers a second. Stops when the partner is told, or past 64 MB.
+    while (partner.all('partner-left').length === 0 && sent < 64 * 1024 * 1024) {
+      const acks = await Promise.all(Array.from({ length: 16 }, () => partner.signal(big)));
+      sent += acks.length * big.sdp.length;
+      if (acks.some((ack) => !ack.ok)) break;
+    }
+    expect(await partner.first('partner-left', 1000)).toEqual({ room, reason: 'disconnect' });
+    expect(connection.readyState).toBe('closed');
+    // The cap, plus what was queued in the turn that crossed it (at most a read's worth of relays).
+    expect(mostHeld).toBeLessThanOrEqual(maxSendBufferBytes + 2 * (big.sdp.length + 100));
+    expect(await partner.signal(offer)).toMatchObject({ ok: false, error: { code: 'NOT_PAIRED' } });
+    slow.resumeReading();
+    await closedWithin(slow, 5000);
+  }, 30_000);
 });
 
 describe('binary attachments', () => {

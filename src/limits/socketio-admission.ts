@@ -4,17 +4,16 @@ import type { Logger } from 'pino';
 import { clientIp } from '../http/client-ip.js';
 import { type ErrorBody, ErrorCode } from '../protocol/errors.js';
 import type { SignalingServer, SignalingSocket } from '../transports/socketio/types.js';
-
-/** One engine.io connection (socket.io's `socket.conn`). */
-type EngineConnection = SignalingSocket['conn'];
-
 import type { ConnectionGate } from './connection-gate.js';
+import { capSendBuffer, dropConnection, type EngineConnection } from './send-buffer.js';
 
 export interface SocketIoAdmissionOptions {
   /** Per-address admission. */
   gate: ConnectionGate;
   /** Trusted proxy hops for the client address (X-Forwarded-For). */
   trustProxy: number;
+  /** Bytes one connection may have waiting to be sent before it is dropped as a client that does not read. */
+  maxSendBufferBytes: number;
   logger: Logger;
 }
 
@@ -53,8 +52,9 @@ type Pending = Held & {
  * a socket.io CONNECT) holds an address slot from its handshake until it closes, whichever way it
  * closes; a handshake that never becomes a connection gives its slot back.
  *
- * Also here, because it is a limit on what one connection may be: one socket.io session per
- * engine.io connection (a second CONNECT is refused).
+ * Also here, because they are limits on what one connection may be: one socket.io session per
+ * engine.io connection (a second CONNECT is refused), and a cap on the bytes waiting to be sent
+ * to it (a client that stops reading is dropped, its partner told at once).
  */
 export class SocketIoAdmission {
   readonly #options: SocketIoAdmissionOptions;
@@ -177,6 +177,7 @@ export class SocketIoAdmission {
       return;
     }
     this.#admitted.set(connection, { ip: pending.ip, id: pending.id });
+    capSendBuffer(connection, this.#options.maxSendBufferBytes, () => this.#dropSlowReader(connection));
   }
 
   /** Runs for every CONNECT: the refusal it gets, if any. */
@@ -198,6 +199,17 @@ export class SocketIoAdmission {
     this.#sessions.set(connection, socket);
     socket.data.ip = admitted.ip;
     return undefined;
+  }
+
+  /** Its session ends as a goodbye (the partner is told now, no resume), and nothing it was sent stays queued. */
+  #dropSlowReader(connection: EngineConnection): void {
+    const session = this.#sessions.get(connection);
+    this.#options.logger.warn(
+      { socket: session?.id, maxSendBufferBytes: this.#options.maxSendBufferBytes },
+      'disconnecting a client that does not read',
+    );
+    if (session?.connected) session.disconnect(true);
+    dropConnection(connection);
   }
 }
 
