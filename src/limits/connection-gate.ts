@@ -99,7 +99,7 @@ export class ConnectionGate {
   }
 
   /** Connections from `ip` this instance holds (what the limit applies to without Redis). */
-  heldHere(ip: string): number {
+  #heldHere(ip: string): number {
     return this.#live.get(ip)?.size ?? 0;
   }
 
@@ -118,10 +118,10 @@ export class ConnectionGate {
         // Redis is unreachable: this instance's own count stands in. The renewal adds the entry to
         // the shared set once Redis answers again. Without a local count (Lambda), fail open:
         // there the store is unreachable too and the connection is refused for that.
-        admitted = !this.#keepsLocal || this.heldHere(ip) < cap;
+        admitted = !this.#keepsLocal || this.#heldHere(ip) < cap;
       }
     } else {
-      admitted = this.heldHere(ip) < cap;
+      admitted = this.#heldHere(ip) < cap;
     }
     if (admitted && this.#keepsLocal) {
       const mine = this.#live.get(ip) ?? new Set<string>();
