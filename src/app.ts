@@ -10,6 +10,8 @@ import { SignalingCore } from './core/signaling-core.js';
 import { createHttpApp } from './http/http-app.js';
 import { iceServersFor, turnSettings } from './ice/turn-credentials.js';
 import { ConnectionGate } from './limits/connection-gate.js';
+import { SocketIoAdmission } from './limits/socketio-admission.js';
+import { textOnlyParser } from './limits/text-only-parser.js';
 import { type ResolveAddresses, watchFlyMachines } from './observability/fly-machines.js';
 import { logObserver } from './observability/log-observer.js';
 import { createMetrics } from './observability/metrics.js';
@@ -63,6 +65,18 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
   const app = createHttpApp(config, { store, metrics: metrics.registry, demo: true });
 
   const http = createServer(app);
+  const gate = new ConnectionGate(config, cluster ? { redis: cluster.redis, prefix: config.redisPrefix } : undefined, {
+    // A crashed instance's connections stop counting when its sessions are given up.
+    leaseMs: config.resumeGraceMs,
+    renew: true,
+  });
+  const guardOrigin = originGuard(config.corsOrigins, logger);
+  const admission = new SocketIoAdmission({
+    gate,
+    clientAddress: config,
+    maxSendBufferBytes: config.maxSendBufferBytes,
+    logger,
+  });
   io = new Server(http, {
     serveClient: false,
     maxHttpBufferSize: config.maxFrameBytes,
@@ -71,13 +85,20 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
     transports: cluster ? ['websocket'] : ['polling', 'websocket'],
     // A dropped client (or, with Redis, one whose server restarted gracefully) gets its session,
     // rooms and missed packets back within the grace period.
-    // Middlewares run again on recovery: the connection gate counts every live connection.
+    // Middlewares run on recovery too: a refusal or a second CONNECT is refused all the same.
     connectionStateRecovery: { maxDisconnectionDuration: config.resumeGraceMs, skipMiddlewares: false },
     // WebSockets ignore CORS: the Origin header is checked here, for polling and upgrades alike.
-    allowRequest: originGuard(config.corsOrigins, logger),
+    // Then the per-address limits, at the engine.io handshake: every open connection counts.
+    allowRequest: (req, callback) =>
+      guardOrigin(req, (message, allowed) =>
+        allowed ? admission.allowRequest(req, callback) : callback(message, false),
+      ),
+    // No message has a binary form: a packet announcing attachments closes its connection.
+    parser: textOnlyParser,
     // Redis: the streams adapter keeps recovery data in the stream. Memory: our bounded buffer.
     adapter: cluster ? cluster.adapter : BoundedRecoveryAdapter,
   });
+  admission.attach(io);
 
   const core = new SignalingCore({
     store,
@@ -93,8 +114,6 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
     maxInFlight: config.maxInFlight,
     heartbeatMs: Math.floor(config.resumeGraceMs / 3),
     limits: config,
-    gate: new ConnectionGate(config, cluster ? { redis: cluster.redis, prefix: config.redisPrefix } : undefined),
-    clientAddress: config,
     logger,
     observeWait: metrics.observeWait,
     onError: (err, context) => logger.warn({ err, ...context }, 'background task failed'),
@@ -138,6 +157,7 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
           await binding.drain();
         } finally {
           clearTimeout(deadline);
+          gate.close();
           if (store !== cluster?.store) await store.close();
           await cluster?.close();
         }
