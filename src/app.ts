@@ -11,6 +11,8 @@ import { LocalDelivery } from './delivery/local-delivery.js';
 import { createHttpApp } from './http/http-app.js';
 import { iceServersFor, turnSettings } from './ice/turn-credentials.js';
 import { ConnectionGate } from './limits/connection-gate.js';
+import { SocketIoAdmission } from './limits/socketio-admission.js';
+import { textOnlyParser } from './limits/text-only-parser.js';
 import { type ResolveAddresses, watchFlyMachines } from './observability/fly-machines.js';
 import { logObserver } from './observability/log-observer.js';
 import { createMetrics } from './observability/metrics.js';
@@ -67,6 +69,18 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
   const app = createHttpApp(config, { store, metrics: metrics.registry, demo: true });
 
   const http = createServer(app);
+  const gate = new ConnectionGate(config, cluster ? { redis: cluster.redis, prefix: config.redisPrefix } : undefined, {
+    // A crashed instance's connections stop counting when its sessions are given up.
+    leaseMs: config.resumeGraceMs,
+    renew: true,
+  });
+  const guardOrigin = originGuard(config.corsOrigins, logger);
+  const admission = new SocketIoAdmission({
+    gate,
+    clientAddress: config,
+    maxSendBufferBytes: config.maxSendBufferBytes,
+    logger,
+  });
   io = new Server(http, {
     serveClient: false,
     maxHttpBufferSize: config.maxFrameBytes,
@@ -74,8 +88,15 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
     // reach the same instance (sticky routing), which a plain proxy does not do (docs/scaling.md).
     transports: cluster ? ['websocket'] : ['polling', 'websocket'],
     // WebSockets ignore CORS: the Origin header is checked here, for polling and upgrades alike.
-    allowRequest: originGuard(config.corsOrigins, logger),
+    // Then the per-address limits, at the engine.io handshake: every open connection counts.
+    allowRequest: (req, callback) =>
+      guardOrigin(req, (message, allowed) =>
+        allowed ? admission.allowRequest(req, callback) : callback(message, false),
+      ),
+    // No message has a binary form: a packet announcing attachments closes its connection.
+    parser: textOnlyParser,
   });
+  admission.attach(io);
 
   const core = new SignalingCore({
     store,
@@ -92,8 +113,6 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
     iceServers: (session) => iceServersFor(config.iceServers, turn, session),
     heartbeatMs: Math.floor(config.resumeGraceMs / 3),
     limits: config,
-    gate: new ConnectionGate(config, cluster ? { redis: cluster.redis, prefix: config.redisPrefix } : undefined),
-    clientAddress: config,
     logger,
     observeWait: metrics.observeWait,
     onError: (err, context) => logger.warn({ err, ...context }, 'background task failed'),
@@ -138,6 +157,7 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
         } finally {
           clearTimeout(deadline);
           stopWatching();
+          gate.close();
           if (store !== cluster?.store) await store.close();
           await cluster?.close();
         }

@@ -66,6 +66,12 @@ describe('config', () => {
     expect(() => loadConfig({ MAX_SDP_BYTES: '65536', MAX_FRAME_BYTES: '65536' })).toThrow(/MAX_FRAME_BYTES/);
   });
 
+  it('refuses a send buffer smaller than one frame', () => {
+    expect(() => loadConfig({ MAX_FRAME_BYTES: '262144', MAX_SEND_BUFFER_BYTES: '131072' })).toThrow(
+      /MAX_SEND_BUFFER_BYTES: 131072 must be at least MAX_FRAME_BYTES/,
+    );
+  });
+
   it('is documented: every variable appears in .env.example and the README', () => {
     const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');

@@ -169,6 +169,12 @@ export const SETTINGS = {
     doc: 'Largest socket.io frame read at all; a bigger one closes that connection. Must exceed MAX_SDP_BYTES by 4 KiB.',
     parse: integer(8 * 1024, 16 * 1024 * 1024),
   },
+  maxSendBufferBytes: {
+    env: 'MAX_SEND_BUFFER_BYTES',
+    fallback: '1048576',
+    doc: 'Bytes waiting to be sent to one client (one that does not read) before it is disconnected. At least MAX_FRAME_BYTES.',
+    parse: integer(64 * 1024, 1024 * 1024 * 1024),
+  },
   maxInFlight: {
     env: 'MAX_IN_FLIGHT',
     fallback: '64',
@@ -317,6 +323,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   checkTurnPair(result);
+  // A single relayed message must fit, or a client that reads would be dropped for one big offer.
+  if (result.maxSendBufferBytes < result.maxFrameBytes) {
+    throw new ConfigError(
+      SETTINGS.maxSendBufferBytes.env,
+      `${result.maxSendBufferBytes} must be at least MAX_FRAME_BYTES (${result.maxFrameBytes})`,
+    );
+  }
   // An outbox must hold the burst the budgets allow a partner (twice the per-second rates) of the
   // largest signals, or a client within every limit could knock its partner's session out.
   const burst = 2 * (result.sdpPerSecond * result.maxSdpBytes + result.candidatesPerSecond * result.maxCandidateBytes);

@@ -31,6 +31,12 @@ import {
  */
 export const SERVERLESS_LEASE_MS = 15 * 60_000;
 
+/**
+ * API Gateway closes every WebSocket after 2 hours: an address slot whose $disconnect was lost
+ * (delivered on a best-effort basis) counts no longer than that.
+ */
+const API_GATEWAY_MAX_CONNECTION_MS = 2 * 60 * 60_000;
+
 /** Every Lambda container renews any session: ownership is not tied to a process here. */
 const SERVERLESS_OWNER = 'apigateway';
 
@@ -82,7 +88,8 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
   }
   // Per-address and per-connection counters live in Redis too: the next frame may run elsewhere.
   const counters = redis ? { redis, prefix: config.redisPrefix } : undefined;
-  const gate = new ConnectionGate(config, counters);
+  // No process outlives a connection here to renew its slot: $disconnect (or the 2 h cap) ends it.
+  const gate = new ConnectionGate(config, counters, { leaseMs: API_GATEWAY_MAX_CONNECTION_MS, renew: false });
   const limiter = new SharedCommandLimiter(config, counters);
   const connectionsFor = deps.connections ?? sdkConnections;
   const turn = turnSettings(config);

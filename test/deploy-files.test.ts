@@ -122,6 +122,7 @@ describe('serverless.yml', () => {
       'AUTO_JOIN',
       'RESUME_GRACE_MS',
       'MAX_FRAME_BYTES',
+      'MAX_SEND_BUFFER_BYTES',
       'MAX_IN_FLIGHT',
       'TRUST_PROXY',
       'CLIENT_IP_HEADER',

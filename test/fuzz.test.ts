@@ -41,7 +41,15 @@ import {
   type Outcome,
   pairOf,
 } from './fuzz/harness.js';
-import { expectedVerdict, fitsLimits, frameBytes, matchesVerdict, type WireAck, wellFormedAck } from './fuzz/oracle.js';
+import {
+  carriesBinary,
+  expectedVerdict,
+  fitsLimits,
+  frameBytes,
+  matchesVerdict,
+  type WireAck,
+  wellFormedAck,
+} from './fuzz/oracle.js';
 import { RawConnection } from './fuzz/raw-client.js';
 import { type RedisServer, startRedis } from './helpers/redis.js';
 import { startServer, type TestServer } from './helpers/server.js';
@@ -202,7 +210,8 @@ async function play(client: FuzzClient | undefined, script: ChurnAction[]): Prom
         ? { event: 'signal', args: [action.payload], withAck: true }
         : { event: action.kind, args: [], withAck: true };
     const outcome = await client.send(command);
-    if (outcome.kind === 'disconnected' && frameBytes(command) < LIMITS.maxFrameBytes - FRAME_MARGIN) {
+    const mayClose = frameBytes(command) >= LIMITS.maxFrameBytes - FRAME_MARGIN || carriesBinary(command);
+    if (outcome.kind === 'disconnected' && !mayClose) {
       throw new Error(`${client.name} was disconnected (${client.disconnectReason}) by ${describeCommand(command)}`);
     }
     if (outcome.kind !== 'ack') return;
@@ -317,12 +326,13 @@ class Arena {
 
 /**
  * Every ack matches the verdict the protocol promises. A connection may close only when a frame
- * came near MAX_FRAME_BYTES, and must close when one went clearly past it.
+ * came near MAX_FRAME_BYTES, and must close when one went clearly past it or carried binary.
  */
 async function judge(attacker: FuzzClient, commands: HostileCommand[], outcomes: Outcome[]): Promise<void> {
   const sizes = commands.map(frameBytes);
-  const mustClose = sizes.some((size) => size > LIMITS.maxFrameBytes + FRAME_MARGIN);
-  const mayClose = sizes.some((size) => size > LIMITS.maxFrameBytes - FRAME_MARGIN);
+  const binary = commands.some(carriesBinary);
+  const mustClose = binary || sizes.some((size) => size > LIMITS.maxFrameBytes + FRAME_MARGIN);
+  const mayClose = mustClose || sizes.some((size) => size > LIMITS.maxFrameBytes - FRAME_MARGIN);
   commands.forEach((command, i) => {
     const outcome = outcomes[i];
     if (outcome?.kind === 'disconnected' && !mayClose) {
@@ -344,7 +354,7 @@ function disconnected(client: FuzzClient, timeoutMs = 5000): Promise<void> {
   if (!client.connected) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error('a frame past MAX_FRAME_BYTES left the connection open')),
+      () => reject(new Error('a frame past MAX_FRAME_BYTES (or with binary attachments) left the connection open')),
       timeoutMs,
     );
     client.client.socket.once('disconnect', () => {

@@ -291,7 +291,8 @@ export function floodCommand(template: number, n: number): HostileCommand {
     { event: 'signal', args: [tagged], withAck: true },
     { event: 'signal', args: [{ type: 'offer', sdp: `v=0 flood ${n}` }], withAck: true },
     { event: 'signal', args: [{ ...tagged, to: 'everyone' }], withAck: true },
-    { event: 'signal', args: [Buffer.alloc(64, n)], withAck: true },
+    // Not binary: a packet with attachments closes the connection at once, which would end the flood.
+    { event: 'signal', args: ['x'.repeat(64)], withAck: true },
     { event: 'join', args: [], withAck: true },
     { event: 'next', args: [], withAck: true },
     { event: 'junk', args: [n, 'x'.repeat(256)], withAck: n % 2 === 0 },

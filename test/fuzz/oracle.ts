@@ -61,6 +61,21 @@ export function isBinary(value: unknown): boolean {
 }
 
 /**
+ * True when socket.io-client sends the command with binary attachments (a BINARY_EVENT): the
+ * server closes that connection at the announcement (no message has a binary form).
+ */
+export function carriesBinary(command: HostileCommand): boolean {
+  try {
+    return (
+      new Encoder().encode({ type: PacketType.EVENT, nsp: '/', data: [command.event, ...command.args] }).length > 1
+    );
+  } catch {
+    // socket.io-client cannot encode it either: it never leaves the client.
+    return false;
+  }
+}
+
+/**
  * The arguments exactly as the server will see them, through the codec both sides use
  * (socket.io-parser, which socket.io and socket.io-client share): JSON turns undefined into
  * null, a Map into {}, NaN into null; binary becomes attachments that come back as Buffers; and

@@ -3,6 +3,7 @@
  * frames that the test writes itself, so the fuzz can send what socket.io-client never would
  * (malformed packets, forged attachments, reserved event names, bogus namespaces and ack ids).
  */
+import { connect } from 'node:net';
 import { WebSocket } from 'ws';
 
 export const RAW_TIMEOUT_MS = 5000;
@@ -31,12 +32,81 @@ export class RawConnection {
   }
 
   /** Opens the WebSocket and waits for the Engine.IO handshake; the socket.io CONNECT is the caller's. */
-  static async open(httpUrl: string): Promise<RawConnection> {
-    const ws = new WebSocket(`${httpUrl.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`);
+  static async open(httpUrl: string, headers: Record<string, string> = {}): Promise<RawConnection> {
+    const attempt = await RawConnection.attempt(httpUrl, headers);
+    if (!(attempt instanceof RawConnection)) {
+      throw new Error(`the Engine.IO handshake failed: HTTP ${attempt.status} ${attempt.body}`);
+    }
+    return attempt;
+  }
+
+  /** An Engine.IO handshake over WebSocket: the open connection, or the HTTP refusal (status 0: no response). */
+  static attempt(
+    httpUrl: string,
+    headers: Record<string, string> = {},
+  ): Promise<RawConnection | { status: number; body: string }> {
+    const ws = new WebSocket(`${httpUrl.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`, { headers });
     const connection = new RawConnection(ws);
-    const opened = await connection.waitFor((frame) => frame.startsWith('0'));
-    if (opened === 'closed') throw new Error('the Engine.IO handshake failed');
-    return connection;
+    return new Promise((resolve, reject) => {
+      ws.once('unexpected-response', (_request, response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        const refused = () => {
+          ws.terminate();
+          resolve({ status: response.statusCode ?? 0, body });
+        };
+        response.once('end', refused);
+        response.once('error', refused);
+      });
+      connection
+        .waitFor((frame) => frame.startsWith('0'))
+        .then((opened) => {
+          if (opened !== 'closed') resolve(connection);
+          // Without an HTTP answer (a refusal resolves above first), the handshake just failed.
+          else setImmediate(() => resolve({ status: 0, body: '' }));
+        }, reject);
+    });
+  }
+
+  /**
+   * Sends a WebSocket handshake request and hangs up as soon as it is written, without waiting for
+   * the answer: a client that leaves while the server is still deciding whether to admit it.
+   */
+  static abandonHandshake(httpUrl: string): Promise<void> {
+    const { hostname, port } = new URL(httpUrl);
+    return new Promise((resolve) => {
+      const socket = connect(Number(port), hostname);
+      socket.on('error', () => {});
+      socket.once('close', () => resolve());
+      socket.write(
+        [
+          'GET /socket.io/?EIO=4&transport=websocket HTTP/1.1',
+          `Host: ${hostname}:${port}`,
+          'Connection: Upgrade',
+          'Upgrade: websocket',
+          'Sec-WebSocket-Version: 13',
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+          '',
+          '',
+        ].join('\r\n'),
+        () => socket.destroy(),
+      );
+    });
+  }
+
+  /**
+   * Stops reading from the socket, as a client that never reads would: what the server sends
+   * piles up in the kernel's buffers, then in the server's.
+   */
+  pauseReading(): void {
+    this.ws.pause();
+  }
+
+  resumeReading(): void {
+    this.ws.resume();
   }
 
   get closed(): boolean {

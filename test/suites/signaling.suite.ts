@@ -373,6 +373,30 @@ export function describeSignalingSuite(name: string, makeStore: () => Promise<Pa
         expect(a.all('signal')).toEqual(sent);
       });
 
+      it('a client that resumes to a full outbox gets all of it: the replay is not taken for a client that does not read', async () => {
+        const s = await start({ autoJoin: false, resumeGraceMs: 5000 });
+        const a = await s.connect({ socket: { reconnection: true, reconnectionDelay: 2500 } });
+        const b = await s.connect();
+        await a.join();
+        await b.join();
+        await a.first('paired');
+        a.drop();
+        await vi.waitFor(() => expect(s.app.io.sockets.sockets.size).toBe(1));
+        // Offers of the largest size, as fast as the budget lets b send them, until a's outbox is
+        // nearly full: about OUTBOX_MAX_BYTES of replay waits for a.
+        const sdp = `v=0\r\n${'a'.repeat(65_000)}`;
+        let sent = 0;
+        while ((sent + 2) * 65_000 < 1024 * 1024) {
+          const ack = await b.signal({ type: 'offer', sdp });
+          if (ack.ok) sent++;
+          else await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        expect(await a.nth('session', 1, 10_000)).toMatchObject({ resumed: true });
+        await a.nth('signal', sent - 1, 10_000);
+        expect(a.all('signal')).toHaveLength(sent);
+        expect(a.all('error')).toEqual([]);
+      }, 20_000);
+
       it('a client that drops while waiting gets its place back when it resumes', async () => {
         const s = await start({ autoJoin: false, resumeGraceMs: 5000 });
         const a = await s.connect({ socket: { reconnection: true, reconnectionDelay: 50 } });

@@ -58,7 +58,7 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
         return { statusCode: 403, body: 'origin not allowed' };
       }
       if (deps.gate && event.sourceIp) {
-        const admission = await deps.gate.admit(event.sourceIp);
+        const admission = await deps.gate.admit(event.sourceIp, event.connectionId);
         if (!admission.admitted) {
           logger.info({ address: addressTag(event.sourceIp), reason: admission.reason }, 'connection refused');
           return { statusCode: 429, body: admission.reason };
@@ -67,7 +67,7 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
       try {
         await deps.stage(event.api).core.connect(event.connectionId);
       } catch (err) {
-        if (deps.gate && event.sourceIp) deps.gate.release(event.sourceIp);
+        if (deps.gate && event.sourceIp) deps.gate.release(event.sourceIp, event.connectionId);
         logger.warn({ err }, 'connection refused: store unavailable');
         return { statusCode: 503, body: 'pairing is unavailable right now' };
       }
@@ -77,7 +77,7 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
 
     async disconnect(raw) {
       const event = parseWebSocketEvent(raw);
-      if (deps.gate && event.sourceIp) deps.gate.release(event.sourceIp);
+      if (deps.gate && event.sourceIp) deps.gate.release(event.sourceIp, event.connectionId);
       // Ends its pair at once: the partner hears partner-left with reason "disconnect".
       await deps.stage(event.api).core.disconnect(event.connectionId);
       logger.info('disconnected');

@@ -2,9 +2,7 @@ import type { Logger } from 'pino';
 import type { SignalingCore } from '../../core/signaling-core.js';
 import type { LocalDelivery, SessionLink } from '../../delivery/local-delivery.js';
 import { wireEvent } from '../../delivery/wire-event.js';
-import { type ClientAddressRule, clientIp } from '../../http/client-ip.js';
 import { CommandLimiter, type CommandLimits } from '../../limits/command-limiter.js';
-import type { ConnectionGate } from '../../limits/connection-gate.js';
 import { addressTag } from '../../observability/address-tag.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { type Ack, type IceServer, isCommand } from '../../protocol/messages.js';
@@ -26,10 +24,6 @@ export interface SocketIoBindingOptions {
   delivery: LocalDelivery;
   /** ICE servers for a session's `paired` (TURN credentials are minted per delivery). */
   iceServers: (session: SessionId) => IceServer[];
-  /** Per-address admission of new connections. */
-  gate: ConnectionGate;
-  /** How the client's address is read behind proxies (CLIENT_IP_HEADER, TRUST_PROXY). */
-  clientAddress: ClientAddressRule;
   logger: Logger;
   /** Reports how long a client waited in the queue before `paired`. */
   observeWait: (seconds: number) => void;
@@ -62,27 +56,7 @@ export function bindSocketIo(
   const queues = new Set<SerialQueue>();
   const { logger } = options;
 
-  // Admission runs for every connection, resumed ones included: each holds an address slot.
-  io.use((socket, next) => {
-    const ip = clientIp(socket.request, options.clientAddress);
-    options.gate.admit(ip).then((admission) => {
-      if (!admission.admitted) {
-        logger.warn({ address: addressTag(ip), reason: admission.reason }, 'connection refused');
-        const refusal = new Error(admission.reason) as Error & { data?: unknown };
-        refusal.data = {
-          code: ErrorCode.RATE_LIMITED,
-          message: admission.reason,
-          retryAfterMs: admission.retryAfterMs,
-        };
-        next(refusal);
-        return;
-      }
-      socket.data.ip = ip;
-      socket.once('disconnect', () => options.gate.release(ip));
-      next();
-    }, next);
-  });
-
+  // Per-address admission happens before this, at the engine.io handshake (limits/socketio-admission.ts).
   io.on('connection', (socket) => {
     const queue = new SerialQueue(options.maxInFlight);
     queues.add(queue);

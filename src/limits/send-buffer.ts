@@ -1,0 +1,68 @@
+import type { SignalingSocket } from '../transports/socketio/types.js';
+
+/** One engine.io connection (socket.io's `socket.conn`). */
+export type EngineConnection = SignalingSocket['conn'];
+
+/** An engine.io packet as its `packetCreate` and `flush` events hand it out. */
+interface EnginePacket {
+  data?: unknown;
+}
+
+/**
+ * Calls `onOverflow` (once) when more than `maxBytes` wait to be written to `connection`: a client
+ * that stops reading would otherwise have its partner's signals pile up in the server until the
+ * ping timeout. What waits is engine.io's packet buffer (packets queue there while the transport
+ * is busy with the previous batch) plus, on a WebSocket, what ws has not handed to the kernel.
+ * Kept as a running sum, so each packet costs O(1).
+ */
+export function capSendBuffer(connection: EngineConnection, maxBytes: number, onOverflow: () => void): void {
+  let queued = 0;
+  let overflowed = false;
+  connection.on('packetCreate', (packet: EnginePacket) => {
+    queued += byteSize(packet.data);
+    if (overflowed || queued + webSocketBuffered(connection) <= maxBytes) return;
+    overflowed = true;
+    // Not from inside the emit that queued the packet (it may be a broadcast in mid-loop).
+    process.nextTick(onOverflow);
+  });
+  connection.on('flush', (packets: EnginePacket[]) => {
+    for (const packet of packets) queued -= byteSize(packet.data);
+  });
+}
+
+/**
+ * Closes `connection` now, dropping whatever it still has to send: engine.io's buffer and the
+ * WebSocket's own (a plain close would wait for a client that does not read to drain them).
+ */
+export function dropConnection(connection: EngineConnection): void {
+  connection.close(true);
+  const ws = webSocketOf(connection);
+  if (typeof ws?.terminate === 'function') ws.terminate();
+}
+
+/** Bytes of one packet's payload: string length (signals are ASCII JSON) or buffer size. */
+function byteSize(data: unknown): number {
+  if (typeof data === 'string') return data.length;
+  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data.byteLength;
+  return 0;
+}
+
+/** What ws holds for this connection and has not written to the kernel yet (0 when polling). */
+export function webSocketBuffered(connection: EngineConnection): number {
+  const buffered = webSocketOf(connection)?.bufferedAmount;
+  return typeof buffered === 'number' ? buffered : 0;
+}
+
+interface WsLike {
+  bufferedAmount?: unknown;
+  terminate?: () => void;
+}
+
+/**
+ * engine.io 6's WebSocket transport keeps the ws socket as `transport.socket`, outside its public
+ * typings; read defensively, so another transport (or version) only means this part counts 0.
+ */
+function webSocketOf(connection: EngineConnection): WsLike | undefined {
+  const transport = connection.transport as unknown as { name?: string; socket?: WsLike };
+  return transport.name === 'websocket' ? transport.socket : undefined;
+}

@@ -1,0 +1,237 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { type ClientAddressRule, clientIp } from '../http/client-ip.js';
+import { addressTag } from '../observability/address-tag.js';
+import { type ErrorBody, ErrorCode } from '../protocol/errors.js';
+import type { SignalingServer, SignalingSocket } from '../transports/socketio/types.js';
+import type { ConnectionGate } from './connection-gate.js';
+import { capSendBuffer, dropConnection, type EngineConnection } from './send-buffer.js';
+
+export interface SocketIoAdmissionOptions {
+  /** Per-address admission. */
+  gate: ConnectionGate;
+  /** How the client's address is read behind proxies (CLIENT_IP_HEADER, TRUST_PROXY). */
+  clientAddress: ClientAddressRule;
+  /** Bytes one connection may have waiting to be sent before it is dropped as a client that does not read. */
+  maxSendBufferBytes: number;
+  logger: Logger;
+}
+
+/** engine.io's `allowRequest` option. */
+export type AllowRequest = (
+  request: IncomingMessage,
+  callback: (err: string | null | undefined, success: boolean) => void,
+) => void;
+
+/**
+ * Refused handshakes per address that still get an engine.io connection, only to carry the typed
+ * refusal (`connect_error` data) to a socket.io client, which cannot read an HTTP status. Beyond
+ * them, a refused handshake gets HTTP 429 at once: an address cannot hold open connections by
+ * being refused.
+ */
+const CARRIERS_PER_ADDRESS = 10;
+
+/** How long a carrier waits for the CONNECT it is to refuse. */
+const CARRIER_TTL_MS = 5000;
+
+/** How long an admitted handshake may take to become an engine.io connection before its slot is given back. */
+const HANDSHAKE_TTL_MS = 10_000;
+
+/** What a handshake holds: an address slot (admitted), or a carrier's place (refused). */
+type Held = { ip: string; id: string; refusal?: undefined } | { ip: string; id?: undefined; refusal: ErrorBody };
+
+/** A handshake between its admission and its engine.io connection. */
+type Pending = Held & {
+  /** Called once the engine.io connection exists: from then on, its close gives back what is held. */
+  claim(): void;
+};
+
+/**
+ * The per-address connection limit, counted where connections really open: the engine.io
+ * handshake. Every engine.io connection (WebSocket or long-polling, whether or not it ever sends
+ * a socket.io CONNECT) holds an address slot from its handshake until it closes, whichever way it
+ * closes; a handshake that never becomes a connection gives its slot back.
+ *
+ * Also here, because they are limits on what one connection may be: one socket.io session per
+ * engine.io connection (a second CONNECT is refused), and a cap on the bytes waiting to be sent
+ * to it (a client that stops reading is dropped, its partner told at once).
+ */
+export class SocketIoAdmission {
+  readonly #options: SocketIoAdmissionOptions;
+  readonly #pending = new WeakMap<IncomingMessage, Pending>();
+  /** Admitted connections: their address and slot. */
+  readonly #admitted = new WeakMap<EngineConnection, { ip: string; id: string }>();
+  /** Connections kept open only to carry a refusal. */
+  readonly #refusals = new WeakMap<EngineConnection, ErrorBody>();
+  /** Carriers per address, from the refusal until the carrier closes. */
+  readonly #carriers = new Map<string, number>();
+  /** The session socket of each connection that sent its CONNECT. */
+  readonly #sessions = new WeakMap<EngineConnection, SignalingSocket>();
+
+  constructor(options: SocketIoAdmissionOptions) {
+    this.#options = options;
+  }
+
+  /** For engine.io's `allowRequest`, after any other check: handshakes only (upgrades and polls of a session are not). */
+  readonly allowRequest: AllowRequest = (request, callback) => {
+    const ip = clientIp(request, this.#options.clientAddress);
+    const id = randomBytes(12).toString('base64url');
+    this.#options.gate.admit(ip, id).then(
+      (admission) => {
+        if (admission.admitted) {
+          // The client left while it was being counted: there is nothing to hold a slot for.
+          if (request.socket.destroyed) {
+            this.#options.gate.release(ip, id);
+            return;
+          }
+          this.#expect(request, { ip, id });
+          callback(null, true);
+          return;
+        }
+        this.#options.logger.warn({ address: addressTag(ip), reason: admission.reason }, 'connection refused');
+        const refusal: ErrorBody = {
+          code: ErrorCode.RATE_LIMITED,
+          message: admission.reason,
+          retryAfterMs: admission.retryAfterMs,
+        };
+        const carriers = this.#carriers.get(ip) ?? 0;
+        if (carriers >= CARRIERS_PER_ADDRESS || request.socket.destroyed) {
+          // The response is written here; engine.io's callback is left uncalled, so it writes none.
+          refuseHandshake(request, 429, refusal);
+          return;
+        }
+        this.#carriers.set(ip, carriers + 1);
+        this.#expect(request, { ip, refusal });
+        callback(null, true);
+      },
+      (error: unknown) => {
+        // Cannot happen (the gate answers from memory when Redis cannot), but never hang a handshake.
+        this.#options.logger.error({ err: error }, 'connection admission failed');
+        refuseHandshake(request, 503, { code: ErrorCode.UNAVAILABLE, message: 'admission is unavailable right now' });
+      },
+    );
+  };
+
+  /** Hooks into socket.io: engine.io connections take their slots, and sessions pass through `#admitSession`. */
+  attach(io: SignalingServer): void {
+    io.engine.on('connection', (connection: EngineConnection) => this.#onConnection(connection));
+    io.use((socket, next) => {
+      const refusal = this.#admitSession(socket);
+      if (!refusal) {
+        next();
+        return;
+      }
+      const error = new Error(refusal.message) as Error & { data?: ErrorBody };
+      error.data = refusal;
+      next(error);
+    });
+  }
+
+  /** Waits for the handshake's engine.io connection; a handshake that never gets one gives back what it took. */
+  #expect(request: IncomingMessage, held: Held): void {
+    const abandon = () => {
+      if (this.#pending.get(request) !== pending) return;
+      this.#pending.delete(request);
+      this.#settle(held);
+    };
+    const timer = setTimeout(abandon, HANDSHAKE_TTL_MS);
+    timer.unref();
+    request.socket.once('close', abandon);
+    const pending: Pending = {
+      ...held,
+      claim: () => {
+        clearTimeout(timer);
+        request.socket.off('close', abandon);
+      },
+    };
+    this.#pending.set(request, pending);
+  }
+
+  /** Gives back what a handshake or connection held. */
+  #settle(held: Held): void {
+    if (held.id !== undefined) {
+      this.#options.gate.release(held.ip, held.id);
+      return;
+    }
+    const left = (this.#carriers.get(held.ip) ?? 1) - 1;
+    if (left > 0) this.#carriers.set(held.ip, left);
+    else this.#carriers.delete(held.ip);
+  }
+
+  #onConnection(connection: EngineConnection): void {
+    const pending = this.#pending.get(connection.request);
+    if (!pending) {
+      // Every handshake passes allowRequest; a connection that did not was never counted.
+      this.#options.logger.error('an engine.io connection was not admitted; closing it');
+      connection.close(true);
+      return;
+    }
+    this.#pending.delete(connection.request);
+    pending.claim();
+    connection.once('close', () => this.#settle(pending));
+    if (pending.refusal) {
+      this.#refusals.set(connection, pending.refusal);
+      const expiry = setTimeout(() => connection.close(true), CARRIER_TTL_MS);
+      expiry.unref();
+      connection.once('close', () => clearTimeout(expiry));
+      return;
+    }
+    this.#admitted.set(connection, { ip: pending.ip, id: pending.id });
+    capSendBuffer(connection, this.#options.maxSendBufferBytes, () => this.#dropSlowReader(connection));
+  }
+
+  /** Runs for every CONNECT: the refusal it gets, if any. */
+  #admitSession(socket: SignalingSocket): ErrorBody | undefined {
+    const connection = socket.conn;
+    const refusal = this.#refusals.get(connection);
+    if (refusal) {
+      // The refusal is written after this returns; then the carrier has done its job.
+      setImmediate(() => connection.close());
+      return refusal;
+    }
+    // A second session on one connection would be queued and paired but never driven (and would
+    // reset the per-client budgets): one CONNECT per connection.
+    if (this.#sessions.has(connection)) {
+      return { code: ErrorCode.INVALID_PAYLOAD, message: 'this connection already has a session' };
+    }
+    const admitted = this.#admitted.get(connection);
+    if (!admitted) return { code: ErrorCode.INTERNAL, message: 'connection not admitted' };
+    this.#sessions.set(connection, socket);
+    socket.data.ip = admitted.ip;
+    return undefined;
+  }
+
+  /** Its session ends as a goodbye (the partner is told now, no resume), and nothing it was sent stays queued. */
+  #dropSlowReader(connection: EngineConnection): void {
+    const session = this.#sessions.get(connection);
+    this.#options.logger.warn(
+      { socket: session?.id, maxSendBufferBytes: this.#options.maxSendBufferBytes },
+      'disconnecting a client that does not read',
+    );
+    if (session?.connected) session.disconnect(true);
+    dropConnection(connection);
+  }
+}
+
+/** A handshake refused at the transport: HTTP status with a JSON body, on a polling request or a WebSocket upgrade alike. */
+function refuseHandshake(request: IncomingMessage, status: 429 | 503, body: ErrorBody): void {
+  const json = JSON.stringify(body);
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/json',
+    'Content-Length': String(Buffer.byteLength(json)),
+    Connection: 'close',
+  };
+  if (body.retryAfterMs !== undefined) headers['Retry-After'] = String(Math.ceil(body.retryAfterMs / 1000));
+  // engine.io keeps a polling request's response on it; an upgrade has only the socket.
+  const response = (request as IncomingMessage & { res?: ServerResponse }).res;
+  if (response) {
+    if (!response.headersSent) response.writeHead(status, headers).end(json);
+    return;
+  }
+  const socket = request.socket;
+  if (socket.destroyed) return;
+  const reason = status === 429 ? 'Too Many Requests' : 'Service Unavailable';
+  const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${head.join('')}\r\n${json}`);
+}
