@@ -1,13 +1,14 @@
 import { type ErrorBody, ErrorCode, ProtocolError, StoreUnavailableError } from '../protocol/errors.js';
 import type { Ack, Command, CommandResults, LeaveReason, Signal } from '../protocol/messages.js';
 import { type PayloadLimits, parseAck, parseEmpty, parseSignal } from '../protocol/validate.js';
-import type {
-  Attached,
-  EnqueueResult,
-  Outgoing,
-  PairingStore,
-  RelayResult,
-  SessionId,
+import {
+  type Attached,
+  type EnqueueResult,
+  type Outgoing,
+  type PairingStore,
+  partnerOf,
+  type RelayResult,
+  type SessionId,
 } from '../store/pairing-store.js';
 import type { Delivery } from './delivery.js';
 import { type SignalingObserver, silentObserver } from './observer.js';
@@ -182,10 +183,12 @@ export class SignalingCore {
         case 'partner-gone': {
           this.#observer.pairEnded(result.pair, 'disconnect');
           const gone = new ProtocolError(ErrorCode.NOT_PAIRED, 'your partner stopped receiving and is gone');
+          // The partner's session is over: its connection, if it is here, closes now rather than at
+          // the next heartbeat, and nothing more is held for it.
+          const closed = this.#delivery.lost([partnerOf(result.pair, session)]);
           const written = this.#delivery.deliver(result.events);
-          return written
-            ? written.then(() => this.#refused(gone, 'signal', session))
-            : this.#refused(gone, 'signal', session);
+          const done = () => this.#refused(gone, 'signal', session);
+          return closed || written ? Promise.all([closed, written]).then(done) : done();
         }
       }
     } catch (error) {
