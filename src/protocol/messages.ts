@@ -71,11 +71,6 @@ export interface PairedPayload {
   initiator: boolean;
   /** STUN/TURN servers to give RTCPeerConnection. */
   iceServers: IceServer[];
-  /**
-   * Present (true) when the pair already existed and one side came back after losing its server
-   * (a crash): both sides get `paired` again and restart the handshake unless their DataChannel is open.
-   */
-  resumed?: true;
 }
 
 export interface SessionPayload {

@@ -203,7 +203,7 @@ describe('ChatClient (Node, werift)', () => {
     await nthSignal(silent, 'offer', 0);
 
     const resumed = alice.once('paired');
-    serverSocketOf(alice).emit('paired', { room, initiator: true, iceServers: [], resumed: true });
+    serverSocketOf(alice).emit('paired', { room, initiator: true, iceServers: [] });
     expect(await resumed).toEqual({ room, initiator: true, resumed: true });
     await nthSignal(silent, 'offer', 1);
   });
@@ -215,7 +215,7 @@ describe('ChatClient (Node, werift)', () => {
     await Promise.all([first(alice, 'open'), first(bob, 'open')]);
 
     const arrived = new Promise((resolve) => alice.signaling.socket.once('paired', resolve));
-    serverSocketOf(alice).emit('paired', { room: aliceRoom, initiator: true, iceServers: [], resumed: true });
+    serverSocketOf(alice).emit('paired', { room: aliceRoom, initiator: true, iceServers: [] });
     await arrived;
     alice.send('still here');
     expect((await first(bob, 'message')).text).toBe('still here');

@@ -58,7 +58,7 @@ export type ChatState = 'idle' | 'waiting' | 'paired' | 'open';
 export interface ChatEvents {
   /** In the queue, waiting for a partner (also again after a server restart, for a client that was waiting). */
   waiting: Record<string, never>;
-  /** A partner was found (or, `resumed`, the same partner after a server crash): the handshake starts. */
+  /** A partner was found (or, `resumed`, the same partner announced again): the handshake starts. */
   paired: { room: string; initiator: boolean; resumed: boolean };
   /** The DataChannel is open and both sides heard each other: `send` works. */
   open: { room: string };
@@ -293,11 +293,12 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
     this.emit('waiting', {});
   }
 
-  async #onPaired({ room, initiator, iceServers, resumed }: PairedPayload): Promise<void> {
+  async #onPaired({ room, initiator, iceServers }: PairedPayload): Promise<void> {
     if (this.#endedRooms.has(room)) return;
     this.#wantsPartner = true;
     const again = room === this.#room;
-    // The same pair again after a server crash: an open channel never needed the server; keep it.
+    // The same pair again (a server that lost what it had sent, or a client that resumed without its
+    // last seq): an open channel never needed the server; keep it.
     if (again && this.#session?.isOpen) return;
     if (again) {
       this.#session?.close();
@@ -306,7 +307,7 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
     this.#room = room;
     this.#session = undefined;
     this.#state = 'paired';
-    this.emit('paired', { room, initiator, resumed: again || resumed === true });
+    this.emit('paired', { room, initiator, resumed: again });
     const openBy = Date.now() + this.#openTimeoutMs;
     const before = this.#beforePeerConnection;
     if (!before) {
