@@ -16,6 +16,7 @@ import { textOnlyParser } from './limits/text-only-parser.js';
 import { type ResolveAddresses, watchFlyMachines } from './observability/fly-machines.js';
 import { logObserver } from './observability/log-observer.js';
 import { createMetrics } from './observability/metrics.js';
+import { ORIGIN_REFUSAL } from './protocol/origin-check.js';
 import { MemoryPairingStore } from './store/memory-store.js';
 import type { PairingStore } from './store/pairing-store.js';
 import { bindSocketIo } from './transports/socketio/connection.js';
@@ -89,9 +90,11 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
     transports: cluster ? ['websocket'] : ['polling', 'websocket'],
     // WebSockets ignore CORS: the Origin header is checked here, for polling and upgrades alike.
     // Then the per-address limits, at the engine.io handshake: every open connection counts.
+    // A refused origin is told why like any refusal (connect_error data), on a carrier connection
+    // that holds nothing and gets no session.
     allowRequest: (req, callback) =>
-      guardOrigin(req, (message, allowed) =>
-        allowed ? admission.allowRequest(req, callback) : callback(message, false),
+      guardOrigin(req, (_message, allowed) =>
+        allowed ? admission.allowRequest(req, callback) : admission.refuse(req, callback, 403, ORIGIN_REFUSAL),
       ),
     // No message has a binary form: a packet announcing attachments closes its connection.
     parser: textOnlyParser,

@@ -90,20 +90,11 @@ export class SocketIoAdmission {
           return;
         }
         this.#options.logger.warn({ address: addressTag(ip), reason: admission.reason }, 'connection refused');
-        const refusal: ErrorBody = {
+        this.#carry(request, callback, ip, 429, {
           code: ErrorCode.RATE_LIMITED,
           message: admission.reason,
           retryAfterMs: admission.retryAfterMs,
-        };
-        const carriers = this.#carriers.get(ip) ?? 0;
-        if (carriers >= CARRIERS_PER_ADDRESS || request.socket.destroyed) {
-          // The response is written here; engine.io's callback is left uncalled, so it writes none.
-          refuseHandshake(request, 429, refusal);
-          return;
-        }
-        this.#carriers.set(ip, carriers + 1);
-        this.#expect(request, { ip, refusal });
-        callback(null, true);
+        });
       },
       (error: unknown) => {
         // Cannot happen (the gate answers from memory when Redis cannot), but never hang a handshake.
@@ -112,6 +103,39 @@ export class SocketIoAdmission {
       },
     );
   };
+
+  /**
+   * Refuses a handshake that another check turned away (a page of an origin not in CORS_ORIGINS),
+   * saying why the same way as a refusal of its own: a carrier connection that refuses the CONNECT
+   * with `refusal` as `connect_error` data and holds nothing, or `status` when the address has
+   * carriers enough.
+   */
+  refuse(request: IncomingMessage, callback: Parameters<AllowRequest>[1], status: 403, refusal: ErrorBody): void {
+    this.#carry(request, callback, clientIp(request, this.#options.clientAddress), status, refusal);
+  }
+
+  /**
+   * A refused handshake still gets an engine.io connection, only to carry `refusal` to a socket.io
+   * client, which cannot read an HTTP status; it holds no address slot and gets no session. Past
+   * CARRIERS_PER_ADDRESS of them at once, the handshake is answered `status` instead.
+   */
+  #carry(
+    request: IncomingMessage,
+    callback: Parameters<AllowRequest>[1],
+    ip: string,
+    status: 403 | 429,
+    refusal: ErrorBody,
+  ): void {
+    const carriers = this.#carriers.get(ip) ?? 0;
+    if (carriers >= CARRIERS_PER_ADDRESS || request.socket.destroyed) {
+      // The response is written here; engine.io's callback is left uncalled, so it writes none.
+      refuseHandshake(request, status, refusal);
+      return;
+    }
+    this.#carriers.set(ip, carriers + 1);
+    this.#expect(request, { ip, refusal });
+    callback(null, true);
+  }
 
   /** Hooks into socket.io: engine.io connections take their slots, and sessions pass through `#admitSession`. */
   attach(io: SignalingServer): void {
@@ -215,7 +239,7 @@ export class SocketIoAdmission {
 }
 
 /** A handshake refused at the transport: HTTP status with a JSON body, on a polling request or a WebSocket upgrade alike. */
-function refuseHandshake(request: IncomingMessage, status: 429 | 503, body: ErrorBody): void {
+function refuseHandshake(request: IncomingMessage, status: 403 | 429 | 503, body: ErrorBody): void {
   const json = JSON.stringify(body);
   const headers: Record<string, string> = {
     'Content-Type': 'application/json',
