@@ -2,6 +2,7 @@ import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket
 import { ErrorCode } from '../protocol/errors.js';
 import type { Ack, Command, CommandResults, ServerEvents, Signal } from '../protocol/messages.js';
 import { ORIGIN_CHECK_PATH, type OriginCheckAnswer } from '../protocol/origin-check.js';
+import { callSafely } from './call-safely.js';
 import { nextEvent } from './chat/emitter.js';
 import { EventAcknowledger } from './event-acknowledger.js';
 import type { ConnectionRefusal, Signaling, SignalingListener } from './signaling.js';
@@ -315,16 +316,5 @@ async function originRefusal(serverUrl: string): Promise<{ code: string; message
     return !answer.ok && answer.error?.code === ErrorCode.ORIGIN_NOT_ALLOWED ? answer.error : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** Runs a listener; its exception is reported (as an uncaught error) without stopping the others. */
-function callSafely(listener: () => void): void {
-  try {
-    listener();
-  } catch (error) {
-    queueMicrotask(() => {
-      throw error;
-    });
   }
 }

@@ -8,6 +8,7 @@ import {
   type ServerEvents,
   type Signal,
 } from '../protocol/messages.js';
+import { callSafely } from './call-safely.js';
 import { Emitter } from './chat/emitter.js';
 import { EventAcknowledger } from './event-acknowledger.js';
 import type { Signaling, SignalingListener } from './signaling.js';
@@ -555,17 +556,6 @@ function isAck(value: unknown): value is Ack<object> {
 function globalWebSocket(): WebSocketConstructor | undefined {
   const candidate: unknown = (globalThis as { WebSocket?: unknown }).WebSocket;
   return typeof candidate === 'function' ? (candidate as WebSocketConstructor) : undefined;
-}
-
-/** Runs a listener; its exception is reported (as an uncaught error) without stopping the others. */
-function callSafely(listener: () => void): void {
-  try {
-    listener();
-  } catch (error) {
-    queueMicrotask(() => {
-      throw error;
-    });
-  }
 }
 
 function errorMessage(error: unknown): string {

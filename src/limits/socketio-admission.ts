@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { type ClientAddressRule, clientIp } from '../http/client-ip.js';
 import { addressTag } from '../observability/address-tag.js';
 import { type ErrorBody, ErrorCode } from '../protocol/errors.js';
-import type { SignalingServer, SignalingSocket } from '../transports/socketio/types.js';
+import type { AllowRequest, SignalingServer, SignalingSocket } from '../transports/socketio/types.js';
 import type { ConnectionGate } from './connection-gate.js';
 import { capSendBuffer, dropConnection, type EngineConnection } from './send-buffer.js';
 
@@ -17,12 +17,6 @@ export interface SocketIoAdmissionOptions {
   maxSendBufferBytes: number;
   logger: Logger;
 }
-
-/** engine.io's `allowRequest` option. */
-export type AllowRequest = (
-  request: IncomingMessage,
-  callback: (err: string | null | undefined, success: boolean) => void,
-) => void;
 
 /**
  * Refused handshakes per address that still get an engine.io connection, only to carry the typed

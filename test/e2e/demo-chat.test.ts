@@ -8,6 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PairwireApp } from '../../src/app.js';
 import { launchChromium, openDemo } from '../helpers/browser.js';
+import { connected, heard, say } from '../helpers/demo-page.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 const WAIT = { timeout: 10_000 };
@@ -49,22 +50,6 @@ async function person(): Promise<Page> {
 
 function statusSays(page: Page, text: string): Promise<void> {
   return page.getByRole('status').filter({ hasText: text }).waitFor(WAIT);
-}
-
-async function connected(...people: Page[]): Promise<void> {
-  await Promise.all(people.map((page) => statusSays(page, 'Connected')));
-}
-
-async function say(page: Page, text: string): Promise<void> {
-  await page.getByLabel('Message').fill(text);
-  await page.getByRole('button', { name: 'Send' }).click();
-}
-
-/** Waits until `page` shows `text` as a message from its partner, and returns what it shows. */
-async function heard(page: Page, text: string): Promise<string | null> {
-  const bubble = page.getByRole('log').locator('.message.theirs .text').filter({ hasText: text });
-  await bubble.waitFor(WAIT);
-  return bubble.textContent();
 }
 
 /** Every engine.io packet payload in both directions, as the server handled it: the server's whole view. */

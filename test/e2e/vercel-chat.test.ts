@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, openDemo } from '../helpers/browser.js';
+import { connected, heard, say } from '../helpers/demo-page.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { type ServerlessOffline, startServerlessOffline } from '../helpers/serverless-offline.js';
@@ -49,21 +50,6 @@ async function person(): Promise<Page> {
   pages.push(page);
   await page.locator('[role=status]:not([data-state=connecting])').waitFor(WAIT);
   return page;
-}
-
-async function connected(...people: Page[]): Promise<void> {
-  await Promise.all(people.map((page) => page.getByRole('status').filter({ hasText: 'Connected' }).waitFor(WAIT)));
-}
-
-async function say(page: Page, text: string): Promise<void> {
-  await page.getByLabel('Message').fill(text);
-  await page.getByRole('button', { name: 'Send' }).click();
-}
-
-async function heard(page: Page, text: string): Promise<string | null> {
-  const bubble = page.getByRole('log').locator('.message.theirs .text').filter({ hasText: text });
-  await bubble.waitFor(WAIT);
-  return bubble.textContent();
 }
 
 async function chatBothWays(): Promise<void> {

@@ -1,13 +1,7 @@
-import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { originAllowed } from '../../http/origins.js';
 import { ORIGIN_REFUSAL } from '../../protocol/origin-check.js';
-
-/** engine.io's `allowRequest` hook. */
-export type AllowRequest = (
-  request: IncomingMessage,
-  callback: (message: string | null | undefined, success: boolean) => void,
-) => void;
+import type { AllowRequest } from './types.js';
 
 /** One refused origin is logged at most this often; the line counts the refusals left unlogged. */
 const LOG_EVERY_MS = 60_000;

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Server, Socket } from 'socket.io';
 import type { ServerEvents } from '../../protocol/messages.js';
 import type { SessionId } from '../../store/pairing-store.js';
@@ -19,3 +20,9 @@ export interface SocketData {
 
 export type SignalingServer = Server<ClientToServer, ServerToClient, Record<string, never>, SocketData>;
 export type SignalingSocket = Socket<ClientToServer, ServerToClient, Record<string, never>, SocketData>;
+
+/** engine.io's `allowRequest` hook: called with each handshake, answers whether it may go on. */
+export type AllowRequest = (
+  request: IncomingMessage,
+  callback: (message: string | null | undefined, success: boolean) => void,
+) => void;
