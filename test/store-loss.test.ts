@@ -94,3 +94,51 @@ describe('Redis loses its pairs', () => {
     }, 30_000);
   }
 });
+
+describe('a join while Redis stalls', () => {
+  let redis: RedisServer;
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it('makes a pair that both sides hear about exactly once, whatever the joiner is answered', async () => {
+    const store = createRedisStore(redis.url, { prefix: 'stall:' });
+    server = await startServer({ autoJoin: false, resumeGraceMs: 3000 }, { store });
+    // 2.5 s: the join's reply is lost, the kept one is read back. 4.5 s: that read is lost too.
+    for (const stallMs of [2500, 4500]) {
+      const [w, j] = [await server.connect(), await server.connect()];
+      expect(await w.join()).toEqual({ ok: true, status: 'waiting' });
+      // Redis answers nobody for longer than a store command may wait (2 s); j joins meanwhile.
+      const probe = new Redis(redis.url);
+      const stall = probe.eval(
+        "local t = redis.call('TIME'); local stop = t[1] * 1e6 + t[2] + ARGV[1] * 1000; repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] >= stop",
+        0,
+        stallMs,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const joined = await j.join();
+      await stall;
+      probe.disconnect();
+      // The pair was made, and the joiner is told so, or (when even the kept answer could not be
+      // read in time) told to retry; either way both sides hear of the pair, once.
+      if (stallMs < 4000) expect(joined).toEqual({ ok: true, status: 'paired' });
+      else expect([true, 'UNAVAILABLE']).toContain(joined.ok || joined.error.code);
+      const [pw, pj] = await Promise.all([w.first('paired', 8000), j.first('paired', 8000)]);
+      expect(pw.room).toBe(pj.room);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect([w.all('paired').length, j.all('paired').length]).toEqual([1, 1]);
+      expect(await j.signal(offer)).toEqual({ ok: true });
+      expect(await w.first('signal')).toEqual(offer);
+      w.close();
+      j.close();
+    }
+  }, 30_000);
+});
