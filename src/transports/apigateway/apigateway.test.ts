@@ -471,6 +471,17 @@ describe('resume over API Gateway', () => {
     ]);
   });
 
+  it('replays a long outbox in full, a few posts at a time', async () => {
+    const app = lambda();
+    const a = await open(app, 'a1', { join: true });
+    await open(app, 'b', { join: true });
+    await app.disconnect('a1');
+    for (let i = 1; i <= 30; i++) await app.send('b', { action: 'signal', payload: candidate(i) });
+    await open(app, 'a2', { session: a, lastSeq: 2 });
+    expect(candidatesAt(app.post, 'a2')).toEqual(Array.from({ length: 30 }, (_, i) => `candidate:${i + 1}`));
+    expect(framesOf(app.post, 'a2', 'signal').map((f) => f.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 3));
+  });
+
   it('a resume of a session the store does not know gets the connection its own, resumed: false', async () => {
     const app = lambda();
     await app.connect('c');

@@ -34,19 +34,24 @@ export function frameOf(out: Outgoing, iceServers: (session: SessionId) => IceSe
   return eventFrame(type, payload, out.seq);
 }
 
+/** Posts a replay makes at once: a full outbox (hundreds of events) within a Lambda's time, without a burst. */
+const REPLAY_POSTS_AT_ONCE = 8;
+
 /**
- * Posts `events`, in order, to one connection; stops at a 410. Sessions' events go one after the
- * other (a lost partner's partner-left, then a waiting); the client still orders by seq, since
- * posts from concurrent invocations to one connection can overtake each other.
+ * Posts a session's replay to one connection, a few posts at a time, since the client puts
+ * events in seq order anyway (posts from concurrent invocations to one connection can overtake
+ * each other); stops at a 410.
  */
-export async function postEvents(
+export async function postReplay(
   connections: ConnectionsApi,
   connection: string,
   events: readonly Outgoing[],
   iceServers: (session: SessionId) => IceServer[],
 ): Promise<PostOutcome> {
-  for (const out of events) {
-    if ((await connections.post(connection, frameOf(out, iceServers))) === 'gone') return 'gone';
+  for (let i = 0; i < events.length; i += REPLAY_POSTS_AT_ONCE) {
+    const batch = events.slice(i, i + REPLAY_POSTS_AT_ONCE);
+    const outcomes = await Promise.all(batch.map((out) => connections.post(connection, frameOf(out, iceServers))));
+    if (outcomes.includes('gone')) return 'gone';
   }
   return 'sent';
 }
@@ -81,10 +86,12 @@ export function apiGatewayDelivery(
     async deliver(events) {
       if (events.length === 0) return;
       const carrying = await carriers([...new Set(events.map((out) => out.to))]);
+      // In order: two events for one session (a lost partner's partner-left, then a waiting)
+      // go one after the other.
       for (const out of events) {
         const connection = carrying.get(out.to);
         if (connection === undefined) continue;
-        if ((await postEvents(connections, connection, [out], iceServers)) === 'gone') {
+        if ((await connections.post(connection, frameOf(out, iceServers))) === 'gone') {
           carrying.delete(out.to);
           await onGone(connection);
         }

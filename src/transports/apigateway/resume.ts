@@ -4,7 +4,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { eventFrame, type ResumeClaim } from '../../protocol/frames.js';
 import type { Ack, IceServer } from '../../protocol/messages.js';
 import type { Attached, PairingStore, SessionId } from '../../store/pairing-store.js';
-import { postEvents } from './delivery.js';
+import { postReplay } from './delivery.js';
 import type { ConnectionsApi } from './management-api.js';
 
 export interface ResumeContext {
@@ -67,7 +67,7 @@ export async function resumeSession(context: ResumeContext, current: SessionId, 
 
   const resumed = attached !== null;
   await connections.post(connectionId, eventFrame('session', { id: session, resumed }));
-  if (attached && (await postEvents(connections, connectionId, attached.replay, deps.iceServers)) === 'gone') return OK;
+  if (attached && (await postReplay(connections, connectionId, attached.replay, deps.iceServers)) === 'gone') return OK;
   if (session !== current) {
     // The new session this connection came with, never used: nothing to tell anyone.
     await core.disconnect(current);
