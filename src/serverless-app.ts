@@ -77,6 +77,7 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
       prefix: config.redisPrefix,
       owner: SERVERLESS_OWNER,
       leaseMs: SERVERLESS_LEASE_MS,
+      outbox: { maxEvents: config.outboxMaxEvents, maxBytes: config.outboxMaxBytes },
       ownsClient: true,
     });
   }

@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { startRedis } from '../../../test/helpers/redis.js';
 import { type Config, configWith } from '../../config.js';
 import { ErrorCode, ProtocolError } from '../../protocol/errors.js';
 import { createServerlessApp } from '../../serverless-app.js';
@@ -399,6 +400,33 @@ describe('WebSocket handlers', () => {
     expect(left).toMatchObject({ type: 'partner-left', payload: { reason: 'disconnect' } });
     expect(ack).toEqual({ type: 'ack', id: 2, payload: { ok: true } });
     expect(await store.pairOf(await sessionOf('a'))).toBeNull();
+  });
+
+  it('bounds the outboxes of its Redis store by OUTBOX_MAX_EVENTS, as the long-lived server does', async () => {
+    const redis = await startRedis();
+    const post = new RecordingPost();
+    const app = createServerlessApp(configWith({ redisUrl: redis.url, redisPrefix: 'outbox:', outboxMaxEvents: 3 }), {
+      connections: post.factory,
+      logger: pino({ level: 'silent' }),
+      env: {},
+    });
+    try {
+      for (const id of ['a', 'b']) {
+        await app.websocket.connect({ requestContext: requestContext(id), headers: {} });
+        await app.websocket.message(message(id, '{"action":"join"}'));
+      }
+      // a never acknowledges: it holds waiting and paired, then one signal; the next overflows it.
+      const signal = (id: number) => message('b', JSON.stringify({ action: 'signal', id, payload: candidate(id) }));
+      await app.websocket.message(signal(1));
+      await app.websocket.message(signal(2));
+      expect(framesOf(post, 'b', 'ack').map((f) => f.payload)).toEqual([
+        { ok: true },
+        { ok: false, error: { code: 'NOT_PAIRED', message: expect.any(String) } },
+      ]);
+    } finally {
+      await app.close();
+      await redis.stop();
+    }
   });
 
   it('requires Redis when no store is given', () => {
