@@ -251,15 +251,11 @@ export class RedisPairingStore implements PairingStore {
   }
 
   async relay(session: SessionId, signal: Signal, order?: SignalOrder): Promise<RelayResult> {
-    const args = [
-      ...this.#outboxContext(),
-      session,
-      JSON.stringify(signal),
-      eventBytes({ name: 'signal', room: '', signal }),
-    ];
+    const json = JSON.stringify(signal);
+    const bytes = eventBytes({ name: 'signal', room: '', signal });
     const reply = order
-      ? await this.#inTurn(args, order.cseq)
-      : ((await this.#eval(SCRIPTS.relay, args)) as AppendReply);
+      ? await this.#inTurn(session, json, bytes, order.cseq)
+      : ((await this.#eval(SCRIPTS.relay, [...this.#outboxContext(), session, json, bytes])) as AppendReply);
     const [status, pair, ...appended] = reply;
     const events = appendedEvents(appended);
     if (status === 'relayed' && events[0]) return { status, event: events[0] };
@@ -269,26 +265,38 @@ export class RedisPairingStore implements PairingStore {
   }
 
   async skipSignal(session: SessionId, cseq: number): Promise<void> {
-    await this.#inTurn([...this.#outboxContext(), session, '', 0], cseq);
+    await this.#inTurn(session, '', 0, cseq);
   }
 
   /**
-   * RELAY_IN_ORDER until the signal's turn comes: a predecessor still on its way (another
-   * invocation, another instance) takes its turn in Redis, so this asks again, backing off, and
+   * RELAY_IN_ORDER (`signal` '' to skip the turn) until the signal's turn comes: a predecessor
+   * still on its way (another invocation, another instance) takes its turn in Redis, so this
+   * watches the session's `cseq`, backing off (an HGET, not the signal sent again each time), and
    * at the end of the hold takes the turn anyway.
    */
-  async #inTurn(args: (string | number)[], cseq: number): Promise<AppendReply> {
+  async #inTurn(session: SessionId, signal: string, bytes: number, cseq: number): Promise<AppendReply> {
     const holdEnds = Date.now() + this.#signalHoldMs;
-    for (let pause = FIRST_TURN_POLL_MS; ; pause = Math.min(pause * 2, MAX_TURN_POLL_MS)) {
+    let pause = FIRST_TURN_POLL_MS;
+    for (;;) {
       const force = Date.now() >= holdEnds;
       const reply = (await this.#eval(SCRIPTS.relayInOrder, [
-        ...args,
+        ...this.#outboxContext(),
+        session,
+        signal,
+        bytes,
         seqArg(cseq),
         force ? '1' : '0',
         MAX_MISSING_SIGNALS,
       ])) as AppendReply;
       if (reply[0] !== 'early') return reply;
-      await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(pause, holdEnds - Date.now()))));
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(pause, holdEnds - Date.now()))));
+        pause = Math.min(pause * 2, MAX_TURN_POLL_MS);
+        if (Date.now() >= holdEnds) break;
+        // https://redis.io/commands/hget/
+        const last = await this.#run(() => this.#redis.hget(this.#key(`c:${session}`), 'cseq'));
+        if (Number(last ?? 0) >= cseq - 1) break;
+      }
     }
   }
 
