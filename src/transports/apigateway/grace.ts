@@ -22,6 +22,8 @@ export async function afterGrace(
 ): Promise<void> {
   const waitMs = Math.min(graceMs + GRACE_MARGIN_MS, remainingMs - LAMBDA_RESERVE_MS);
   if (waitMs < graceMs) return;
+  // Without a pair there is nobody to tell, and a detached session is never paired: no wait.
+  if (!(await store.pairOf(session))) return;
   await new Promise((resolve) => setTimeout(resolve, waitMs));
   if ((await store.connectionsOf([session])).has(session)) return;
   const pair = await store.pairOf(session);
