@@ -83,6 +83,7 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
       prefix: config.redisPrefix,
       owner: SERVERLESS_OWNER,
       leaseMs: SERVERLESS_LEASE_MS,
+      outbox: { maxEvents: config.outboxMaxEvents, maxBytes: config.outboxMaxBytes },
       ownsClient: true,
     });
   }
@@ -106,23 +107,21 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
     return binding;
   };
 
+  const iceServers = (session: SessionId) => iceServersFor(config.iceServers, turn, session);
+
   function bindStage(connections: ConnectionsApi): StageBinding {
-    // A 410 ends that session (its partner is told). Ending it may post to more vanished
-    // connections; the set keeps one cleanup per session from looping back into itself.
-    const cleaning = new Set<SessionId>();
-    const onGone = async (session: SessionId) => {
-      if (cleaning.has(session)) return;
-      cleaning.add(session);
-      logger.info('connection gone; ending its session');
-      try {
-        await core.disconnect(session);
-      } finally {
-        cleaning.delete(session);
+    // A 410: the connection vanished without a $disconnect (yet), so its session is detached for
+    // the grace, as a drop is; its client may resume it. Its partner is told if it never does
+    // (by that connection's $disconnect, or at the partner's next signal or ping).
+    const onGone = async (connection: string) => {
+      if (await store.detachConnection(connection, config.resumeGraceMs)) {
+        logger.info('connection gone; its session stays resumable for the grace');
       }
     };
+    const carriers = (sessions: readonly SessionId[]) => store.connectionsOf(sessions);
     const core: SignalingCore = new SignalingCore({
       store,
-      delivery: apiGatewayDelivery(connections, (session) => iceServersFor(config.iceServers, turn, session), onGone),
+      delivery: apiGatewayDelivery(connections, carriers, iceServers, onGone),
       limits: { maxSdpBytes: config.maxSdpBytes, maxCandidateBytes: config.maxCandidateBytes },
       checkSignal: checkSignalFrame,
       resumeGraceMs: config.resumeGraceMs,
@@ -133,7 +132,16 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
   }
 
   return {
-    websocket: createWebSocketHandlers({ stage, corsOrigins: config.corsOrigins, gate, limiter, logger }),
+    websocket: createWebSocketHandlers({
+      stage,
+      store,
+      resumeGraceMs: config.resumeGraceMs,
+      iceServers,
+      corsOrigins: config.corsOrigins,
+      gate,
+      limiter,
+      logger,
+    }),
     http: createHttpApp(config, { store }),
     store,
     close: () => store.close(),

@@ -120,7 +120,6 @@ describe('serverless.yml', () => {
       'PORT',
       'HOST',
       'AUTO_JOIN',
-      'RESUME_GRACE_MS',
       'MAX_FRAME_BYTES',
       'MAX_SEND_BUFFER_BYTES',
       'MAX_IN_FLIGHT',

@@ -18,8 +18,10 @@ import { type ServerlessOffline, startServerlessOffline } from './helpers/server
 
 const PREFIX = 'offline-test:';
 const WAIT_MS = 10_000;
+/** RESUME_GRACE_MS here: longer than the 2-second drop the resume test makes, short enough to wait out. */
+const GRACE_MS = 4000;
 
-type Event = { [E in keyof ServerEvents]: { type: E; payload: ServerEvents[E] } }[keyof ServerEvents];
+type Event = { [E in keyof ServerEvents]: { type: E; payload: ServerEvents[E]; seq?: number } }[keyof ServerEvents];
 
 /** A bare WebSocket client of the JSON frame protocol: one command in flight at a time, as the SDK does. */
 class FrameClient {
@@ -91,6 +93,34 @@ class FrameClient {
     return this.events.filter((e) => e.type === type).length;
   }
 
+  /** The signals received, in seq order as a client puts them (posts to one connection may overtake each other). */
+  signals(): { seq: number; payload: unknown }[] {
+    return this.events
+      .filter((e) => e.type === 'signal')
+      .map((e) => ({ seq: e.seq ?? 0, payload: e.payload }))
+      .sort((x, y) => x.seq - y.seq);
+  }
+
+  /** The highest seq received with every one before it: what a resume presents. */
+  lastSeq(): number {
+    const seqs = new Set(this.events.flatMap((e) => (e.seq === undefined ? [] : [e.seq])));
+    let last = 0;
+    while (seqs.has(last + 1)) last++;
+    return last;
+  }
+
+  /** Waits until `check` holds for the events received. */
+  async until(check: () => boolean, what: string): Promise<void> {
+    const deadline = Date.now() + WAIT_MS;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.events)}`);
+      await new Promise<void>((wake) => {
+        this.#waiters.push(wake);
+        setTimeout(wake, 200);
+      });
+    }
+  }
+
   close(): Promise<void> {
     if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
     return new Promise((resolve) => {
@@ -130,6 +160,7 @@ beforeAll(async () => {
     REDIS_URL: redis.url,
     REDIS_PREFIX: PREFIX,
     CORS_ORIGINS: '',
+    RESUME_GRACE_MS: String(GRACE_MS),
     // Small budgets, so the flood test needs a few frames, not hundreds of invocations.
     CANDIDATES_PER_SECOND: '5',
     ABUSE_STRIKES: '5',
@@ -187,7 +218,7 @@ describe('serverless offline: API Gateway WebSocket + Lambda + Redis', { timeout
     expect(new Set(rooms)).toEqual(new Set([pa.room]));
   });
 
-  it('next, leave and a dropped connection each tell the partner at once, with the reason', async () => {
+  it('next, leave and a goodbye each tell the partner at once, with the reason; a drop once the grace is over', async () => {
     const [a, b] = await pair();
     const [c, d] = await pair();
     const room = (await a.event('paired')).room;
@@ -203,18 +234,28 @@ describe('serverless offline: API Gateway WebSocket + Lambda + Redis', { timeout
       error: { code: 'NOT_PAIRED' },
     });
 
-    // `a` is still waiting from its next: the next arrival pairs with it; then that one drops.
+    // `a` is still waiting from its next: the next arrival pairs with it; then that one says goodbye.
     const e = await client();
     expect(await e.command('join')).toEqual({ ok: true, status: 'paired' });
     const room2 = (await a.event('paired', 1)).room;
-    await e.close();
+    expect(await e.command('bye')).toEqual({ ok: true });
     expect(await a.event('partner-left')).toEqual({ room: room2, reason: 'disconnect' });
+
+    // A drop (a closed connection, no goodbye) keeps the pair for the grace, then ends it.
+    const f = await client();
+    expect(await a.command('join')).toEqual({ ok: true, status: 'waiting' });
+    expect(await f.command('join')).toEqual({ ok: true, status: 'paired' });
+    const room3 = (await a.event('paired', 2)).room;
+    await f.close();
+    await logged('connection dropped; its session stays resumable for the grace');
+    expect(a.count('partner-left')).toBe(1);
+    expect(await a.event('partner-left', 1)).toEqual({ room: room3, reason: 'disconnect' });
     await Promise.all([a.command('leave'), c.command('leave')]);
   });
 
-  it('a 410 for a vanished connection ends that session only; the client that met it goes on', async () => {
+  it('a 410 for a vanished connection detaches that session only; the client that met it goes on', async () => {
     // A session whose connection is gone without a $disconnect (API Gateway delivers it only
-    // on a best-effort basis): seeded waiting in Redis under a connection id nobody holds.
+    // on a best-effort basis): seeded waiting in Redis, carried by a connection id nobody holds.
     const storeClient = new Redis(redis.url);
     const store = new RedisPairingStore({
       redis: storeClient,
@@ -224,16 +265,25 @@ describe('serverless offline: API Gateway WebSocket + Lambda + Redis', { timeout
     });
     try {
       const bystanders = await pair();
-      await store.attach('vanished-connection', { resume: false });
-      expect(await store.enqueue('vanished-connection')).toMatchObject({ status: 'waiting' });
+      await store.attach('vanished-session', { resume: false });
+      await store.bindConnection('vanished-session', 'vanished-connection');
+      expect(await store.enqueue('vanished-session')).toMatchObject({ status: 'waiting' });
 
       const a = await client();
       expect(await a.command('join')).toEqual({ ok: true, status: 'paired' });
       const paired = await a.event('paired');
+      // Told by the 410 of the management API, not by a $disconnect (there was none): the session
+      // is detached for the grace, as after a drop, so its client could still resume it.
+      await logged('connection gone; its session stays resumable for the grace');
+      expect(await store.connectionsOf(['vanished-session'])).toEqual(new Map());
+      expect(await store.pairOf('vanished-session')).toMatchObject({ id: paired.room });
+      // It never comes back: once its grace is over, `a` hears it at its next ping.
+      await vi.waitFor(async () => expect(await storeClient.exists(`${PREFIX}s:vanished-session`)).toBe(0), {
+        timeout: GRACE_MS * 2,
+        interval: 200,
+      });
+      expect(await a.command('ping')).toEqual({ ok: true });
       expect(await a.event('partner-left')).toEqual({ room: paired.room, reason: 'disconnect' });
-      // Told by the 410 of the management API, not by a $disconnect (there was none).
-      await logged('connection gone; ending its session');
-      expect(await store.attach('vanished-connection', { resume: true })).toBeNull();
       expect(await store.queueLength()).toBe(0);
 
       // The sender is untouched: still connected, pairs with the next arrival, relays.
@@ -305,6 +355,83 @@ describe('serverless offline: API Gateway WebSocket + Lambda + Redis', { timeout
 
   it('refuses a WebSocket from a page of another origin at $connect', async () => {
     await expect(client({ Origin: 'https://evil.example' })).rejects.toThrow(/refused|403|Unexpected/);
+  });
+});
+
+describe('serverless offline: resume and ordered signals', { timeout: 30_000 }, () => {
+  const candidate = (n: number) => ({
+    type: 'candidate' as const,
+    candidate: { candidate: `candidate:${n} 1 udp 2122260223 192.0.2.${n} 5${n}000 typ host`, sdpMid: '0' },
+  });
+
+  /** Asks a new connection for its session (queued at once with `join`); returns the `session` payload. */
+  async function open(c: FrameClient, payload: object = { join: true }) {
+    expect(await c.command('resume', payload)).toEqual({ ok: true });
+    return c.event('session');
+  }
+
+  it('a client that drops for 2 s while its partner sends 4 signals resumes with all 4, once, in order; the pair goes on', async () => {
+    const [a, b] = [await client(), await client()];
+    const session = await open(a);
+    expect(session).toEqual({ id: expect.stringMatching(/^[\w-]{22}$/), resumed: false });
+    await open(b);
+    const room = (await a.event('paired')).room;
+    await b.event('paired');
+
+    // Gone without a goodbye: the TCP connection is cut.
+    const lastSeq = a.lastSeq();
+    a.ws.terminate();
+    await logged('connection dropped; its session stays resumable for the grace');
+    for (let i = 1; i <= 4; i++) expect(await b.command('signal', candidate(i))).toEqual({ ok: true });
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+
+    const again = await client();
+    expect(await again.command('resume', { session: session.id, lastSeq })).toEqual({ ok: true });
+    expect(again.events[0]).toEqual({ type: 'session', payload: { id: session.id, resumed: true } });
+    await again.until(() => again.count('signal') >= 4, 'the four signals');
+    expect(again.signals()).toEqual([1, 2, 3, 4].map((i) => ({ seq: lastSeq + i, payload: candidate(i) })));
+    expect(again.count('signal')).toBe(4);
+    expect(again.count('partner-left') + b.count('partner-left')).toBe(0);
+
+    // The pair goes on, both ways, on the same room.
+    const answer = { type: 'answer' as const, sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\n' };
+    expect(await again.command('signal', answer)).toEqual({ ok: true });
+    expect(await b.event('signal')).toEqual(answer);
+    expect(await b.command('signal', candidate(5))).toEqual({ ok: true });
+    await again.until(() => again.count('signal') === 5, 'the fifth signal');
+    expect(again.signals().at(-1)).toEqual({ seq: lastSeq + 5, payload: candidate(5) });
+    expect(again.events.filter((e) => e.type === 'signal').map((e) => (e as { room?: string }).room)).toEqual(
+      Array(5).fill(room),
+    );
+    await Promise.all([again.command('bye'), b.command('bye')]);
+  });
+
+  it('a resume of a session the server does not know answers resumed: false, with a new session', async () => {
+    const c = await client();
+    expect(await c.command('resume', { session: 'AAAAAAAAAAAAAAAAAAAAAA', lastSeq: 7 })).toEqual({ ok: true });
+    const session = await c.event('session');
+    expect(session).toEqual({ id: expect.stringMatching(/^[\w-]{22}$/), resumed: false });
+    expect(session.id).not.toBe('AAAAAAAAAAAAAAAAAAAAAA');
+    // Numbered from 1, like any new session.
+    expect(await c.command('join')).toEqual({ ok: true, status: 'waiting' });
+    expect(c.events.find((e) => e.type === 'waiting')?.seq).toBe(1);
+    await c.command('bye');
+  });
+
+  it('10 candidates sent back to back, without waiting for acks, reach the partner in the order sent', async () => {
+    const [a, b] = await pair();
+    // Ten frames at once start ten invocations: warm ten workers first, as a busy Lambda fleet is
+    // (from another connection: the ten signals take all of a's candidate budget, 2 × 5 a window).
+    const warmer = await client();
+    await Promise.all(Array.from({ length: 10 }, () => warmer.command('ping')));
+    const sent = Array.from({ length: 10 }, (_, i) => candidate(i + 1));
+    const acks = sent.map((signal, i) =>
+      a.raw(JSON.stringify({ action: 'signal', id: 100 + i, payload: signal, cseq: i + 1 }), 100 + i),
+    );
+    expect(await Promise.all(acks)).toEqual(Array(10).fill({ ok: true }));
+    await b.until(() => b.count('signal') >= 10, 'ten signals');
+    expect(b.signals().map((s) => s.payload)).toEqual(sent);
+    await Promise.all([a.command('leave'), b.command('leave')]);
   });
 });
 

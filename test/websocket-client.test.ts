@@ -1,10 +1,10 @@
 /**
  * WebSocketSignalingClient, the plain-WebSocket transport of the API Gateway deployment, against
  * a real `serverless offline` (the built Lambda handlers) and a real Redis: pairing, relaying,
- * one command in flight at a time, reconnection after the server drops the connection, and the
- * chat SDK on top of it, up to an open DataChannel between two werift peers. Transport mechanics
- * that need a misbehaving server (silence, a dropped connection at a chosen moment) use a plain
- * `ws` server started here.
+ * commands in order (signals back to back), resume after a drop with nothing lost, and the chat
+ * SDK on top of it, up to an open DataChannel between two werift peers. Transport mechanics that
+ * need a misbehaving server (silence, events out of order, a dropped connection at a chosen
+ * moment) use a plain `ws` server started here.
  */
 
 import type { AddressInfo } from 'node:net';
@@ -25,6 +25,8 @@ import { type RedisServer, startRedis } from './helpers/redis.js';
 import { type ServerlessOffline, startServerlessOffline } from './helpers/serverless-offline.js';
 
 const PREFIX = 'wsclient:';
+/** RESUME_GRACE_MS here: longer than the 2-second drop the resume test makes, short enough to wait out. */
+const GRACE_MS = 6000;
 
 let redis: RedisServer;
 let sls: ServerlessOffline;
@@ -36,7 +38,12 @@ let servers: WebSocketServer[] = [];
 beforeAll(async () => {
   redis = await startRedis();
   // No STUN server: the werift peers find each other on host candidates, with no network lookup.
-  sls = await startServerlessOffline({ REDIS_URL: redis.url, REDIS_PREFIX: PREFIX, ICE_SERVERS: '[]' });
+  sls = await startServerlessOffline({
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: PREFIX,
+    ICE_SERVERS: '[]',
+    RESUME_GRACE_MS: String(GRACE_MS),
+  });
   store = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await store.connect();
 }, 60_000);
@@ -54,10 +61,10 @@ afterEach(async () => {
   chats = [];
   clients = [];
   servers = [];
-  // The Lambdas run $disconnect after the fact: wait until no session is left, so the next test
-  // cannot be paired with a leftover from this one.
-  await until(async () => (await sessions()).length === 0, 'the sessions of the last test to end');
-});
+  // The Lambdas run $disconnect after the fact, and a session that dropped lasts its grace: wait
+  // until no session is left, so the next test cannot be paired with a leftover from this one.
+  await until(async () => (await sessions()).length === 0, 'the sessions of the last test to end', GRACE_MS * 2);
+}, GRACE_MS * 3);
 
 function client(options: WebSocketSignalingClientOptions = {}, url = sls.wsUrl): WebSocketSignalingClient {
   const created = new WebSocketSignalingClient(url, { WebSocket, ackTimeoutMs: 5000, ...options });
@@ -77,7 +84,7 @@ async function pair(): Promise<[WebSocketSignalingClient, WebSocketSignalingClie
   return [a, b, pairedA.room];
 }
 
-/** The ids (API Gateway connection ids) of the sessions the server knows, from Redis itself. */
+/** The ids of the sessions the server knows, from Redis itself. */
 async function sessions(): Promise<string[]> {
   const keys = await store.keys(`${PREFIX}s:*`);
   return keys.map((key) => key.slice(`${PREFIX}s:`.length)).sort();
@@ -87,8 +94,14 @@ function queue(): Promise<string[]> {
   return store.zrange(`${PREFIX}q`, '0', '-1');
 }
 
+/** The API Gateway connection that carries a session now, from Redis itself. */
+async function connectionOf(session: string | undefined): Promise<string | null> {
+  return store.get(`${PREFIX}at:${session}`);
+}
+
 /** Drops a connection from the server side, as API Gateway does (the management API's DELETE). */
-async function drop(connectionId: string): Promise<void> {
+async function drop(connectionId: string | null): Promise<void> {
+  if (!connectionId) throw new Error('no connection to drop');
   const response = await fetch(`${sls.managementUrl}/@connections/${encodeURIComponent(connectionId)}`, {
     method: 'DELETE',
     signal: AbortSignal.timeout(5000),
@@ -122,6 +135,29 @@ function recordingWebSocket(log: string[]): WebSocketConstructor {
   };
 }
 
+/**
+ * `count` frames at once start as many invocations, each a worker thread under serverless offline:
+ * this starts them (pings from a connection of its own), as a busy Lambda fleet is warm, so that
+ * a test's frames do not wait for cold starts.
+ */
+async function warmWorkers(count: number): Promise<void> {
+  const ws = new WebSocket(sls.wsUrl);
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  let acks = 0;
+  const acked = new Promise<void>((resolve) => {
+    ws.on('message', (data) => {
+      if (String(data).includes('"type":"ack"') && ++acks === count) resolve();
+    });
+  });
+  for (let id = 1; id <= count; id++) ws.send(JSON.stringify({ action: 'ping', id }));
+  await acked;
+  ws.send(JSON.stringify({ action: 'bye' }));
+  ws.close();
+}
+
 /** `ws`'s WebSocket, counting the connections it attempts. */
 function countingWebSocket(counter: { attempts: number }): WebSocketConstructor {
   return class CountingWebSocket extends WebSocket {
@@ -132,17 +168,69 @@ function countingWebSocket(counter: { attempts: number }): WebSocketConstructor 
   };
 }
 
-/** A `ws` server on 127.0.0.1 whose behaviour the test decides, with every frame it received. */
-async function testDouble(onFrame: (frame: { action: string; id: number }, socket: WebSocket, nth: number) => void) {
+interface DoubleFrame {
+  action: string;
+  id: number;
+  payload?: unknown;
+  cseq?: number;
+}
+
+/** `ws`'s WebSocket behind a switch: off, it cuts every open socket (no goodbye) and fails new ones, as a lost network does. */
+function switchableNetwork() {
+  const sockets = new Set<WebSocket>();
+  let up = true;
+  class SwitchedWebSocket extends WebSocket {
+    constructor(url: string) {
+      // Port 1: nothing listens there, so the attempt fails at once.
+      super(up ? url : 'ws://127.0.0.1:1');
+      sockets.add(this);
+      this.addEventListener('close', () => sockets.delete(this));
+    }
+  }
+  return {
+    WebSocket: SwitchedWebSocket as WebSocketConstructor,
+    down() {
+      up = false;
+      for (const socket of sockets) socket.terminate();
+    },
+    up() {
+      up = true;
+    },
+  };
+}
+
+/** Answers a `resume` as the server does: `session` (the claimed one, resumed, or a new one), then the ack. */
+function answerResume(frame: DoubleFrame, socket: WebSocket, resumed = true): void {
+  const claimed = (frame.payload as { session?: string } | undefined)?.session;
+  const id = claimed !== undefined && resumed ? claimed : `double-session-${Math.random().toString(36).slice(2)}`;
+  socket.send(JSON.stringify({ type: 'session', payload: { id, resumed: claimed !== undefined && resumed } }));
+  if (frame.id !== undefined) socket.send(JSON.stringify({ type: 'ack', id: frame.id, payload: { ok: true } }));
+}
+
+/**
+ * A `ws` server on 127.0.0.1 whose behaviour the test decides, with every frame it received. It
+ * answers `resume` frames as the server would (`onResume` to do otherwise); they are kept apart.
+ */
+async function testDouble(
+  onFrame: (frame: DoubleFrame, socket: WebSocket, nth: number) => void,
+  onResume: (frame: DoubleFrame, socket: WebSocket, nth: number) => void = (frame, socket) =>
+    answerResume(frame, socket),
+) {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   servers.push(server);
   await new Promise((resolve) => server.once('listening', resolve));
-  const frames: { action: string; id: number; payload?: unknown }[] = [];
+  const frames: DoubleFrame[] = [];
+  const resumes: DoubleFrame[] = [];
   let connections = 0;
   server.on('connection', (socket) => {
     const nth = ++connections;
     socket.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as { action: string; id: number };
+      const frame = JSON.parse(data.toString()) as DoubleFrame;
+      if (frame.action === 'resume') {
+        resumes.push(frame);
+        onResume(frame, socket, nth);
+        return;
+      }
       frames.push(frame);
       onFrame(frame, socket, nth);
     });
@@ -150,6 +238,7 @@ async function testDouble(onFrame: (frame: { action: string; id: number }, socke
   return {
     url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
     frames,
+    resumes,
     connections: () => connections,
   };
 }
@@ -164,13 +253,22 @@ const candidate: Signal = {
   },
 };
 
+/** Candidate number `n`, told apart by its foundation and port. */
+const numbered = (n: number): Signal => ({
+  type: 'candidate',
+  candidate: { candidate: `candidate:${n} 1 udp 2122260223 192.0.2.7 ${54400 + n} typ host`, sdpMid: '0' },
+});
+
 describe('WebSocketSignalingClient against serverless offline', () => {
   it('connects, joins and pairs: acks of the documented shape, exactly one initiator', async () => {
     const a = client();
     const b = client();
     await Promise.all([a.connected(), b.connected()]);
-    expect(a.sessionId).toBeUndefined();
-    expect(a.resumes).toBe(false);
+    // A session of its own, a secret that is not the API Gateway connection's id, and resumable.
+    expect(a.sessionId).toMatch(/^[\w-]{22}$/);
+    expect(a.sessionId).not.toBe(b.sessionId);
+    expect(await connectionOf(a.sessionId)).not.toBe(a.sessionId);
+    expect(a.resumes).toBe(true);
 
     const waiting = a.once('waiting');
     expect(await a.join()).toEqual({ ok: true, status: 'waiting' });
@@ -197,7 +295,7 @@ describe('WebSocketSignalingClient against serverless offline', () => {
     expect(await atA).toEqual(answer);
   });
 
-  it('sends one command at a time: commands fired back to back are handled in order', async () => {
+  it('sends commands in order: each after the ack of the one before (signals aside)', async () => {
     const a = client();
     await a.connected();
     expect(await a.join()).toEqual({ ok: true, status: 'waiting' });
@@ -230,17 +328,20 @@ describe('WebSocketSignalingClient against serverless offline', () => {
     expect(await queue()).toEqual([]);
     expect(await sessions()).toHaveLength(2);
 
-    // On the wire: each frame left only after the ack of the one before it came in.
+    // On the wire: the connection's resume first, then each frame only after the ack of the one
+    // before it came in (a signal after a join waits too: it needs the pair the join makes).
     const wire = log.filter((line) => line.startsWith('out ') || line.includes('"type":"ack"'));
     expect(wire.map((line) => JSON.parse(line.slice(line.indexOf(' ') + 1)) as unknown)).toEqual([
-      { action: 'join', id: 1 },
-      { type: 'ack', id: 1, payload: acks[0] },
-      { action: 'signal', id: 2, payload: offer },
-      { type: 'ack', id: 2, payload: acks[1] },
-      { action: 'next', id: 3 },
-      { type: 'ack', id: 3, payload: acks[2] },
-      { action: 'leave', id: 4 },
-      { type: 'ack', id: 4, payload: acks[3] },
+      { action: 'resume', id: 1, payload: {} },
+      { type: 'ack', id: 1, payload: { ok: true } },
+      { action: 'join', id: 2 },
+      { type: 'ack', id: 2, payload: acks[0] },
+      { action: 'signal', id: 3, payload: offer, cseq: 1 },
+      { type: 'ack', id: 3, payload: acks[1] },
+      { action: 'next', id: 4 },
+      { type: 'ack', id: 4, payload: acks[2] },
+      { action: 'leave', id: 5 },
+      { type: 'ack', id: 5, payload: acks[3] },
     ]);
   });
 
@@ -259,57 +360,150 @@ describe('WebSocketSignalingClient against serverless offline', () => {
     const log: string[] = [];
     const a = client({ keepAliveMs: 100, WebSocket: recordingWebSocket(log) });
     await a.connected();
-    const [before] = await sessions();
-    await until(() => log.filter((line) => line.startsWith('in ')).length >= 3, 'three ping acks');
+    const before = a.sessionId;
+    await until(() => log.filter((line) => line.includes('"type":"ack"')).length >= 4, 'three ping acks');
     // Commands still get through between pings, on the same session.
     expect(await a.join()).toEqual({ ok: true, status: 'waiting' });
     expect(await queue()).toEqual([before]);
     const frames = log.map((line) => JSON.parse(line.slice(line.indexOf(' ') + 1)) as { id: number });
-    expect(frames.slice(0, 4)).toEqual([
-      { action: 'ping', id: 1 },
+    expect(frames.slice(0, 7)).toEqual([
+      { action: 'resume', id: 1, payload: {} },
+      { type: 'session', payload: { id: before, resumed: false } },
       { type: 'ack', id: 1, payload: { ok: true } },
       { action: 'ping', id: 2 },
       { type: 'ack', id: 2, payload: { ok: true } },
+      { action: 'ping', id: 3 },
+      { type: 'ack', id: 3, payload: { ok: true } },
     ]);
   });
 
-  it('reconnects after the server drops the connection: a new session, onConnect again', async () => {
+  it('reconnects after the server drops the connection and resumes its session: still queued, onConnect again', async () => {
     const a = client({ reconnectDelayMs: 50 });
     let connects = 0;
     a.onConnect(() => connects++);
     await a.connected();
+    const session = a.sessionId;
     expect(await a.join()).toEqual({ ok: true, status: 'waiting' });
-    const [first] = await queue();
-    expect(first).toBeDefined();
+    const first = await connectionOf(session);
 
-    await drop(first as string);
+    await drop(first);
     await until(() => connects === 2, 'the reconnection');
-    // The server ended the old session ($disconnect); the new connection is a new, idle session.
-    await until(
-      async () => (await sessions()).length === 1 && !(await sessions()).includes(first as string),
-      '$disconnect',
-    );
-    expect(await queue()).toEqual([]);
+    // The same session, carried by the new connection, in its place in the queue.
+    expect(a.sessionId).toBe(session);
+    expect(await connectionOf(session)).not.toBe(first);
+    expect(await queue()).toEqual([session]);
+    expect(await sessions()).toEqual([session]);
+    expect(await a.join()).toMatchObject({ ok: false, error: { code: 'ALREADY_WAITING' } });
+  });
+
+  it('a client that drops for 2 s while its partner sends 4 signals resumes with all 4, once, in order, and the pair goes on', async () => {
+    const network = switchableNetwork();
+    const a = client({ WebSocket: network.WebSocket, reconnectDelayMs: 100, maxReconnectDelayMs: 200 });
+    const b = client();
+    await Promise.all([a.connected(), b.connected()]);
     expect(await a.join()).toEqual({ ok: true, status: 'waiting' });
-    const [second] = await queue();
-    expect(second).not.toBe(first);
+    const [, , ack] = await Promise.all([a.once('paired'), b.once('paired'), b.join()]);
+    expect(ack).toEqual({ ok: true, status: 'paired' });
+    const got: Signal[] = [];
+    a.on('signal', (signal) => got.push(signal));
+    let connects = 0;
+    a.onConnect(() => connects++);
+    await until(() => connects === 1, 'the first onConnect');
+    const session = a.sessionId;
+
+    // The network goes: no goodbye. Once the server noticed, the partner sends four signals.
+    network.down();
+    await until(async () => (await connectionOf(session)) === null, 'the server to notice the drop');
+    const sent = [1, 2, 3, 4].map(numbered);
+    for (const signal of sent) expect(await b.signal(signal)).toEqual({ ok: true });
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    network.up();
+
+    await until(() => got.length >= 4 && connects === 2, 'the resume and the four signals');
+    expect(a.sessionId).toBe(session);
+    expect(got).toEqual(sent);
+    // The pair goes on, both ways; nothing came twice.
+    const answer: Signal = { type: 'answer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\n' };
+    const atB = b.once('signal');
+    expect(await a.signal(answer)).toEqual({ ok: true });
+    expect(await atB).toEqual(answer);
+    expect(await b.signal(numbered(5))).toEqual({ ok: true });
+    await until(() => got.length >= 5, 'the fifth signal');
+    expect(got).toEqual([...sent, numbered(5)]);
+  });
+
+  it('sends signals back to back without waiting for acks; the partner gets them in the order sent', async () => {
+    const log: string[] = [];
+    const a = client({ WebSocket: recordingWebSocket(log) });
+    const b = client();
+    await Promise.all([a.connected(), b.connected()]);
+    expect(await a.join()).toEqual({ ok: true, status: 'waiting' });
+    await Promise.all([a.once('paired'), b.once('paired'), b.join()]);
+    await warmWorkers(10);
+    const got: Signal[] = [];
+    b.on('signal', (signal) => got.push(signal));
+
+    const sent = Array.from({ length: 10 }, (_, i) => numbered(i + 1));
+    const acks = await Promise.all(sent.map((signal) => a.signal(signal)));
+    expect(acks).toEqual(Array(10).fill({ ok: true }));
+    await until(() => got.length >= 10, 'ten signals');
+    expect(got).toEqual(sent);
+    // On the wire: all ten left before the first of their acks came back, numbered in order.
+    const frames = log.map((line) => ({ line, frame: JSON.parse(line.slice(line.indexOf(' ') + 1)) }));
+    const signals = frames.filter(({ frame }) => frame.action === 'signal');
+    expect(signals.map(({ frame }) => frame.cseq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    const signalIds = new Set(signals.map(({ frame }) => frame.id));
+    const firstAck = frames.findIndex(({ frame }) => frame.type === 'ack' && signalIds.has(frame.id));
+    const lastSent = frames.indexOf(signals.at(-1) as (typeof frames)[number]);
+    expect(lastSent).toBeLessThan(firstAck);
+  });
+
+  it('a client that never comes back: its partner hears partner-left once the grace is over', async () => {
+    const a = client({ reconnect: false });
+    const b = client();
+    await Promise.all([a.connected(), b.connected()]);
+    expect(await a.join()).toEqual({ ok: true, status: 'waiting' });
+    const [paired] = await Promise.all([b.once('paired'), a.once('paired'), b.join()]);
+    const left = b.once('partner-left', GRACE_MS * 3);
+    await drop(await connectionOf(a.sessionId));
+    expect(await left).toEqual({ room: paired.room, reason: 'disconnect' });
+  });
+
+  it('close() says goodbye: the partner hears partner-left at once, not after the grace', async () => {
+    const [a, b, room] = await pair();
+    // Well within the grace: a drop would only be told after it.
+    const left = b.once('partner-left', GRACE_MS / 2);
+    a.close();
+    expect(await left).toEqual({ room, reason: 'disconnect' });
   });
 });
 
 describe('WebSocketSignalingClient transport mechanics (a ws test double)', () => {
-  it('frames commands with increasing ids from 1; a missing ack times out with a clear error', async () => {
+  it('frames commands with increasing ids after its resume; a missing ack times out with a clear error', async () => {
     const silent = await testDouble(() => {});
     const c = client({ ackTimeoutMs: 150, reconnect: false }, silent.url);
     await c.connected();
+    expect(silent.resumes).toEqual([{ action: 'resume', id: 1, payload: {} }]);
     const started = Date.now();
     await expect(c.join()).rejects.toThrow(/no "join" ack within 150 ms \(timed out after it was sent\)/);
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
     // The queue moves on after a timeout.
     await expect(c.signal(candidate)).rejects.toThrow(/no "signal" ack within 150 ms/);
     expect(silent.frames).toEqual([
-      { action: 'join', id: 1 },
-      { action: 'signal', id: 2, payload: candidate },
+      { action: 'join', id: 2 },
+      { action: 'signal', id: 3, payload: candidate, cseq: 1 },
     ]);
+  });
+
+  it('is not connected until its resume is answered, and starts over when it is not', async () => {
+    const deaf = await testDouble(
+      () => {},
+      () => {},
+    );
+    const c = client({ ackTimeoutMs: 150, reconnectDelayMs: 20, maxReconnectDelayMs: 40 }, deaf.url);
+    await expect(c.connected(100)).rejects.toThrow(/not connected within 100 ms/);
+    await until(() => deaf.connections() >= 2, 'a second connection');
+    expect(deaf.frames).toEqual([]);
   });
 
   it('ignores junk, unknown event types and acks for nobody; emits known events', async () => {
@@ -396,8 +590,8 @@ describe('WebSocketSignalingClient transport mechanics (a ws test double)', () =
     await expect(c.connected()).rejects.toThrow(/closed/);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(silent.connections()).toBe(1);
-    // Only the first frame was sent: the second command never left the queue.
-    expect(silent.frames).toEqual([{ action: 'join', id: 1 }]);
+    // Only the first command was sent (the second never left the queue), then the goodbye.
+    expect(silent.frames).toEqual([{ action: 'join', id: 2 }, { action: 'bye' }]);
   });
 
   it('after a drop: the command in flight rejects, queued ones wait and go through after the reconnection', async () => {
@@ -428,10 +622,91 @@ describe('WebSocketSignalingClient transport mechanics (a ws test double)', () =
     expect(connects).toBe(2);
     expect(double.connections()).toBe(2);
     expect(double.frames.map(({ action, id }) => [action, id])).toEqual([
-      ['join', 1],
-      ['next', 2],
-      ['leave', 3],
+      ['join', 2],
+      ['next', 4],
+      ['leave', 5],
     ]);
+    // The second connection claimed the session the first was told about.
+    const [first, second] = double.resumes;
+    expect(first).toEqual({ action: 'resume', id: 1, payload: {} });
+    expect(second).toEqual({ action: 'resume', id: 3, payload: { session: c.sessionId, lastSeq: 0 } });
+  });
+
+  it('puts events back in seq order, drops duplicates, and asks for a replay when a gap does not fill', async () => {
+    const event = (type: string, payload: unknown, seq: number, room?: string) =>
+      JSON.stringify(room === undefined ? { type, payload, seq } : { type, room, payload, seq });
+    const offer = (n: number) => ({ type: 'offer', sdp: `v=${n}` });
+    const double = await testDouble(
+      (frame, socket) => {
+        if (frame.action !== 'join') return;
+        // Posts that overtook each other: 3 before 2, and 5 with 4 missing for good.
+        socket.send(event('paired', { room: 'r', initiator: false, iceServers: [] }, 1));
+        socket.send(event('signal', offer(3), 3, 'r'));
+        socket.send(event('signal', offer(2), 2, 'r'));
+        socket.send(event('signal', offer(2), 2, 'r'));
+        socket.send(event('signal', offer(5), 5, 'r'));
+        socket.send(JSON.stringify({ type: 'ack', id: frame.id, payload: { ok: true, status: 'paired' } }));
+      },
+      (frame, socket) => {
+        answerResume(frame, socket);
+        // The replay the client asks for: everything after what it has in order.
+        if ((frame.payload as { lastSeq?: number }).lastSeq === 3) {
+          for (const n of [4, 5]) socket.send(event('signal', offer(n), n, 'r'));
+        }
+      },
+    );
+    const c = client({ reconnect: false, gapTimeoutMs: 50 }, double.url);
+    const got: string[] = [];
+    c.on('signal', (signal) => got.push(signal.type === 'offer' ? signal.sdp : signal.type));
+    await c.join();
+    await until(() => got.length === 4, 'four signals');
+    expect(got).toEqual(['v=2', 'v=3', 'v=4', 'v=5']);
+    expect(double.resumes.slice(1)).toEqual([{ action: 'resume', payload: { session: c.sessionId, lastSeq: 3 } }]);
+  });
+
+  it('signals in flight when the connection drops go again after the resume, with the same numbers', async () => {
+    const double = await testDouble((frame, socket, nth) => {
+      // The first connection takes three signals without answering, then dies.
+      if (nth === 1) {
+        if (frame.cseq === 3) socket.terminate();
+        return;
+      }
+      socket.send(JSON.stringify({ type: 'ack', id: frame.id, payload: { ok: true } }));
+    });
+    const c = client({ reconnectDelayMs: 20 }, double.url);
+    await c.connected();
+    const acks = await Promise.all([1, 2, 3].map((n) => c.signal(numbered(n))));
+    expect(acks).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
+    expect(double.frames.map(({ id, cseq }) => [id, cseq])).toEqual([
+      // Back to back on the first connection; the same numbers again, first thing after the resume.
+      [2, 1],
+      [3, 2],
+      [4, 3],
+      [6, 1],
+      [7, 2],
+      [8, 3],
+    ]);
+  });
+
+  it('signals in flight when the connection drops reject when the session did not survive', async () => {
+    const double = await testDouble(
+      (frame, socket, nth) => {
+        if (nth === 1) socket.terminate();
+        else socket.send(JSON.stringify({ type: 'ack', id: frame.id, payload: { ok: true } }));
+      },
+      // The second connection's claim is refused: a new session.
+      (frame, socket, nth) => answerResume(frame, socket, nth === 1),
+    );
+    const c = client({ reconnectDelayMs: 20 }, double.url);
+    await c.connected();
+    const first = c.sessionId;
+    const lost = c.signal(numbered(1));
+    await expect(lost).rejects.toThrow(/the session ended before the "signal" ack/);
+    await c.connected();
+    expect(c.sessionId).not.toBe(first);
+    // The new session numbers its signals from 1 again.
+    expect(await c.signal(numbered(2))).toEqual({ ok: true });
+    expect(double.frames.at(-1)).toMatchObject({ action: 'signal', cseq: 1 });
   });
 
   it('retries with capped exponential backoff while the server is unreachable, and stops when closed', async () => {
@@ -494,34 +769,40 @@ describe('ChatClient over WebSocketSignalingClient (serverless offline)', () => 
     expect(alice.state).toBe('open');
   }, 30_000);
 
-  it('a waiting chat dropped by the server reconnects and joins again by itself', async () => {
+  it('a waiting chat dropped by the server resumes its place in the queue', async () => {
     const chat = chatter({ reconnectDelayMs: 50 });
     await next(chat, 'waiting');
-    const [first] = await queue();
-    const again = next(chat, 'waiting');
-    await drop(first as string);
-    await again;
-    const now = await queue();
-    expect(now).toHaveLength(1);
-    expect(now[0]).not.toBe(first);
+    const session = chat.signaling.sessionId;
+    let connects = 0;
+    chat.signaling.onConnect(() => connects++);
+    await until(() => connects === 1, 'the first onConnect');
+    await drop(await connectionOf(session));
+    await until(() => connects === 2, 'the reconnection');
+    expect(chat.signaling.sessionId).toBe(session);
+    expect(await queue()).toEqual([session]);
+    expect(chat.state).toBe('waiting');
   });
 
-  it('a pair broken by a dropped connection ends on both sides with partner-left "disconnect"', async () => {
+  it('a chat whose connection the server drops resumes its pair: the partner hears nothing of it', async () => {
     const alice = chatter({ reconnectDelayMs: 50 });
     await next(alice, 'waiting');
-    const [aliceId] = await queue();
     const bob = chatter();
-    await Promise.all([next(alice, 'paired'), next(bob, 'paired')]);
+    await Promise.all([next(alice, 'open'), next(bob, 'open')]);
+    const left: string[] = [];
+    alice.on('partner-left', () => left.push('alice'));
+    bob.on('partner-left', () => left.push('bob'));
+    let connects = 0;
+    alice.signaling.onConnect(() => connects++);
+    await until(() => connects === 1, 'the first onConnect');
 
-    const leftA = next(alice, 'partner-left');
-    const leftB = next(bob, 'partner-left');
-    await drop(aliceId as string);
-    expect((await leftB).reason).toBe('disconnect');
-    expect((await leftA).reason).toBe('disconnect');
-    expect([alice.state, bob.state]).toEqual(['idle', 'idle']);
-    // Like any client after partner-left, neither is queued again until it asks.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(await queue()).toEqual([]);
+    await drop(await connectionOf(alice.signaling.sessionId));
+    await until(() => connects === 2, 'the reconnection');
+    expect([alice.state, bob.state]).toEqual(['open', 'open']);
+    // Still the same pair on the server: leaving it tells bob.
+    const leftBob = next(bob, 'partner-left');
+    expect(await alice.leave()).toEqual({ ok: true, status: 'idle' });
+    expect((await leftBob).reason).toBe('leave');
+    expect(left).toEqual(['bob']);
   });
 });
 

@@ -1,16 +1,19 @@
 import { ErrorCode } from '../protocol/errors.js';
-import { PING } from '../protocol/frames.js';
+import { BYE, PING, RESUME } from '../protocol/frames.js';
 import {
   type Ack,
   type Command,
   type CommandResults,
   isCommand,
   type ServerEvents,
+  type SessionPayload,
   type Signal,
 } from '../protocol/messages.js';
 import { callSafely } from './call-safely.js';
 import { Emitter } from './chat/emitter.js';
+import { CommandQueue, largestFrame } from './command-queue.js';
 import { EventAcknowledger } from './event-acknowledger.js';
+import { EventSequencer } from './event-sequencer.js';
 import type { Signaling, SignalingListener } from './signaling.js';
 
 /**
@@ -52,6 +55,11 @@ export interface WebSocketSignalingClientOptions {
    * here instead, with the protocol's PAYLOAD_TOO_LARGE. Default 32 KiB.
    */
   maxMessageBytes?: number;
+  /**
+   * How long an event that arrived ahead of a missing one waits for it before the server is asked
+   * to replay what came after the last one in order. Default 1 s.
+   */
+  gapTimeoutMs?: number;
 }
 
 /** API Gateway's WebSocket frame quota (a message is one frame when a browser sends it). */
@@ -59,14 +67,8 @@ const API_GATEWAY_FRAME_BYTES = 32 * 1024;
 
 const encoder = new TextEncoder();
 
-function frameOf(action: string, id: number, payload: unknown): string {
-  return JSON.stringify(payload === undefined ? { action, id } : { action, id, payload });
-}
-
 /** WebSocket.OPEN, the same in every implementation. */
 const OPEN = 1;
-/** Ack ids stay below 2^31 (src/protocol/frames.ts); after that they start again at 1. */
-const MAX_ID = 2 ** 31 - 1;
 
 const SERVER_EVENTS: ReadonlySet<string> = new Set<keyof ServerEvents>([
   'session',
@@ -76,16 +78,6 @@ const SERVER_EVENTS: ReadonlySet<string> = new Set<keyof ServerEvents>([
   'partner-left',
   'error',
 ]);
-
-interface PendingCommand {
-  action: string;
-  payload: unknown;
-  /** Set once sent: the id its ack will carry. */
-  id: number | undefined;
-  resolve(ack: Ack<object>): void;
-  reject(error: Error): void;
-  timer: ReturnType<typeof setTimeout>;
-}
 
 interface Waiter {
   reject(error: Error): void;
@@ -97,20 +89,22 @@ interface Waiter {
  * transport of the AWS API Gateway deployment. Same commands, events and acks as
  * `SignalingClient`, so the chat SDK works over either.
  *
- * One command at a time: API Gateway runs each inbound frame in its own Lambda invocation, and
- * invocations run concurrently, so two frames sent back to back may be handled in either order
- * (an answer overtaking its offer, a `signal` before the `join` it depends on). This client
- * therefore sends a command only once the previous one's ack arrived: commands, pings included,
- * wait in one FIFO queue, with one frame in flight. Commands issued while disconnected wait in
- * that queue until the connection is up (or until their timeout). The command in flight when a
- * connection closes rejects at once: it may or may not have run, on a session that is now gone.
+ * Resume, as over socket.io: every connection starts with a `resume` frame that claims the
+ * session of the one before (with the last event processed) or asks for a new one, and the
+ * server answers with `session` and replays what was missed. A drop of any length within the
+ * server's RESUME_GRACE_MS loses nothing: the pair and the place in the queue are kept. The
+ * client is `connected` once that answer came; commands issued meanwhile wait for it.
  *
- * No resume: each connection is a new session (`sessionId` is always undefined, `resumes` is
- * false). After a reconnection the old pair and place in the queue are gone, and the caller
- * joins again; `ChatClient` does so through `onConnect`.
+ * Order: API Gateway runs each frame in its own, concurrent invocation, and posts each event from
+ * the invocation that caused it, so both directions can overtake each other on the way. Events
+ * are put back in order by their seq (an event ahead of a missing one waits for it, and a gap that
+ * does not fill within `gapTimeoutMs` is replayed by the server). Commands are sent in order, one
+ * at a time (see CommandQueue), except signals: they go back to back, numbered, and the server
+ * relays them in that order.
  */
 export class WebSocketSignalingClient implements Signaling {
-  readonly resumes = false;
+  /** A reconnection claims the session (docs/protocol.md, "Plain WebSocket"): no need to join again. */
+  readonly resumes = true;
   readonly #url: string;
   readonly #WebSocket: WebSocketConstructor;
   readonly #ackTimeoutMs: number;
@@ -121,25 +115,31 @@ export class WebSocketSignalingClient implements Signaling {
   readonly #maxMessageBytes: number;
 
   #socket: WebSocketLike | undefined;
+  /** The socket is open. */
   #open = false;
+  /** The server answered this connection's `resume`: it carries our session, commands may go. */
+  #established = false;
+  /** The `resume` frame of this connection, while its ack is awaited. */
+  #handshake: { id: number; timer: ReturnType<typeof setTimeout> } | undefined;
   /** Closed for good: by `close()`, or by a drop with `reconnect: false`. */
   #closed = false;
   #attempts = 0;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #keepAliveTimer: ReturnType<typeof setInterval> | undefined;
 
+  /** The session's id (a bearer secret), from the server's `session` event. */
+  #session: string | undefined;
+  #queueOnConnect: (() => boolean) | undefined;
   /** The pair this session is in, from `paired`; a relayed signal of any other pair is stale. */
   #room: string | undefined;
 
-  readonly #queue: PendingCommand[] = [];
-  #inFlight: PendingCommand | undefined;
-  #lastId = 0;
-
+  readonly #commands: CommandQueue;
   readonly #events = new ServerEventHub();
   /** Acknowledges the numbered events, so the server forgets them (docs/protocol.md, "Delivery"). */
   readonly #acknowledger = new EventAcknowledger((seq) => {
-    if (this.#open) this.#socket?.send(JSON.stringify({ action: 'ack', payload: { seq } }));
+    if (this.#established) this.#socket?.send(JSON.stringify({ action: 'ack', payload: { seq } }));
   });
+  readonly #sequencer: EventSequencer<ParsedFrame>;
   readonly #connectListeners = new Set<() => void>();
   readonly #disconnectListeners = new Set<() => void>();
   readonly #answerListeners = new Set<(command: Command, ack: Ack<object>) => void>();
@@ -159,18 +159,25 @@ export class WebSocketSignalingClient implements Signaling {
     this.#reconnectDelayMs = options.reconnectDelayMs ?? 500;
     this.#maxReconnectDelayMs = options.maxReconnectDelayMs ?? 10_000;
     this.#maxMessageBytes = options.maxMessageBytes ?? API_GATEWAY_FRAME_BYTES;
+    this.#commands = new CommandQueue(this.#ackTimeoutMs, () => this.#pump());
+    this.#sequencer = new EventSequencer<ParsedFrame>(
+      (seq, frame) => this.#deliver(seq, frame),
+      (last) => this.#askReplay(last),
+      options.gapTimeoutMs ?? 1000,
+    );
     this.#connect();
   }
 
-  /** Always undefined: a plain WebSocket connection cannot be resumed. */
+  /** The server-issued session id (a secret: it resumes this session), once connected. */
   get sessionId(): string | undefined {
-    return undefined;
+    return this.#session;
   }
 
   join(): Promise<Ack<CommandResults['join']>> {
     return this.#command('join');
   }
 
+  /** Sent at once, without waiting for the ack of a signal before it: the partner gets them in this order. */
   signal(signal: Signal): Promise<Ack<CommandResults['signal']>> {
     return this.#command('signal', signal);
   }
@@ -204,6 +211,14 @@ export class WebSocketSignalingClient implements Signaling {
     };
   }
 
+  /**
+   * Whether the server should queue a new session at once (the first, or one that replaces a
+   * session the server no longer knows): asked in every `resume`.
+   */
+  queueOnConnect(decide: () => boolean): void {
+    this.#queueOnConnect = decide;
+  }
+
   /** Resolves with the next `event`, or rejects after `timeoutMs` or on `close()`. */
   once<E extends keyof ServerEvents>(event: E, timeoutMs = this.#ackTimeoutMs): Promise<ServerEvents[E]> {
     return new Promise((resolve, reject) => {
@@ -219,9 +234,12 @@ export class WebSocketSignalingClient implements Signaling {
     });
   }
 
-  /** Resolves once connected (at once when already connected); rejects after `timeoutMs` or on `close()`. */
+  /**
+   * Resolves once connected, its session named or resumed (at once when already connected);
+   * rejects after `timeoutMs` or on `close()`.
+   */
   connected(timeoutMs = this.#ackTimeoutMs): Promise<void> {
-    if (this.#open) return Promise.resolve();
+    if (this.#established) return Promise.resolve();
     if (this.#closed) return Promise.reject(new Error('the signaling client is closed'));
     return new Promise((resolve, reject) => {
       const off = this.onConnect(() => {
@@ -241,10 +259,10 @@ export class WebSocketSignalingClient implements Signaling {
     // A wrapper per call, as in `on`.
     const wrapper = () => listener();
     this.#connectListeners.add(wrapper);
-    if (this.#open) {
+    if (this.#established) {
       const socket = this.#socket;
       queueMicrotask(() => {
-        if (this.#connectListeners.has(wrapper) && this.#open && this.#socket === socket) wrapper();
+        if (this.#connectListeners.has(wrapper) && this.#established && this.#socket === socket) wrapper();
       });
     }
     return () => {
@@ -260,13 +278,24 @@ export class WebSocketSignalingClient implements Signaling {
     };
   }
 
-  /** Closes for good: no reconnection; pending commands and waiters reject at once. */
+  /**
+   * Closes for good with a goodbye (`bye`: the server ends the pair at once, where a drop would
+   * keep it for the grace); no reconnection; pending commands and waiters reject at once.
+   */
   close(): void {
     if (this.#closed) return;
     this.#shutDown(new Error('the signaling client is closed'));
     const socket = this.#socket;
+    if (socket && this.#open && socket.readyState === OPEN) {
+      try {
+        socket.send(JSON.stringify({ action: BYE }));
+      } catch {
+        // Closing anyway: the server then keeps the session for its grace.
+      }
+    }
     this.#socket = undefined;
     this.#open = false;
+    this.#established = false;
     socket?.close(1000);
   }
 
@@ -289,17 +318,47 @@ export class WebSocketSignalingClient implements Signaling {
     });
   }
 
+  /** The socket is open: first of all, the session (docs/protocol.md: `resume`). */
   #onOpen(): void {
     this.#open = true;
-    // Each connection is a new session here, numbered from 1.
-    this.#acknowledger.reset();
+    const socket = this.#socket;
+    const id = this.#commands.nextId();
+    const claim: { session?: string; lastSeq?: number; join?: boolean } = {};
+    if (this.#session !== undefined) {
+      claim.session = this.#session;
+      claim.lastSeq = this.#sequencer.last;
+    }
+    if (this.#queueOnConnect) claim.join = this.#queueOnConnect();
+    this.#handshake = {
+      id,
+      // No answer: the connection is as good as dead; start over.
+      timer: setTimeout(() => this.#restart(socket, 'resume timeout'), this.#ackTimeoutMs),
+    };
+    try {
+      socket?.send(JSON.stringify({ action: RESUME, id, payload: claim }));
+    } catch {
+      this.#restart(socket, 'resume not sent');
+    }
+  }
+
+  /** The server answered the `resume`: commands may go. */
+  #onEstablished(ack: Ack<object>): void {
+    this.#stopHandshake();
+    if (!ack.ok) {
+      // The session this connection carried is gone (SESSION_LOST): the next one starts anew.
+      // Any other refusal (RATE_LIMITED, UNAVAILABLE) passes with time: try again later.
+      if (ack.error.code === ErrorCode.SESSION_LOST) this.#forgetSession();
+      this.#restart(this.#socket, ack.error.code);
+      return;
+    }
+    this.#established = true;
     this.#attempts = 0;
     if (this.#keepAliveMs > 0) {
       this.#keepAliveTimer = setInterval(() => this.#ping(), this.#keepAliveMs);
     }
     for (const listener of [...this.#connectListeners]) {
       // A listener may close the client.
-      if (!this.#open) return;
+      if (!this.#established) return;
       callSafely(listener);
     }
     this.#pump();
@@ -308,17 +367,14 @@ export class WebSocketSignalingClient implements Signaling {
   #onClose(): void {
     const wasOpen = this.#open;
     this.#open = false;
+    this.#established = false;
     if (wasOpen) for (const listener of [...this.#disconnectListeners]) callSafely(listener);
-    // The session, and its pair, ended with the connection.
-    this.#room = undefined;
+    // The session goes on: the next connection resumes it, and what was held is replayed then.
     this.#socket = undefined;
     this.#stopKeepAlive();
-    const inFlight = this.#inFlight;
-    if (inFlight) {
-      this.#inFlight = undefined;
-      clearTimeout(inFlight.timer);
-      inFlight.reject(new Error(`the connection closed before the "${inFlight.action}" ack`));
-    }
+    this.#stopHandshake();
+    this.#sequencer.dropHeld();
+    this.#commands.disconnected();
     if (this.#closed) return;
     if (!this.#reconnect) {
       this.#shutDown(new Error('the connection closed (reconnect is off)'));
@@ -340,30 +396,87 @@ export class WebSocketSignalingClient implements Signaling {
     }, delay);
   }
 
+  /** Closes `socket` so that the client reconnects (and claims its session again). */
+  #restart(socket: WebSocketLike | undefined, reason: string): void {
+    if (socket === undefined || this.#socket !== socket) return;
+    try {
+      socket.close(4000, reason.slice(0, 100));
+    } catch {
+      // Closing a socket that is going anyway.
+    }
+  }
+
   #onMessage(data: unknown): void {
     const frame = parseFrame(data);
     if (!frame) return;
     if (frame.type === 'ack') {
-      const command = this.#inFlight;
-      // An ack for a command that timed out already, or junk: nothing waits for it.
-      if (!command || command.id !== frame.id) return;
-      this.#inFlight = undefined;
-      clearTimeout(command.timer);
-      if (isAck(frame.payload)) {
-        const { action } = command;
-        const ack = frame.payload;
+      if (frame.id === this.#handshake?.id) {
+        this.#onEstablished(isAck(frame.payload) ? frame.payload : malformed());
+        return;
+      }
+      const answered = this.#commands.answered(frame.id as number, frame.payload);
+      if (answered?.ack) {
+        const { action, ack } = answered;
         if (isCommand(action))
           for (const listener of [...this.#answerListeners]) callSafely(() => listener(action, ack));
-        command.resolve(ack);
-      } else command.reject(new Error(`malformed "${command.action}" ack`));
-      this.#pump();
+      }
+      if (answered) this.#pump();
       return;
     }
     if (!SERVER_EVENTS.has(frame.type)) return;
-    if (frame.seq !== undefined && !this.#acknowledger.receive(frame.seq)) return;
+    if (frame.type === 'session') {
+      this.#onSession(frame.payload as SessionPayload);
+      return;
+    }
+    if (frame.type === 'error' && (frame.payload as { code?: unknown } | null)?.code === ErrorCode.SESSION_LOST) {
+      // The server closes the connection next; the one after it starts a new session.
+      this.#forgetSession();
+    }
+    if (frame.seq !== undefined) this.#sequencer.receive(frame.seq, frame);
+    else this.#dispatch(frame);
+  }
+
+  /** The answer to a `resume`: the session this connection carries. */
+  #onSession(payload: SessionPayload): void {
+    if (typeof payload?.id !== 'string') return;
+    // The answer to a replay this client asked for on its own session: nothing new to say.
+    if (payload.resumed && payload.id === this.#session && this.#established) return;
+    if (!payload.resumed) {
+      // A new session: its events are numbered from 1, and nothing of the old one carries over.
+      this.#sequencer.reset();
+      this.#acknowledger.reset();
+      this.#commands.sessionEnded();
+      this.#room = undefined;
+    }
+    this.#session = payload.id;
+    this.#events.dispatch('session', payload);
+  }
+
+  /** The session is lost to the server: the next connection asks for a new one. */
+  #forgetSession(): void {
+    this.#session = undefined;
+  }
+
+  /** An event's turn, in seq order. */
+  #deliver(seq: number, frame: ParsedFrame): void {
+    this.#acknowledger.receive(seq);
+    this.#dispatch(frame);
+  }
+
+  #dispatch(frame: ParsedFrame): void {
     if (!this.#current(frame)) return;
     // The payload is the server's, passed on as it came (the socket.io client does not check it either).
     this.#events.dispatch(frame.type as keyof ServerEvents, frame.payload as never);
+  }
+
+  /** A gap in the events did not fill: the server replays what came after `last` (no ack asked). */
+  #askReplay(last: number): void {
+    if (!this.#established || this.#session === undefined) return;
+    try {
+      this.#socket?.send(JSON.stringify({ action: RESUME, payload: { session: this.#session, lastSeq: last } }));
+    } catch {
+      // The connection is going: the resume of the next one replays the same.
+    }
   }
 
   /**
@@ -383,11 +496,11 @@ export class WebSocketSignalingClient implements Signaling {
 
   #ping(): void {
     // One ping at a time is enough: another in the queue would renew nothing more.
-    if (this.#inFlight?.action === PING || this.#queue.some((command) => command.action === PING)) return;
+    if (this.#commands.has(PING)) return;
     const socket = this.#socket;
     this.#command(PING).catch(() => {
       // No answer in time: the connection is likely dead without having noticed; start over.
-      if (this.#socket === socket && this.#open) socket?.close(4000, 'keep-alive timeout');
+      if (this.#open) this.#restart(socket, 'keep-alive timeout');
     });
   }
 
@@ -396,19 +509,21 @@ export class WebSocketSignalingClient implements Signaling {
     this.#keepAliveTimer = undefined;
   }
 
+  #stopHandshake(): void {
+    if (this.#handshake) clearTimeout(this.#handshake.timer);
+    this.#handshake = undefined;
+  }
+
   /** Closed for good: stops every timer and rejects whatever still waits. */
   #shutDown(error: Error): void {
     this.#closed = true;
     this.#stopKeepAlive();
+    this.#stopHandshake();
     this.#acknowledger.stop();
+    this.#sequencer.dropHeld();
     if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = undefined;
-    const pending = [...(this.#inFlight ? [this.#inFlight] : []), ...this.#queue.splice(0)];
-    this.#inFlight = undefined;
-    for (const command of pending) {
-      clearTimeout(command.timer);
-      command.reject(error);
-    }
+    this.#commands.close(error);
     for (const waiter of [...this.#waiters]) {
       this.#settle(waiter);
       waiter.reject(error);
@@ -420,7 +535,7 @@ export class WebSocketSignalingClient implements Signaling {
 
   #command<T extends object>(action: string, payload?: unknown): Promise<Ack<T>> {
     if (this.#closed) return Promise.reject(new Error(`"${action}" not sent: the signaling client is closed`));
-    const bytes = encoder.encode(frameOf(action, MAX_ID, payload)).length;
+    const bytes = encoder.encode(largestFrame(action, payload)).length;
     if (bytes > this.#maxMessageBytes) {
       return Promise.resolve({
         ok: false,
@@ -430,50 +545,19 @@ export class WebSocketSignalingClient implements Signaling {
         },
       });
     }
-    return new Promise<Ack<object>>((resolve, reject) => {
-      const command: PendingCommand = {
-        action,
-        payload,
-        id: undefined,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          if (this.#inFlight === command) {
-            // Lost, or very late: the queue moves on (a late ack is recognised by its id and ignored).
-            this.#inFlight = undefined;
-            this.#pump();
-          } else {
-            const index = this.#queue.indexOf(command);
-            if (index >= 0) this.#queue.splice(index, 1);
-          }
-          const where = command.id === undefined ? 'while waiting for the connection' : 'after it was sent';
-          reject(new Error(`no "${action}" ack within ${this.#ackTimeoutMs} ms (timed out ${where})`));
-        }, this.#ackTimeoutMs),
-      };
-      this.#queue.push(command);
-      this.#pump();
-    }) as Promise<Ack<T>>;
+    const answer = this.#commands.issue(action, payload) as Promise<Ack<T>>;
+    this.#pump();
+    return answer;
   }
 
   /**
-   * Sends the next queued command when the connection is up and no ack is awaited. A socket
-   * already closing sends nothing: its commands wait for the next connection.
+   * Sends what may go, once the session is established. A socket already closing sends nothing:
+   * its commands wait for the next connection.
    */
   #pump(): void {
-    while (!this.#inFlight && this.#open && this.#socket?.readyState === OPEN) {
-      const command = this.#queue.shift();
-      if (!command) return;
-      this.#lastId = this.#lastId >= MAX_ID ? 1 : this.#lastId + 1;
-      command.id = this.#lastId;
-      const frame = frameOf(command.action, command.id, command.payload);
-      try {
-        this.#socket.send(frame);
-        this.#inFlight = command;
-      } catch (error) {
-        clearTimeout(command.timer);
-        command.reject(new Error(`"${command.action}" not sent: ${errorMessage(error)}`, { cause: error }));
-      }
-    }
+    const socket = this.#socket;
+    if (!this.#established || socket?.readyState !== OPEN) return;
+    this.#commands.flush((frame) => socket.send(frame));
   }
 
   #wait(timeoutMs: number, message: string, reject: (error: Error) => void): Waiter {
@@ -553,11 +637,11 @@ function isAck(value: unknown): value is Ack<object> {
   return typeof value === 'object' && value !== null && typeof (value as { ok?: unknown }).ok === 'boolean';
 }
 
+function malformed(): Ack<object> {
+  return { ok: false, error: { code: ErrorCode.INTERNAL, message: 'malformed ack' } };
+}
+
 function globalWebSocket(): WebSocketConstructor | undefined {
   const candidate: unknown = (globalThis as { WebSocket?: unknown }).WebSocket;
   return typeof candidate === 'function' ? (candidate as WebSocketConstructor) : undefined;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

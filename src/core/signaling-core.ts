@@ -9,6 +9,7 @@ import {
   partnerOf,
   type RelayResult,
   type SessionId,
+  type SignalOrder,
 } from '../store/pairing-store.js';
 import type { Delivery } from './delivery.js';
 import { type SignalingObserver, silentObserver } from './observer.js';
@@ -151,13 +152,14 @@ export class SignalingCore {
    * the caller's turn, with no promise on the way; otherwise the acknowledgement comes as a
    * promise. Never throws, like `handle`: the caller runs inside the transport's event dispatch,
    * where a throw would take the process down. The caller must have nothing of this session's
-   * still running, or the relay would overtake it.
+   * still running, or the relay would overtake it, unless the signal comes with its place in the
+   * sender's order (`order`, API Gateway), which the store keeps instead.
    */
-  relayNow(session: SessionId, payload: unknown): Ack | Promise<Ack> {
+  relayNow(session: SessionId, payload: unknown, order?: SignalOrder): Ack | Promise<Ack> {
     try {
       const signal: Signal = parseSignal(payload, this.#limits);
       this.#checkSignal(signal);
-      const result = this.#store.relay(session, signal);
+      const result = this.#store.relay(session, signal, order);
       return result instanceof Promise
         ? result.then(
             (answer) => this.#relayed(session, answer, signal),
@@ -178,6 +180,10 @@ export class SignalingCore {
           const written = this.#delivery.deliver([result.event]);
           return written ? written.then(() => OK_SIGNAL) : OK_SIGNAL;
         }
+        // A retry of a signal whose turn was taken before (its ack was lost with a connection):
+        // nothing more happens to it.
+        case 'duplicate':
+          return OK_SIGNAL;
         case 'not-paired':
           throw new ProtocolError(ErrorCode.NOT_PAIRED, 'signal needs a partner: wait for paired');
         case 'partner-gone': {

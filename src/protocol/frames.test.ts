@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, ProtocolError } from './errors.js';
-import { ackFrame, eventFrame, parseClientFrame, salvageAckId } from './frames.js';
+import { ackFrame, eventFrame, parseClientFrame, parseResume, salvageAckId } from './frames.js';
 
 function refusal(text: string): ProtocolError {
   try {
@@ -20,6 +20,12 @@ describe('client frames', () => {
       payload: { type: 'end-of-candidates' },
     });
     expect(parseClientFrame('{"action":"join"}')).toEqual({ action: 'join' });
+    expect(parseClientFrame('{"action":"signal","id":8,"payload":{"type":"end-of-candidates"},"cseq":3}')).toEqual({
+      action: 'signal',
+      id: 8,
+      payload: { type: 'end-of-candidates' },
+      cseq: 3,
+    });
   });
 
   it.each([
@@ -34,6 +40,9 @@ describe('client frames', () => {
     ['a huge id', '{"action":"join","id":4294967296}'],
     ['a string id', '{"action":"join","id":"1"}'],
     ['a __proto__ key', '{"action":"join","__proto__":{"polluted":true}}'],
+    ['a cseq of 0', '{"action":"signal","cseq":0}'],
+    ['a fractional cseq', '{"action":"signal","cseq":1.5}'],
+    ['a cseq past 2^53', '{"action":"signal","cseq":9007199254740992}'],
   ])('refuses %s with INVALID_PAYLOAD', (_, text) => {
     expect(refusal(text).code).toBe(ErrorCode.INVALID_PAYLOAD);
     expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
@@ -45,6 +54,25 @@ describe('client frames', () => {
     expect(salvageAckId('{"id":"3"}')).toBeUndefined();
     expect(salvageAckId('not json')).toBeUndefined();
     expect(salvageAckId('null')).toBeUndefined();
+  });
+});
+
+describe('resume claims', () => {
+  it('reads a claim, and no payload as a new session that is not queued', () => {
+    expect(parseResume({ session: 's', lastSeq: 4, join: true })).toEqual({ session: 's', lastSeq: 4, join: true });
+    expect(parseResume({ session: 's' })).toEqual({ session: 's', lastSeq: 0, join: false });
+    expect(parseResume(undefined)).toEqual({ session: undefined, lastSeq: 0, join: false });
+  });
+
+  it.each([
+    ['a number session', { session: 1 }],
+    ['an empty session', { session: '' }],
+    ['a long session', { session: 'x'.repeat(65) }],
+    ['a negative lastSeq', { session: 's', lastSeq: -1 }],
+    ['an unknown key', { session: 's', to: 'b' }],
+    ['a string', 'resume'],
+  ])('refuses %s with INVALID_PAYLOAD', (_, payload) => {
+    expect(() => parseResume(payload)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_PAYLOAD }));
   });
 });
 

@@ -3,9 +3,11 @@ import type { LeaveReason, Signal } from '../protocol/messages.js';
 import {
   type Attached,
   DEFAULT_OUTBOX_LIMITS,
+  DEFAULT_SIGNAL_HOLD_MS,
   type EnqueueResult,
   eventBytes,
   type Heartbeat,
+  MAX_MISSING_SIGNALS,
   type OutboxLimits,
   type Outgoing,
   type Pair,
@@ -15,6 +17,7 @@ import {
   type SessionEvent,
   type SessionId,
   type SessionState,
+  type SignalOrder,
 } from './pairing-store.js';
 
 /** What a `paired` event counts against an outbox (the largest event a join appends). */
@@ -31,7 +34,27 @@ interface SessionRecord {
   /** Events not yet acknowledged, oldest first, with the bytes each counts. */
   outbox: { out: Outgoing; bytes: number }[];
   outboxBytes: number;
+  /** The client's signal order (SignalOrder): the highest cseq whose turn was taken. */
+  cseq: number;
+  /** Cseqs passed over when a later signal's hold ran out: still relayed, once, if they come. */
+  missing: Set<number>;
+  /** Signals that came ahead of a predecessor, by cseq, until their turn or the hold's end. */
+  held: Map<number, HeldSignal>;
+  /** The connection that carries the session now (API Gateway), if any. */
+  connection: string | undefined;
+  /** Every connection that carried it: forgotten with the session. */
+  connections: Set<string>;
 }
+
+/** A signal waiting for its turn; `signal` null for a turn that is only skipped. */
+interface HeldSignal {
+  signal: Signal | null;
+  resolve(result: RelayResult): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+const NOT_PAIRED: RelayResult = Object.freeze({ status: 'not-paired' });
+const DUPLICATE: RelayResult = Object.freeze({ status: 'duplicate' });
 
 /**
  * The embedded default: one process, no dependencies. Every method runs to completion without
@@ -49,10 +72,14 @@ export class MemoryPairingStore implements PairingStore {
    * reattaches stays listed until its old expiry passes, and is then skipped as live.
    */
   readonly #expiries: { session: SessionId; at: number }[] = [];
+  /** Connection → the session it carries or carried last (API Gateway). */
+  readonly #connections = new Map<string, SessionId>();
   readonly #limits: OutboxLimits;
+  readonly #signalHoldMs: number;
 
-  constructor(options: { outbox?: OutboxLimits } = {}) {
+  constructor(options: { outbox?: OutboxLimits; signalHoldMs?: number } = {}) {
     this.#limits = options.outbox ?? DEFAULT_OUTBOX_LIMITS;
+    this.#signalHoldMs = options.signalHoldMs ?? DEFAULT_SIGNAL_HOLD_MS;
   }
 
   async attach(
@@ -85,8 +112,7 @@ export class MemoryPairingStore implements PairingStore {
   }
 
   async release(session: SessionId): Promise<void> {
-    this.#queue.delete(session);
-    this.#sessions.delete(session);
+    this.#forget(session);
   }
 
   async heartbeat(sessions: SessionId[]): Promise<Heartbeat> {
@@ -163,7 +189,68 @@ export class MemoryPairingStore implements PairingStore {
     return { pair, events: told ? [told] : [] };
   }
 
-  relay(session: SessionId, signal: Signal): RelayResult {
+  relay(session: SessionId, signal: Signal, order?: SignalOrder): RelayResult | Promise<RelayResult> {
+    return order ? this.#inTurn(session, order.cseq, signal, false) : this.#relay(session, signal);
+  }
+
+  async skipSignal(session: SessionId, cseq: number): Promise<void> {
+    await this.#inTurn(session, cseq, null, false);
+  }
+
+  /**
+   * Takes signal `cseq`'s turn and relays it (or, `signal` null, only passes the turn): at once
+   * when its predecessors have all had theirs; else held until they have, or until the hold ends
+   * (`force`), when the predecessors still held go first, in order, and the others are missing.
+   */
+  #inTurn(session: SessionId, cseq: number, signal: Signal | null, force: boolean): RelayResult | Promise<RelayResult> {
+    const record = this.#live(session);
+    if (!record) return NOT_PAIRED;
+    if (cseq <= record.cseq) {
+      // Taken already, unless it is one a later signal's hold gave up on: that one goes now, once.
+      return record.missing.delete(cseq) ? this.#relayOrSkip(session, signal) : DUPLICATE;
+    }
+    if (cseq > record.cseq + 1 && !force) return this.#hold(session, record, cseq, signal);
+    // The hold ran out: predecessors not here are given up on (up to a bound), those held go first.
+    for (let passed = record.cseq + 1; passed < cseq && record.missing.size < MAX_MISSING_SIGNALS; passed++) {
+      if (!record.held.has(passed)) record.missing.add(passed);
+    }
+    const overtaken = [...record.held.keys()].filter((held) => held < cseq).sort((a, b) => a - b);
+    for (const passed of overtaken) this.#release(session, record, passed, record.held.get(passed) as HeldSignal);
+    record.cseq = cseq;
+    const result = this.#relayOrSkip(session, signal);
+    // Its successors that came early go now, in order.
+    for (let held = record.held.get(record.cseq + 1); held; held = record.held.get(record.cseq + 1)) {
+      this.#release(session, record, record.cseq + 1, held);
+    }
+    return result;
+  }
+
+  #hold(session: SessionId, record: SessionRecord, cseq: number, signal: Signal | null): Promise<RelayResult> {
+    // The same cseq twice while it waits: a retry of a signal that is already on its way.
+    if (record.held.has(cseq)) return Promise.resolve(DUPLICATE);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        if (record.held.get(cseq)?.timer !== timer) return;
+        record.held.delete(cseq);
+        resolve(this.#inTurn(session, cseq, signal, true));
+      }, this.#signalHoldMs);
+      record.held.set(cseq, { signal, resolve, timer });
+    });
+  }
+
+  /** A held signal's turn came: it is relayed (or skipped) now. */
+  #release(session: SessionId, record: SessionRecord, cseq: number, held: HeldSignal): void {
+    record.held.delete(cseq);
+    clearTimeout(held.timer);
+    record.cseq = cseq;
+    held.resolve(this.#relayOrSkip(session, held.signal));
+  }
+
+  #relayOrSkip(session: SessionId, signal: Signal | null): RelayResult {
+    return signal ? this.#relay(session, signal) : NOT_PAIRED;
+  }
+
+  #relay(session: SessionId, signal: Signal): RelayResult {
     const pair = this.#pairs.get(session);
     if (!pair || !this.#live(session)) return { status: 'not-paired' };
     const event = this.#append(partnerOf(pair, session), { name: 'signal', room: pair.id, signal });
@@ -186,6 +273,41 @@ export class MemoryPairingStore implements PairingStore {
     return record.outbox.filter(({ out }) => out.seq > after).map(({ out }) => out);
   }
 
+  async bindConnection(session: SessionId, connection: string): Promise<string | null> {
+    const record = this.#live(session);
+    if (!record) return null;
+    const before = this.#connections.get(connection);
+    const beforeRecord = before === undefined || before === session ? undefined : this.#sessions.get(before);
+    if (beforeRecord?.connection === connection) beforeRecord.connection = undefined;
+    const previous = record.connection ?? null;
+    record.connection = connection;
+    record.connections.add(connection);
+    this.#connections.set(connection, session);
+    return previous === connection ? null : previous;
+  }
+
+  async sessionOfConnection(connection: string): Promise<SessionId | null> {
+    return this.#connections.get(connection) ?? null;
+  }
+
+  async connectionsOf(sessions: readonly SessionId[]): Promise<Map<SessionId, string>> {
+    const carried = new Map<SessionId, string>();
+    for (const session of sessions) {
+      const connection = this.#live(session)?.connection;
+      if (connection !== undefined) carried.set(session, connection);
+    }
+    return carried;
+  }
+
+  async detachConnection(connection: string, graceMs: number): Promise<SessionId | null> {
+    const session = this.#connections.get(connection);
+    const record = session === undefined ? undefined : this.#sessions.get(session);
+    if (session === undefined || record?.connection !== connection) return null;
+    record.connection = undefined;
+    await this.detach(session, graceMs);
+    return session;
+  }
+
   /** One process: every event comes back in the result of the call that appended it. */
   watch(): () => void {
     return () => {};
@@ -203,16 +325,38 @@ export class MemoryPairingStore implements PairingStore {
   async ready(): Promise<void> {}
 
   async close(): Promise<void> {
+    for (const record of this.#sessions.values()) this.#dropHeld(record);
     this.#queue.clear();
     this.#pairs.clear();
     this.#sessions.clear();
+    this.#connections.clear();
     this.#expiries.length = 0;
   }
 
   #register(session: SessionId): SessionRecord {
-    const record: SessionRecord = { expiresAt: null, droppedWhileWaiting: false, seq: 0, outbox: [], outboxBytes: 0 };
+    const record: SessionRecord = {
+      expiresAt: null,
+      droppedWhileWaiting: false,
+      seq: 0,
+      outbox: [],
+      outboxBytes: 0,
+      cseq: 0,
+      missing: new Set(),
+      held: new Map(),
+      connection: undefined,
+      connections: new Set(),
+    };
     this.#sessions.set(session, record);
     return record;
+  }
+
+  /** A session that is gone relays nothing more: its held signals are answered now. */
+  #dropHeld(record: SessionRecord): void {
+    for (const held of record.held.values()) {
+      clearTimeout(held.timer);
+      held.resolve(NOT_PAIRED);
+    }
+    record.held.clear();
   }
 
   /**
@@ -263,8 +407,19 @@ export class MemoryPairingStore implements PairingStore {
     return undefined;
   }
 
-  /** Drops a session's record and queue place; its pair is left for the partner's heartbeat to end. */
+  /**
+   * Drops a session's record, its queue place and its connections; its pair is left for the
+   * partner's heartbeat to end.
+   */
   #forget(session: SessionId): void {
+    const record = this.#sessions.get(session);
+    if (record) {
+      this.#dropHeld(record);
+      for (const connection of record.connections) {
+        // Unless it carries another session since (it claimed an earlier one on resume).
+        if (this.#connections.get(connection) === session) this.#connections.delete(connection);
+      }
+    }
     this.#sessions.delete(session);
     this.#queue.delete(session);
   }

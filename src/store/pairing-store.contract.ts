@@ -3,9 +3,10 @@
  * (memory-store.test.ts, redis-store.test.ts), so they cannot drift apart.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Signal } from '../protocol/messages.js';
 import { type OutboxLimits, type PairingStore, partnerOf } from './pairing-store.js';
 
-export type StoreFactory = (options?: { outbox?: OutboxLimits }) => Promise<PairingStore>;
+export type StoreFactory = (options?: { outbox?: OutboxLimits; signalHoldMs?: number }) => Promise<PairingStore>;
 
 export function describePairingStoreContract(name: string, makeStore: StoreFactory): void {
   describe(`PairingStore contract: ${name}`, () => {
@@ -391,6 +392,138 @@ export function describePairingStoreContract(name: string, makeStore: StoreFacto
         await store.dequeue(b);
         await store.enqueue(b); // b now holds two events' worth: over its one
         expect(await store.enqueue(c)).toMatchObject({ status: 'waiting' });
+      });
+    });
+
+    describe('signal order', () => {
+      const candidate = (n: number): Signal => ({ type: 'candidate', candidate: { candidate: `candidate:${n}` } });
+      /** The candidates in `session`'s outbox, by number, in seq order. */
+      const relayed = async (session: string) =>
+        ((await store.replay(session, 0)) ?? []).flatMap(({ event }) =>
+          event.name === 'signal' && event.signal.type === 'candidate' ? [event.signal.candidate.candidate] : [],
+        );
+
+      async function pairOf2() {
+        const [a, b] = [session('a'), session('b')];
+        await settled();
+        await store.enqueue(a);
+        await store.enqueue(b);
+        return [a, b] as const;
+      }
+
+      it("relays signals in their sender's order, holding one that came ahead of its predecessor", async () => {
+        const [a, b] = await pairOf2();
+        const second = store.relay(a, candidate(2), { cseq: 2 });
+        const third = store.relay(a, candidate(3), { cseq: 3 });
+        // Held: nothing of a's reached b before the first.
+        expect(await relayed(b)).toEqual([]);
+        expect(await store.relay(a, candidate(1), { cseq: 1 })).toMatchObject({ status: 'relayed', event: { seq: 2 } });
+        expect(await second).toMatchObject({ status: 'relayed', event: { seq: 3 } });
+        expect(await third).toMatchObject({ status: 'relayed', event: { seq: 4 } });
+        expect(await relayed(b)).toEqual(['candidate:1', 'candidate:2', 'candidate:3']);
+      });
+
+      it('takes each cseq once: a retry is a duplicate and appends nothing', async () => {
+        const [a, b] = await pairOf2();
+        expect(await store.relay(a, candidate(1), { cseq: 1 })).toMatchObject({ status: 'relayed' });
+        expect(await store.relay(a, candidate(1), { cseq: 1 })).toEqual({ status: 'duplicate' });
+        expect(await relayed(b)).toEqual(['candidate:1']);
+        // Signals without an order are not counted, and do not count.
+        expect(await store.relay(a, candidate(9))).toMatchObject({ status: 'relayed' });
+        expect(await store.relay(a, candidate(2), { cseq: 2 })).toMatchObject({ status: 'relayed' });
+      });
+
+      it('lets the successors of a skipped turn go (a signal refused before it reached the store)', async () => {
+        const [a, b] = await pairOf2();
+        const second = store.relay(a, candidate(2), { cseq: 2 });
+        await store.skipSignal(a, 1);
+        expect(await second).toMatchObject({ status: 'relayed' });
+        expect(await store.relay(a, candidate(1), { cseq: 1 })).toEqual({ status: 'duplicate' });
+        expect(await relayed(b)).toEqual(['candidate:2']);
+      });
+
+      it('counts the turn of a signal refused for want of a partner', async () => {
+        const [a, b] = [session('a'), session('b')];
+        await settled();
+        expect(await store.relay(a, candidate(1), { cseq: 1 })).toEqual({ status: 'not-paired' });
+        await store.enqueue(a);
+        await store.enqueue(b);
+        // Not held for cseq 1: its turn was taken.
+        expect(await store.relay(a, candidate(2), { cseq: 2 })).toMatchObject({ status: 'relayed' });
+        expect(await relayed(b)).toEqual(['candidate:2']);
+      });
+
+      it('after the hold, relays a signal whose predecessors never came; each of those still once if it comes', async () => {
+        store = await makeStore({ signalHoldMs: 100 });
+        const [a, b] = await pairOf2();
+        expect(await store.relay(a, candidate(3), { cseq: 3 })).toMatchObject({ status: 'relayed' });
+        expect(await store.relay(a, candidate(1), { cseq: 1 })).toMatchObject({ status: 'relayed' });
+        expect(await store.relay(a, candidate(1), { cseq: 1 })).toEqual({ status: 'duplicate' });
+        // The next one in order is not held: the turns up to 3 are over.
+        expect(await store.relay(a, candidate(4), { cseq: 4 })).toMatchObject({ status: 'relayed' });
+        expect(await store.relay(a, candidate(2), { cseq: 2 })).toMatchObject({ status: 'relayed' });
+        expect(await store.relay(a, candidate(2), { cseq: 2 })).toEqual({ status: 'duplicate' });
+        expect(await relayed(b)).toEqual(['candidate:3', 'candidate:1', 'candidate:4', 'candidate:2']);
+      });
+
+      it('relays nothing in order for a sender it does not know', async () => {
+        const a = name('a');
+        expect(await store.relay(a, candidate(1), { cseq: 1 })).toEqual({ status: 'not-paired' });
+      });
+    });
+
+    describe('connections', () => {
+      it('binds a session to its connection, both ways, and moves it to a new one', async () => {
+        const [a, b] = [session('a'), session('b')];
+        await settled();
+        const [c1, c2] = [name('conn'), name('conn')];
+        expect(await store.bindConnection(a, c1)).toBeNull();
+        expect(await store.sessionOfConnection(c1)).toBe(a);
+        expect(await store.connectionsOf([a, b])).toEqual(new Map([[a, c1]]));
+        expect(await store.bindConnection(a, c2)).toBe(c1);
+        expect(await store.connectionsOf([a])).toEqual(new Map([[a, c2]]));
+        // The old connection still names its session: frames it sent before it closed count for it.
+        expect(await store.sessionOfConnection(c2)).toBe(a);
+        expect(await store.sessionOfConnection(c1)).toBe(a);
+        expect(await store.sessionOfConnection(name('conn'))).toBeNull();
+        // A connection carries one session: taking up b, c2 no longer carries a.
+        expect(await store.bindConnection(b, c2)).toBeNull();
+        expect(await store.connectionsOf([a, b])).toEqual(new Map([[b, c2]]));
+      });
+
+      it('binds nothing for a session it does not know', async () => {
+        const c = name('conn');
+        expect(await store.bindConnection(name('a'), c)).toBeNull();
+        expect(await store.sessionOfConnection(c)).toBeNull();
+      });
+
+      it('detaches a session whose connection closed, only while that connection carries it', async () => {
+        const [a, b] = [session('a'), session('b')];
+        await settled();
+        const [c1, c2] = [name('conn'), name('conn')];
+        await store.bindConnection(a, c1);
+        await store.enqueue(a);
+        await store.bindConnection(a, c2);
+        // c1's close, noticed after a moved to c2, changes nothing.
+        expect(await store.detachConnection(c1, 60_000)).toBeNull();
+        expect(await store.queueLength()).toBe(1);
+        expect(await store.detachConnection(c2, 60_000)).toBe(a);
+        expect(await store.detachConnection(c2, 60_000)).toBeNull();
+        expect(await store.connectionsOf([a])).toEqual(new Map());
+        // Detached as by detach(): off the queue, resumable within the grace, to be queued again.
+        expect(await store.queueLength()).toBe(0);
+        expect(await store.enqueue(b)).toMatchObject({ status: 'waiting' });
+        expect((await store.attach(a, { resume: true }))?.state).toEqual({ status: 'idle', requeue: true });
+      });
+
+      it("forgets a released session's connection", async () => {
+        const a = session('a');
+        await settled();
+        const c = name('conn');
+        await store.bindConnection(a, c);
+        await store.release(a);
+        expect(await store.connectionsOf([a])).toEqual(new Map());
+        expect(await store.detachConnection(c, 60_000)).toBeNull();
       });
     });
   });

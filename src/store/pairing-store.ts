@@ -63,7 +63,28 @@ export type EnqueueResult =
 export type RelayResult =
   | { status: 'relayed'; event: Outgoing }
   | { status: 'not-paired' }
-  | { status: 'partner-gone'; pair: Pair; events: Outgoing[] };
+  | { status: 'partner-gone'; pair: Pair; events: Outgoing[] }
+  /** Relayed with `order`: the sender's signal `cseq` was taken before (a retry): nothing appended. */
+  | { status: 'duplicate' };
+
+/**
+ * A signal's place in its sender's own order: a client that sends its signals without waiting for
+ * each ack (over API Gateway, where every frame runs in its own concurrent invocation) numbers
+ * them 1, 2, 3, … per session, and the store relays them in that order.
+ */
+export interface SignalOrder {
+  cseq: number;
+}
+
+/**
+ * How long a signal that arrived ahead of a predecessor is held for it. A predecessor is late only
+ * when its invocation is (a cold start) or was lost with its connection; then the held signal is
+ * relayed anyway, and the predecessor, if it comes, still once.
+ */
+export const DEFAULT_SIGNAL_HOLD_MS = 3000;
+
+/** The most predecessors one session may have given up on at a time (see SignalOrder): a bound on what is kept for them. */
+export const MAX_MISSING_SIGNALS = 64;
 
 /**
  * Where a known session stands. `requeue` marks an idle session that was waiting when its
@@ -109,7 +130,10 @@ export interface PairingStore {
    * its outbox for `graceMs`, during which `attach(…, { resume: true })` brings it back.
    */
   detach(session: SessionId, graceMs: number): Promise<void>;
-  /** The session is over for good (the core has ended its pair): forget it, its outbox, its place in the queue. */
+  /**
+   * The session is over for good (the core has ended its pair): forget it, its outbox, its place
+   * in the queue, and which connection carries it.
+   */
   release(session: SessionId): Promise<void>;
   /**
    * Renews the leases of these live sessions of this process, and says which of them have a
@@ -144,8 +168,19 @@ export interface PairingStore {
    * the pair is read in the same atomic step, so a signal can never reach a session that is no
    * longer its sender's partner, whatever any instance remembers. A store that can answer at once
    * (the memory store) does, without a promise: this is the relay's hot path.
+   *
+   * With `order`, the signal also takes its turn in its sender's order, in the same atomic step:
+   * it is relayed only once every earlier `cseq` of the session was (relayed, refused or skipped),
+   * waiting for them for at most the store's signal hold (DEFAULT_SIGNAL_HOLD_MS), after which it
+   * is relayed anyway and a predecessor that comes later is still relayed, once. A `cseq` taken
+   * before is a `duplicate`: nothing is appended. Signals without `order` are not counted.
    */
-  relay(session: SessionId, signal: Signal): RelayResult | Promise<RelayResult>;
+  relay(session: SessionId, signal: Signal, order?: SignalOrder): RelayResult | Promise<RelayResult>;
+  /**
+   * Signal `cseq` of `session` was refused before it reached the store (a budget, a malformed
+   * payload): its turn passes, as if it had been relayed, so its successors are not held for it.
+   */
+  skipSignal(session: SessionId, cseq: number): Promise<void>;
   /** The client processed every event up to `seq`: its outbox forgets them. */
   acknowledge(session: SessionId, seq: number): Promise<void>;
   /** The outbox after `after`, in order, or null when the session is lost (for a connection that saw a gap). */
@@ -156,6 +191,32 @@ export interface PairingStore {
    * appends itself come back in the results of its own calls instead. Returns a stop function.
    */
   watch(onEvents: (events: Outgoing[]) => void): () => void;
+  /*
+   * Connections, for a transport whose connections no process holds (API Gateway: any invocation
+   * posts to any connection). A session is carried by one connection at a time; a resumed one moves
+   * to its new connection, and its events are posted there.
+   */
+  /**
+   * `connection` carries the live `session` from now on, and no longer the session it carried
+   * before (it claimed this one on resume); the session stays known to the connection it leaves,
+   * for frames still on their way. Returns that connection, or null. Nothing for a session the
+   * store does not know.
+   */
+  bindConnection(session: SessionId, connection: string): Promise<string | null>;
+  /**
+   * The session `connection` carries, or carried last (which the store may have forgotten since:
+   * a command for it then finds it lost); null when it carried none.
+   */
+  sessionOfConnection(connection: string): Promise<SessionId | null>;
+  /** The connection that carries each of these sessions now; a detached or unknown one has none. */
+  connectionsOf(sessions: readonly SessionId[]): Promise<Map<SessionId, string>>;
+  /**
+   * `connection` closed without a goodbye. If it still carries its session, in one atomic step the
+   * session is carried by none and detached for `graceMs` (see `detach`); returns that session.
+   * Null when the session moved to another connection since (its client resumed there first, and
+   * that must not be undone), or when there is none.
+   */
+  detachConnection(connection: string, graceMs: number): Promise<SessionId | null>;
   /** How many sessions wait in the queue (leftovers of a crashed instance included until skipped). */
   queueLength(): Promise<number>;
   /** Resolves when the backend answers; rejects with StoreUnavailableError when it does not. */

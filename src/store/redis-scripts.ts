@@ -11,7 +11,9 @@
  *                          oldest first; seqs are consecutive; <bytes> is what the event counts
  *                          against the outbox (eventBytes in pairing-store.ts, computed in JS)
  *   P c:<session>  HASH    the outbox's counters: `seq` (the last seq handed out), `bytes` (the sum of
- *                          its entries' <bytes>, what OutboxLimits.maxBytes bounds)
+ *                          its entries' <bytes>, what OutboxLimits.maxBytes bounds); and the client's
+ *                          signal order (SignalOrder): `cseq` (the highest cseq whose turn was taken),
+ *                          `m<cseq>` for each one given up on (MAX_MISSING_SIGNALS, counted in `missing`)
  *   P p:<session>  STRING  "<pairId>\n<initiator>\n<polite>", one per member; PX = lease + grace, renewed
  *   P q            ZSET    waiting sessions, scored by arrival (P seq): the FIFO queue
  *   P seq          STRING  arrival counter
@@ -21,6 +23,11 @@
  *                          (INBOX_MAX_LEN and #outboxContext in redis-store.ts say why)
  *   P r:<call>     STRING  an ENQUEUE's reply (cjson array of its strings, which JSON.parse gives back
  *                          exactly), PX 10 s: the answer to give when that reply is lost on its way back
+ *   P at:<session> STRING  the connection that carries the session now (API Gateway), PX 2 h + 10 min
+ *                          (no connection outlives API Gateway's 2 h); deleted on release and when the
+ *                          connection closes without a goodbye (DETACH_CONNECTION)
+ *   P conn:<conn>  STRING  the session a connection carries or carried last, same PX: frames still on
+ *                          their way after the close count for it
  * A session's o: and c: live exactly as long as its s: (set to the same PX whenever s: is set or
  * renewed, given s:'s remaining time when a write creates them, deleted with it on release or loss),
  * so nothing of a session outlives it.
@@ -223,21 +230,61 @@ return out
 `;
 
 /**
- * ARGV: prefix, session, owner, graceMs, pairTtlMs. Leaves the queue and starts the grace. A
- * session that another instance has taken up since (its client reconnected there before this
+ * Detaching a session, for DETACH and DETACH_CONNECTION: it leaves the queue and starts the grace.
+ * A session that another instance has taken up since (its client reconnected there before this
  * instance noticed the drop) is left alone: the drop is of a connection it no longer has.
  */
-export const DETACH = `${SESSIONS}
-local me, owner, grace, pair_ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local holder = redis.call('GET', key('s:', me))
-if not holder then return 0 end
-if holder ~= owner and is_instance(holder) then return 0 end
-local was_waiting = redis.call('ZREM', prefix .. 'q', me) == 1
-local marker = 'detached'
-if was_waiting or holder == 'detached-waiting' then marker = 'detached-waiting' end
-hold(me, marker, grace)
-redis.call('PEXPIRE', key('p:', me), pair_ttl)
-return 1
+const DETACHING = `${SESSIONS}
+local function detach(me, owner, grace, pair_ttl)
+  local holder = redis.call('GET', key('s:', me))
+  if not holder then return 0 end
+  if holder ~= owner and is_instance(holder) then return 0 end
+  local was_waiting = redis.call('ZREM', prefix .. 'q', me) == 1
+  local marker = 'detached'
+  if was_waiting or holder == 'detached-waiting' then marker = 'detached-waiting' end
+  hold(me, marker, grace)
+  redis.call('PEXPIRE', key('p:', me), pair_ttl)
+  return 1
+end
+`;
+
+/** ARGV: prefix, session, owner, graceMs, pairTtlMs. Returns 1 when detached (see DETACHING), else 0. */
+export const DETACH = `${DETACHING}
+return detach(ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+`;
+
+/**
+ * ARGV: prefix, connection, owner, graceMs, pairTtlMs. The connection closed without a goodbye:
+ * if it still carries its session, the session is carried by none and detached, in one step, so a
+ * resume on another connection that came first is never undone (on API Gateway every invocation
+ * has the same owner id: the connection is what tells them apart). Returns the session, or nil.
+ */
+export const DETACH_CONNECTION = `${DETACHING}
+local connection, owner, grace, pair_ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local me = redis.call('GET', key('conn:', connection))
+if not me or redis.call('GET', key('at:', me)) ~= connection then return false end
+redis.call('DEL', key('at:', me))
+detach(me, owner, grace, pair_ttl)
+return me
+`;
+
+/**
+ * ARGV: prefix, session, connection, ttlMs. The connection carries the live session from now on,
+ * and no longer the one it carried before; returns the connection the session leaves, or nil
+ * (also for a session the store does not know: then nothing is bound).
+ */
+export const BIND_CONNECTION = `${SESSIONS}
+local me, connection, ttl = ARGV[2], ARGV[3], ARGV[4]
+if redis.call('EXISTS', key('s:', me)) == 0 then return false end
+local before = redis.call('GET', key('conn:', connection))
+if before and before ~= me and redis.call('GET', key('at:', before)) == connection then
+  redis.call('DEL', key('at:', before))
+end
+local previous = redis.call('GET', key('at:', me))
+redis.call('SET', key('at:', me), connection, 'PX', ttl)
+redis.call('SET', key('conn:', connection), me, 'PX', ttl)
+if previous == connection then return false end
+return previous
 `;
 
 /**
@@ -331,23 +378,65 @@ return answer('waiting')
 `;
 
 /**
- * ARGV: outbox context, session, signal JSON, the bytes it counts. Returns {"not-paired", ''},
+ * Relaying one signal, for RELAY and RELAY_IN_ORDER: returns {"not-paired", ''},
  * {"relayed", '', to, entry} or {"partner-gone", pair, to, entry}. The pair is read here, in the
  * same step as the append, so a signal never reaches a session that is no longer its sender's
  * partner; a sender the store no longer knows (lost) relays nothing. A partner that is gone or
  * whose outbox is full ends the pair, and the sender is told.
  */
-export const RELAY = `${OUTBOX}
-local me, signal, bytes = ARGV[8], ARGV[9], tonumber(ARGV[10])
-local pair = redis.call('GET', key('p:', me))
-if not pair or not redis.call('GET', key('s:', me)) then return reply('not-paired') end
-local room, partner = parse_pair(pair, me)
-if append(partner, '{"name":"signal","room":"' .. room .. '","signal":' .. signal .. '}', bytes) then
-  return reply('relayed')
+const RELAYING = `${OUTBOX}
+local function relay_signal(me, signal, bytes)
+  local pair = redis.call('GET', key('p:', me))
+  if not pair or not redis.call('GET', key('s:', me)) then return reply('not-paired') end
+  local room, partner = parse_pair(pair, me)
+  if append(partner, '{"name":"signal","room":"' .. room .. '","signal":' .. signal .. '}', bytes) then
+    return reply('relayed')
+  end
+  end_pair(me, pair, partner)
+  append(me, partner_left_event(room, '"disconnect"'), overhead)
+  return reply('partner-gone', pair)
 end
-end_pair(me, pair, partner)
-append(me, partner_left_event(room, '"disconnect"'), overhead)
-return reply('partner-gone', pair)
+`;
+
+/** ARGV: outbox context, session, signal JSON, the bytes it counts. See RELAYING. */
+export const RELAY = `${RELAYING}
+return relay_signal(ARGV[8], ARGV[9], tonumber(ARGV[10]))
+`;
+
+/**
+ * ARGV: outbox context, session, signal JSON ('' to skip the turn without relaying), the bytes it
+ * counts, cseq, force ("1" once the caller's hold ran out), MAX_MISSING_SIGNALS. The signal takes
+ * its turn in its sender's order (SignalOrder), then is relayed as by RELAY. Returns {"early"}
+ * when a predecessor has not had its turn (the caller waits and asks again, with force at the end
+ * of its hold: then the predecessors are given up on, each still relayed once if it comes),
+ * {"duplicate"} for a cseq whose turn was taken, {"skipped"}, or what RELAY returns.
+ */
+export const RELAY_IN_ORDER = `${RELAYING}
+local me, signal, bytes = ARGV[8], ARGV[9], tonumber(ARGV[10])
+local cseq, force, max_missing = tonumber(ARGV[11]), ARGV[12] == '1', tonumber(ARGV[13])
+local ttl = redis.call('PTTL', key('s:', me))
+if ttl < 0 then return reply('not-paired') end
+local c = key('c:', me)
+local created = redis.call('EXISTS', c) == 0
+local last = tonumber(redis.call('HGET', c, 'cseq') or '0')
+if cseq <= last then
+  if redis.call('HDEL', c, 'm' .. cseq) == 0 then return reply('duplicate') end
+  redis.call('HINCRBY', c, 'missing', -1)
+elseif cseq == last + 1 or force then
+  local missing = tonumber(redis.call('HGET', c, 'missing') or '0')
+  for passed = last + 1, cseq - 1 do
+    if missing >= max_missing then break end
+    redis.call('HSET', c, 'm' .. passed, 1)
+    missing = missing + 1
+  end
+  redis.call('HSET', c, 'cseq', cseq, 'missing', missing)
+  -- A key this write created must expire with the session.
+  if created then redis.call('PEXPIRE', c, ttl) end
+else
+  return reply('early')
+end
+if signal == '' then return reply('skipped') end
+return relay_signal(me, signal, bytes)
 `;
 
 /**

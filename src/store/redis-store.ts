@@ -5,10 +5,12 @@ import type { LeaveReason, Signal } from '../protocol/messages.js';
 import {
   type Attached,
   DEFAULT_OUTBOX_LIMITS,
+  DEFAULT_SIGNAL_HOLD_MS,
   type EnqueueResult,
   EVENT_OVERHEAD_BYTES,
   eventBytes,
   type Heartbeat,
+  MAX_MISSING_SIGNALS,
   type OutboxLimits,
   type Outgoing,
   type Pair,
@@ -16,9 +18,22 @@ import {
   type RelayResult,
   type SessionId,
   type SessionState,
+  type SignalOrder,
 } from './pairing-store.js';
 import { InboxReader, outgoing } from './redis-inbox.js';
-import { ACKNOWLEDGE, ATTACH, DETACH, ENQUEUE, HEARTBEAT, RELAY, REPLAY, UNPAIR } from './redis-scripts.js';
+import {
+  ACKNOWLEDGE,
+  ATTACH,
+  BIND_CONNECTION,
+  DETACH,
+  DETACH_CONNECTION,
+  ENQUEUE,
+  HEARTBEAT,
+  RELAY,
+  RELAY_IN_ORDER,
+  REPLAY,
+  UNPAIR,
+} from './redis-scripts.js';
 
 export interface RedisStoreOptions {
   /** The ioredis client for store commands. Give it a command timeout so an outage fails fast. */
@@ -39,6 +54,8 @@ export interface RedisStoreOptions {
   outbox?: OutboxLimits;
   /** Close the client on `close()`: true when the store created it (see createRedisStore). Default false. */
   ownsClient?: boolean;
+  /** How long a signal that came ahead of its predecessor waits for it (SignalOrder). Default DEFAULT_SIGNAL_HOLD_MS. */
+  signalHoldMs?: number;
 }
 
 /** Heartbeats carry many sessions; chunks keep each script short so Redis never stalls on one. */
@@ -54,6 +71,14 @@ const INBOX_MAX_LEN = 10_000;
  * on the same connection: seconds are ample, and at 1,000 joins/s it holds a few MB.
  */
 const ENQUEUE_REPLY_TTL_MS = 10_000;
+/**
+ * How long which connection carries a session is remembered (API Gateway): API Gateway ends every
+ * connection within 2 hours, and its $disconnect (which reads this) comes soon after.
+ */
+const CONNECTION_TTL_MS = 2 * 60 * 60_000 + 10 * 60_000;
+/** A signal waiting for its turn asks again after this long, doubling up to MAX_TURN_POLL_MS. */
+const FIRST_TURN_POLL_MS = 2;
+const MAX_TURN_POLL_MS = 50;
 
 /** A script and its SHA1, which EVALSHA names it by. */
 interface Script {
@@ -71,6 +96,9 @@ const SCRIPTS = {
   heartbeat: script(HEARTBEAT),
   enqueue: script(ENQUEUE),
   relay: script(RELAY),
+  relayInOrder: script(RELAY_IN_ORDER),
+  bindConnection: script(BIND_CONNECTION),
+  detachConnection: script(DETACH_CONNECTION),
   unpair: script(UNPAIR),
   acknowledge: script(ACKNOWLEDGE),
   replay: script(REPLAY),
@@ -92,6 +120,7 @@ export class RedisPairingStore implements PairingStore {
   readonly #leaseMs: number;
   readonly #limits: OutboxLimits;
   readonly #ownsClient: boolean;
+  readonly #signalHoldMs: number;
   readonly #inboxes = new Set<InboxReader>();
 
   constructor(options: RedisStoreOptions) {
@@ -102,6 +131,7 @@ export class RedisPairingStore implements PairingStore {
     this.#leaseMs = options.leaseMs ?? 10_000;
     this.#limits = options.outbox ?? DEFAULT_OUTBOX_LIMITS;
     this.#ownsClient = options.ownsClient ?? false;
+    this.#signalHoldMs = options.signalHoldMs ?? DEFAULT_SIGNAL_HOLD_MS;
   }
 
   async attach(
@@ -130,7 +160,13 @@ export class RedisPairingStore implements PairingStore {
       this.#redis
         .multi()
         .zrem(this.#key('q'), session) // https://redis.io/commands/zrem/
-        .del(this.#key(`s:${session}`), this.#key(`o:${session}`), this.#key(`c:${session}`)) // https://redis.io/commands/del/
+        // https://redis.io/commands/del/
+        .del(
+          this.#key(`s:${session}`),
+          this.#key(`o:${session}`),
+          this.#key(`c:${session}`),
+          this.#key(`at:${session}`),
+        )
         .exec(),
     );
   }
@@ -214,17 +250,54 @@ export class RedisPairingStore implements PairingStore {
     return { pair: parsePair(pair), events: appendedEvents(appended) };
   }
 
-  async relay(session: SessionId, signal: Signal): Promise<RelayResult> {
-    const [status, pair, ...appended] = (await this.#eval(SCRIPTS.relay, [
-      ...this.#outboxContext(),
-      session,
-      JSON.stringify(signal),
-      eventBytes({ name: 'signal', room: '', signal }),
-    ])) as AppendReply;
+  async relay(session: SessionId, signal: Signal, order?: SignalOrder): Promise<RelayResult> {
+    const json = JSON.stringify(signal);
+    const bytes = eventBytes({ name: 'signal', room: '', signal });
+    const reply = order
+      ? await this.#inTurn(session, json, bytes, order.cseq)
+      : ((await this.#eval(SCRIPTS.relay, [...this.#outboxContext(), session, json, bytes])) as AppendReply);
+    const [status, pair, ...appended] = reply;
     const events = appendedEvents(appended);
     if (status === 'relayed' && events[0]) return { status, event: events[0] };
     if (status === 'partner-gone') return { status, pair: parsePair(pair), events };
+    if (status === 'duplicate') return { status };
     return { status: 'not-paired' };
+  }
+
+  async skipSignal(session: SessionId, cseq: number): Promise<void> {
+    await this.#inTurn(session, '', 0, cseq);
+  }
+
+  /**
+   * RELAY_IN_ORDER (`signal` '' to skip the turn) until the signal's turn comes: a predecessor
+   * still on its way (another invocation, another instance) takes its turn in Redis, so this
+   * watches the session's `cseq`, backing off (an HGET, not the signal sent again each time), and
+   * at the end of the hold takes the turn anyway.
+   */
+  async #inTurn(session: SessionId, signal: string, bytes: number, cseq: number): Promise<AppendReply> {
+    const holdEnds = Date.now() + this.#signalHoldMs;
+    let pause = FIRST_TURN_POLL_MS;
+    for (;;) {
+      const force = Date.now() >= holdEnds;
+      const reply = (await this.#eval(SCRIPTS.relayInOrder, [
+        ...this.#outboxContext(),
+        session,
+        signal,
+        bytes,
+        seqArg(cseq),
+        force ? '1' : '0',
+        MAX_MISSING_SIGNALS,
+      ])) as AppendReply;
+      if (reply[0] !== 'early') return reply;
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(pause, holdEnds - Date.now()))));
+        pause = Math.min(pause * 2, MAX_TURN_POLL_MS);
+        if (Date.now() >= holdEnds) break;
+        // https://redis.io/commands/hget/
+        const last = await this.#run(() => this.#redis.hget(this.#key(`c:${session}`), 'cseq'));
+        if (Number(last ?? 0) >= cseq - 1) break;
+      }
+    }
   }
 
   async acknowledge(session: SessionId, seq: number): Promise<void> {
@@ -234,6 +307,38 @@ export class RedisPairingStore implements PairingStore {
   async replay(session: SessionId, after: number): Promise<Outgoing[] | null> {
     const entries = (await this.#eval(SCRIPTS.replay, [session, seqArg(after)])) as string[] | null;
     return entries ? entries.map((entry) => outgoing(session, entry)) : null;
+  }
+
+  async bindConnection(session: SessionId, connection: string): Promise<string | null> {
+    const replaced = await this.#eval(SCRIPTS.bindConnection, [session, connection, CONNECTION_TTL_MS]);
+    return typeof replaced === 'string' ? replaced : null;
+  }
+
+  async sessionOfConnection(connection: string): Promise<SessionId | null> {
+    // https://redis.io/commands/get/
+    return this.#run(() => this.#redis.get(this.#key(`conn:${connection}`)));
+  }
+
+  async connectionsOf(sessions: readonly SessionId[]): Promise<Map<SessionId, string>> {
+    const carried = new Map<SessionId, string>();
+    if (sessions.length === 0) return carried;
+    // https://redis.io/commands/mget/
+    const connections = await this.#run(() => this.#redis.mget(sessions.map((session) => this.#key(`at:${session}`))));
+    sessions.forEach((session, i) => {
+      const connection = connections[i];
+      if (connection) carried.set(session, connection);
+    });
+    return carried;
+  }
+
+  async detachConnection(connection: string, graceMs: number): Promise<SessionId | null> {
+    const session = await this.#eval(SCRIPTS.detachConnection, [
+      connection,
+      this.#owner,
+      graceMs,
+      this.#pairTtl(graceMs),
+    ]);
+    return typeof session === 'string' ? session : null;
   }
 
   /**

@@ -133,8 +133,9 @@ function kill(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 /**
- * One connection that pings and leaves, so each route's first (cold) invocation, a worker thread
- * loading the handlers, happens here and not inside a test's timeouts on a busy machine.
+ * One connection that pings and leaves with a goodbye (a drop would keep its session for the
+ * resume grace), so each route's first (cold) invocation, a worker thread loading the handlers,
+ * happens here and not inside a test's timeouts on a busy machine.
  */
 async function warmUp(url: string, timeoutMs: number): Promise<void> {
   const ws = new WebSocket(url);
@@ -151,6 +152,7 @@ async function warmUp(url: string, timeoutMs: number): Promise<void> {
     });
     ws.send(JSON.stringify({ action: 'ping', id: 1 }));
     await Promise.race([acked, closed]);
+    ws.send(JSON.stringify({ action: 'bye' }));
     ws.close();
     await closed;
   } finally {

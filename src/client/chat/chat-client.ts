@@ -28,10 +28,10 @@ export interface ChatClientOptions<S extends Signaling = SignalingClient> {
   beforePeerConnection?: () => Promise<unknown>;
   /**
    * Queue on connecting (true, the default) or stay idle until `next()` (false), whatever the
-   * server's AUTO_JOIN: over socket.io the server is asked in the handshake, so no `join` is
-   * sent; over a transport that cannot ask, `join` is sent on connecting.
+   * server's AUTO_JOIN: over socket.io and `WebSocketSignalingClient` the server is asked in the
+   * handshake, so no `join` is sent; over a transport that cannot ask, `join` is sent on connecting.
    *
-   * On a transport without resume (`signaling.resumes` false, e.g. `WebSocketSignalingClient`) a
+   * On a transport without resume (`signaling.resumes` false) a
    * reconnection is a new session: a client that was waiting (or whose join never got through)
    * joins again by itself, and a pair it was in is over: `partner-left` with reason `disconnect`,
    * as its partner heard, after which it is idle until `next()`, like after any `partner-left`.

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { configWith } from '../../config.js';
+import { startRedis } from '../../../test/helpers/redis.js';
+import { type Config, configWith } from '../../config.js';
 import { ErrorCode, ProtocolError } from '../../protocol/errors.js';
 import { createServerlessApp } from '../../serverless-app.js';
 import { MemoryPairingStore } from '../../store/memory-store.js';
@@ -48,9 +49,9 @@ const requestContext = (connectionId: string) => ({
 
 const message = (connectionId: string, body: string) => ({ requestContext: requestContext(connectionId), body });
 
-function lambda(overrides = {}, logger = pino({ level: 'silent' })) {
+function lambda(overrides: Partial<Config> = {}, logger = pino({ level: 'silent' }), signalHoldMs?: number) {
   const post = new RecordingPost();
-  const store = new MemoryPairingStore();
+  const store = new MemoryPairingStore(signalHoldMs === undefined ? {} : { signalHoldMs });
   const app = createServerlessApp(configWith(overrides), {
     store,
     connections: post.factory,
@@ -61,8 +62,31 @@ function lambda(overrides = {}, logger = pino({ level: 'silent' })) {
     app.websocket.connect({ requestContext: requestContext(id), headers });
   const send = (id: string, frame: object | string) =>
     app.websocket.message(message(id, typeof frame === 'string' ? frame : JSON.stringify(frame)));
-  return { app, post, store, connect, send };
+  /** $disconnect; `remainingMs` is what the Lambda has left (the grace is waited out only within it). */
+  const disconnect = (id: string, remainingMs = 0) =>
+    app.websocket.disconnect({ requestContext: requestContext(id) }, { getRemainingTimeInMillis: () => remainingMs });
+  /** The session a connection carries, as the store says. */
+  const sessionOf = async (id: string) => {
+    const session = await store.sessionOfConnection(id);
+    if (!session) throw new Error(`connection ${id} carries no session`);
+    return session;
+  };
+  return { app, post, store, connect, send, disconnect, sessionOf };
 }
+
+type Frame = { type: string; id?: number; seq?: number; room?: string; payload: Record<string, unknown> };
+
+/** The frames posted to a connection that are of `type`. */
+const framesOf = (post: RecordingPost, id: string, type: string) =>
+  (post.of(id) as Frame[]).filter((frame) => frame.type === type);
+
+/** The candidates relayed to a connection, by number, in seq order (as a client orders them). */
+const candidatesAt = (post: RecordingPost, id: string) =>
+  framesOf(post, id, 'signal')
+    .sort((x, y) => (x.seq ?? 0) - (y.seq ?? 0))
+    .map((frame) => (frame.payload as { candidate: { candidate: string } }).candidate.candidate);
+
+const candidate = (n: number) => ({ type: 'candidate', candidate: { candidate: `candidate:${n}` } });
 
 describe('API Gateway event parsing', () => {
   it('reads the connection, the API location, the address and lower-cased headers', () => {
@@ -124,10 +148,15 @@ describe('API Gateway delivery port', () => {
     };
   };
 
-  it('posts each event as a numbered JSON frame to its session, in order', async () => {
+  /** Sessions `a` and `b` carried by connections `ca` and `cb`; others by none (detached). */
+  const carriers = async (sessions: readonly string[]) =>
+    new Map(sessions.filter((s) => s === 'a' || s === 'b').map((s) => [s, `c${s}`] as const));
+
+  it("posts each event as a numbered JSON frame to its session's connection, in order", async () => {
     const { sent, api } = connections();
     const delivery = apiGatewayDelivery(
       api,
+      carriers,
       () => [{ urls: 'stun:s' }],
       async () => {},
     );
@@ -137,38 +166,53 @@ describe('API Gateway delivery port', () => {
       { to: 'a', seq: 2, event: { name: 'paired', room: 'r', initiator: true } },
     ]);
     expect(sent).toEqual([
-      ['a', '{"type":"waiting","payload":{},"seq":1}'],
-      ['b', '{"type":"signal","room":"r","payload":{"type":"offer","sdp":"v=0"},"seq":4}'],
-      ['a', '{"type":"paired","payload":{"room":"r","initiator":true,"iceServers":[{"urls":"stun:s"}]},"seq":2}'],
+      ['ca', '{"type":"waiting","payload":{},"seq":1}'],
+      ['cb', '{"type":"signal","room":"r","payload":{"type":"offer","sdp":"v=0"},"seq":4}'],
+      ['ca', '{"type":"paired","payload":{"room":"r","initiator":true,"iceServers":[{"urls":"stun:s"}]},"seq":2}'],
     ]);
   });
 
-  it('reports a vanished (410) connection as gone, and only that one', async () => {
+  it('posts nothing for a session no connection carries: its outbox keeps the events for its resume', async () => {
+    const { sent, api } = connections();
+    await apiGatewayDelivery(
+      api,
+      carriers,
+      () => [],
+      async () => {},
+    ).deliver([{ to: 'detached', seq: 1, event: { name: 'waiting' } }]);
+    expect(sent).toEqual([]);
+  });
+
+  it('reports a vanished (410) connection as gone, once, and only that one', async () => {
     const gone: string[] = [];
-    const { api } = connections(new Set(['b']));
+    const { sent, api } = connections(new Set(['cb']));
     const delivery = apiGatewayDelivery(
       api,
+      carriers,
       () => [],
-      async (session) => {
-        gone.push(session);
+      async (connection) => {
+        gone.push(connection);
       },
     );
     await delivery.deliver([
       { to: 'b', seq: 1, event: { name: 'waiting' } },
+      { to: 'b', seq: 2, event: { name: 'partner-left', room: 'r', reason: 'next' } },
       { to: 'a', seq: 1, event: { name: 'waiting' } },
     ]);
-    expect(gone).toEqual(['b']);
+    expect(gone).toEqual(['cb']);
+    expect(sent.map(([to]) => to)).toEqual(['cb', 'ca']);
   });
 
   it('tells a lost session why, then closes its connection', async () => {
     const { sent, dropped, api } = connections();
     await apiGatewayDelivery(
       api,
+      carriers,
       () => [],
       async () => {},
     ).lost(['a']);
-    expect(sent).toEqual([['a', expect.stringContaining('"code":"SESSION_LOST"')]]);
-    expect(dropped).toEqual(['a']);
+    expect(sent).toEqual([['ca', expect.stringContaining('"code":"SESSION_LOST"')]]);
+    expect(dropped).toEqual(['ca']);
   });
 
   it('refuses a signal whose frame would exceed an API Gateway message, before it is relayed', () => {
@@ -202,7 +246,7 @@ describe('WebSocket handlers', () => {
   it('refuses a page from an origin that is not allowed', async () => {
     const { connect, store } = lambda({ corsOrigins: ['https://chat.example'] });
     expect((await connect('a', { Origin: 'https://evil.example', Host: 'api.example' })).statusCode).toBe(403);
-    expect(await store.attach('a', { resume: true })).toBeNull();
+    expect(await store.sessionOfConnection('a')).toBeNull();
     expect((await connect('b', { Origin: 'https://chat.example' })).statusCode).toBe(200);
   });
 
@@ -270,8 +314,8 @@ describe('WebSocket handlers', () => {
     ]);
   });
 
-  it('pairs, relays to the partner only, and ends the pair on $disconnect', async () => {
-    const { app, post, connect, send } = lambda();
+  it('pairs, relays to the partner only, and ends the pair at once on a goodbye', async () => {
+    const { post, connect, send, store, sessionOf } = lambda();
     for (const id of ['a', 'b', 'c']) await connect(id);
     await send('a', { action: 'join' });
     await send('b', { action: 'join' });
@@ -282,28 +326,37 @@ describe('WebSocket handlers', () => {
     // The signal as sent, with the pair it was sent in beside it (the client drops stale ones).
     expect(post.of('b')).toContainEqual({ type: 'signal', room, payload: { type: 'offer', sdp: 'v=0\r\n' }, seq: 2 });
     expect(post.of('c')).toEqual([{ type: 'waiting', payload: {}, seq: 1 }]);
-    await app.websocket.disconnect({ requestContext: requestContext('b') });
+    const b = await sessionOf('b');
+    await send('b', { action: 'bye', id: 1 });
+    expect(post.of('b').at(-1)).toEqual({ type: 'ack', id: 1, payload: { ok: true } });
     expect(post.of('a').at(-1)).toEqual({ type: 'partner-left', payload: { room, reason: 'disconnect' }, seq: 3 });
     expect(post.of('c')).toEqual([{ type: 'waiting', payload: {}, seq: 1 }]);
+    expect(await store.attach(b, { resume: true })).toBeNull();
   });
 
-  it('a 410 for the partner ends that session only: the sender is told its partner left and stays', async () => {
-    const { post, connect, send, store } = lambda();
+  it('a 410 for the partner detaches it for the grace: the sender goes on, and the partner may resume', async () => {
+    const { post, connect, send, store, sessionOf } = lambda();
     await connect('a');
     await connect('ghost');
     await send('ghost', { action: 'join' });
+    const ghost = await sessionOf('ghost');
     post.gone.add('ghost');
     await send('a', { action: 'join', id: 1 });
-    const frames = post.of('a') as { type: string; payload: { reason?: string; status?: string } }[];
-    expect(frames.map((f) => f.type)).toEqual(['paired', 'partner-left', 'ack']);
-    expect(frames[1]?.payload.reason).toBe('disconnect');
-    expect(await store.pairOf('a')).toBeNull();
-    expect(await store.attach('ghost', { resume: true })).toBeNull();
-    // The sender goes on: it can join again and is paired with the next arrival.
-    await connect('c');
-    await send('a', { action: 'join', id: 2 });
-    await send('c', { action: 'join' });
-    expect((await store.pairOf('a'))?.polite).toBe('c');
+    expect((post.of('a') as Frame[]).map((f) => f.type)).toEqual(['paired', 'ack']);
+    // Not ended: detached, carried by no connection, still paired and resumable.
+    expect(await store.connectionsOf([ghost])).toEqual(new Map());
+    expect(await store.pairOf(ghost)).not.toBeNull();
+    await send('a', { action: 'signal', id: 2, payload: candidate(1) });
+    expect(post.of('a').at(-1)).toEqual({ type: 'ack', id: 2, payload: { ok: true } });
+    await connect('ghost-again');
+    await send('ghost-again', { action: 'resume', id: 1, payload: { session: ghost, lastSeq: 0 } });
+    expect((post.of('ghost-again') as Frame[]).map((f) => [f.type, f.seq])).toEqual([
+      ['session', undefined],
+      ['waiting', 1],
+      ['paired', 2],
+      ['signal', 3],
+      ['ack', undefined],
+    ]);
   });
 
   it('limits each connection: RATE_LIMITED with a retry hint, its partner untouched, then a persistent abuser is dropped', async () => {
@@ -334,22 +387,259 @@ describe('WebSocket handlers', () => {
   });
 
   it('a ping renews the session and tells it when its partner vanished without a goodbye', async () => {
-    const { post, connect, send, store } = lambda();
+    const { post, connect, send, store, sessionOf } = lambda();
     for (const id of ['a', 'b']) await connect(id);
     await send('a', { action: 'join' });
     await send('b', { action: 'join' });
     await send('a', { action: 'ping', id: 1 });
     expect(post.of('a').at(-1)).toEqual({ type: 'ack', id: 1, payload: { ok: true } });
     // b's session ends with no $disconnect (its lease ran out): a learns it at its next ping.
-    await store.release('b');
+    await store.release(await sessionOf('b'));
     await send('a', { action: 'ping', id: 2 });
     const [left, ack] = post.of('a').slice(-2) as { type: string; payload: { reason?: string } }[];
     expect(left).toMatchObject({ type: 'partner-left', payload: { reason: 'disconnect' } });
     expect(ack).toEqual({ type: 'ack', id: 2, payload: { ok: true } });
-    expect(await store.pairOf('a')).toBeNull();
+    expect(await store.pairOf(await sessionOf('a'))).toBeNull();
+  });
+
+  it('bounds the outboxes of its Redis store by OUTBOX_MAX_EVENTS, as the long-lived server does', async () => {
+    const redis = await startRedis();
+    const post = new RecordingPost();
+    const app = createServerlessApp(configWith({ redisUrl: redis.url, redisPrefix: 'outbox:', outboxMaxEvents: 3 }), {
+      connections: post.factory,
+      logger: pino({ level: 'silent' }),
+      env: {},
+    });
+    try {
+      for (const id of ['a', 'b']) {
+        await app.websocket.connect({ requestContext: requestContext(id), headers: {} });
+        await app.websocket.message(message(id, '{"action":"join"}'));
+      }
+      // a never acknowledges: it holds waiting and paired, then one signal; the next overflows it.
+      const signal = (id: number) => message('b', JSON.stringify({ action: 'signal', id, payload: candidate(id) }));
+      await app.websocket.message(signal(1));
+      await app.websocket.message(signal(2));
+      expect(framesOf(post, 'b', 'ack').map((f) => f.payload)).toEqual([
+        { ok: true },
+        { ok: false, error: { code: 'NOT_PAIRED', message: expect.any(String) } },
+      ]);
+    } finally {
+      await app.close();
+      await redis.stop();
+    }
   });
 
   it('requires Redis when no store is given', () => {
     expect(() => createServerlessApp(configWith(), { logger: pino({ level: 'silent' }) })).toThrow(/REDIS_URL/);
+  });
+});
+
+describe('resume over API Gateway', () => {
+  /** Connects `id` and asks for its session; returns its id. */
+  async function open(app: ReturnType<typeof lambda>, id: string, payload: object = {}) {
+    await app.connect(id);
+    await app.send(id, { action: 'resume', id: 1, payload });
+    return framesOf(app.post, id, 'session')[0]?.payload.id as string;
+  }
+
+  it('names a new session first, a secret unrelated to the connection, and queues it when asked', async () => {
+    const app = lambda();
+    await app.connect('a');
+    await app.send('a', { action: 'resume', id: 1, payload: { join: true } });
+    const [session, waiting, ack] = app.post.of('a') as Frame[];
+    expect(session).toEqual({ type: 'session', payload: { id: expect.stringMatching(/^[\w-]{22}$/), resumed: false } });
+    expect(session?.payload.id).not.toBe('a');
+    expect(session?.payload.id).toBe(await app.sessionOf('a'));
+    expect(waiting).toEqual({ type: 'waiting', payload: {}, seq: 1 });
+    expect(ack).toEqual({ type: 'ack', id: 1, payload: { ok: true } });
+    // Without `join` the new session stays idle.
+    await app.connect('b');
+    await app.send('b', { action: 'resume', id: 1 });
+    expect((app.post.of('b') as Frame[]).map((f) => f.type)).toEqual(['session', 'ack']);
+  });
+
+  it('a dropped client resumes on a new connection: everything after lastSeq, once and in order, then live', async () => {
+    const app = lambda();
+    const a = await open(app, 'a1', { join: true });
+    await open(app, 'b', { join: true });
+    // a1 saw waiting (1) and paired (2), then drops without a goodbye.
+    await app.disconnect('a1');
+    expect(await app.store.connectionsOf([a])).toEqual(new Map());
+    for (let i = 1; i <= 4; i++) await app.send('b', { action: 'signal', id: 1 + i, payload: candidate(i) });
+    expect(framesOf(app.post, 'a1', 'signal')).toEqual([]);
+
+    await app.connect('a2');
+    expect(await app.sessionOf('a2')).not.toBe(a);
+    await app.send('a2', { action: 'resume', id: 1, payload: { session: a, lastSeq: 2 } });
+    expect((app.post.of('a2') as Frame[]).map((f) => [f.type, f.seq])).toEqual([
+      ['session', undefined],
+      ['signal', 3],
+      ['signal', 4],
+      ['signal', 5],
+      ['signal', 6],
+      ['ack', undefined],
+    ]);
+    expect(framesOf(app.post, 'a2', 'session')[0]?.payload).toEqual({ id: a, resumed: true });
+    expect(candidatesAt(app.post, 'a2')).toEqual(['candidate:1', 'candidate:2', 'candidate:3', 'candidate:4']);
+    // The connection carries the session now, both ways; the new session it came with is gone.
+    expect(await app.sessionOf('a2')).toBe(a);
+    expect(await app.store.connectionsOf([a])).toEqual(new Map([[a, 'a2']]));
+    expect(app.store.size.sessions).toBe(2);
+    // The pair goes on, live, both ways.
+    await app.send('b', { action: 'signal', id: 9, payload: candidate(5) });
+    expect(candidatesAt(app.post, 'a2').at(-1)).toBe('candidate:5');
+    await app.send('a2', { action: 'signal', id: 2, payload: { type: 'answer', sdp: 'v=0' } });
+    expect(framesOf(app.post, 'b', 'signal').at(-1)?.payload).toEqual({ type: 'answer', sdp: 'v=0' });
+    // Resuming again on the same connection replays what came after the lastSeq given (a gap).
+    await app.send('a2', { action: 'resume', payload: { session: a, lastSeq: 5 } });
+    expect((app.post.of('a2') as Frame[]).slice(-3).map((f) => [f.type, f.seq])).toEqual([
+      ['session', undefined],
+      ['signal', 6],
+      ['signal', 7],
+    ]);
+  });
+
+  it('replays a long outbox in full, a few posts at a time', async () => {
+    const app = lambda();
+    const a = await open(app, 'a1', { join: true });
+    await open(app, 'b', { join: true });
+    await app.disconnect('a1');
+    for (let i = 1; i <= 30; i++) await app.send('b', { action: 'signal', payload: candidate(i) });
+    await open(app, 'a2', { session: a, lastSeq: 2 });
+    expect(candidatesAt(app.post, 'a2')).toEqual(Array.from({ length: 30 }, (_, i) => `candidate:${i + 1}`));
+    expect(framesOf(app.post, 'a2', 'signal').map((f) => f.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 3));
+  });
+
+  it('a resume of a session the store does not know gets the connection its own, resumed: false', async () => {
+    const app = lambda();
+    await app.connect('c');
+    await app.send('c', { action: 'resume', id: 1, payload: { session: 'AAAAAAAAAAAAAAAAAAAAAA', lastSeq: 3 } });
+    expect(framesOf(app.post, 'c', 'session')).toEqual([
+      { type: 'session', payload: { id: await app.sessionOf('c'), resumed: false } },
+    ]);
+    expect(app.post.of('c').at(-1)).toEqual({ type: 'ack', id: 1, payload: { ok: true } });
+  });
+
+  it('a session that moved closes the connection it left, whose late close then changes nothing', async () => {
+    const app = lambda();
+    const a = await open(app, 'a1', { join: true });
+    await open(app, 'a2', { session: a, lastSeq: 1 });
+    expect(app.post.dropped).toEqual(['a1']);
+    await app.disconnect('a1');
+    expect(await app.store.connectionsOf([a])).toEqual(new Map([[a, 'a2']]));
+    expect(await app.store.queueLength()).toBe(1);
+  });
+
+  it('a client that dropped while waiting takes its place in the queue again on resume', async () => {
+    const app = lambda();
+    const a = await open(app, 'a1', { join: true });
+    await app.disconnect('a1');
+    expect(await app.store.queueLength()).toBe(0);
+    await open(app, 'a2', { session: a, lastSeq: 1 });
+    expect(framesOf(app.post, 'a2', 'waiting')).toEqual([{ type: 'waiting', payload: {}, seq: 2 }]);
+    expect(await app.store.queueLength()).toBe(1);
+  });
+
+  it('a drop keeps the pair for the grace; when the client does not come back its partner is told', async () => {
+    const app = lambda({ resumeGraceMs: 50 });
+    const a = await open(app, 'a', { join: true });
+    await open(app, 'b', { join: true });
+    const room = framesOf(app.post, 'b', 'paired')[0]?.payload.room;
+    // The $disconnect invocation waits out the grace (it has the time), then tells the partner.
+    await app.disconnect('a', 60_000);
+    expect(framesOf(app.post, 'b', 'partner-left')).toEqual([
+      { type: 'partner-left', payload: { room, reason: 'disconnect' }, seq: 2 },
+    ]);
+    expect(await app.store.attach(a, { resume: true })).toBeNull();
+  });
+
+  it('a drop the client comes back from within the grace tells the partner nothing', async () => {
+    const app = lambda({ resumeGraceMs: 200 });
+    const a = await open(app, 'a1', { join: true });
+    await open(app, 'b', { join: true });
+    const waited = app.disconnect('a1', 60_000);
+    await open(app, 'a2', { session: a, lastSeq: 2 });
+    await waited;
+    expect(framesOf(app.post, 'b', 'partner-left')).toEqual([]);
+    await app.send('b', { action: 'signal', payload: candidate(1) });
+    expect(candidatesAt(app.post, 'a2')).toEqual(['candidate:1']);
+  });
+
+  it('a frame from a connection that carries no session is answered SESSION_LOST and closed', async () => {
+    const app = lambda();
+    await app.send('stranger', { action: 'join', id: 1 });
+    expect(app.post.of('stranger')).toEqual([
+      { type: 'ack', id: 1, payload: { ok: false, error: { code: 'SESSION_LOST', message: expect.any(String) } } },
+    ]);
+    expect(app.post.dropped).toEqual(['stranger']);
+  });
+
+  it('refuses a malformed resume, and a cseq on anything but a signal', async () => {
+    const app = lambda();
+    await app.connect('a');
+    await app.send('a', { action: 'resume', id: 1, payload: { session: 7 } });
+    await app.send('a', { action: 'join', id: 2, cseq: 1 });
+    expect((app.post.of('a') as Frame[]).map((f) => (f.payload as { error?: { code: string } }).error?.code)).toEqual([
+      'INVALID_PAYLOAD',
+      'INVALID_PAYLOAD',
+    ]);
+    expect(await app.store.queueLength()).toBe(0);
+  });
+});
+
+describe("signals in their sender's order (cseq)", () => {
+  async function paired(app: ReturnType<typeof lambda>) {
+    for (const id of ['a', 'b']) {
+      await app.connect(id);
+      await app.send(id, { action: 'join' });
+    }
+  }
+
+  it('relays signals sent back to back in their cseq order, whatever order their invocations run in', async () => {
+    const app = lambda();
+    await paired(app);
+    const sent = [3, 2, 5, 1, 4].map((n) => app.send('a', { action: 'signal', id: n, payload: candidate(n), cseq: n }));
+    await Promise.all(sent);
+    expect(candidatesAt(app.post, 'b')).toEqual([1, 2, 3, 4, 5].map((n) => `candidate:${n}`));
+    expect(framesOf(app.post, 'a', 'ack').map((f) => f.payload)).toEqual(Array(5).fill({ ok: true }));
+    // A retry of one already relayed (its ack lost with a connection) is acked, not relayed again.
+    await app.send('a', { action: 'signal', id: 6, payload: candidate(2), cseq: 2 });
+    expect(app.post.of('a').at(-1)).toEqual({ type: 'ack', id: 6, payload: { ok: true } });
+    expect(candidatesAt(app.post, 'b')).toHaveLength(5);
+  });
+
+  it('a signal refused before the store passes its turn: its successors are not held for it', async () => {
+    // A hold longer than the test: without the turn passing, the second signal would wait for it.
+    const app = lambda({}, pino({ level: 'silent' }), 600_000);
+    await paired(app);
+    const second = app.send('a', { action: 'signal', id: 2, payload: candidate(2), cseq: 2 });
+    await app.send('a', { action: 'signal', id: 1, payload: { type: 'candidate' }, cseq: 1 });
+    await second;
+    expect(framesOf(app.post, 'a', 'ack').map((f) => [f.id, f.payload.ok])).toEqual([
+      [1, false],
+      [2, true],
+    ]);
+    expect(candidatesAt(app.post, 'b')).toEqual(['candidate:2']);
+  });
+
+  it('a signal over its budget passes its turn too', async () => {
+    const app = lambda({ candidatesPerSecond: 1 }, pino({ level: 'silent' }), 600_000);
+    await paired(app);
+    // The budget: 2 per 2-second window (the join draws from another): signal 4, sent first, and 1
+    // pass; 2 and 3 are refused, and 4 goes once their turns have passed.
+    const later = app.send('a', { action: 'signal', id: 4, payload: candidate(4), cseq: 4 });
+    for (const n of [1, 2, 3]) await app.send('a', { action: 'signal', id: n, payload: candidate(n), cseq: n });
+    await later;
+    const acks = framesOf(app.post, 'a', 'ack').map((f) => [
+      f.id,
+      f.payload.ok ? 'ok' : (f.payload.error as { code: string }).code,
+    ]);
+    expect(acks).toEqual([
+      [1, 'ok'],
+      [2, 'RATE_LIMITED'],
+      [3, 'RATE_LIMITED'],
+      [4, 'ok'],
+    ]);
+    expect(candidatesAt(app.post, 'b')).toEqual(['candidate:1', 'candidate:4']);
   });
 });

@@ -5,10 +5,24 @@ import type { ConnectionGate } from '../../limits/connection-gate.js';
 import type { SharedCommandLimiter } from '../../limits/shared-command-limiter.js';
 import { addressTag } from '../../observability/address-tag.js';
 import { type ErrorBody, ErrorCode, ProtocolError, StoreUnavailableError } from '../../protocol/errors.js';
-import { ackFrame, type ClientFrame, eventFrame, PING, parseClientFrame, salvageAckId } from '../../protocol/frames.js';
-import { type Ack, isCommand } from '../../protocol/messages.js';
+import {
+  ackFrame,
+  BYE,
+  type ClientFrame,
+  eventFrame,
+  PING,
+  parseClientFrame,
+  parseResume,
+  RESUME,
+  salvageAckId,
+} from '../../protocol/frames.js';
+import { type Ack, type IceServer, isCommand } from '../../protocol/messages.js';
+import type { PairingStore, SessionId } from '../../store/pairing-store.js';
+import { newSessionId } from '../socketio/session.js';
 import { MAX_MESSAGE_BYTES } from './delivery.js';
+import { afterGrace } from './grace.js';
 import type { ApiLocation, ConnectionsApi } from './management-api.js';
+import { LOST, resumeSession } from './resume.js';
 import { parseWebSocketEvent, type WebSocketEvent } from './websocket-event.js';
 
 /** The core and the management API of one API Gateway stage (all events of a Lambda share one). */
@@ -19,6 +33,12 @@ export interface StageBinding {
 
 export interface WebSocketHandlerDeps {
   stage: (api: ApiLocation) => StageBinding;
+  /** The store the core uses: which connection carries which session, and the signals' order. */
+  store: PairingStore;
+  /** How long a session whose connection dropped stays resumable (RESUME_GRACE_MS). */
+  resumeGraceMs: number;
+  /** ICE servers for a session's `paired` (TURN credentials are minted per delivery, a replay too). */
+  iceServers: (session: SessionId) => IceServer[];
   corsOrigins: readonly string[];
   /** Per-address connection limits (shared through Redis); none: unlimited. */
   gate?: ConnectionGate | undefined;
@@ -33,9 +53,14 @@ export interface RouteResult {
   body?: string;
 }
 
+/** What the Lambda runtime passes beside the event; only the time left is read. */
+export interface LambdaContext {
+  getRemainingTimeInMillis?: () => number;
+}
+
 export interface WebSocketHandlers {
   connect(event: unknown): Promise<RouteResult>;
-  disconnect(event: unknown): Promise<RouteResult>;
+  disconnect(event: unknown, context?: LambdaContext): Promise<RouteResult>;
   message(event: unknown): Promise<RouteResult>;
 }
 
@@ -43,11 +68,14 @@ const OK: RouteResult = { statusCode: 200 };
 const PONG: Ack = { ok: true };
 
 /**
- * The three WebSocket routes, bound to the signaling core. The session id is API Gateway's
- * connectionId: a plain WebSocket has no resume, and a new connection is a new session.
+ * The three WebSocket routes, bound to the signaling core. A session is not its connection: each
+ * connection starts with a new session of its own (a bearer secret, as on socket.io), and its
+ * first frame, `resume`, either names that one to the client or claims an earlier session, which
+ * the connection carries from then on (docs/protocol.md, "Plain WebSocket"). Which connection
+ * carries which session lives in the store, since any invocation may post to any connection.
  */
 export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHandlers {
-  const { logger } = deps;
+  const { logger, store } = deps;
 
   return {
     async connect(raw) {
@@ -65,7 +93,9 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
         }
       }
       try {
-        await deps.stage(event.api).core.connect(event.connectionId);
+        const session = newSessionId();
+        await deps.stage(event.api).core.connect(session);
+        await store.bindConnection(session, event.connectionId);
       } catch (err) {
         if (deps.gate && event.sourceIp) deps.gate.release(event.sourceIp, event.connectionId);
         logger.warn({ err }, 'connection refused: store unavailable');
@@ -75,26 +105,42 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
       return OK;
     },
 
-    async disconnect(raw) {
+    async disconnect(raw, context) {
       const event = parseWebSocketEvent(raw);
       if (deps.gate && event.sourceIp) deps.gate.release(event.sourceIp, event.connectionId);
-      // Ends its pair at once: the partner hears partner-left with reason "disconnect".
-      await deps.stage(event.api).core.disconnect(event.connectionId);
-      logger.info('disconnected');
+      let session: SessionId | null;
+      try {
+        // A drop, unless a `bye` ended the session first: it stays resumable for the grace.
+        session = await store.detachConnection(event.connectionId, deps.resumeGraceMs);
+      } catch (err) {
+        logger.warn({ err }, 'disconnect not recorded: store unavailable');
+        return OK;
+      }
+      if (!session) {
+        logger.info('disconnected');
+        return OK;
+      }
+      logger.info('connection dropped; its session stays resumable for the grace');
+      const remainingMs = context?.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY;
+      try {
+        await afterGrace(deps.stage(event.api).core, store, session, deps.resumeGraceMs, remainingMs);
+      } catch (err) {
+        logger.warn({ err }, 'the partner of a dropped session could not be told');
+      }
       return OK;
     },
 
     async message(raw) {
       const event = parseWebSocketEvent(raw);
-      const { core, connections } = deps.stage(event.api);
-      const { answer, abusive } = await answerFrame(core, deps.limiter, event, logger);
+      const binding = deps.stage(event.api);
+      const { answer, close } = await answerFrame({ ...binding, deps, event });
+      const { connections } = binding;
       try {
-        // A sender gone before its answer needs nothing more: its $disconnect ends its session.
+        // A sender gone before its answer needs nothing more: its $disconnect detaches its session.
         if (answer) await connections.post(event.connectionId, answer);
-        if (abusive) {
+        if (close === 'abusive')
           logger.warn({ address: addressTag(event.sourceIp) }, 'disconnecting an abusive client');
-          await connections.drop(event.connectionId);
-        }
+        if (close) await connections.drop(event.connectionId);
       } catch (err) {
         logger.warn({ err }, 'answer not delivered');
       }
@@ -103,20 +149,21 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
   };
 }
 
+interface FrameContext extends StageBinding {
+  deps: WebSocketHandlerDeps;
+  event: WebSocketEvent;
+}
+
 interface Answer {
   /** The frame to send back (an ack, or an error event), if any. */
   answer?: string;
-  /** The sender exhausted its abuse budget: close its connection. */
-  abusive: boolean;
+  /** Close the connection after the answer: its client exhausted its abuse budget, or it has no session. */
+  close?: 'abusive' | 'no-session';
 }
 
 /** Runs one inbound frame: budget first, then parsing, then the core. */
-async function answerFrame(
-  core: SignalingCore,
-  limiter: SharedCommandLimiter,
-  event: WebSocketEvent,
-  logger: Logger,
-): Promise<Answer> {
+async function answerFrame(context: FrameContext): Promise<Answer> {
+  const { core, deps, event } = context;
   const { body, connectionId } = event;
   let frame: ClientFrame | undefined;
   let refusal: unknown;
@@ -138,27 +185,71 @@ async function answerFrame(
     if (!ack.ok) return refuse(ack.error);
     return id === undefined ? undefined : ackFrame(id, ack);
   };
+  // A signal in its sender's order whose turn is refused passes its turn, so its successors go.
+  const ordered = frame?.action === 'signal' ? frame.cseq : undefined;
+  const passTurn = async (code: string) => {
+    if (ordered === undefined || code === ErrorCode.UNAVAILABLE || code === ErrorCode.INTERNAL) return;
+    const session = await deps.store.sessionOfConnection(connectionId);
+    if (session) await deps.store.skipSignal(session, ordered);
+  };
 
   // Junk draws from a budget too (the candidates one), so a flood of it is limited like any other.
-  const verdict = await limiter.check(connectionId, frame?.action ?? '', frame?.payload);
+  // A resume replays what its session missed: it costs what a pairing command does.
+  const budget = frame?.action === RESUME ? 'join' : (frame?.action ?? '');
+  const verdict = await deps.limiter.check(connectionId, budget, frame?.payload);
   if (!verdict.allowed) {
     const body = { code: ErrorCode.RATE_LIMITED, message: 'too many messages', retryAfterMs: verdict.retryAfterMs };
-    return { answer: refuse(body), abusive: verdict.abusive };
+    await passTurn(body.code).catch((err: unknown) => deps.logger.warn({ err }, 'signal turn not passed'));
+    return { answer: refuse(body), ...(verdict.abusive ? { close: 'abusive' as const } : {}) };
   }
   try {
     if (!frame) throw refusal;
-    if (frame.action === PING) {
-      // Renews the session's lease and tells it if its partner is gone without a goodbye.
-      await core.heartbeat([connectionId]);
-      return { answer: reply(PONG), abusive: false };
+    const session = await deps.store.sessionOfConnection(connectionId);
+    if (!session) {
+      const lost = new ProtocolError(ErrorCode.SESSION_LOST, 'this connection carries no session: connect again');
+      return { answer: refuse(lost.toBody()), close: 'no-session' };
+    }
+    if (frame.cseq !== undefined && frame.action !== 'signal') {
+      throw new ProtocolError(ErrorCode.INVALID_PAYLOAD, 'cseq: only a signal has one');
+    }
+    switch (frame.action) {
+      case PING:
+        return { answer: reply(await ping(context, session)) };
+      case RESUME: {
+        const ack = await resumeSession(context, session, parseResume(frame.payload));
+        return { answer: reply(ack), ...(ack === LOST ? { close: 'no-session' as const } : {}) };
+      }
+      case BYE:
+        return { answer: reply(await goodbye(context, session)) };
     }
     if (!isCommand(frame.action)) {
       throw new ProtocolError(ErrorCode.UNKNOWN_EVENT, `unknown action "${frame.action.slice(0, 64)}"`);
     }
-    return { answer: reply(await core.handle(frame.action, connectionId, frame.payload)), abusive: false };
+    if (ordered !== undefined) {
+      const ack = await core.relayNow(session, frame.payload, { cseq: ordered });
+      if (!ack.ok) await passTurn(ack.error.code);
+      return { answer: reply(ack) };
+    }
+    return { answer: reply(await core.handle(frame.action, session, frame.payload)) };
   } catch (error) {
-    return { answer: refuse(errorBody(error, logger)), abusive: false };
+    const body = errorBody(error, deps.logger);
+    await passTurn(body.code).catch((err: unknown) => deps.logger.warn({ err }, 'signal turn not passed'));
+    return { answer: refuse(body) };
   }
+}
+
+/** Renews the session's lease, and tells it if its partner is gone without a goodbye. */
+async function ping({ core }: FrameContext, session: SessionId): Promise<Ack> {
+  await core.heartbeat([session]);
+  return PONG;
+}
+
+/** `bye`: the client leaves for good; its pair ends now (the partner hears at once) and the session is forgotten. */
+async function goodbye({ core, deps, event }: FrameContext, session: SessionId): Promise<Ack> {
+  // Its client may have claimed it on another connection since: this one has no say then.
+  const carrier = (await deps.store.connectionsOf([session])).get(session);
+  if (carrier === undefined || carrier === event.connectionId) await core.disconnect(session);
+  return PONG;
 }
 
 function errorBody(error: unknown, logger: Logger): ErrorBody {
