@@ -13,7 +13,17 @@
  *   P c:<session>  HASH    the outbox's counters: `seq` (the last seq handed out), `bytes` (the sum of
  *                          its entries' <bytes>, what OutboxLimits.maxBytes bounds)
  *   P p:<session>  STRING  "<pairId>\n<initiator>\n<polite>", one per member; PX = lease + grace, renewed
- *   P q            ZSET    waiting sessions, scored by arrival (P seq): the FIFO queue
+ *   P q            ZSET    waiting sessions, scored by arrival (P seq): the FIFO queue, and the
+ *                          truth about who waits (an entry below whose session is not here is a leftover)
+ *   P qt:<tag>     ZSET    waiting sessions with that interest, scored by arrival
+ *   P qa           ZSET    waiting sessions that accept anyone (no interests, fallbackMs 0, or a
+ *                          fallback that passed), scored by arrival
+ *   P qf           ZSET    waiting sessions with interests and a fallback, scored by when it passes
+ *                          (ms, Redis's clock); a join moves those due to qa (no timers)
+ *   P m:<session>  HASH    a waiting session's preferences: `w` its arrival, `l` its lang, `#<tag>`
+ *                          per interest; deleted when it stops waiting
+ *   P h:<session>  ZSET    its recent partners, scored by when they were paired (ms); the last N kept
+ *   P b:<session>  SET     the sessions it blocked
  *   P seq          STRING  arrival counter
  *   P i:<owner>    STREAM  an instance's inbox: the events other instances append for its sessions
  *                          (fields `to`, `e` = the outbox entry), read and trimmed by that instance
@@ -21,7 +31,7 @@
  *                          (INBOX_MAX_LEN and #outboxContext in redis-store.ts say why)
  *   P r:<call>     STRING  an ENQUEUE's reply (cjson array of its strings, which JSON.parse gives back
  *                          exactly), PX 10 s: the answer to give when that reply is lost on its way back
- * A session's o: and c: live exactly as long as its s: (set to the same PX whenever s: is set or
+ * A session's o:, c:, m:, h: and b: live exactly as long as its s: (set to the same PX whenever s: is set or
  * renewed, given s:'s remaining time when a write creates them, deleted with it on release or loss),
  * so nothing of a session outlives it.
  *
@@ -48,17 +58,38 @@ local function is_instance(holder)
   return holder and holder ~= 'detached' and holder ~= 'detached-waiting'
 end
 
--- Sets the session's s: and gives its outbox keys the same lifetime.
+-- Sets the session's s: and gives its other keys the same lifetime.
 local function hold(session, holder, ttl)
   redis.call('SET', key('s:', session), holder, 'PX', ttl)
   redis.call('PEXPIRE', key('o:', session), ttl)
   redis.call('PEXPIRE', key('c:', session), ttl)
+  redis.call('PEXPIRE', key('m:', session), ttl)
+  redis.call('PEXPIRE', key('h:', session), ttl)
+  redis.call('PEXPIRE', key('b:', session), ttl)
+end
+
+-- Gives a key a write just created the session's remaining lifetime.
+local function expire_with(session, k)
+  local ttl = redis.call('PTTL', key('s:', session))
+  if ttl > 0 then redis.call('PEXPIRE', k, ttl) end
+end
+
+-- Takes the session off every queue it is in; true when it was waiting.
+local function unqueue(session)
+  local m = key('m:', session)
+  for _, field in ipairs(redis.call('HKEYS', m)) do
+    if string.sub(field, 1, 1) == '#' then redis.call('ZREM', prefix .. 'qt:' .. string.sub(field, 2), session) end
+  end
+  redis.call('DEL', m)
+  redis.call('ZREM', prefix .. 'qa', session)
+  redis.call('ZREM', prefix .. 'qf', session)
+  return redis.call('ZREM', prefix .. 'q', session) == 1
 end
 
 -- A lost session: never matched, renewed or resumed again. Its pair, if any, is its partner's to end.
 local function forget(session)
-  redis.call('DEL', key('s:', session), key('o:', session), key('c:', session))
-  redis.call('ZREM', prefix .. 'q', session)
+  unqueue(session)
+  redis.call('DEL', key('s:', session), key('o:', session), key('c:', session), key('h:', session), key('b:', session))
 end
 
 -- The pair record's id, and the member that is not me.
@@ -170,8 +201,10 @@ local function reply(status, pair)
   return out
 end
 
-local function paired_event(room, initiator)
-  return '{"name":"paired","room":"' .. room .. '","initiator":' .. (initiator and 'true' or 'false') .. '}'
+-- common: the JSON array of the interests both share (built from JSON made in JS).
+local function paired_event(room, initiator, common)
+  return '{"name":"paired","room":"' .. room .. '","initiator":' .. (initiator and 'true' or 'false')
+    .. ',"commonInterests":' .. common .. '}'
 end
 
 local function partner_left_event(room, reason_json)
@@ -200,7 +233,7 @@ local previous = redis.call('GET', key('s:', me))
 if resume and not previous then return false end
 -- A session the store does not know starts afresh: leftovers of an earlier one under this id
 -- (expiring a moment after its s:) must not number its events.
-if not previous then redis.call('DEL', key('o:', me), key('c:', me)) end
+if not previous then redis.call('DEL', key('o:', me), key('c:', me), key('m:', me), key('h:', me), key('b:', me)) end
 hold(me, owner, lease)
 local out
 local pair = redis.call('GET', key('p:', me))
@@ -232,7 +265,7 @@ local me, owner, grace, pair_ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local holder = redis.call('GET', key('s:', me))
 if not holder then return 0 end
 if holder ~= owner and is_instance(holder) then return 0 end
-local was_waiting = redis.call('ZREM', prefix .. 'q', me) == 1
+local was_waiting = unqueue(me)
 local marker = 'detached'
 if was_waiting or holder == 'detached-waiting' then marker = 'detached-waiting' end
 hold(me, marker, grace)
@@ -272,15 +305,30 @@ return {orphans, lost, last}
 
 /**
  * ARGV: outbox context (see OUTBOX), session, new pair id (also this call's id), pairTtlMs,
- * leaseMs, replyTtlMs. Returns {status, pair record or '', to, entry, …}, and keeps that reply
- * under r:<call id> so a caller whose reply was lost can be told what happened.
- * Pops the longest-waiting session; one whose lease is gone (or that is somehow paired) is dropped
- * and the next is tried, so a crashed instance's leftovers are never matched, and one whose outbox
- * is full is lost. The caller is live by definition, so its own lease is renewed first (it may
- * have been lost with Redis's data).
+ * leaseMs, replyTtlMs, lang ('' for none), fallbackMs ('' for never), recent partners kept, how
+ * long they count (ms), entries read per queue, the number n of interests, the n interests, and
+ * the same n as JSON strings (made by JS, so `commonInterests` is what JSON.stringify makes).
+ * Returns {status, pair record or '', to, entry, …}, and keeps that reply under r:<call id> so a
+ * caller whose reply was lost can be told what happened.
+ *
+ * The rules are pairing-store.ts `enqueue`'s, step for step as memory-store.ts takes them: the
+ * head of each interest's queue (qt:) and, only when none of them has a compatible session and
+ * the caller accepts anyone, the head of qa (after moving the fallbacks that are due to it), each
+ * read for at most `steps` entries. A leftover met on the way (its lease gone, or somehow paired)
+ * is dropped and one whose outbox is full is lost, so a crashed instance's sessions are never
+ * matched. The caller is live by definition, so its own lease is renewed first (it may have been
+ * lost with Redis's data).
  */
 export const ENQUEUE = `${OUTBOX}
 local me, pair_id, pair_ttl, lease, reply_ttl = ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12]
+local lang, fallback = ARGV[13], ARGV[14]
+local recent_n, recent_ms, steps = tonumber(ARGV[15]), tonumber(ARGV[16]), tonumber(ARGV[17])
+local n = tonumber(ARGV[18])
+local tags, tag_json = {}, {}
+for i = 1, n do
+  tags[i] = ARGV[18 + i]
+  tag_json[i] = ARGV[18 + n + i]
+end
 local function answer(status, pair)
   local out = reply(status, pair)
   redis.call('SET', key('r:', pair_id), cjson.encode(out), 'PX', reply_ttl)
@@ -305,27 +353,115 @@ if not my_seq then
   return answer('lost')
 end
 
-while true do
-  local other = redis.call('ZRANGE', q, 0, 0)[1]
-  if not other then break end
-  redis.call('ZREM', q, other)
-  local holder = redis.call('GET', key('s:', other))
-  if other ~= me and holder and redis.call('EXISTS', key('p:', other)) == 0 then
-    local other_seq, other_held = room_for(other, overhead)
-    if other_seq then
-      local pair = pair_id .. '\\n' .. other .. '\\n' .. me
-      redis.call('SET', key('p:', other), pair, 'PX', pair_ttl)
-      redis.call('SET', key('p:', me), pair, 'PX', pair_ttl)
-      -- The polite side hears first: the initiator answers paired with an offer, which must not
-      -- reach the polite side before its own paired where deliveries are unordered.
-      push(me, caller, paired_event(pair_id, false), overhead, my_seq, my_held)
-      push(other, holder, paired_event(pair_id, true), overhead, other_seq, other_held)
-      return answer('paired', pair)
-    end
-    forget(other) -- stopped reading: lost
-  end
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+
+local function is_recent(of, other)
+  local at = redis.call('ZSCORE', key('h:', of), other)
+  return at and tonumber(at) > now - recent_ms
 end
-redis.call('ZADD', q, redis.call('INCR', prefix .. 'seq'), me)
+
+-- {other, arrival, holder, seq, held} when the caller may be paired with this entry of queue.
+local function compatible(queue, other)
+  if other == me then return nil end
+  local holder = redis.call('GET', key('s:', other))
+  if not holder or redis.call('EXISTS', key('p:', other)) == 1 then
+    -- A leftover: its lease ran out (a crashed instance), or it is somehow paired.
+    unqueue(other)
+    redis.call('ZREM', queue, other)
+    return nil
+  end
+  local arrival = redis.call('ZSCORE', q, other)
+  if not arrival then
+    redis.call('ZREM', queue, other) -- no longer waiting: an entry its leaving missed
+    return nil
+  end
+  local theirs = redis.call('HGET', key('m:', other), 'l')
+  if lang ~= '' and theirs and theirs ~= lang then return nil end
+  if is_recent(me, other) or is_recent(other, me) then return nil end
+  if redis.call('SISMEMBER', key('b:', me), other) == 1 then return nil end
+  if redis.call('SISMEMBER', key('b:', other), me) == 1 then return nil end
+  local other_seq, other_held = room_for(other, overhead)
+  if not other_seq then
+    forget(other) -- stopped reading: lost
+    return nil
+  end
+  return {other, tonumber(arrival), holder, other_seq, other_held}
+end
+
+local function first_compatible(queue)
+  for _, other in ipairs(redis.call('ZRANGE', queue, 0, steps - 1)) do
+    local found = compatible(queue, other)
+    if found then return found end
+  end
+  return nil
+end
+
+local best
+for i = 1, n do
+  local found = first_compatible(prefix .. 'qt:' .. tags[i])
+  if found and (not best or found[2] < best[2]) then best = found end
+end
+local accepts = n == 0 or fallback == '0'
+if not best and accepts then
+  local due = prefix .. 'qf'
+  for _, other in ipairs(redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, steps)) do
+    redis.call('ZREM', due, other)
+    local arrival = redis.call('ZSCORE', q, other)
+    if arrival then redis.call('ZADD', prefix .. 'qa', arrival, other) end
+  end
+  best = first_compatible(prefix .. 'qa')
+end
+
+-- Keeps other as one of the last recent_n partners of of.
+local function remember(of, other)
+  local h = key('h:', of)
+  redis.call('ZADD', h, now, other)
+  redis.call('ZREMRANGEBYRANK', h, 0, -(recent_n + 1))
+  expire_with(of, h)
+end
+
+if best then
+  local other, holder, other_seq, other_held = best[1], best[3], best[4], best[5]
+  local common = {}
+  local theirs = key('m:', other)
+  for i = 1, n do
+    if redis.call('HEXISTS', theirs, '#' .. tags[i]) == 1 then common[#common + 1] = tag_json[i] end
+  end
+  common = '[' .. table.concat(common, ',') .. ']'
+  unqueue(other)
+  local pair = pair_id .. '\\n' .. other .. '\\n' .. me
+  redis.call('SET', key('p:', other), pair, 'PX', pair_ttl)
+  redis.call('SET', key('p:', me), pair, 'PX', pair_ttl)
+  remember(me, other)
+  remember(other, me)
+  -- The polite side hears first: the initiator answers paired with an offer, which must not
+  -- reach the polite side before its own paired where deliveries are unordered.
+  push(me, caller, paired_event(pair_id, false, common), overhead, my_seq, my_held)
+  push(other, holder, paired_event(pair_id, true, common), overhead, other_seq, other_held)
+  return answer('paired', pair)
+end
+
+local arrival = redis.call('INCR', prefix .. 'seq')
+redis.call('ZADD', q, arrival, me)
+local m = key('m:', me)
+local fields = {'w', arrival}
+if lang ~= '' then
+  fields[#fields + 1] = 'l'
+  fields[#fields + 1] = lang
+end
+for i = 1, n do
+  fields[#fields + 1] = '#' .. tags[i]
+  fields[#fields + 1] = '1'
+  redis.call('ZADD', prefix .. 'qt:' .. tags[i], arrival, me)
+end
+redis.call('HSET', m, unpack(fields))
+expire_with(me, m)
+if accepts then
+  redis.call('ZADD', prefix .. 'qa', arrival, me)
+elseif fallback ~= '' then
+  redis.call('ZADD', prefix .. 'qf', now + tonumber(fallback), me)
+end
 push(me, caller, '{"name":"waiting"}', overhead, my_seq, my_held)
 return answer('waiting')
 `;
@@ -352,19 +488,35 @@ return reply('partner-gone', pair)
 
 /**
  * ARGV: outbox context, session, leave reason JSON, who is told ("partner", or "self" when the
- * partner is the one that is gone). Ends the session's pair for both sides; returns nil when
- * there was none, else {"ended", pair, to, entry}.
+ * partner is the one that is gone), "1" when the session blocks its partner. Ends the session's
+ * pair for both sides; returns nil when there was none, else {"ended", pair, to, entry}.
  */
 export const UNPAIR = `${OUTBOX}
-local me, reason, tell = ARGV[8], ARGV[9], ARGV[10]
+local me, reason, tell, block = ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local pair = redis.call('GET', key('p:', me))
 if not pair then return false end
 local room, partner = parse_pair(pair, me)
 end_pair(me, pair, partner)
+if block == '1' and redis.call('EXISTS', key('s:', me)) == 1 then
+  redis.call('SADD', key('b:', me), partner)
+  expire_with(me, key('b:', me))
+end
 local told = partner
 if tell == 'self' then told = me end
 append(told, partner_left_event(room, reason), overhead)
 return reply('ended', pair)
+`;
+
+/** ARGV: prefix, session. Takes it off every queue; returns 1 when it was waiting. */
+export const DEQUEUE = `${SESSIONS}
+if unqueue(ARGV[2]) then return 1 end
+return 0
+`;
+
+/** ARGV: prefix, session. Forgets it: its queue places, its outbox, its recent partners and blocks. */
+export const RELEASE = `${SESSIONS}
+forget(ARGV[2])
+return 1
 `;
 
 /** ARGV: prefix, session, seq. The outbox forgets every event up to seq, and their bytes. */

@@ -152,8 +152,8 @@ describe('RedisPairingStore', () => {
         expect(result.pair).toMatchObject({ initiator: 'a', polite: 'b' });
         const room = result.pair.id;
         expect(result.events).toEqual([
-          { to: 'b', seq: 1, event: { name: 'paired', room, initiator: false } },
-          { to: 'a', seq: 2, event: { name: 'paired', room, initiator: true } },
+          { to: 'b', seq: 1, event: { name: 'paired', room, initiator: false, commonInterests: [] } },
+          { to: 'a', seq: 2, event: { name: 'paired', room, initiator: true, commonInterests: [] } },
         ]);
         expect(await store.pairOf('a')).toEqual(result.pair);
       });
@@ -269,7 +269,10 @@ describe('RedisPairingStore routing and outbox keys', () => {
       const room = await pairAcross(two.a, two.b, 'x', 'y');
       // B made the pair: y's `paired` is B's own to deliver; x's goes to A's inbox.
       expect(await inbox(probe, `${p}i:instance-a`)).toEqual([
-        { to: 'x', entry: `2\t${EVENT_OVERHEAD_BYTES}\t{"name":"paired","room":"${room}","initiator":true}` },
+        {
+          to: 'x',
+          entry: `2\t${EVENT_OVERHEAD_BYTES}\t{"name":"paired","room":"${room}","initiator":true,"commonInterests":[]}`,
+        },
       ]);
       expect(await inbox(probe, `${p}i:instance-b`)).toEqual([]);
 
@@ -321,7 +324,9 @@ describe('RedisPairingStore routing and outbox keys', () => {
       expect(two.heard.b).toEqual(sent);
       expect(two.heard.b.map((e) => e.seq)).toEqual(Array.from({ length: 1200 }, (_, i) => i + 2));
       // A heard only x's `paired`, which B's join appended.
-      expect(two.heard.a).toEqual([{ to: 'x', seq: 2, event: { name: 'paired', room, initiator: true } }]);
+      expect(two.heard.a).toEqual([
+        { to: 'x', seq: 2, event: { name: 'paired', room, initiator: true, commonInterests: [] } },
+      ]);
     } finally {
       await two.close();
     }

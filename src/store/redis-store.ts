@@ -3,12 +3,17 @@ import { Redis, ReplyError } from 'ioredis';
 import { StoreUnavailableError } from '../protocol/errors.js';
 import type { LeaveReason, Signal } from '../protocol/messages.js';
 import {
+  ANYONE,
   type Attached,
+  DEFAULT_MATCH_RULES,
   DEFAULT_OUTBOX_LIMITS,
   type EnqueueResult,
   EVENT_OVERHEAD_BYTES,
   eventBytes,
   type Heartbeat,
+  MATCH_SCAN_STEPS,
+  type MatchPreferences,
+  type MatchRules,
   type OutboxLimits,
   type Outgoing,
   type Pair,
@@ -18,7 +23,18 @@ import {
   type SessionState,
 } from './pairing-store.js';
 import { InboxReader, outgoing } from './redis-inbox.js';
-import { ACKNOWLEDGE, ATTACH, DETACH, ENQUEUE, HEARTBEAT, RELAY, REPLAY, UNPAIR } from './redis-scripts.js';
+import {
+  ACKNOWLEDGE,
+  ATTACH,
+  DEQUEUE,
+  DETACH,
+  ENQUEUE,
+  HEARTBEAT,
+  RELAY,
+  RELEASE,
+  REPLAY,
+  UNPAIR,
+} from './redis-scripts.js';
 
 export interface RedisStoreOptions {
   /** The ioredis client for store commands. Give it a command timeout so an outage fails fast. */
@@ -39,6 +55,8 @@ export interface RedisStoreOptions {
   outbox?: OutboxLimits;
   /** Close the client on `close()`: true when the store created it (see createRedisStore). Default false. */
   ownsClient?: boolean;
+  /** Recent partners never paired again. Default DEFAULT_MATCH_RULES. */
+  matching?: MatchRules;
 }
 
 /** Heartbeats carry many sessions; chunks keep each script short so Redis never stalls on one. */
@@ -74,6 +92,8 @@ const SCRIPTS = {
   unpair: script(UNPAIR),
   acknowledge: script(ACKNOWLEDGE),
   replay: script(REPLAY),
+  dequeue: script(DEQUEUE),
+  release: script(RELEASE),
 };
 
 /** What the appending scripts return: status, pair record or '', then to, entry, to, entry, … */
@@ -92,6 +112,7 @@ export class RedisPairingStore implements PairingStore {
   readonly #leaseMs: number;
   readonly #limits: OutboxLimits;
   readonly #ownsClient: boolean;
+  readonly #rules: MatchRules;
   readonly #inboxes = new Set<InboxReader>();
 
   constructor(options: RedisStoreOptions) {
@@ -102,6 +123,7 @@ export class RedisPairingStore implements PairingStore {
     this.#leaseMs = options.leaseMs ?? 10_000;
     this.#limits = options.outbox ?? DEFAULT_OUTBOX_LIMITS;
     this.#ownsClient = options.ownsClient ?? false;
+    this.#rules = options.matching ?? DEFAULT_MATCH_RULES;
   }
 
   async attach(
@@ -126,13 +148,7 @@ export class RedisPairingStore implements PairingStore {
   }
 
   async release(session: SessionId): Promise<void> {
-    await this.#run(() =>
-      this.#redis
-        .multi()
-        .zrem(this.#key('q'), session) // https://redis.io/commands/zrem/
-        .del(this.#key(`s:${session}`), this.#key(`o:${session}`), this.#key(`c:${session}`)) // https://redis.io/commands/del/
-        .exec(),
-    );
+    await this.#eval(SCRIPTS.release, [session]);
   }
 
   async heartbeat(sessions: SessionId[]): Promise<Heartbeat> {
@@ -152,7 +168,8 @@ export class RedisPairingStore implements PairingStore {
     return beat;
   }
 
-  async enqueue(session: SessionId): Promise<EnqueueResult> {
+  async enqueue(session: SessionId, preferences: MatchPreferences = ANYONE): Promise<EnqueueResult> {
+    const { interests, fallbackMs, lang } = preferences;
     // Also this call's id: the script keeps its reply under it, for #afterLostEnqueue.
     const pairId = randomUUID();
     let reply: AppendReply;
@@ -164,6 +181,14 @@ export class RedisPairingStore implements PairingStore {
         this.#pairTtl(0),
         this.#leaseMs,
         ENQUEUE_REPLY_TTL_MS,
+        lang ?? '',
+        fallbackMs ?? '',
+        this.#rules.recentPartners,
+        this.#rules.recentMs,
+        MATCH_SCAN_STEPS,
+        interests.length,
+        ...interests,
+        ...interests.map((tag) => JSON.stringify(tag)),
       ])) as AppendReply;
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
@@ -188,8 +213,7 @@ export class RedisPairingStore implements PairingStore {
   }
 
   async dequeue(session: SessionId): Promise<boolean> {
-    // https://redis.io/commands/zrem/
-    return (await this.#run(() => this.#redis.zrem(this.#key('q'), session))) === 1;
+    return (await this.#eval(SCRIPTS.dequeue, [session])) === 1;
   }
 
   async pairOf(session: SessionId): Promise<Pair | null> {
@@ -201,13 +225,14 @@ export class RedisPairingStore implements PairingStore {
   async unpair(
     session: SessionId,
     reason: LeaveReason,
-    { tell }: { tell: 'partner' | 'self' } = { tell: 'partner' },
+    { tell, block = false }: { tell: 'partner' | 'self'; block?: boolean } = { tell: 'partner' },
   ): Promise<{ pair: Pair; events: Outgoing[] } | null> {
     const reply = (await this.#eval(SCRIPTS.unpair, [
       ...this.#outboxContext(),
       session,
       JSON.stringify(reason),
       tell,
+      block ? '1' : '0',
     ])) as AppendReply | null;
     if (!reply) return null;
     const [, pair, ...appended] = reply;

@@ -165,7 +165,11 @@ export function describeSignalingSuite(name: string, makeStore: () => Promise<Pa
         expect(await b.leave()).toEqual({ ok: true, status: 'idle' });
         expect(await a.first('partner-left')).toEqual({ room, reason: 'leave' });
         expect(await a.join()).toEqual({ ok: true, status: 'waiting' });
-        expect(await b.join()).toEqual({ ok: true, status: 'paired' });
+        // Both were queued only by their own joins; they were just partners, so they wait for someone new.
+        expect(await b.join()).toEqual({ ok: true, status: 'waiting' });
+        const c = await s.connect();
+        expect(await c.join()).toEqual({ ok: true, status: 'paired' });
+        expect((await c.first('paired')).room).toBe((await a.nth('paired', 1)).room);
       });
 
       it('leave takes a waiting client off the queue', async () => {
