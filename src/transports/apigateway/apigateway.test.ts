@@ -139,7 +139,10 @@ describe('API Gateway delivery port', () => {
     expect(sent).toEqual([
       ['a', '{"type":"waiting","payload":{},"seq":1}'],
       ['b', '{"type":"signal","room":"r","payload":{"type":"offer","sdp":"v=0"},"seq":4}'],
-      ['a', '{"type":"paired","payload":{"room":"r","initiator":true,"iceServers":[{"urls":"stun:s"}],"commonInterests":[]},"seq":2}'],
+      [
+        'a',
+        '{"type":"paired","payload":{"room":"r","initiator":true,"iceServers":[{"urls":"stun:s"}],"commonInterests":[]},"seq":2}',
+      ],
     ]);
   });
 
