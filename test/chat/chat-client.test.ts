@@ -204,7 +204,7 @@ describe('ChatClient (Node, werift)', () => {
 
     const resumed = alice.once('paired');
     serverSocketOf(alice).emit('paired', { room, initiator: true, iceServers: [], commonInterests: [] });
-    expect(await resumed).toEqual({ room, initiator: true, resumed: true });
+    expect(await resumed).toEqual({ room, initiator: true, resumed: true, commonInterests: [] });
     await nthSignal(silent, 'offer', 1);
   });
 
