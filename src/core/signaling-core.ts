@@ -140,6 +140,14 @@ export class SignalingCore {
       this.#observer.pairEnded(ended.pair, 'disconnect');
       await this.#deliver(ended.events);
     }
+    // Waiting sessions whose fallback passed meet anyone now, even if nobody joins (the store has no timers).
+    for (const session of beat.due) {
+      const rematched = await this.#store.rematch(session);
+      if (rematched.status === 'lost') await this.#delivery.lost([session]);
+      if (rematched.status !== 'paired') continue;
+      this.#observer.paired(rematched.pair);
+      await this.#deliver(rematched.events);
+    }
     this.#delivery.catchUp(beat.lastSeq);
   }
 

@@ -17,6 +17,7 @@ import {
   type PairingStore,
   partnerOf,
   type RelayResult,
+  type RematchResult,
   type SessionEvent,
   type SessionId,
   type SessionState,
@@ -122,7 +123,8 @@ export class MemoryPairingStore implements PairingStore {
 
   async heartbeat(sessions: SessionId[]): Promise<Heartbeat> {
     this.#sweep();
-    const beat: Heartbeat = { orphans: [], lost: [], lastSeq: new Map() };
+    const beat: Heartbeat = { orphans: [], lost: [], lastSeq: new Map(), due: [] };
+    const now = Date.now();
     for (const session of sessions) {
       const record = this.#live(session);
       if (!record) {
@@ -130,6 +132,8 @@ export class MemoryPairingStore implements PairingStore {
         continue;
       }
       beat.lastSeq.set(session, record.seq);
+      const due = this.#queue.get(session)?.due;
+      if (due !== undefined && due !== null && due <= now) beat.due.push(session);
       const pair = this.#pairs.get(session);
       if (pair && !this.#live(partnerOf(pair, session))) beat.orphans.push(session);
     }
@@ -164,6 +168,33 @@ export class MemoryPairingStore implements PairingStore {
     if (accepts) this.#anyone.add(session, seq);
     else if (due !== null) this.#fallbacks.add(session, due);
     return { status: 'waiting', events: [this.#push(session, record, { name: 'waiting' })] };
+  }
+
+  async rematch(session: SessionId): Promise<RematchResult> {
+    const waiter = this.#queue.get(session);
+    const record = this.#live(session);
+    if (!waiter || !record) return { status: 'unchanged' };
+    if (!this.#fits(record, PAIRED_BYTES)) {
+      this.#forget(session);
+      return { status: 'lost' };
+    }
+    const now = Date.now();
+    this.#mature(now);
+    // Only a session that accepts anyone now has anything new to look for.
+    if (waiter.due !== null || !this.#anyone.delete(session, waiter.seq)) return { status: 'unchanged' };
+    this.#anyone.add(session, waiter.seq);
+    const heads = this.#anyone.head(MATCH_SCAN_STEPS).map(({ id }) => id);
+    const found = this.#firstCompatible(heads, session, record, waiter.preferences, now);
+    if (!found) return { status: 'unchanged' };
+    this.#unqueue(found.partner);
+    this.#unqueue(session);
+    const mine = { partner: session, record, waiter };
+    // The longer waiter initiates, as in a join: there the one waiting is always the longer.
+    const [first, second] = waiter.seq < found.waiter.seq ? [mine, found] : [found, mine];
+    return {
+      status: 'paired',
+      ...this.#pair(first, second.partner, second.record, second.waiter.preferences, now, waiter.preferences),
+    };
   }
 
   /**
@@ -236,17 +267,19 @@ export class MemoryPairingStore implements PairingStore {
     }
   }
 
-  /** Records the pair of `session` (the joiner) with the waiting `found`, remembers each as the other's recent partner, tells both. */
+  /** Records the pair of `session` (the polite side) with `found` (the initiator), remembers each as the other's recent partner, tells both. */
   #pair(
     found: { partner: SessionId; record: SessionRecord; waiter: Waiter },
     session: SessionId,
     record: SessionRecord,
     preferences: MatchPreferences,
     now: number,
+    /** Whose interests' order `commonInterests` follows: the joiner's, or the rematched session's. */
+    ordered: MatchPreferences = preferences,
   ): { pair: Pair; events: Outgoing[] } {
     const { partner, record: other, waiter } = found;
-    const theirs = waiter.preferences.interests;
-    const commonInterests = preferences.interests.filter((tag) => theirs.includes(tag));
+    const theirs = ordered === preferences ? waiter.preferences.interests : preferences.interests;
+    const commonInterests = ordered.interests.filter((tag) => theirs.includes(tag));
     const pair: Pair = { id: randomUUID(), initiator: partner, polite: session };
     this.#pairs.set(pair.initiator, pair);
     this.#pairs.set(pair.polite, pair);

@@ -369,6 +369,31 @@ export function describePairingStoreContract(name: string, makeStore: StoreFacto
         expect(await store.queueLength()).toBe(1);
       });
 
+      it('pairs two sessions whose fallbacks passed while both waited, when the heartbeat reports them due', async () => {
+        const [a, b, c] = [session('a'), session('b'), session('c')];
+        await settled();
+        await store.enqueue(a, likes(['x'], { fallbackMs: 100 }));
+        await store.enqueue(b, likes(['y'], { fallbackMs: 100 }));
+        await store.enqueue(c, likes(['z'], { fallbackMs: null })); // never falls back
+        expect((await store.heartbeat([a, b, c])).due).toEqual([]);
+        expect(await store.rematch(a)).toEqual({ status: 'unchanged' });
+        await sleep(200);
+        expect((await store.heartbeat([a, b, c])).due).toEqual([a, b]);
+        expect(await store.rematch(c)).toEqual({ status: 'unchanged' });
+        const result = await store.rematch(b);
+        if (result.status !== 'paired') throw new Error(result.status);
+        // a waited longer: it initiates, and hears second.
+        expect(result.pair).toMatchObject({ initiator: a, polite: b });
+        const room = result.pair.id;
+        expect(result.events).toEqual([
+          { to: b, seq: 2, event: { name: 'paired', room, initiator: false, commonInterests: [] } },
+          { to: a, seq: 2, event: { name: 'paired', room, initiator: true, commonInterests: [] } },
+        ]);
+        expect(await store.rematch(a)).toEqual({ status: 'unchanged' });
+        expect((await store.heartbeat([a, b, c])).due).toEqual([]);
+        expect(await store.queueLength()).toBe(1);
+      });
+
       it('reads a bounded number of entries per queue: beyond them a compatible session is not found', async () => {
         const blocked = Array.from({ length: MATCH_SCAN_STEPS }, (_, i) => session(`fr${i}`));
         const [en, far, joiner] = [session('en'), session('far'), session('joiner')];

@@ -118,7 +118,16 @@ export interface Heartbeat {
   lost: SessionId[];
   /** The last seq handed out for each renewed session. */
   lastSeq: Map<SessionId, number>;
+  /** Renewed sessions waiting with interests whose fallback has passed: the owner calls `rematch` for each. */
+  due: SessionId[];
 }
+
+/** What `rematch` did: paired the session, or nothing (it is not waiting, or nobody it may meet is). */
+export type RematchResult =
+  | { status: 'paired'; pair: Pair; events: Outgoing[] }
+  | { status: 'unchanged' }
+  /** Its own outbox is full: its session is lost. */
+  | { status: 'lost' };
 
 /** A session taken up by a connection: where it stands, and what it is owed since `after`. */
 export interface Attached {
@@ -171,6 +180,14 @@ export interface PairingStore {
    * its head for at most MATCH_SCAN_STEPS entries.
    */
   enqueue(session: SessionId, preferences?: MatchPreferences): Promise<EnqueueResult>;
+  /**
+   * A waiting session whose fallback has passed (heartbeat's `due`) is paired now with the
+   * longest-waiting compatible session that accepts anyone, if there is one, keeping its place
+   * otherwise. Without it, two sessions whose fallbacks passed while both waited would wait until
+   * a third joined: the store has no timers, so the owner's heartbeat asks. The longer waiter is
+   * the initiator; `commonInterests` are this session's that the other shares.
+   */
+  rematch(session: SessionId): Promise<RematchResult>;
   /** Takes `session` off the queue; true when it was waiting. */
   dequeue(session: SessionId): Promise<boolean>;
   /** The pair `session` is in, or null. */

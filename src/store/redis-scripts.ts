@@ -20,8 +20,9 @@
  *                          fallback that passed), scored by arrival
  *   P qf           ZSET    waiting sessions with interests and a fallback, scored by when it passes
  *                          (ms, Redis's clock); a join moves those due to qa (no timers)
- *   P m:<session>  HASH    a waiting session's preferences: `w` its arrival, `l` its lang, `#<tag>`
- *                          per interest; deleted when it stops waiting
+ *   P m:<session>  HASH    a waiting session's preferences: `w` its arrival, `l` its lang, `i` its
+ *                          interests in order (tab-separated: a tag has no control characters),
+ *                          `#<tag>` → that tag as JSON (made by JS); deleted when it stops waiting
  *   P h:<session>  ZSET    its recent partners, scored by when they were paired (ms); the last N kept
  *   P b:<session>  SET     the sessions it blocked
  *   P seq          STRING  arrival counter
@@ -275,13 +276,16 @@ return 1
 
 /**
  * ARGV: prefix, owner, leaseMs, pairTtlMs, session…
- * Returns {orphans, lost, {session, last seq, session, last seq, …}}. Renews only the sessions
+ * Returns {orphans, lost, {session, last seq, session, last seq, …}, due}: due are its waiting
+ * sessions whose fallback has passed, for `rematch`. Renews only the sessions
  * this owner holds: a missing s: is lost (never recreated: its outbox is gone or overflowed), and
  * one detached or taken up by another instance since is no longer this owner's to renew.
  */
 export const HEARTBEAT = `${SESSIONS}
 local owner, lease, pair_ttl = ARGV[2], ARGV[3], ARGV[4]
-local orphans, lost, last = {}, {}, {}
+local orphans, lost, last, due = {}, {}, {}, {}
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 for i = 5, #ARGV do
   local me = ARGV[i]
   local holder = redis.call('GET', key('s:', me))
@@ -291,6 +295,8 @@ for i = 5, #ARGV do
     hold(me, owner, lease)
     last[#last + 1] = me
     last[#last + 1] = redis.call('HGET', key('c:', me), 'seq') or '0'
+    local at = redis.call('ZSCORE', prefix .. 'qf', me)
+    if at and tonumber(at) <= now then due[#due + 1] = me end
     local p = key('p:', me)
     local pair = redis.call('GET', p)
     if pair then
@@ -300,14 +306,16 @@ for i = 5, #ARGV do
     end
   end
 end
-return {orphans, lost, last}
+return {orphans, lost, last, due}
 `;
 
 /**
  * ARGV: outbox context (see OUTBOX), session, new pair id (also this call's id), pairTtlMs,
  * leaseMs, replyTtlMs, lang ('' for none), fallbackMs ('' for never), recent partners kept, how
- * long they count (ms), entries read per queue, the number n of interests, the n interests, and
- * the same n as JSON strings (made by JS, so `commonInterests` is what JSON.stringify makes).
+ * long they count (ms), entries read per queue, "join" or "rematch", the number n of interests,
+ * the n interests, and the same n as JSON strings (made by JS, so `commonInterests` is what
+ * JSON.stringify makes). With "rematch" (no interests passed), the waiting session's own are read
+ * from its m:, and the reply is "unchanged" unless it was paired.
  * Returns {status, pair record or '', to, entry, …}, and keeps that reply under r:<call id> so a
  * caller whose reply was lost can be told what happened.
  *
@@ -323,11 +331,12 @@ export const ENQUEUE = `${OUTBOX}
 local me, pair_id, pair_ttl, lease, reply_ttl = ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12]
 local lang, fallback = ARGV[13], ARGV[14]
 local recent_n, recent_ms, steps = tonumber(ARGV[15]), tonumber(ARGV[16]), tonumber(ARGV[17])
-local n = tonumber(ARGV[18])
+local rematch = ARGV[18] == 'rematch'
+local n = tonumber(ARGV[19])
 local tags, tag_json = {}, {}
 for i = 1, n do
-  tags[i] = ARGV[18 + i]
-  tag_json[i] = ARGV[18 + n + i]
+  tags[i] = ARGV[19 + i]
+  tag_json[i] = ARGV[19 + n + i]
 end
 local function answer(status, pair)
   local out = reply(status, pair)
@@ -335,6 +344,22 @@ local function answer(status, pair)
   return out
 end
 
+local q = prefix .. 'q'
+local my_arrival
+if rematch then
+  -- A waiting session of the caller's, with its preferences as it queued them (see pairing-store.ts rematch).
+  my_arrival = redis.call('ZSCORE', q, me)
+  if not my_arrival or not redis.call('GET', key('s:', me)) then return answer('unchanged') end
+  my_arrival = tonumber(my_arrival)
+  local m = key('m:', me)
+  lang = redis.call('HGET', m, 'l') or ''
+  local order = redis.call('HGET', m, 'i') or ''
+  for tag in string.gmatch(order, '[^\t]+') do
+    n = n + 1
+    tags[n] = tag
+    tag_json[n] = redis.call('HGET', m, '#' .. tag)
+  end
+end
 -- Attached by its transport: unknown means it was lost (Redis lost it, or its lease ran out while
 -- this instance stalled), and its numbering would start over under its client.
 if not redis.call('GET', key('s:', me)) then
@@ -344,8 +369,7 @@ end
 hold(me, caller, lease)
 local mine = redis.call('GET', key('p:', me))
 if mine then return answer('already-paired', mine) end
-local q = prefix .. 'q'
-if redis.call('ZSCORE', q, me) then return answer('already-waiting') end
+if not rematch and redis.call('ZSCORE', q, me) then return answer('already-waiting') end
 -- Whatever happens next appends one event to the caller's outbox.
 local my_seq, my_held = room_for(me, overhead)
 if not my_seq then
@@ -397,20 +421,33 @@ local function first_compatible(queue)
   return nil
 end
 
-local best
-for i = 1, n do
-  local found = first_compatible(prefix .. 'qt:' .. tags[i])
-  if found and (not best or found[2] < best[2]) then best = found end
-end
-local accepts = n == 0 or fallback == '0'
-if not best and accepts then
+-- Moves waiting sessions whose fallback has passed to qa, a bounded number per call.
+local function mature()
   local due = prefix .. 'qf'
   for _, other in ipairs(redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, steps)) do
     redis.call('ZREM', due, other)
     local arrival = redis.call('ZSCORE', q, other)
     if arrival then redis.call('ZADD', prefix .. 'qa', arrival, other) end
   end
+end
+
+local best
+local accepts = n == 0 or fallback == '0'
+if rematch then
+  mature()
+  -- Only a session that accepts anyone now has anything new to look for.
+  if not redis.call('ZSCORE', prefix .. 'qa', me) then return answer('unchanged') end
   best = first_compatible(prefix .. 'qa')
+  if not best then return answer('unchanged') end
+else
+  for i = 1, n do
+    local found = first_compatible(prefix .. 'qt:' .. tags[i])
+    if found and (not best or found[2] < best[2]) then best = found end
+  end
+  if not best and accepts then
+    mature()
+    best = first_compatible(prefix .. 'qa')
+  end
 end
 
 -- Keeps other as one of the last recent_n partners of of.
@@ -430,13 +467,23 @@ if best then
   end
   common = '[' .. table.concat(common, ',') .. ']'
   unqueue(other)
+  if rematch then unqueue(me) end
+  remember(me, other)
+  remember(other, me)
+  -- The longer waiter initiates (in a join, the one that waits is always the longer). The polite
+  -- side hears first: the initiator answers paired with an offer, which must not reach the polite
+  -- side before its own paired where deliveries are unordered.
+  if rematch and my_arrival < best[2] then
+    local pair = pair_id .. '\\n' .. me .. '\\n' .. other
+    redis.call('SET', key('p:', other), pair, 'PX', pair_ttl)
+    redis.call('SET', key('p:', me), pair, 'PX', pair_ttl)
+    push(other, holder, paired_event(pair_id, false, common), overhead, other_seq, other_held)
+    push(me, caller, paired_event(pair_id, true, common), overhead, my_seq, my_held)
+    return answer('paired', pair)
+  end
   local pair = pair_id .. '\\n' .. other .. '\\n' .. me
   redis.call('SET', key('p:', other), pair, 'PX', pair_ttl)
   redis.call('SET', key('p:', me), pair, 'PX', pair_ttl)
-  remember(me, other)
-  remember(other, me)
-  -- The polite side hears first: the initiator answers paired with an offer, which must not
-  -- reach the polite side before its own paired where deliveries are unordered.
   push(me, caller, paired_event(pair_id, false, common), overhead, my_seq, my_held)
   push(other, holder, paired_event(pair_id, true, common), overhead, other_seq, other_held)
   return answer('paired', pair)
@@ -445,14 +492,14 @@ end
 local arrival = redis.call('INCR', prefix .. 'seq')
 redis.call('ZADD', q, arrival, me)
 local m = key('m:', me)
-local fields = {'w', arrival}
+local fields = {'w', arrival, 'i', table.concat(tags, '\\t')}
 if lang ~= '' then
   fields[#fields + 1] = 'l'
   fields[#fields + 1] = lang
 end
 for i = 1, n do
   fields[#fields + 1] = '#' .. tags[i]
-  fields[#fields + 1] = '1'
+  fields[#fields + 1] = tag_json[i]
   redis.call('ZADD', prefix .. 'qt:' .. tags[i], arrival, me)
 end
 redis.call('HSET', m, unpack(fields))

@@ -423,7 +423,7 @@ describe('RedisPairingStore routing and outbox keys', () => {
       expect((await two.a.attach('y', { resume: true, after: 1 }))?.state).toMatchObject({ status: 'paired' });
       await two.b.detach('y', 60_000);
       // Still A's: not renewed or reported by B's heartbeat, renewed by A's, its events routed to A.
-      expect(await two.b.heartbeat(['y'])).toEqual({ orphans: [], lost: [], lastSeq: new Map() });
+      expect(await two.b.heartbeat(['y'])).toEqual({ orphans: [], lost: [], lastSeq: new Map(), due: [] });
       expect((await two.a.heartbeat(['y'])).lastSeq).toEqual(new Map([['y', 1]]));
       const probe = new Redis(server.url);
       try {

@@ -19,6 +19,7 @@ import {
   type Pair,
   type PairingStore,
   type RelayResult,
+  type RematchResult,
   type SessionId,
   type SessionState,
 } from './pairing-store.js';
@@ -152,15 +153,16 @@ export class RedisPairingStore implements PairingStore {
   }
 
   async heartbeat(sessions: SessionId[]): Promise<Heartbeat> {
-    const beat: Heartbeat = { orphans: [], lost: [], lastSeq: new Map() };
+    const beat: Heartbeat = { orphans: [], lost: [], lastSeq: new Map(), due: [] };
     for (let i = 0; i < sessions.length; i += HEARTBEAT_CHUNK) {
       const chunk = sessions.slice(i, i + HEARTBEAT_CHUNK);
-      const [orphans, lost, last] = (await this.#eval(SCRIPTS.heartbeat, [
+      const [orphans, lost, last, due] = (await this.#eval(SCRIPTS.heartbeat, [
         this.#owner,
         this.#leaseMs,
         this.#pairTtl(0),
         ...chunk,
-      ])) as [string[], string[], string[]];
+      ])) as [string[], string[], string[], string[]];
+      beat.due.push(...due);
       beat.orphans.push(...orphans);
       beat.lost.push(...lost);
       for (let j = 0; j + 1 < last.length; j += 2) beat.lastSeq.set(last[j] as string, Number(last[j + 1]));
@@ -186,6 +188,7 @@ export class RedisPairingStore implements PairingStore {
         this.#rules.recentPartners,
         this.#rules.recentMs,
         MATCH_SCAN_STEPS,
+        'join',
         interests.length,
         ...interests,
         ...interests.map((tag) => JSON.stringify(tag)),
@@ -210,6 +213,27 @@ export class RedisPairingStore implements PairingStore {
     const kept = await this.#run(() => this.#redis.get(this.#key(`r:${call}`))).catch(() => null);
     if (kept === null) throw lost;
     return enqueueResult(JSON.parse(kept) as AppendReply);
+  }
+
+  async rematch(session: SessionId): Promise<RematchResult> {
+    const pairId = randomUUID();
+    const [status, pair, ...appended] = (await this.#eval(SCRIPTS.enqueue, [
+      ...this.#outboxContext(),
+      session,
+      pairId,
+      this.#pairTtl(0),
+      this.#leaseMs,
+      ENQUEUE_REPLY_TTL_MS,
+      '',
+      '',
+      this.#rules.recentPartners,
+      this.#rules.recentMs,
+      MATCH_SCAN_STEPS,
+      'rematch',
+      0,
+    ])) as AppendReply;
+    if (status === 'paired') return { status, pair: parsePair(pair), events: appendedEvents(appended) };
+    return status === 'lost' ? { status } : { status: 'unchanged' };
   }
 
   async dequeue(session: SessionId): Promise<boolean> {

@@ -141,6 +141,18 @@ export function describeSignalingSuite(
         expect(patient.all('paired')).toEqual([]);
       });
 
+      it('pairs two clients whose fallbacks passed while both waited, though nobody else joins', async () => {
+        // The heartbeat (a third of the grace) finds them due: the store itself has no timers.
+        const s = await start({ resumeGraceMs: 1000 });
+        const a = await s.connect({ preferences: { interests: ['x'], fallbackMs: 100 } });
+        await a.first('waiting');
+        const b = await s.connect({ preferences: { interests: ['y'], fallbackMs: 100 } });
+        await b.first('waiting');
+        const [pa, pb] = await Promise.all([a.first('paired'), b.first('paired')]);
+        expect(pa).toMatchObject({ room: pb.room, initiator: true, commonInterests: [] });
+        expect(pb.initiator).toBe(false);
+      });
+
       it('lang separates: the same lang, or either none', async () => {
         const s = await start({ autoJoin: false });
         const [en, fr, none, fr2] = [await s.connect(), await s.connect(), await s.connect(), await s.connect()];
