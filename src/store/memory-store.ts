@@ -8,6 +8,7 @@ import {
   type EnqueueResult,
   eventBytes,
   type Heartbeat,
+  type LiveStats,
   MATCH_SCAN_STEPS,
   type MatchPreferences,
   type MatchRules,
@@ -371,6 +372,10 @@ export class MemoryPairingStore implements PairingStore {
 
   async queueLength(): Promise<number> {
     return this.#queue.size;
+  }
+
+  async stats(): Promise<LiveStats> {
+    return { online: this.#sessions.size, waiting: this.#queue.size, pairs: this.#pairs.size / 2 };
   }
 
   /** What the store holds, for tests and gauges: sessions known, sessions in a pair, sessions queued. */

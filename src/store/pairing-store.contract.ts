@@ -138,6 +138,20 @@ export function describePairingStoreContract(name: string, makeStore: StoreFacto
       expect(await store.queueLength()).toBe(1);
     });
 
+    it('counts who is online, waiting and paired', async () => {
+      expect(await store.stats()).toEqual({ online: 0, waiting: 0, pairs: 0 });
+      const [a, b, c, d] = [session('a'), session('b'), session('c'), session('d')];
+      await settled();
+      await store.enqueue(a);
+      await store.enqueue(b);
+      await store.enqueue(c);
+      expect(await store.stats()).toEqual({ online: 4, waiting: 1, pairs: 1 });
+      await store.unpair(a, 'next');
+      await store.release(d);
+      await store.detach(c, 60_000); // dropped: still online within its grace, off the queue
+      expect(await store.stats()).toEqual({ online: 3, waiting: 0, pairs: 0 });
+    });
+
     it('reports ready', async () => {
       await expect(store.ready()).resolves.toBeUndefined();
     });

@@ -122,6 +122,13 @@ export interface Heartbeat {
   due: SessionId[];
 }
 
+/** What GET /stats shows (docs/protocol.md, "Live counts"). */
+export interface LiveStats {
+  online: number;
+  waiting: number;
+  pairs: number;
+}
+
 /** What `rematch` did: paired the session, or nothing (it is not waiting, or nobody it may meet is). */
 export type RematchResult =
   | { status: 'paired'; pair: Pair; events: Outgoing[] }
@@ -223,6 +230,11 @@ export interface PairingStore {
   watch(onEvents: (events: Outgoing[]) => void): () => void;
   /** How many sessions wait in the queue (leftovers of a crashed instance included until skipped). */
   queueLength(): Promise<number>;
+  /**
+   * Live counts across every instance, cheap (a few counters, never a scan): sessions alive
+   * (connected, or dropped within their grace), sessions waiting, pairs.
+   */
+  stats(): Promise<LiveStats>;
   /** Resolves when the backend answers; rejects with StoreUnavailableError when it does not. */
   ready(): Promise<void>;
   close(): Promise<void>;

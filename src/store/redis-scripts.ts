@@ -25,6 +25,9 @@
  *                          `#<tag>` → that tag as JSON (made by JS); deleted when it stops waiting
  *   P h:<session>  ZSET    its recent partners, scored by when they were paired (ms); the last N kept
  *   P b:<session>  SET     the sessions it blocked
+ *   P live         ZSET    every session, scored by when its s: expires (ms): ZCOUNT from now is
+ *                          how many are alive, cluster-wide (GET /stats); set wherever s: is
+ *   P pairs        ZSET    every pair id, scored by when its p: records expire; removed when it ends
  *   P seq          STRING  arrival counter
  *   P i:<owner>    STREAM  an instance's inbox: the events other instances append for its sessions
  *                          (fields `to`, `e` = the outbox entry), read and trimmed by that instance
@@ -59,9 +62,16 @@ local function is_instance(holder)
   return holder and holder ~= 'detached' and holder ~= 'detached-waiting'
 end
 
+-- Redis's clock, in ms.
+local function clock_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
 -- Sets the session's s: and gives its other keys the same lifetime.
 local function hold(session, holder, ttl)
   redis.call('SET', key('s:', session), holder, 'PX', ttl)
+  redis.call('ZADD', prefix .. 'live', clock_ms() + tonumber(ttl), session)
   redis.call('PEXPIRE', key('o:', session), ttl)
   redis.call('PEXPIRE', key('c:', session), ttl)
   redis.call('PEXPIRE', key('m:', session), ttl)
@@ -91,6 +101,7 @@ end
 local function forget(session)
   unqueue(session)
   redis.call('DEL', key('s:', session), key('o:', session), key('c:', session), key('h:', session), key('b:', session))
+  redis.call('ZREM', prefix .. 'live', session)
 end
 
 -- The pair record's id, and the member that is not me.
@@ -215,6 +226,7 @@ end
 -- Deletes both members' records of the pair; the partner's only if it is the same pair, never a
 -- record it may hold for a later one.
 local function end_pair(me, pair, partner)
+  redis.call('ZREM', prefix .. 'pairs', (parse_pair(pair, me)))
   redis.call('DEL', key('p:', me))
   local other = key('p:', partner)
   if redis.call('GET', other) == pair then redis.call('DEL', other) end
@@ -284,8 +296,10 @@ return 1
 export const HEARTBEAT = `${SESSIONS}
 local owner, lease, pair_ttl = ARGV[2], ARGV[3], ARGV[4]
 local orphans, lost, last, due = {}, {}, {}, {}
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local now = clock_ms()
+-- What the stats count expires with what it counts (a crashed instance's sessions, say).
+redis.call('ZREMRANGEBYSCORE', prefix .. 'live', '-inf', now)
+redis.call('ZREMRANGEBYSCORE', prefix .. 'pairs', '-inf', now)
 for i = 5, #ARGV do
   local me = ARGV[i]
   local holder = redis.call('GET', key('s:', me))
@@ -301,7 +315,8 @@ for i = 5, #ARGV do
     local pair = redis.call('GET', p)
     if pair then
       redis.call('PEXPIRE', p, pair_ttl)
-      local _, partner = parse_pair(pair, me)
+      local room, partner = parse_pair(pair, me)
+      redis.call('ZADD', prefix .. 'pairs', 'XX', now + tonumber(pair_ttl), room)
       if redis.call('EXISTS', key('s:', partner)) == 0 then orphans[#orphans + 1] = me end
     end
   end
@@ -477,6 +492,7 @@ if best then
     local pair = pair_id .. '\\n' .. me .. '\\n' .. other
     redis.call('SET', key('p:', other), pair, 'PX', pair_ttl)
     redis.call('SET', key('p:', me), pair, 'PX', pair_ttl)
+    redis.call('ZADD', prefix .. 'pairs', now + tonumber(pair_ttl), pair_id)
     push(other, holder, paired_event(pair_id, false, common), overhead, other_seq, other_held)
     push(me, caller, paired_event(pair_id, true, common), overhead, my_seq, my_held)
     return answer('paired', pair)
@@ -484,6 +500,7 @@ if best then
   local pair = pair_id .. '\\n' .. other .. '\\n' .. me
   redis.call('SET', key('p:', other), pair, 'PX', pair_ttl)
   redis.call('SET', key('p:', me), pair, 'PX', pair_ttl)
+  redis.call('ZADD', prefix .. 'pairs', now + tonumber(pair_ttl), pair_id)
   push(me, caller, paired_event(pair_id, false, common), overhead, my_seq, my_held)
   push(other, holder, paired_event(pair_id, true, common), overhead, other_seq, other_held)
   return answer('paired', pair)
@@ -552,6 +569,18 @@ local told = partner
 if tell == 'self' then told = me end
 append(told, partner_left_event(room, reason), overhead)
 return reply('ended', pair)
+`;
+
+/**
+ * ARGV: prefix. Returns {online, waiting, pairs}, cluster-wide: the sessions and pairs whose
+ * records have not expired (dropping the scores of those that have), and the queue's length.
+ */
+export const STATS = `${SESSIONS}
+local now = clock_ms()
+local live, pairs = prefix .. 'live', prefix .. 'pairs'
+redis.call('ZREMRANGEBYSCORE', live, '-inf', now)
+redis.call('ZREMRANGEBYSCORE', pairs, '-inf', now)
+return {redis.call('ZCARD', live), redis.call('ZCARD', prefix .. 'q'), redis.call('ZCARD', pairs)}
 `;
 
 /** ARGV: prefix, session. Takes it off every queue; returns 1 when it was waiting. */

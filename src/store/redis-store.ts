@@ -11,6 +11,7 @@ import {
   EVENT_OVERHEAD_BYTES,
   eventBytes,
   type Heartbeat,
+  type LiveStats,
   MATCH_SCAN_STEPS,
   type MatchPreferences,
   type MatchRules,
@@ -34,6 +35,7 @@ import {
   RELAY,
   RELEASE,
   REPLAY,
+  STATS,
   UNPAIR,
 } from './redis-scripts.js';
 
@@ -95,6 +97,7 @@ const SCRIPTS = {
   replay: script(REPLAY),
   dequeue: script(DEQUEUE),
   release: script(RELEASE),
+  stats: script(STATS),
 };
 
 /** What the appending scripts return: status, pair record or '', then to, entry, to, entry, … */
@@ -301,6 +304,11 @@ export class RedisPairingStore implements PairingStore {
   async queueLength(): Promise<number> {
     // https://redis.io/commands/zcard/
     return this.#run(() => this.#redis.zcard(this.#key('q')));
+  }
+
+  async stats(): Promise<LiveStats> {
+    const [online, waiting, pairs] = (await this.#eval(SCRIPTS.stats, [])) as [number, number, number];
+    return { online, waiting, pairs };
   }
 
   async ready(): Promise<void> {
