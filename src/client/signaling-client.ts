@@ -226,6 +226,11 @@ export class SignalingClient implements Signaling {
     };
   }
 
+  /** The preferences sent in `auth` from the next connection on (`join`, `next` and `block` with preferences set them too). */
+  setPreferences(preferences: JoinPreferences | undefined): void {
+    this.#preferences = preferences;
+  }
+
   /** Sends `auth.join: decide()` at every connection: the server queues a new session at once, or leaves it idle. */
   queueOnConnect(decide: () => boolean): void {
     this.#queueOnConnect = decide;

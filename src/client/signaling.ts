@@ -76,6 +76,8 @@ export interface Signaling {
    * `join` after connecting; `ChatClient` sends one itself over a transport without it.
    */
   queueOnConnect?(decide: () => boolean): void;
+  /** Optional. The preferences of the joins the server makes for this client (on connecting, on resuming its place). */
+  setPreferences?(preferences: JoinPreferences | undefined): void;
   /** Disconnects for good (the server ends the pair at once: a goodbye, not a drop). */
   close(): void;
 }

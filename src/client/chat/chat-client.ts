@@ -146,6 +146,7 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
     this.signaling.on('partner-left', ({ room, reason }) => this.#enqueue(() => this.#onPartnerLeft(room, reason)));
     this.signaling.on('error', (error) => this.emit('error', new ChatError('SIGNALING', error.message)));
     this.signaling.onRefused?.((refusal) => this.#onRefused(refusal));
+    if (this.#preferences) this.signaling.setPreferences?.(this.#preferences);
     this.#answersInOrder = typeof this.signaling.onAnswer === 'function';
     this.signaling.onAnswer?.((command, ack) => this.#onAnswer(command, ack));
     const autoJoin = options.join !== false;
@@ -224,7 +225,10 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
 
   /** The preferences of this client's joins: these from now on, when given. */
   #prefer(preferences: JoinPreferences | undefined): JoinPreferences | undefined {
-    if (preferences) this.#preferences = preferences;
+    if (preferences) {
+      this.#preferences = preferences;
+      this.signaling.setPreferences?.(preferences);
+    }
     return this.#preferences;
   }
 
