@@ -18,7 +18,7 @@ import { logObserver } from './observability/log-observer.js';
 import { createMetrics } from './observability/metrics.js';
 import { ORIGIN_REFUSAL } from './protocol/origin-check.js';
 import { MemoryPairingStore } from './store/memory-store.js';
-import type { PairingStore } from './store/pairing-store.js';
+import { matchRules, type PairingStore } from './store/pairing-store.js';
 import { bindSocketIo } from './transports/socketio/connection.js';
 import { originGuard } from './transports/socketio/origin-guard.js';
 import type { SignalingServer } from './transports/socketio/types.js';
@@ -51,7 +51,7 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
   const { redisUrl } = config;
   const cluster: RedisCluster | undefined = redisUrl ? createRedisCluster({ ...config, redisUrl }, logger) : undefined;
   const outbox = { maxEvents: config.outboxMaxEvents, maxBytes: config.outboxMaxBytes };
-  const store = deps.store ?? cluster?.store ?? new MemoryPairingStore({ outbox });
+  const store = deps.store ?? cluster?.store ?? new MemoryPairingStore({ outbox, matching: matchRules(config) });
 
   const turn = turnSettings(config);
   const delivery = new LocalDelivery(store, {
@@ -106,6 +106,7 @@ export function createApp(config: Config, deps: AppDeps = {}): PairwireApp {
     delivery,
     limits: { maxSdpBytes: config.maxSdpBytes, maxCandidateBytes: config.maxCandidateBytes },
     resumeGraceMs: config.resumeGraceMs,
+    matchFallbackMs: config.matchFallbackMs,
     observer: allOf(metrics.observer, logObserver(logger)),
     onInternalError: (err, context) => logger.error({ err, ...context }, 'command failed'),
   });

@@ -211,6 +211,24 @@ export const SETTINGS = {
     doc: 'How long a dropped (or crashed) client keeps its pair to resume before its partner is told.',
     parse: integer(1000, 600_000),
   },
+  matchFallbackMs: {
+    env: 'MATCH_FALLBACK_MS',
+    fallback: '10000',
+    doc: 'How long a client with interests waits for someone sharing one before anyone will do, unless it sends its own fallbackMs.',
+    parse: integer(0, 3_600_000),
+  },
+  matchRecentPartners: {
+    env: 'MATCH_RECENT_PARTNERS',
+    fallback: '20',
+    doc: "A client's last this many partners are never paired with it again (within MATCH_RECENT_MS).",
+    parse: integer(0, 1000),
+  },
+  matchRecentMs: {
+    env: 'MATCH_RECENT_MS',
+    fallback: '600000',
+    doc: 'How long a recent partner is kept from being paired with the same client again.',
+    parse: integer(0, 86_400_000),
+  },
   trustProxy: {
     env: 'TRUST_PROXY',
     fallback: '0',

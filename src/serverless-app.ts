@@ -8,7 +8,7 @@ import { iceServersFor, turnSettings } from './ice/turn-credentials.js';
 import { ConnectionGate } from './limits/connection-gate.js';
 import { SharedCommandLimiter } from './limits/shared-command-limiter.js';
 import { logObserver } from './observability/log-observer.js';
-import type { PairingStore, SessionId } from './store/pairing-store.js';
+import { matchRules, type PairingStore, type SessionId } from './store/pairing-store.js';
 import { createStoreClient, RedisPairingStore } from './store/redis-store.js';
 import { apiGatewayDelivery, checkSignalFrame } from './transports/apigateway/delivery.js';
 import {
@@ -84,6 +84,7 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
       owner: SERVERLESS_OWNER,
       leaseMs: SERVERLESS_LEASE_MS,
       outbox: { maxEvents: config.outboxMaxEvents, maxBytes: config.outboxMaxBytes },
+      matching: matchRules(config),
       ownsClient: true,
     });
   }
@@ -125,6 +126,7 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
       limits: { maxSdpBytes: config.maxSdpBytes, maxCandidateBytes: config.maxCandidateBytes },
       checkSignal: checkSignalFrame,
       resumeGraceMs: config.resumeGraceMs,
+      matchFallbackMs: config.matchFallbackMs,
       observer: logObserver(logger),
       onInternalError: (err, context) => logger.error({ err, ...context }, 'command failed'),
     });

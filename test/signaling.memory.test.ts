@@ -1,4 +1,4 @@
 import { MemoryPairingStore } from '../src/store/memory-store.js';
 import { describeSignalingSuite } from './suites/signaling.suite.js';
 
-describeSignalingSuite('memory', async () => new MemoryPairingStore());
+describeSignalingSuite('memory', async (options) => new MemoryPairingStore(options));

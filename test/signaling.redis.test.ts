@@ -13,4 +13,6 @@ afterAll(async () => {
 });
 
 // The same suite as the memory store, unchanged; a fresh key prefix keeps each test's queue its own.
-describeSignalingSuite('redis', async () => createRedisStore(redis.url, { prefix: `suite${++n}:`, leaseMs: 10_000 }));
+describeSignalingSuite('redis', async (options) =>
+  createRedisStore(redis.url, { prefix: `suite${++n}:`, leaseMs: 10_000, ...options }),
+);

@@ -276,8 +276,8 @@ describe('WebSocketSignalingClient against serverless offline', () => {
 
     const [pairedA, pairedB, ack] = await Promise.all([a.once('paired'), b.once('paired'), b.join()]);
     expect(ack).toEqual({ ok: true, status: 'paired' });
-    expect(pairedA).toEqual({ room: expect.any(String), initiator: true, iceServers: [] });
-    expect(pairedB).toEqual({ room: pairedA.room, initiator: false, iceServers: [] });
+    expect(pairedA).toEqual({ room: expect.any(String), initiator: true, iceServers: [], commonInterests: [] });
+    expect(pairedB).toEqual({ room: pairedA.room, initiator: false, iceServers: [], commonInterests: [] });
 
     // A refusal is an ack too, with the error body.
     expect(await b.join()).toEqual({ ok: false, error: { code: 'ALREADY_PAIRED', message: expect.any(String) } });
@@ -525,7 +525,7 @@ describe('WebSocketSignalingClient transport mechanics (a ws test double)', () =
     const signal = (room: string, n: number) =>
       JSON.stringify({ type: 'signal', room, payload: { type: 'offer', sdp: `v=${n}` } });
     const paired = (room: string) =>
-      JSON.stringify({ type: 'paired', payload: { room, initiator: false, iceServers: [] } });
+      JSON.stringify({ type: 'paired', payload: { room, initiator: false, iceServers: [], commonInterests: [] } });
     let nexts = 0;
     const double = await testDouble((frame, socket) => {
       if (frame.action === 'next' && nexts++ === 0) {

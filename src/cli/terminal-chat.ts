@@ -1,5 +1,11 @@
 import { createInterface } from 'node:readline';
-import { ChatClient, ChatError, MAX_TEXT_LENGTH, type PeerConnectionFactory } from '../client/chat/index.js';
+import {
+  ChatClient,
+  ChatError,
+  type JoinPreferences,
+  MAX_TEXT_LENGTH,
+  type PeerConnectionFactory,
+} from '../client/chat/index.js';
 import { printable } from './terminal-text.js';
 
 export interface TerminalChatOptions {
@@ -9,9 +15,11 @@ export interface TerminalChatOptions {
   createPeerConnection: PeerConnectionFactory;
   /** Aborting it quits as `/quit` does (chat.ts aborts it on Ctrl-C). */
   quit?: AbortSignal;
+  /** Who to be paired with: `--interests`, `--lang` (chat.ts). */
+  preferences?: JoinPreferences;
 }
 
-const HELP = 'commands: /next (new partner), /leave, /quit';
+const HELP = 'commands: /next (new partner), /block (never this partner again), /leave, /quit';
 
 /** How long quitting waits for the goodbye to leave (a server that stopped answering) before giving up. */
 const GOODBYE_TIMEOUT_MS = 3000;
@@ -28,15 +36,20 @@ export function runTerminalChat({
   output,
   createPeerConnection,
   quit: interrupt,
+  preferences,
 }: TerminalChatOptions): Promise<void> {
   const say = (line: string) => output.write(`${line}\n`);
-  const chat = new ChatClient(url, { createPeerConnection });
+  const chat = new ChatClient(url, { createPeerConnection, ...(preferences ? { preferences } : {}) });
   const lines = createInterface({ input, terminal: false });
 
   say(`* connecting to ${url}`);
   chat.signaling.socket.on('connect_error', (error) => say(`* cannot reach the server: ${error.message}`));
   chat.on('waiting', () => say('* waiting for a partner…'));
-  chat.on('paired', ({ resumed }) => say(resumed ? '* reconnecting to your partner…' : '* partner found, connecting…'));
+  chat.on('paired', ({ resumed, commonInterests }) => {
+    if (resumed) return say('* reconnecting to your partner…');
+    const shared = commonInterests.length > 0 ? ` (you both like ${printable(commonInterests.join(', '), '')})` : '';
+    say(`* partner found${shared}, connecting…`);
+  });
   chat.on('open', () => say(`* connected: type a message and press Enter (${HELP})`));
   chat.on('message', ({ text }) => say(`partner> ${printable(text, '         ')}`));
   chat.on('partner-left', () => say('* your partner left: /next for a new one, /quit to exit'));
@@ -90,6 +103,7 @@ export function runTerminalChat({
       if (text === '') return;
       if (text === '/quit') return quit();
       if (text === '/next') return void command(chat.next());
+      if (text === '/block') return void command(chat.block());
       if (text === '/leave') return void command(chat.leave()).then(() => say('* you left: /next to chat again'));
       if (text === '/help') return say(`* ${HELP}`);
       send(text);

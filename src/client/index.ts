@@ -3,6 +3,7 @@ export type {
   Ack,
   ClientStatus,
   IceServer,
+  JoinPreferences,
   LeaveReason,
   PairedPayload,
   PartnerLeftPayload,

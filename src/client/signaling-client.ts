@@ -1,6 +1,6 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import { ErrorCode } from '../protocol/errors.js';
-import type { Ack, Command, CommandResults, ServerEvents, Signal } from '../protocol/messages.js';
+import type { Ack, Command, CommandResults, JoinPreferences, ServerEvents, Signal } from '../protocol/messages.js';
 import { ORIGIN_CHECK_PATH, type OriginCheckAnswer } from '../protocol/origin-check.js';
 import { callSafely } from './call-safely.js';
 import { nextEvent } from './chat/emitter.js';
@@ -12,6 +12,12 @@ export interface SignalingClientOptions {
   ackTimeoutMs?: number;
   /** A session id from an earlier connection (`sessionId`), to resume it. */
   session?: string;
+  /**
+   * Matchmaking preferences for the server's automatic join (sent in `auth` at every connection,
+   * so a session that resumes its place in the queue keeps them). `join`, `next` and `block`
+   * with preferences replace them.
+   */
+  preferences?: JoinPreferences;
   /** Passed to socket.io-client; `transports` defaults to WebSocket only (no sticky sessions needed). */
   socket?: Partial<ManagerOptions & SocketOptions>;
   /**
@@ -48,6 +54,7 @@ export class SignalingClient implements Signaling {
   /** Set while the event being dispatched is one this client has processed already. */
   #duplicate = false;
   #queueOnConnect: (() => boolean) | undefined;
+  #preferences: JoinPreferences | undefined;
   readonly #refusalListeners = new Set<(refusal: ConnectionRefusal) => void>();
   readonly #answerListeners = new Set<(command: Command, ack: Ack<object>) => void>();
   /** Refusals in a row, for the back-off; reset by a connection. */
@@ -62,6 +69,7 @@ export class SignalingClient implements Signaling {
     this.#ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
     this.#maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
     this.#session = options.session;
+    this.#preferences = options.preferences;
     this.#acknowledger = new EventAcknowledger((seq) => {
       if (this.socket.connected) this.socket.emit('ack', { seq });
     });
@@ -72,7 +80,9 @@ export class SignalingClient implements Signaling {
       transports: ['websocket'],
       ...options.socket,
       auth: (send) => {
-        const auth: { session?: string; lastSeq?: number; join?: boolean } = {};
+        const auth: { session?: string; lastSeq?: number; join?: boolean } & JoinPreferences = {
+          ...this.#preferences,
+        };
         if (this.#session) {
           auth.session = this.#session;
           auth.lastSeq = this.#acknowledger.last;
@@ -116,16 +126,28 @@ export class SignalingClient implements Signaling {
     return this.#session;
   }
 
-  join(): Promise<Ack<CommandResults['join']>> {
-    return this.#command('join');
+  /** Queues for a partner; preferences given here are also those of later automatic joins. */
+  join(preferences?: JoinPreferences): Promise<Ack<CommandResults['join']>> {
+    return this.#command('join', this.#prefer(preferences));
   }
 
   signal(signal: Signal): Promise<Ack<CommandResults['signal']>> {
     return this.#command('signal', signal);
   }
 
-  next(): Promise<Ack<CommandResults['next']>> {
-    return this.#command('next');
+  next(preferences?: JoinPreferences): Promise<Ack<CommandResults['next']>> {
+    return this.#command('next', this.#prefer(preferences));
+  }
+
+  /** Ends the pair like `next`; the server never pairs this session with that partner again. */
+  block(preferences?: JoinPreferences): Promise<Ack<CommandResults['block']>> {
+    return this.#command('block', this.#prefer(preferences));
+  }
+
+  /** The preferences to send: these, remembered for the next connection, or the current ones. */
+  #prefer(preferences: JoinPreferences | undefined): JoinPreferences | undefined {
+    if (preferences) this.#preferences = preferences;
+    return this.#preferences;
   }
 
   leave(): Promise<Ack<CommandResults['leave']>> {
@@ -202,6 +224,11 @@ export class SignalingClient implements Signaling {
     return () => {
       this.#refusalListeners.delete(listener);
     };
+  }
+
+  /** The preferences sent in `auth` from the next connection on (`join`, `next` and `block` with preferences set them too). */
+  setPreferences(preferences: JoinPreferences | undefined): void {
+    this.#preferences = preferences;
   }
 
   /** Sends `auth.join: decide()` at every connection: the server queues a new session at once, or leaves it idle. */

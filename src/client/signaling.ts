@@ -1,4 +1,4 @@
-import type { Ack, Command, CommandResults, ServerEvents, Signal } from '../protocol/messages.js';
+import type { Ack, Command, CommandResults, JoinPreferences, ServerEvents, Signal } from '../protocol/messages.js';
 
 /** A listener of one server event. */
 export type SignalingListener<E extends keyof ServerEvents> = (payload: ServerEvents[E]) => void;
@@ -36,9 +36,12 @@ export interface Signaling {
    */
   readonly resumes: boolean;
 
-  join(): Promise<Ack<CommandResults['join']>>;
+  /** Queues for a partner, with matchmaking preferences (docs/protocol.md, "Matching"): none means anyone. */
+  join(preferences?: JoinPreferences): Promise<Ack<CommandResults['join']>>;
   signal(signal: Signal): Promise<Ack<CommandResults['signal']>>;
-  next(): Promise<Ack<CommandResults['next']>>;
+  next(preferences?: JoinPreferences): Promise<Ack<CommandResults['next']>>;
+  /** Optional. Ends the pair like `next` and is never paired with that partner again. */
+  block?(preferences?: JoinPreferences): Promise<Ack<CommandResults['block']>>;
   leave(): Promise<Ack<CommandResults['leave']>>;
 
   /** Subscribes to a server event; returns the unsubscribe function. */
@@ -73,6 +76,8 @@ export interface Signaling {
    * `join` after connecting; `ChatClient` sends one itself over a transport without it.
    */
   queueOnConnect?(decide: () => boolean): void;
+  /** Optional. The preferences of the joins the server makes for this client (on connecting, on resuming its place). */
+  setPreferences?(preferences: JoinPreferences | undefined): void;
   /** Disconnects for good (the server ends the pair at once: a goodbye, not a drop). */
   close(): void;
 }

@@ -5,6 +5,7 @@ import {
   type Command,
   type CommandResults,
   isCommand,
+  type JoinPreferences,
   type ServerEvents,
   type SessionPayload,
   type Signal,
@@ -173,8 +174,8 @@ export class WebSocketSignalingClient implements Signaling {
     return this.#session;
   }
 
-  join(): Promise<Ack<CommandResults['join']>> {
-    return this.#command('join');
+  join(preferences?: JoinPreferences): Promise<Ack<CommandResults['join']>> {
+    return this.#command('join', preferences);
   }
 
   /** Sent at once, without waiting for the ack of a signal before it: the partner gets them in this order. */
@@ -187,8 +188,13 @@ export class WebSocketSignalingClient implements Signaling {
    * (RATE_LIMITED) leaves it as it was, and its signals must still get through. `next` ends it
    * with the `waiting` or new `paired` that comes before its ack; `leave` with its ack.
    */
-  next(): Promise<Ack<CommandResults['next']>> {
-    return this.#command('next');
+  next(preferences?: JoinPreferences): Promise<Ack<CommandResults['next']>> {
+    return this.#command('next', preferences);
+  }
+
+  /** Ends the pair like `next`; the server never pairs this session with that partner again. */
+  block(preferences?: JoinPreferences): Promise<Ack<CommandResults['block']>> {
+    return this.#command('block', preferences);
   }
 
   async leave(): Promise<Ack<CommandResults['leave']>> {

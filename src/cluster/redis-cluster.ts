@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import { matchRules } from '../store/pairing-store.js';
 import { createStoreClient, RedisPairingStore } from '../store/redis-store.js';
 
 export interface RedisCluster {
@@ -18,7 +19,10 @@ export interface RedisCluster {
  * Store commands fail fast in an outage (UNAVAILABLE).
  */
 export function createRedisCluster(
-  config: Pick<Config, 'redisPrefix' | 'resumeGraceMs' | 'outboxMaxEvents' | 'outboxMaxBytes'> & { redisUrl: string },
+  config: Pick<
+    Config,
+    'redisPrefix' | 'resumeGraceMs' | 'outboxMaxEvents' | 'outboxMaxBytes' | 'matchRecentPartners' | 'matchRecentMs'
+  > & { redisUrl: string },
   logger: Logger,
 ): RedisCluster {
   const storeClient = createStoreClient(config.redisUrl);
@@ -42,6 +46,7 @@ export function createRedisCluster(
     owner: `${process.env.FLY_MACHINE_ID ?? hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     leaseMs: config.resumeGraceMs,
     outbox: { maxEvents: config.outboxMaxEvents, maxBytes: config.outboxMaxBytes },
+    matching: matchRules(config),
     ownsClient: true,
   });
 

@@ -1,9 +1,10 @@
 import { type ErrorBody, ErrorCode, ProtocolError, StoreUnavailableError } from '../protocol/errors.js';
 import type { Ack, Command, CommandResults, LeaveReason, Signal } from '../protocol/messages.js';
-import { type PayloadLimits, parseAck, parseEmpty, parseSignal } from '../protocol/validate.js';
+import { type PayloadLimits, parseAck, parseEmpty, parsePreferences, parseSignal } from '../protocol/validate.js';
 import {
   type Attached,
   type EnqueueResult,
+  type MatchPreferences,
   type Outgoing,
   type PairingStore,
   partnerOf,
@@ -22,6 +23,8 @@ export interface CoreOptions {
   checkSignal?: (signal: Signal) => void;
   /** How long a session whose connection dropped keeps its pair and outbox, waiting to be resumed. */
   resumeGraceMs: number;
+  /** How long a client with interests waits for a shared one before anyone will do, unless it says (MATCH_FALLBACK_MS). Default 10 s. */
+  matchFallbackMs?: number;
   /** Told about pairs, relays and refusals, for logs and metrics. */
   observer?: SignalingObserver;
   /** Where unexpected faults are reported; they reach the client only as INTERNAL. */
@@ -48,6 +51,7 @@ export class SignalingCore {
   readonly #onInternalError: NonNullable<CoreOptions['onInternalError']>;
   readonly #resumeGraceMs: number;
   readonly #observer: SignalingObserver;
+  readonly #matchFallbackMs: number;
 
   /** The registry: command name → handler. */
   readonly #commands: { [C in Command]: Handler<C> } = {
@@ -57,6 +61,7 @@ export class SignalingCore {
     next: (session, payload) => this.#next(session, payload),
     leave: (session, payload) => this.#leave(session, payload),
     ack: (session, payload) => this.#ack(session, payload),
+    block: (session, payload) => this.#block(session, payload),
   };
 
   constructor(options: CoreOptions) {
@@ -67,6 +72,7 @@ export class SignalingCore {
     this.#onInternalError = options.onInternalError ?? (() => {});
     this.#resumeGraceMs = options.resumeGraceMs;
     this.#observer = options.observer ?? silentObserver;
+    this.#matchFallbackMs = options.matchFallbackMs ?? 10_000;
   }
 
   /** Runs one command; never throws: every outcome, good or bad, is an acknowledgement. */
@@ -135,6 +141,14 @@ export class SignalingCore {
       this.#observer.pairEnded(ended.pair, 'disconnect');
       await this.#deliver(ended.events);
     }
+    // Waiting sessions whose fallback passed meet anyone now, even if nobody joins (the store has no timers).
+    for (const session of beat.due) {
+      const rematched = await this.#store.rematch(session);
+      if (rematched.status === 'lost') await this.#delivery.lost([session]);
+      if (rematched.status !== 'paired') continue;
+      this.#observer.paired(rematched.pair);
+      await this.#deliver(rematched.events);
+    }
     this.#delivery.catchUp(beat.lastSeq);
   }
 
@@ -142,8 +156,14 @@ export class SignalingCore {
   // Commands
 
   async #join(session: SessionId, payload: unknown): Promise<CommandResults['join']> {
-    parseEmpty(payload, 'join');
-    return this.#settle(session, await this.#store.enqueue(session));
+    const preferences = this.#preferences(payload, 'join');
+    return this.#settle(session, await this.#store.enqueue(session, preferences));
+  }
+
+  /** A command's matchmaking preferences, validated (INVALID_PAYLOAD before anything changes), with the server's default fallback. */
+  #preferences(payload: unknown, command: string): MatchPreferences {
+    const { interests, lang, fallbackMs = this.#matchFallbackMs } = parsePreferences(payload, command);
+    return { interests, lang, fallbackMs };
   }
 
   /**
@@ -209,9 +229,27 @@ export class SignalingCore {
   }
 
   async #next(session: SessionId, payload: unknown): Promise<CommandResults['next']> {
-    parseEmpty(payload, 'next');
+    const preferences = this.#preferences(payload, 'next');
     await this.#endPair(session, 'next');
-    const result = await this.#store.enqueue(session);
+    return this.#requeue(session, preferences);
+  }
+
+  /**
+   * Ends the pair like `next` (the partner is told "next", nothing more) and never pairs the two
+   * again while both sessions live; then queues the caller. Without a partner: NOT_PAIRED, nothing changed.
+   */
+  async #block(session: SessionId, payload: unknown): Promise<CommandResults['block']> {
+    const preferences = this.#preferences(payload, 'block');
+    const ended = await this.#store.unpair(session, 'next', { tell: 'partner', block: true });
+    if (!ended) throw new ProtocolError(ErrorCode.NOT_PAIRED, 'block needs a partner: it blocks the current one');
+    this.#observer.pairEnded(ended.pair, 'next');
+    await this.#deliver(ended.events);
+    return this.#requeue(session, preferences);
+  }
+
+  /** Queues a session that may have been in a pair a moment ago (`next`, `block`). */
+  async #requeue(session: SessionId, preferences: MatchPreferences): Promise<{ status: 'waiting' | 'paired' }> {
+    const result = await this.#store.enqueue(session, preferences);
     // `next` while already waiting keeps the place in the queue.
     if (result.status === 'already-waiting') return { status: 'waiting' };
     // A waiting caller can be matched by someone else's join between the two steps above; that

@@ -14,7 +14,16 @@ export function wireEvent(event: SessionEvent, iceServers: () => IceServer[]): W
     case 'waiting':
       return ['waiting', {}];
     case 'paired':
-      return ['paired', { room: event.room, initiator: event.initiator, iceServers: iceServers() }];
+      return [
+        'paired',
+        {
+          room: event.room,
+          initiator: event.initiator,
+          iceServers: iceServers(),
+          // Outboxes written before this field existed (a rolling deploy) have none.
+          commonInterests: event.commonInterests ?? [],
+        },
+      ];
     case 'signal':
       return ['signal', event.signal];
     case 'partner-left':

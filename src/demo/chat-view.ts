@@ -18,6 +18,9 @@ export class ChatView {
   readonly #form = element('composer', HTMLFormElement);
   readonly #input = element('message', HTMLInputElement);
   readonly #send = this.#form.querySelector('button') ?? fail('Send button');
+  readonly #common = element('common', HTMLElement);
+  readonly #online = element('online', HTMLElement);
+  readonly interestsInput = element('interests', HTMLInputElement);
   readonly nextButton = element('next', HTMLButtonElement);
   readonly leaveButton = element('leave', HTMLButtonElement);
   readonly #receipts = new Map<number, HTMLElement>();
@@ -44,6 +47,18 @@ export class ChatView {
   showHint(text: string | undefined): void {
     this.#hint.textContent = text ?? '';
     this.#hint.hidden = text === undefined;
+  }
+
+  /** "You both like …" for the current partner, or nothing (none shared, or no partner). */
+  showCommon(interests: readonly string[]): void {
+    this.#common.textContent = interests.length > 0 ? `You both like ${interests.join(', ')}.` : '';
+    this.#common.hidden = interests.length === 0;
+  }
+
+  /** How many people are here (GET /stats), or nothing when it is not known. */
+  showOnline(online: number | undefined): void {
+    this.#online.textContent = online === undefined ? '' : `${online.toLocaleString('en')} online`;
+    this.#online.hidden = online === undefined;
   }
 
   /** Which of New partner and Leave make sense now. */

@@ -4,7 +4,7 @@
  * recorded or sent), which lets Chromium on a machine without a network route use loopback.
  */
 import { ChatClient, ChatError } from '../client/chat/index.js';
-import type { Ack } from '../protocol/messages.js';
+import type { Ack, JoinPreferences } from '../protocol/messages.js';
 import { ChatView } from './chat-view.js';
 import { connectSignaling } from './signaling-target.js';
 
@@ -22,9 +22,25 @@ const transport = await connectSignaling().catch((error: Error) => {
   view.setStatus('error', `Cannot reach the chat server: ${error.message}`);
   throw error;
 });
+/** Where the interests typed last time are kept, so the first join of a visit uses them. */
+const INTERESTS_KEY = 'pairwire:interests';
+/** How often the online count is asked for (GET /stats answers from a 2 s cache). */
+const STATS_EVERY_MS = 5000;
+
+view.interestsInput.value = localStorage.getItem(INTERESTS_KEY) ?? '';
+/** The interests field as preferences: comma-separated tags (the server normalises and checks them). */
+function preferences(): JoinPreferences {
+  const interests = view.interestsInput.value
+    .split(',')
+    .map((tag) => tag.trim())
+    .filter(Boolean);
+  return { interests };
+}
+
 const chat = new ChatClient(location.origin, {
   transport,
   beforePeerConnection: loopback ? askForMicrophone : undefined,
+  preferences: preferences(),
 });
 
 /** Connected to the server at the moment (New partner and Leave need it). */
@@ -53,8 +69,9 @@ chat.on('waiting', () => {
   view.showHint(WAITING_HINT);
   updateControls();
 });
-chat.on('paired', ({ resumed }) => {
+chat.on('paired', ({ resumed, commonInterests }) => {
   if (!resumed) view.clearMessages();
+  view.showCommon(commonInterests);
   view.showHint(undefined);
   view.setStatus('paired', resumed ? 'Reconnecting to your partner…' : 'Partner found, connecting…');
   updateControls();
@@ -74,6 +91,7 @@ chat.on('closed', ({ reason }) => {
     view.setStatus('error', 'The connection to your partner was lost.');
 });
 chat.on('partner-left', () => {
+  view.showCommon([]);
   view.setStatus('idle', 'Your partner left. Press New partner to chat again.');
   view.addNotice('Your partner left.');
   updateControls();
@@ -126,8 +144,29 @@ addEventListener('pageshow', (event) => {
 // Nothing changes on a click itself: the page follows the server's answer. A refused click
 // (too quick, say) leaves the chat as it was.
 view.nextButton.addEventListener('click', () => {
-  void command(chat.next());
+  void command(chat.next(preferences()));
 });
+// New interests apply from the next partner on; while waiting, at once (queued again with them).
+view.interestsInput.addEventListener('change', () => {
+  localStorage.setItem(INTERESTS_KEY, view.interestsInput.value);
+  if (chat.state !== 'waiting') return;
+  void command(chat.leave()).then((left) => {
+    if (left?.ok) void command(chat.join(preferences()));
+  });
+});
+
+/** The online count, from this page's own server (on Vercel, the deployment's /stats). */
+async function showOnline(): Promise<void> {
+  try {
+    const response = await fetch('/stats', { cache: 'no-store' });
+    const stats = (await response.json()) as { online?: unknown };
+    view.showOnline(response.ok && typeof stats.online === 'number' ? stats.online : undefined);
+  } catch {
+    view.showOnline(undefined);
+  }
+}
+void showOnline();
+setInterval(() => void showOnline(), STATS_EVERY_MS);
 view.leaveButton.addEventListener('click', () => {
   void command(chat.leave()).then((ack) => {
     // By the time the answer is in, a later click may have moved on: go by the chat's state.

@@ -9,6 +9,7 @@ import { iceServersRoute } from './ice-servers-route.js';
 import { metricsRoute } from './metrics-route.js';
 import { originCheckRoute } from './origin-check-route.js';
 import { securityHeaders } from './security.js';
+import { statsRoute } from './stats-route.js';
 
 export interface HttpAppParts {
   store: PairingStore;
@@ -29,6 +30,7 @@ export function createHttpApp(config: Config, parts: HttpAppParts): Express {
   app.use(healthRoutes(parts.store));
   app.use(iceServersRoute(config.iceServers, turnSettings(config)));
   app.use(originCheckRoute(config.corsOrigins));
+  app.use(statsRoute(parts.store));
   if (parts.metrics) app.use(metricsRoute(parts.metrics, config.metricsToken));
   if (parts.demo) app.use(demoPage());
   return app;

@@ -31,8 +31,51 @@ export type Signal = z.infer<typeof signalSchema>;
 export type SignalType = Signal['type'];
 export type IceCandidateInit = z.infer<typeof iceCandidateSchema>;
 
-/** `join`, `next` and `leave` take no payload; an empty object is tolerated for convenience. */
+/** `leave` takes no payload; an empty object is tolerated for convenience. */
 export const emptyPayloadSchema = z.union([z.undefined(), z.strictObject({})]);
+
+/** At most this many interests per client; each is 1–32 characters once normalised. */
+export const MAX_INTERESTS = 10;
+export const MAX_INTEREST_CHARS = 32;
+/** The longest `fallbackMs` a client may ask for (an hour); `null` asks never to fall back. */
+export const MAX_FALLBACK_MS = 3_600_000;
+
+/**
+ * One interest as matching compares it: Unicode NFKC, trimmed, lower-cased ("  Jazz " and "ｊａｚｚ"
+ * are both "jazz"), then 1–32 characters (code points), none of them a control character.
+ */
+export const interestSchema = z
+  .string()
+  .max(1024)
+  .transform((tag) => tag.normalize('NFKC').trim().toLowerCase())
+  .refine((tag) => tag.length > 0, 'an interest may not be empty')
+  .refine((tag) => [...tag].length <= MAX_INTEREST_CHARS, `an interest is at most ${MAX_INTEREST_CHARS} characters`)
+  .refine((tag) => !/\p{Cc}/u.test(tag), 'an interest may not contain control characters');
+
+/**
+ * `join`, `next` and `block` take optional matchmaking preferences (docs/protocol.md, "Matching");
+ * nothing or `{}` asks for anyone, as before. Also accepted in the socket.io `auth` of a
+ * connection that is queued at once (`auth: { join: true, interests, fallbackMs, lang }`).
+ */
+export const joinPayloadSchema = z.union([
+  z.undefined(),
+  z.strictObject({
+    /** What the client wants to talk about; duplicates (after normalising) count once. */
+    interests: z.array(interestSchema).max(MAX_INTERESTS).optional(),
+    /** How long to wait for a shared interest before anyone will do; null: never. Default MATCH_FALLBACK_MS. */
+    fallbackMs: z.number().int().min(0).max(MAX_FALLBACK_MS).nullable().optional(),
+    /** A BCP 47 primary language subtag ("en", "pt"): only partners with the same one, or none, are matched. */
+    lang: z
+      .string()
+      .regex(/^[A-Za-z]{2,8}$/, 'lang is a BCP 47 primary language subtag, like "en"')
+      .transform((lang) => lang.toLowerCase())
+      .nullable()
+      .optional(),
+  }),
+]);
+
+/** What a client may send with `join`, `next` or `block`. */
+export type JoinPreferences = z.input<typeof joinPayloadSchema> & object;
 
 /**
  * `ack`: the client has processed every event up to `seq` (cumulative), so the server may forget
@@ -41,7 +84,7 @@ export const emptyPayloadSchema = z.union([z.undefined(), z.strictObject({})]);
 export const ackPayloadSchema = z.strictObject({ seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
 
 /** Commands a client may send, by event name. Anything else is UNKNOWN_EVENT. */
-export const COMMANDS = ['join', 'signal', 'next', 'leave', 'ack'] as const;
+export const COMMANDS = ['join', 'signal', 'next', 'leave', 'ack', 'block'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export function isCommand(event: string): event is Command {
@@ -71,6 +114,8 @@ export interface PairedPayload {
   initiator: boolean;
   /** STUN/TURN servers to give RTCPeerConnection. */
   iceServers: IceServer[];
+  /** The interests both sides gave, in the joining side's order; empty when matched without one (fallback). */
+  commonInterests: string[];
 }
 
 export interface SessionPayload {
@@ -111,6 +156,7 @@ export interface CommandResults {
   join: { status: 'waiting' | 'paired' };
   signal: Record<never, never>;
   next: { status: 'waiting' | 'paired' };
+  block: { status: 'waiting' | 'paired' };
   leave: { status: 'idle' };
   ack: Record<never, never>;
 }

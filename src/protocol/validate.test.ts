@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, ProtocolError } from './errors.js';
-import { parseEmpty, parseSignal } from './validate.js';
+import { parseEmpty, parsePreferences, parseSignal } from './validate.js';
 
 const limits = { maxSdpBytes: 1024, maxCandidateBytes: 256 };
 
@@ -66,5 +66,49 @@ describe('parseEmpty', () => {
     for (const raw of [null, 0, '', [], { a: 1 }]) {
       expect(codeOf(() => parseEmpty(raw, 'join'))).toBe(ErrorCode.INVALID_PAYLOAD);
     }
+  });
+});
+
+describe('parsePreferences', () => {
+  it('takes nothing or {} as "anyone", leaving the fallback to the server', () => {
+    expect(parsePreferences(undefined, 'join')).toEqual({ interests: [], lang: null });
+    expect(parsePreferences({}, 'next')).toEqual({ interests: [], lang: null });
+  });
+
+  it('normalises interests (NFKC, trimmed, lower-cased) and drops duplicates, keeping the first order', () => {
+    expect(parsePreferences({ interests: ['  Jazz ', 'ｊａｚｚ', 'Go', 'JAZZ', 'ﬁlm'] }, 'join').interests).toEqual([
+      'jazz',
+      'go',
+      'film',
+    ]);
+  });
+
+  it('takes fallbackMs (null: never) and a primary language subtag, lower-cased', () => {
+    expect(parsePreferences({ fallbackMs: null, lang: 'EN' }, 'join')).toEqual({
+      interests: [],
+      fallbackMs: null,
+      lang: 'en',
+    });
+    expect(parsePreferences({ fallbackMs: 0 }, 'join').fallbackMs).toBe(0);
+  });
+
+  it.each([
+    ['a payload that is not an object', 'jazz'],
+    ['an unknown key', { interests: [], mood: 'happy' }],
+    ['eleven interests', { interests: Array.from({ length: 11 }, (_, i) => `t${i}`) }],
+    ['an empty interest', { interests: ['   '] }],
+    ['a 33-character interest', { interests: ['x'.repeat(33)] }],
+    ['an interest with a control character', { interests: ['a\u0000b'] }],
+    ['an interest that is not a string', { interests: [7] }],
+    ['a negative fallbackMs', { fallbackMs: -1 }],
+    ['a fractional fallbackMs', { fallbackMs: 1.5 }],
+    ['a region with the language', { lang: 'en-US' }],
+    ['a one-letter lang', { lang: 'e' }],
+  ])('refuses %s with INVALID_PAYLOAD', (_label, payload) => {
+    expect(codeOf(() => parsePreferences(payload, 'join'))).toBe(ErrorCode.INVALID_PAYLOAD);
+  });
+
+  it('counts characters as code points: 32 emoji are one interest', () => {
+    expect(parsePreferences({ interests: ['😀'.repeat(32)] }, 'join').interests).toHaveLength(1);
   });
 });

@@ -1,5 +1,5 @@
 import { ErrorCode, ProtocolError } from './errors.js';
-import { ackPayloadSchema, emptyPayloadSchema, type Signal, signalSchema } from './messages.js';
+import { ackPayloadSchema, emptyPayloadSchema, joinPayloadSchema, type Signal, signalSchema } from './messages.js';
 import { isWellFormedSignal } from './signal-shape.js';
 
 export interface PayloadLimits {
@@ -31,7 +31,34 @@ function parseWithSchema(raw: unknown): Signal {
   return parsed.data;
 }
 
-/** `join`, `next` and `leave` carry nothing; anything else is refused rather than ignored. */
+/** What a client asked of its match, normalised; `fallbackMs` undefined leaves it to the server's default. */
+export interface RequestedMatch {
+  interests: string[];
+  fallbackMs?: number | null;
+  lang: string | null;
+}
+
+/**
+ * The preferences of `join`, `next` and `block` (nothing or `{}`: anyone), or INVALID_PAYLOAD naming
+ * the first problem. Interests come back normalised, duplicates dropped, in the order first given.
+ */
+export function parsePreferences(raw: unknown, command: string): RequestedMatch {
+  const parsed = joinPayloadSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : '';
+    throw new ProtocolError(
+      ErrorCode.INVALID_PAYLOAD,
+      `${command} takes nothing or { interests?, fallbackMs?, lang? }: ${where}${issue?.message ?? 'invalid'}`,
+    );
+  }
+  const { interests = [], fallbackMs, lang = null } = parsed.data ?? {};
+  const match: RequestedMatch = { interests: [...new Set(interests)], lang };
+  if (fallbackMs !== undefined) match.fallbackMs = fallbackMs;
+  return match;
+}
+
+/** `leave` carries nothing; anything else is refused rather than ignored. */
 export function parseEmpty(raw: unknown, command: string): void {
   if (!emptyPayloadSchema.safeParse(raw).success) {
     throw new ProtocolError(ErrorCode.INVALID_PAYLOAD, `${command} takes no payload`);

@@ -1,27 +1,44 @@
 import { randomUUID } from 'node:crypto';
 import type { LeaveReason, Signal } from '../protocol/messages.js';
 import {
+  ANYONE,
   type Attached,
+  DEFAULT_MATCH_RULES,
   DEFAULT_OUTBOX_LIMITS,
   DEFAULT_SIGNAL_HOLD_MS,
   type EnqueueResult,
   eventBytes,
   type Heartbeat,
+  type LiveStats,
+  MATCH_SCAN_STEPS,
   MAX_MISSING_SIGNALS,
+  type MatchPreferences,
+  type MatchRules,
   type OutboxLimits,
   type Outgoing,
   type Pair,
   type PairingStore,
   partnerOf,
   type RelayResult,
+  type RematchResult,
   type SessionEvent,
   type SessionId,
   type SessionState,
   type SignalOrder,
 } from './pairing-store.js';
+import { SortedQueue } from './sorted-queue.js';
 
 /** What a `paired` event counts against an outbox (the largest event a join appends). */
-const PAIRED_BYTES = eventBytes({ name: 'paired', room: randomUUID(), initiator: false });
+const PAIRED_BYTES = eventBytes({ name: 'paired', room: randomUUID(), initiator: false, commonInterests: [] });
+
+/** A session in the queue. */
+interface Waiter {
+  /** Arrival order (the store-wide counter): lower waited longer. */
+  seq: number;
+  preferences: MatchPreferences;
+  /** When it starts accepting anyone (it has interests and a fallback), until it is moved to #anyone. */
+  due: number | null;
+}
 
 /** One known session. */
 interface SessionRecord {
@@ -44,6 +61,10 @@ interface SessionRecord {
   connection: string | undefined;
   /** Every connection that carried it: forgotten with the session. */
   connections: Set<string>;
+  /** Its last partners, oldest first, with when each was paired. */
+  recent: Map<SessionId, number>;
+  /** The sessions it blocked. */
+  blocked: Set<SessionId>;
 }
 
 /** A signal waiting for its turn; `signal` null for a turn that is only skipped. */
@@ -62,8 +83,18 @@ const DUPLICATE: RelayResult = Object.freeze({ status: 'duplicate' });
  * the only owner, so attached sessions need no lease; only detached ones expire.
  */
 export class MemoryPairingStore implements PairingStore {
-  /** Waiting sessions; a Set iterates in insertion order, which makes it a FIFO with O(1) removal. */
-  readonly #queue = new Set<SessionId>();
+  /**
+   * Waiting sessions; a Map iterates in insertion order, which is arrival order (a session enters
+   * only when it starts waiting): a FIFO with O(1) removal. The same goes for each interest's set.
+   */
+  readonly #queue = new Map<SessionId, Waiter>();
+  /** Waiting sessions by interest, in arrival order. */
+  readonly #byInterest = new Map<string, Set<SessionId>>();
+  /** Waiting sessions that accept anyone, by arrival (seq): no interests, or a fallback that passed. */
+  readonly #anyone = new SortedQueue();
+  /** Waiting sessions with interests and a fallback, by when it passes (then moved to #anyone). */
+  readonly #fallbacks = new SortedQueue();
+  #arrivals = 0;
   /** Both members of every pair point at the same record. */
   readonly #pairs = new Map<SessionId, Pair>();
   readonly #sessions = new Map<SessionId, SessionRecord>();
@@ -76,10 +107,12 @@ export class MemoryPairingStore implements PairingStore {
   readonly #connections = new Map<string, SessionId>();
   readonly #limits: OutboxLimits;
   readonly #signalHoldMs: number;
+  readonly #rules: MatchRules;
 
-  constructor(options: { outbox?: OutboxLimits; signalHoldMs?: number } = {}) {
+  constructor(options: { outbox?: OutboxLimits; signalHoldMs?: number; matching?: MatchRules } = {}) {
     this.#limits = options.outbox ?? DEFAULT_OUTBOX_LIMITS;
     this.#signalHoldMs = options.signalHoldMs ?? DEFAULT_SIGNAL_HOLD_MS;
+    this.#rules = options.matching ?? DEFAULT_MATCH_RULES;
   }
 
   async attach(
@@ -103,7 +136,7 @@ export class MemoryPairingStore implements PairingStore {
   async detach(session: SessionId, graceMs: number): Promise<void> {
     const record = this.#sessions.get(session);
     if (!record) return;
-    if (this.#queue.delete(session)) record.droppedWhileWaiting = true;
+    if (this.#unqueue(session)) record.droppedWhileWaiting = true;
     const at = Date.now() + graceMs;
     record.expiresAt = at;
     // Graces are all alike in practice, so appending keeps the list in expiry order; a shorter one
@@ -117,7 +150,8 @@ export class MemoryPairingStore implements PairingStore {
 
   async heartbeat(sessions: SessionId[]): Promise<Heartbeat> {
     this.#sweep();
-    const beat: Heartbeat = { orphans: [], lost: [], lastSeq: new Map() };
+    const beat: Heartbeat = { orphans: [], lost: [], lastSeq: new Map(), due: [] };
+    const now = Date.now();
     for (const session of sessions) {
       const record = this.#live(session);
       if (!record) {
@@ -125,13 +159,15 @@ export class MemoryPairingStore implements PairingStore {
         continue;
       }
       beat.lastSeq.set(session, record.seq);
+      const due = this.#queue.get(session)?.due;
+      if (due !== undefined && due !== null && due <= now) beat.due.push(session);
       const pair = this.#pairs.get(session);
       if (pair && !this.#live(partnerOf(pair, session))) beat.orphans.push(session);
     }
     return beat;
   }
 
-  async enqueue(session: SessionId): Promise<EnqueueResult> {
+  async enqueue(session: SessionId, preferences: MatchPreferences = ANYONE): Promise<EnqueueResult> {
     // Attached by its transport: unknown means it was lost (its numbering would start over).
     const record = this.#live(session);
     if (!record) return { status: 'lost' };
@@ -144,31 +180,173 @@ export class MemoryPairingStore implements PairingStore {
       return { status: 'lost' };
     }
 
-    for (const candidate of this.#queue) {
-      this.#queue.delete(candidate);
-      const other = this.#live(candidate);
-      if (!other) continue; // a leftover: drop it and look further
-      if (!this.#fits(other, PAIRED_BYTES)) {
-        this.#forget(candidate); // stopped reading: lost
-        continue;
-      }
-      const pair: Pair = { id: randomUUID(), initiator: candidate, polite: session };
-      this.#pairs.set(pair.initiator, pair);
-      this.#pairs.set(pair.polite, pair);
-      // The polite side hears first: the initiator answers `paired` with an offer, which must
-      // not reach the polite side before its own `paired` where deliveries are unordered.
-      const events = [
-        this.#push(session, record, { name: 'paired', room: pair.id, initiator: false }),
-        this.#push(candidate, other, { name: 'paired', room: pair.id, initiator: true }),
-      ];
-      return { status: 'paired', pair, events };
+    const now = Date.now();
+    const found = this.#findPartner(session, record, preferences, now);
+    if (found) return { status: 'paired', ...this.#pair(found, session, record, preferences, now) };
+    const seq = ++this.#arrivals;
+    const accepts = preferences.interests.length === 0 || preferences.fallbackMs === 0;
+    const due = accepts || preferences.fallbackMs === null ? null : now + preferences.fallbackMs;
+    this.#queue.set(session, { seq, preferences, due });
+    for (const tag of preferences.interests) {
+      const waiting = this.#byInterest.get(tag);
+      if (waiting) waiting.add(session);
+      else this.#byInterest.set(tag, new Set([session]));
     }
-    this.#queue.add(session);
+    if (accepts) this.#anyone.add(session, seq);
+    else if (due !== null) this.#fallbacks.add(session, due);
     return { status: 'waiting', events: [this.#push(session, record, { name: 'waiting' })] };
   }
 
+  async rematch(session: SessionId): Promise<RematchResult> {
+    const waiter = this.#queue.get(session);
+    const record = this.#live(session);
+    if (!waiter || !record) return { status: 'unchanged' };
+    if (!this.#fits(record, PAIRED_BYTES)) {
+      this.#forget(session);
+      return { status: 'lost' };
+    }
+    const now = Date.now();
+    this.#mature(now);
+    // Only a session that accepts anyone now has anything new to look for.
+    if (waiter.due !== null || !this.#anyone.delete(session, waiter.seq)) return { status: 'unchanged' };
+    this.#anyone.add(session, waiter.seq);
+    const heads = this.#anyone.head(MATCH_SCAN_STEPS).map(({ id }) => id);
+    const found = this.#firstCompatible(heads, session, record, waiter.preferences, now);
+    if (!found) return { status: 'unchanged' };
+    this.#unqueue(found.partner);
+    this.#unqueue(session);
+    const mine = { partner: session, record, waiter };
+    // The longer waiter initiates, as in a join: there the one waiting is always the longer.
+    const [first, second] = waiter.seq < found.waiter.seq ? [mine, found] : [found, mine];
+    return {
+      status: 'paired',
+      ...this.#pair(first, second.partner, second.record, second.waiter.preferences, now, waiter.preferences),
+    };
+  }
+
+  /**
+   * The waiting session `session` is to be paired with (pairing-store.ts `enqueue` says how it is
+   * chosen), already off the queue, or undefined. Leftovers met on the way (expired, or lost to a
+   * full outbox) are dropped.
+   */
+  #findPartner(
+    session: SessionId,
+    record: SessionRecord,
+    preferences: MatchPreferences,
+    now: number,
+  ): { partner: SessionId; record: SessionRecord; waiter: Waiter } | undefined {
+    let best: { partner: SessionId; record: SessionRecord; waiter: Waiter } | undefined;
+    for (const tag of preferences.interests) {
+      const waiting = this.#byInterest.get(tag);
+      if (!waiting) continue;
+      const found = this.#firstCompatible([...take(waiting, MATCH_SCAN_STEPS)], session, record, preferences, now);
+      if (found && (!best || found.waiter.seq < best.waiter.seq)) best = found;
+    }
+    if (!best && (preferences.interests.length === 0 || preferences.fallbackMs === 0)) {
+      this.#mature(now);
+      const heads = this.#anyone.head(MATCH_SCAN_STEPS).map(({ id }) => id);
+      best = this.#firstCompatible(heads, session, record, preferences, now);
+    }
+    if (best) this.#unqueue(best.partner);
+    return best;
+  }
+
+  /** The first of `candidates` that `session` may be paired with. */
+  #firstCompatible(
+    candidates: SessionId[],
+    session: SessionId,
+    record: SessionRecord,
+    preferences: MatchPreferences,
+    now: number,
+  ): { partner: SessionId; record: SessionRecord; waiter: Waiter } | undefined {
+    for (const partner of candidates) {
+      const waiter = this.#queue.get(partner);
+      if (!waiter || partner === session) continue;
+      const other = this.#live(partner);
+      if (!other) continue; // a leftover: #live dropped it
+      const lang = waiter.preferences.lang;
+      if (lang !== null && preferences.lang !== null && lang !== preferences.lang) continue;
+      if (this.#isRecent(record, partner, now) || this.#isRecent(other, session, now)) continue;
+      if (record.blocked.has(partner) || other.blocked.has(session)) continue;
+      if (!this.#fits(other, PAIRED_BYTES)) {
+        this.#forget(partner); // stopped reading: lost
+        continue;
+      }
+      return { partner, record: other, waiter };
+    }
+    return undefined;
+  }
+
+  #isRecent(record: SessionRecord, partner: SessionId, now: number): boolean {
+    const at = record.recent.get(partner);
+    return at !== undefined && at > now - this.#rules.recentMs;
+  }
+
+  /** Moves waiting sessions whose fallback has passed to #anyone, a bounded number per join. */
+  #mature(now: number): void {
+    for (const { id, key } of this.#fallbacks.head(MATCH_SCAN_STEPS)) {
+      if (key > now) break;
+      this.#fallbacks.delete(id, key);
+      const waiter = this.#queue.get(id);
+      if (!waiter) continue;
+      waiter.due = null;
+      this.#anyone.add(id, waiter.seq);
+    }
+  }
+
+  /** Records the pair of `session` (the polite side) with `found` (the initiator), remembers each as the other's recent partner, tells both. */
+  #pair(
+    found: { partner: SessionId; record: SessionRecord; waiter: Waiter },
+    session: SessionId,
+    record: SessionRecord,
+    preferences: MatchPreferences,
+    now: number,
+    /** Whose interests' order `commonInterests` follows: the joiner's, or the rematched session's. */
+    ordered: MatchPreferences = preferences,
+  ): { pair: Pair; events: Outgoing[] } {
+    const { partner, record: other, waiter } = found;
+    const theirs = ordered === preferences ? waiter.preferences.interests : preferences.interests;
+    const commonInterests = ordered.interests.filter((tag) => theirs.includes(tag));
+    const pair: Pair = { id: randomUUID(), initiator: partner, polite: session };
+    this.#pairs.set(pair.initiator, pair);
+    this.#pairs.set(pair.polite, pair);
+    this.#remember(record, partner, now);
+    this.#remember(other, session, now);
+    // The polite side hears first: the initiator answers `paired` with an offer, which must
+    // not reach the polite side before its own `paired` where deliveries are unordered.
+    const events = [
+      this.#push(session, record, { name: 'paired', room: pair.id, initiator: false, commonInterests }),
+      this.#push(partner, other, { name: 'paired', room: pair.id, initiator: true, commonInterests }),
+    ];
+    return { pair, events };
+  }
+
+  /** Keeps `partner` as one of the last MatchRules.recentPartners of `record`. */
+  #remember(record: SessionRecord, partner: SessionId, now: number): void {
+    record.recent.delete(partner);
+    record.recent.set(partner, now);
+    if (record.recent.size <= this.#rules.recentPartners) return;
+    const oldest = record.recent.keys().next().value;
+    if (oldest !== undefined) record.recent.delete(oldest);
+  }
+
+  /** Takes `session` off every queue it is in; true when it was waiting. */
+  #unqueue(session: SessionId): boolean {
+    const waiter = this.#queue.get(session);
+    if (!waiter) return false;
+    this.#queue.delete(session);
+    for (const tag of waiter.preferences.interests) {
+      const waiting = this.#byInterest.get(tag);
+      waiting?.delete(session);
+      if (waiting?.size === 0) this.#byInterest.delete(tag);
+    }
+    if (waiter.due !== null) this.#fallbacks.delete(session, waiter.due);
+    else this.#anyone.delete(session, waiter.seq);
+    return true;
+  }
+
   async dequeue(session: SessionId): Promise<boolean> {
-    return this.#queue.delete(session);
+    return this.#unqueue(session);
   }
 
   async pairOf(session: SessionId): Promise<Pair | null> {
@@ -178,12 +356,13 @@ export class MemoryPairingStore implements PairingStore {
   async unpair(
     session: SessionId,
     reason: LeaveReason,
-    { tell }: { tell: 'partner' | 'self' } = { tell: 'partner' },
+    { tell, block = false }: { tell: 'partner' | 'self'; block?: boolean } = { tell: 'partner' },
   ): Promise<{ pair: Pair; events: Outgoing[] } | null> {
     const pair = this.#pairs.get(session);
     if (!pair) return null;
     this.#pairs.delete(pair.initiator);
     this.#pairs.delete(pair.polite);
+    if (block) this.#sessions.get(session)?.blocked.add(partnerOf(pair, session));
     const to = tell === 'self' ? session : partnerOf(pair, session);
     const told = this.#append(to, { name: 'partner-left', room: pair.id, reason });
     return { pair, events: told ? [told] : [] };
@@ -317,6 +496,10 @@ export class MemoryPairingStore implements PairingStore {
     return this.#queue.size;
   }
 
+  async stats(): Promise<LiveStats> {
+    return { online: this.#sessions.size, waiting: this.#queue.size, pairs: this.#pairs.size / 2 };
+  }
+
   /** What the store holds, for tests and gauges: sessions known, sessions in a pair, sessions queued. */
   get size(): { sessions: number; paired: number; queued: number } {
     return { sessions: this.#sessions.size, paired: this.#pairs.size, queued: this.#queue.size };
@@ -327,6 +510,9 @@ export class MemoryPairingStore implements PairingStore {
   async close(): Promise<void> {
     for (const record of this.#sessions.values()) this.#dropHeld(record);
     this.#queue.clear();
+    this.#byInterest.clear();
+    this.#anyone.clear();
+    this.#fallbacks.clear();
     this.#pairs.clear();
     this.#sessions.clear();
     this.#connections.clear();
@@ -345,6 +531,8 @@ export class MemoryPairingStore implements PairingStore {
       held: new Map(),
       connection: undefined,
       connections: new Set(),
+      recent: new Map(),
+      blocked: new Set(),
     };
     this.#sessions.set(session, record);
     return record;
@@ -421,7 +609,7 @@ export class MemoryPairingStore implements PairingStore {
       }
     }
     this.#sessions.delete(session);
-    this.#queue.delete(session);
+    this.#unqueue(session);
   }
 
   /**
@@ -450,5 +638,15 @@ export class MemoryPairingStore implements PairingStore {
     const pair = this.#pairs.get(session);
     if (pair) return { status: 'paired', pair };
     return this.#queue.has(session) ? { status: 'waiting' } : { status: 'idle' };
+  }
+}
+
+/** The first `count` items of `items`, without copying the rest. */
+function* take<T>(items: Iterable<T>, count: number): Generator<T> {
+  if (count <= 0) return;
+  let taken = 0;
+  for (const item of items) {
+    yield item;
+    if (++taken >= count) return;
   }
 }

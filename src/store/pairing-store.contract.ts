@@ -4,9 +4,24 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Signal } from '../protocol/messages.js';
-import { type OutboxLimits, type PairingStore, partnerOf } from './pairing-store.js';
+import {
+  ANYONE,
+  type EnqueueResult,
+  MATCH_SCAN_STEPS,
+  type MatchPreferences,
+  type MatchRules,
+  type OutboxLimits,
+  type PairingStore,
+  partnerOf,
+} from './pairing-store.js';
 
-export type StoreFactory = (options?: { outbox?: OutboxLimits; signalHoldMs?: number }) => Promise<PairingStore>;
+export type StoreFactory = (options?: {
+  outbox?: OutboxLimits;
+  signalHoldMs?: number;
+  matching?: MatchRules;
+}) => Promise<PairingStore>;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function describePairingStoreContract(name: string, makeStore: StoreFactory): void {
   describe(`PairingStore contract: ${name}`, () => {
@@ -128,6 +143,20 @@ export function describePairingStoreContract(name: string, makeStore: StoreFacto
       expect(await store.queueLength()).toBe(1);
     });
 
+    it('counts who is online, waiting and paired', async () => {
+      expect(await store.stats()).toEqual({ online: 0, waiting: 0, pairs: 0 });
+      const [a, b, c, d] = [session('a'), session('b'), session('c'), session('d')];
+      await settled();
+      await store.enqueue(a);
+      await store.enqueue(b);
+      await store.enqueue(c);
+      expect(await store.stats()).toEqual({ online: 4, waiting: 1, pairs: 1 });
+      await store.unpair(a, 'next');
+      await store.release(d);
+      await store.detach(c, 60_000); // dropped: still online within its grace, off the queue
+      expect(await store.stats()).toEqual({ online: 3, waiting: 0, pairs: 0 });
+    });
+
     it('reports ready', async () => {
       await expect(store.ready()).resolves.toBeUndefined();
     });
@@ -212,6 +241,193 @@ export function describePairingStoreContract(name: string, makeStore: StoreFacto
       });
     });
 
+    describe('matching', () => {
+      /** Preferences: interests, with no fallback unless given. */
+      const likes = (interests: string[], more: Partial<MatchPreferences> = {}): MatchPreferences => ({
+        ...ANYONE,
+        interests,
+        ...more,
+      });
+      const partner = (result: EnqueueResult) => (result.status === 'paired' ? result.pair : undefined);
+
+      it('an interest match beats a longer wait, and both sides are told what they share', async () => {
+        const [a, b, c] = [session('a'), session('b'), session('c')];
+        await settled();
+        await store.enqueue(a); // anyone, waiting longest
+        await store.enqueue(b, likes(['chess', 'jazz']));
+        const result = await store.enqueue(c, likes(['jazz', 'go', 'chess'], { fallbackMs: 0 }));
+        if (result.status !== 'paired') throw new Error(result.status);
+        expect(result.pair).toMatchObject({ initiator: b, polite: c });
+        const room = result.pair.id;
+        // In the joiner's order.
+        const commonInterests = ['jazz', 'chess'];
+        expect(result.events).toEqual([
+          { to: c, seq: 1, event: { name: 'paired', room, initiator: false, commonInterests } },
+          { to: b, seq: 2, event: { name: 'paired', room, initiator: true, commonInterests } },
+        ]);
+        expect(await store.queueLength()).toBe(1);
+      });
+
+      it('among sessions sharing an interest, the one that waited longest wins, whichever interest it is', async () => {
+        const [a, b, c] = [session('a'), session('b'), session('c')];
+        await settled();
+        await store.enqueue(a, likes(['x']));
+        await store.enqueue(b, likes(['y']));
+        expect(partner(await store.enqueue(c, likes(['y', 'x'])))).toMatchObject({ initiator: a, polite: c });
+      });
+
+      it('waits, rather than settle for anyone, until a fallback passes; then the longest waiter that accepts anyone wins', async () => {
+        const [a, b, c, d] = [session('a'), session('b'), session('c'), session('d')];
+        await settled();
+        await store.enqueue(a, likes(['x'], { fallbackMs: 150 }));
+        await store.enqueue(b, likes(['y'], { fallbackMs: 60_000 }));
+        // c would take anyone, but a and b want their interests for now.
+        expect(await store.enqueue(c)).toMatchObject({ status: 'waiting' });
+        await sleep(250);
+        // a's fallback has passed and a came before c: the next joiner who takes anyone gets a.
+        expect(partner(await store.enqueue(d))).toMatchObject({ initiator: a, polite: d });
+        const e = session('e');
+        await settled();
+        expect(partner(await store.enqueue(e))).toMatchObject({ initiator: c, polite: e });
+        expect(await store.queueLength()).toBe(1); // b, still holding out for "y"
+      });
+
+      it('pairs without a shared interest only when both accept anyone, and then they share nothing', async () => {
+        const [a, b, c] = [session('a'), session('b'), session('c')];
+        await settled();
+        await store.enqueue(a, likes(['x'], { fallbackMs: null })); // never falls back
+        await sleep(50);
+        expect(await store.enqueue(b)).toMatchObject({ status: 'waiting' });
+        const result = await store.enqueue(c, likes(['z'], { fallbackMs: 0 }));
+        if (result.status !== 'paired') throw new Error(result.status);
+        expect(result.pair).toMatchObject({ initiator: b, polite: c });
+        expect(result.events.map((e) => e.event)).toEqual([
+          { name: 'paired', room: result.pair.id, initiator: false, commonInterests: [] },
+          { name: 'paired', room: result.pair.id, initiator: true, commonInterests: [] },
+        ]);
+      });
+
+      it('separates languages: the same lang, or either none', async () => {
+        const [en, fr, none, fr2] = [session('en'), session('fr'), session('none'), session('fr2')];
+        await settled();
+        await store.enqueue(en, { ...ANYONE, lang: 'en' });
+        expect(await store.enqueue(fr, { ...ANYONE, lang: 'fr' })).toMatchObject({ status: 'waiting' });
+        expect(partner(await store.enqueue(none))).toMatchObject({ initiator: en, polite: none });
+        expect(partner(await store.enqueue(fr2, { ...ANYONE, lang: 'fr' }))).toMatchObject({ initiator: fr });
+      });
+
+      it('never pairs a session with a recent partner; a third one is taken instead', async () => {
+        const [a, b, c] = [session('a'), session('b'), session('c')];
+        await settled();
+        await store.enqueue(a);
+        await store.enqueue(b);
+        await store.unpair(a, 'next');
+        expect(await store.enqueue(a)).toMatchObject({ status: 'waiting' });
+        expect(await store.enqueue(b)).toMatchObject({ status: 'waiting' });
+        expect(await store.queueLength()).toBe(2);
+        expect(partner(await store.enqueue(c))).toMatchObject({ initiator: a, polite: c });
+      });
+
+      it('remembers only the last N partners, for the time configured', async () => {
+        store = await makeStore({ matching: { recentPartners: 1, recentMs: 60_000 } });
+        const [a, b, c] = [session('a'), session('b'), session('c')];
+        await settled();
+        await store.enqueue(a);
+        await store.enqueue(b); // a–b
+        await store.unpair(a, 'next');
+        await store.enqueue(a);
+        await store.enqueue(c); // a–c: b is no longer a's last partner, but a is still b's
+        await store.unpair(a, 'next');
+        await store.enqueue(a);
+        expect(await store.enqueue(b)).toMatchObject({ status: 'waiting' });
+        await store.unpair(c, 'next');
+
+        store = await makeStore({ matching: { recentPartners: 20, recentMs: 100 } });
+        const [d, e] = [session('d'), session('e')];
+        await settled();
+        await store.enqueue(d);
+        await store.enqueue(e);
+        await store.unpair(d, 'next');
+        await store.enqueue(d);
+        expect(await store.enqueue(e)).toMatchObject({ status: 'waiting' });
+        await store.dequeue(e);
+        await sleep(200);
+        expect(partner(await store.enqueue(e))).toMatchObject({ initiator: d, polite: e });
+      });
+
+      it('never pairs a session with one it blocked, either way round, however long ago', async () => {
+        store = await makeStore({ matching: { recentPartners: 0, recentMs: 0 } });
+        const [a, b, c] = [session('a'), session('b'), session('c')];
+        await settled();
+        await store.enqueue(a);
+        await store.enqueue(b);
+        const ended = await store.unpair(a, 'next', { tell: 'partner', block: true });
+        expect(ended?.events.map((e) => [e.to, e.event])).toEqual([
+          [b, { name: 'partner-left', room: ended?.pair.id, reason: 'next' }],
+        ]);
+        expect(await store.enqueue(b)).toMatchObject({ status: 'waiting' });
+        expect(await store.enqueue(a)).toMatchObject({ status: 'waiting' });
+        await store.dequeue(a);
+        await store.dequeue(b);
+        expect(await store.enqueue(a)).toMatchObject({ status: 'waiting' });
+        expect(await store.enqueue(b)).toMatchObject({ status: 'waiting' });
+        expect(partner(await store.enqueue(c))).toMatchObject({ initiator: a, polite: c });
+      });
+
+      it('forgets a waiting session in every queue when it leaves, drops or is released', async () => {
+        const [a, b, c, d] = [session('a'), session('b'), session('c'), session('d')];
+        await settled();
+        await store.enqueue(a, likes(['x'], { fallbackMs: 0 }));
+        await store.enqueue(b, likes(['x'], { fallbackMs: 50 }));
+        await store.enqueue(c, likes(['x']));
+        await store.dequeue(a);
+        await store.detach(b, 60_000);
+        await store.release(c);
+        await sleep(100);
+        expect(await store.enqueue(d, likes(['x'], { fallbackMs: 0 }))).toMatchObject({ status: 'waiting' });
+        expect(await store.queueLength()).toBe(1);
+      });
+
+      it('pairs two sessions whose fallbacks passed while both waited, when the heartbeat reports them due', async () => {
+        const [a, b, c] = [session('a'), session('b'), session('c')];
+        await settled();
+        await store.enqueue(a, likes(['x'], { fallbackMs: 100 }));
+        await store.enqueue(b, likes(['y'], { fallbackMs: 100 }));
+        await store.enqueue(c, likes(['z'], { fallbackMs: null })); // never falls back
+        expect((await store.heartbeat([a, b, c])).due).toEqual([]);
+        expect(await store.rematch(a)).toEqual({ status: 'unchanged' });
+        await sleep(200);
+        expect((await store.heartbeat([a, b, c])).due).toEqual([a, b]);
+        expect(await store.rematch(c)).toEqual({ status: 'unchanged' });
+        const result = await store.rematch(b);
+        if (result.status !== 'paired') throw new Error(result.status);
+        // a waited longer: it initiates, and hears second.
+        expect(result.pair).toMatchObject({ initiator: a, polite: b });
+        const room = result.pair.id;
+        expect(result.events).toEqual([
+          { to: b, seq: 2, event: { name: 'paired', room, initiator: false, commonInterests: [] } },
+          { to: a, seq: 2, event: { name: 'paired', room, initiator: true, commonInterests: [] } },
+        ]);
+        expect(await store.rematch(a)).toEqual({ status: 'unchanged' });
+        expect((await store.heartbeat([a, b, c])).due).toEqual([]);
+        expect(await store.queueLength()).toBe(1);
+      });
+
+      it('reads a bounded number of entries per queue: beyond them a compatible session is not found', async () => {
+        const blocked = Array.from({ length: MATCH_SCAN_STEPS }, (_, i) => session(`fr${i}`));
+        const [en, far, joiner] = [session('en'), session('far'), session('joiner')];
+        await settled();
+        // Each speaks its own language: none of them is compatible with another, nor with en.
+        for (const [i, s] of blocked.entries())
+          await store.enqueue(s, { ...ANYONE, lang: `x${'abcdefghijklmnopqrstuvwxyz'[i]}` });
+        await store.enqueue(far, { ...ANYONE, lang: 'en' });
+        expect(await store.enqueue(joiner, { ...ANYONE, lang: 'en' })).toMatchObject({ status: 'waiting' });
+        // Once the head moves on, the next joiner finds what is there.
+        await store.dequeue(blocked[0] as string);
+        expect(partner(await store.enqueue(en, { ...ANYONE, lang: 'en' }))).toMatchObject({ initiator: far });
+      });
+    });
+
     describe('outboxes', () => {
       const offer = { type: 'offer' as const, sdp: 'v=0' };
       const seqs = (events: { seq: number }[]) => events.map((e) => e.seq);
@@ -236,8 +452,8 @@ export function describePairingStoreContract(name: string, makeStore: StoreFacto
         if (result.status !== 'paired') throw new Error('not paired');
         const room = result.pair.id;
         expect(result.events).toEqual([
-          { to: b, seq: 1, event: { name: 'paired', room, initiator: false } },
-          { to: a, seq: 2, event: { name: 'paired', room, initiator: true } },
+          { to: b, seq: 1, event: { name: 'paired', room, initiator: false, commonInterests: [] } },
+          { to: a, seq: 2, event: { name: 'paired', room, initiator: true, commonInterests: [] } },
         ]);
       });
 

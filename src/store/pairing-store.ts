@@ -31,9 +31,46 @@ export interface Pair {
  */
 export type SessionEvent =
   | { name: 'waiting' }
-  | { name: 'paired'; room: string; initiator: boolean }
+  | { name: 'paired'; room: string; initiator: boolean; commonInterests: string[] }
   | { name: 'signal'; room: string; signal: Signal }
   | { name: 'partner-left'; room: string; reason: LeaveReason };
+
+/**
+ * What a session asks of its partner (docs/protocol.md, "Matching"), normalised by the protocol
+ * layer, with the server's default fallback applied.
+ */
+export interface MatchPreferences {
+  /** Normalised, distinct, at most 10; empty: anyone. */
+  interests: readonly string[];
+  /** How long after it starts waiting a session with interests accepts anyone; null: never. */
+  fallbackMs: number | null;
+  /** BCP 47 primary subtag; partners must have the same one, or either none. */
+  lang: string | null;
+}
+
+export const ANYONE: MatchPreferences = Object.freeze({ interests: [], fallbackMs: null, lang: null });
+
+/** Who may not be paired again, and how far a join looks. */
+export interface MatchRules {
+  /** A session's last this many partners are never its partner again… */
+  recentPartners: number;
+  /** …for this long after they were paired. */
+  recentMs: number;
+}
+
+export const DEFAULT_MATCH_RULES: MatchRules = { recentPartners: 20, recentMs: 10 * 60_000 };
+
+/** The rules as configured (MATCH_RECENT_PARTNERS, MATCH_RECENT_MS). */
+export function matchRules(config: { matchRecentPartners: number; matchRecentMs: number }): MatchRules {
+  return { recentPartners: config.matchRecentPartners, recentMs: config.matchRecentMs };
+}
+
+/**
+ * How many waiting entries a join looks at in each queue it reads (each of its interests' queues,
+ * and the queue of those who accept anyone) before it gives up and waits: what keeps a join's cost
+ * independent of the queue's length. Dead entries are dropped as they are met, so they count once.
+ */
+export const MATCH_SCAN_STEPS = 16;
 
 /** An event in `to`'s outbox, numbered `seq` (1, 2, 3, … per session, never reused). */
 export interface Outgoing {
@@ -102,7 +139,23 @@ export interface Heartbeat {
   lost: SessionId[];
   /** The last seq handed out for each renewed session. */
   lastSeq: Map<SessionId, number>;
+  /** Renewed sessions waiting with interests whose fallback has passed: the owner calls `rematch` for each. */
+  due: SessionId[];
 }
+
+/** What GET /stats shows (docs/protocol.md, "Live counts"). */
+export interface LiveStats {
+  online: number;
+  waiting: number;
+  pairs: number;
+}
+
+/** What `rematch` did: paired the session, or nothing (it is not waiting, or nobody it may meet is). */
+export type RematchResult =
+  | { status: 'paired'; pair: Pair; events: Outgoing[] }
+  | { status: 'unchanged' }
+  /** Its own outbox is full: its session is lost. */
+  | { status: 'lost' };
 
 /** A session taken up by a connection: where it stands, and what it is owed since `after`. */
 export interface Attached {
@@ -142,13 +195,30 @@ export interface PairingStore {
    */
   heartbeat(sessions: SessionId[]): Promise<Heartbeat>;
   /**
-   * Queues the live `session` (appending `waiting` to its outbox; `lost` when the store does not
-   * know it, or its outbox is full), or, when another session is waiting,
-   * takes the longest-waiting one off the queue, records the pair and appends `paired` to both
-   * outboxes (the polite side's first), all in one atomic step: no session is ever paired twice,
-   * with itself, with a session whose lease is gone, or after it left the queue.
+   * Queues the live `session` with its `preferences` (appending `waiting` to its outbox; `lost`
+   * when the store does not know it, or its outbox is full), or, when a compatible session is
+   * waiting, takes it off the queue, records the pair and appends `paired` to both outboxes (the
+   * polite side's first), all in one atomic step: no session is ever paired twice, with itself,
+   * with a session whose lease is gone, or after it left the queue.
+   *
+   * The rules (the same in every store, docs/protocol.md "Matching"): compatible means the same
+   * `lang` or either none, neither among the other's recent partners, neither blocked by the
+   * other. Among compatible waiting sessions sharing one of the caller's interests, the longest
+   * waiting wins; only when there is none, and the caller accepts anyone (it has no interests, or
+   * a `fallbackMs` of 0), the longest-waiting compatible session that accepts anyone does. A waiting
+   * session accepts anyone when it has no interests, or once its `fallbackMs` has passed: that is
+   * checked here, by the joiner (no timers in the store), and by `rematch`. Each queue is read from
+   * its head for at most MATCH_SCAN_STEPS entries.
    */
-  enqueue(session: SessionId): Promise<EnqueueResult>;
+  enqueue(session: SessionId, preferences?: MatchPreferences): Promise<EnqueueResult>;
+  /**
+   * A waiting session whose fallback has passed (heartbeat's `due`) is paired now with the
+   * longest-waiting compatible session that accepts anyone, if there is one, keeping its place
+   * otherwise. Without it, two sessions whose fallbacks passed while both waited would wait until
+   * a third joined: the store has no timers, so the owner's heartbeat asks. The longer waiter is
+   * the initiator; `commonInterests` are this session's that the other shares.
+   */
+  rematch(session: SessionId): Promise<RematchResult>;
   /** Takes `session` off the queue; true when it was waiting. */
   dequeue(session: SessionId): Promise<boolean>;
   /** The pair `session` is in, or null. */
@@ -156,12 +226,14 @@ export interface PairingStore {
   /**
    * Ends the pair `session` is in, for both sides at once, and appends `partner-left` with
    * `reason` to the partner's outbox (or, with `tell: 'self'`, to `session`'s own: its partner is
-   * the one that is gone); returns the pair and that event, or null when there was none.
+   * the one that is gone); returns the pair and that event, or null when there was none. With
+   * `block`, `session` also blocks its partner in the same step: the two are never paired again
+   * while both sessions live.
    */
   unpair(
     session: SessionId,
     reason: LeaveReason,
-    options?: { tell: 'partner' | 'self' },
+    options?: { tell: 'partner' | 'self'; block?: boolean },
   ): Promise<{ pair: Pair; events: Outgoing[] } | null>;
   /**
    * Appends `signal` to the outbox of `session`'s partner, if `session` is live and in a pair now:
@@ -219,6 +291,11 @@ export interface PairingStore {
   detachConnection(connection: string, graceMs: number): Promise<SessionId | null>;
   /** How many sessions wait in the queue (leftovers of a crashed instance included until skipped). */
   queueLength(): Promise<number>;
+  /**
+   * Live counts across every instance, cheap (a few counters, never a scan): sessions alive
+   * (connected, or dropped within their grace), sessions waiting, pairs.
+   */
+  stats(): Promise<LiveStats>;
   /** Resolves when the backend answers; rejects with StoreUnavailableError when it does not. */
   ready(): Promise<void>;
   close(): Promise<void>;

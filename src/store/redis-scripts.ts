@@ -15,7 +15,21 @@
  *                          signal order (SignalOrder): `cseq` (the highest cseq whose turn was taken),
  *                          `m<cseq>` for each one given up on (MAX_MISSING_SIGNALS, counted in `missing`)
  *   P p:<session>  STRING  "<pairId>\n<initiator>\n<polite>", one per member; PX = lease + grace, renewed
- *   P q            ZSET    waiting sessions, scored by arrival (P seq): the FIFO queue
+ *   P q            ZSET    waiting sessions, scored by arrival (P seq): the FIFO queue, and the
+ *                          truth about who waits (an entry below whose session is not here is a leftover)
+ *   P qt:<tag>     ZSET    waiting sessions with that interest, scored by arrival
+ *   P qa           ZSET    waiting sessions that accept anyone (no interests, fallbackMs 0, or a
+ *                          fallback that passed), scored by arrival
+ *   P qf           ZSET    waiting sessions with interests and a fallback, scored by when it passes
+ *                          (ms, Redis's clock); a join moves those due to qa (no timers)
+ *   P m:<session>  HASH    a waiting session's preferences: `w` its arrival, `l` its lang, `i` its
+ *                          interests in order (tab-separated: a tag has no control characters),
+ *                          `#<tag>` → that tag as JSON (made by JS); deleted when it stops waiting
+ *   P h:<session>  ZSET    its recent partners, scored by when they were paired (ms); the last N kept
+ *   P b:<session>  SET     the sessions it blocked
+ *   P live         ZSET    every session, scored by when its s: expires (ms): ZCOUNT from now is
+ *                          how many are alive, cluster-wide (GET /stats); set wherever s: is
+ *   P pairs        ZSET    every pair id, scored by when its p: records expire; removed when it ends
  *   P seq          STRING  arrival counter
  *   P i:<owner>    STREAM  an instance's inbox: the events other instances append for its sessions
  *                          (fields `to`, `e` = the outbox entry), read and trimmed by that instance
@@ -28,7 +42,7 @@
  *                          connection closes without a goodbye (DETACH_CONNECTION)
  *   P conn:<conn>  STRING  the session a connection carries or carried last, same PX: frames still on
  *                          their way after the close count for it
- * A session's o: and c: live exactly as long as its s: (set to the same PX whenever s: is set or
+ * A session's o:, c:, m:, h: and b: live exactly as long as its s: (set to the same PX whenever s: is set or
  * renewed, given s:'s remaining time when a write creates them, deleted with it on release or loss),
  * so nothing of a session outlives it.
  *
@@ -55,17 +69,46 @@ local function is_instance(holder)
   return holder and holder ~= 'detached' and holder ~= 'detached-waiting'
 end
 
--- Sets the session's s: and gives its outbox keys the same lifetime.
+-- Redis's clock, in ms.
+local function clock_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Sets the session's s: and gives its other keys the same lifetime.
 local function hold(session, holder, ttl)
   redis.call('SET', key('s:', session), holder, 'PX', ttl)
+  redis.call('ZADD', prefix .. 'live', clock_ms() + tonumber(ttl), session)
   redis.call('PEXPIRE', key('o:', session), ttl)
   redis.call('PEXPIRE', key('c:', session), ttl)
+  redis.call('PEXPIRE', key('m:', session), ttl)
+  redis.call('PEXPIRE', key('h:', session), ttl)
+  redis.call('PEXPIRE', key('b:', session), ttl)
+end
+
+-- Gives a key a write just created the session's remaining lifetime.
+local function expire_with(session, k)
+  local ttl = redis.call('PTTL', key('s:', session))
+  if ttl > 0 then redis.call('PEXPIRE', k, ttl) end
+end
+
+-- Takes the session off every queue it is in; true when it was waiting.
+local function unqueue(session)
+  local m = key('m:', session)
+  for _, field in ipairs(redis.call('HKEYS', m)) do
+    if string.sub(field, 1, 1) == '#' then redis.call('ZREM', prefix .. 'qt:' .. string.sub(field, 2), session) end
+  end
+  redis.call('DEL', m)
+  redis.call('ZREM', prefix .. 'qa', session)
+  redis.call('ZREM', prefix .. 'qf', session)
+  return redis.call('ZREM', prefix .. 'q', session) == 1
 end
 
 -- A lost session: never matched, renewed or resumed again. Its pair, if any, is its partner's to end.
 local function forget(session)
-  redis.call('DEL', key('s:', session), key('o:', session), key('c:', session))
-  redis.call('ZREM', prefix .. 'q', session)
+  unqueue(session)
+  redis.call('DEL', key('s:', session), key('o:', session), key('c:', session), key('h:', session), key('b:', session), key('at:', session))
+  redis.call('ZREM', prefix .. 'live', session)
 end
 
 -- The pair record's id, and the member that is not me.
@@ -177,8 +220,10 @@ local function reply(status, pair)
   return out
 end
 
-local function paired_event(room, initiator)
-  return '{"name":"paired","room":"' .. room .. '","initiator":' .. (initiator and 'true' or 'false') .. '}'
+-- common: the JSON array of the interests both share (built from JSON made in JS).
+local function paired_event(room, initiator, common)
+  return '{"name":"paired","room":"' .. room .. '","initiator":' .. (initiator and 'true' or 'false')
+    .. ',"commonInterests":' .. common .. '}'
 end
 
 local function partner_left_event(room, reason_json)
@@ -188,6 +233,7 @@ end
 -- Deletes both members' records of the pair; the partner's only if it is the same pair, never a
 -- record it may hold for a later one.
 local function end_pair(me, pair, partner)
+  redis.call('ZREM', prefix .. 'pairs', (parse_pair(pair, me)))
   redis.call('DEL', key('p:', me))
   local other = key('p:', partner)
   if redis.call('GET', other) == pair then redis.call('DEL', other) end
@@ -207,7 +253,7 @@ local previous = redis.call('GET', key('s:', me))
 if resume and not previous then return false end
 -- A session the store does not know starts afresh: leftovers of an earlier one under this id
 -- (expiring a moment after its s:) must not number its events.
-if not previous then redis.call('DEL', key('o:', me), key('c:', me)) end
+if not previous then redis.call('DEL', key('o:', me), key('c:', me), key('m:', me), key('h:', me), key('b:', me)) end
 hold(me, owner, lease)
 local out
 local pair = redis.call('GET', key('p:', me))
@@ -239,7 +285,7 @@ local function detach(me, owner, grace, pair_ttl)
   local holder = redis.call('GET', key('s:', me))
   if not holder then return 0 end
   if holder ~= owner and is_instance(holder) then return 0 end
-  local was_waiting = redis.call('ZREM', prefix .. 'q', me) == 1
+  local was_waiting = unqueue(me)
   local marker = 'detached'
   if was_waiting or holder == 'detached-waiting' then marker = 'detached-waiting' end
   hold(me, marker, grace)
@@ -289,13 +335,18 @@ return previous
 
 /**
  * ARGV: prefix, owner, leaseMs, pairTtlMs, session…
- * Returns {orphans, lost, {session, last seq, session, last seq, …}}. Renews only the sessions
+ * Returns {orphans, lost, {session, last seq, session, last seq, …}, due}: due are its waiting
+ * sessions whose fallback has passed, for `rematch`. Renews only the sessions
  * this owner holds: a missing s: is lost (never recreated: its outbox is gone or overflowed), and
  * one detached or taken up by another instance since is no longer this owner's to renew.
  */
 export const HEARTBEAT = `${SESSIONS}
 local owner, lease, pair_ttl = ARGV[2], ARGV[3], ARGV[4]
-local orphans, lost, last = {}, {}, {}
+local orphans, lost, last, due = {}, {}, {}, {}
+local now = clock_ms()
+-- What the stats count expires with what it counts (a crashed instance's sessions, say).
+redis.call('ZREMRANGEBYSCORE', prefix .. 'live', '-inf', now)
+redis.call('ZREMRANGEBYSCORE', prefix .. 'pairs', '-inf', now)
 for i = 5, #ARGV do
   local me = ARGV[i]
   local holder = redis.call('GET', key('s:', me))
@@ -305,35 +356,72 @@ for i = 5, #ARGV do
     hold(me, owner, lease)
     last[#last + 1] = me
     last[#last + 1] = redis.call('HGET', key('c:', me), 'seq') or '0'
+    local at = redis.call('ZSCORE', prefix .. 'qf', me)
+    if at and tonumber(at) <= now then due[#due + 1] = me end
     local p = key('p:', me)
     local pair = redis.call('GET', p)
     if pair then
       redis.call('PEXPIRE', p, pair_ttl)
-      local _, partner = parse_pair(pair, me)
+      local room, partner = parse_pair(pair, me)
+      redis.call('ZADD', prefix .. 'pairs', 'XX', now + tonumber(pair_ttl), room)
       if redis.call('EXISTS', key('s:', partner)) == 0 then orphans[#orphans + 1] = me end
     end
   end
 end
-return {orphans, lost, last}
+return {orphans, lost, last, due}
 `;
 
 /**
  * ARGV: outbox context (see OUTBOX), session, new pair id (also this call's id), pairTtlMs,
- * leaseMs, replyTtlMs. Returns {status, pair record or '', to, entry, …}, and keeps that reply
- * under r:<call id> so a caller whose reply was lost can be told what happened.
- * Pops the longest-waiting session; one whose lease is gone (or that is somehow paired) is dropped
- * and the next is tried, so a crashed instance's leftovers are never matched, and one whose outbox
- * is full is lost. The caller is live by definition, so its own lease is renewed first (it may
- * have been lost with Redis's data).
+ * leaseMs, replyTtlMs, lang ('' for none), fallbackMs ('' for never), recent partners kept, how
+ * long they count (ms), entries read per queue, "join" or "rematch", the number n of interests,
+ * the n interests, and the same n as JSON strings (made by JS, so `commonInterests` is what
+ * JSON.stringify makes). With "rematch" (no interests passed), the waiting session's own are read
+ * from its m:, and the reply is "unchanged" unless it was paired.
+ * Returns {status, pair record or '', to, entry, …}, and keeps that reply under r:<call id> so a
+ * caller whose reply was lost can be told what happened.
+ *
+ * The rules are pairing-store.ts `enqueue`'s, step for step as memory-store.ts takes them: the
+ * head of each interest's queue (qt:) and, only when none of them has a compatible session and
+ * the caller accepts anyone, the head of qa (after moving the fallbacks that are due to it), each
+ * read for at most `steps` entries. A leftover met on the way (its lease gone, or somehow paired)
+ * is dropped and one whose outbox is full is lost, so a crashed instance's sessions are never
+ * matched. The caller is live by definition, so its own lease is renewed first (it may have been
+ * lost with Redis's data).
  */
 export const ENQUEUE = `${OUTBOX}
 local me, pair_id, pair_ttl, lease, reply_ttl = ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12]
+local lang, fallback = ARGV[13], ARGV[14]
+local recent_n, recent_ms, steps = tonumber(ARGV[15]), tonumber(ARGV[16]), tonumber(ARGV[17])
+local rematch = ARGV[18] == 'rematch'
+local n = tonumber(ARGV[19])
+local tags, tag_json = {}, {}
+for i = 1, n do
+  tags[i] = ARGV[19 + i]
+  tag_json[i] = ARGV[19 + n + i]
+end
 local function answer(status, pair)
   local out = reply(status, pair)
   redis.call('SET', key('r:', pair_id), cjson.encode(out), 'PX', reply_ttl)
   return out
 end
 
+local q = prefix .. 'q'
+local my_arrival
+if rematch then
+  -- A waiting session of the caller's, with its preferences as it queued them (see pairing-store.ts rematch).
+  my_arrival = redis.call('ZSCORE', q, me)
+  if not my_arrival or not redis.call('GET', key('s:', me)) then return answer('unchanged') end
+  my_arrival = tonumber(my_arrival)
+  local m = key('m:', me)
+  lang = redis.call('HGET', m, 'l') or ''
+  local order = redis.call('HGET', m, 'i') or ''
+  for tag in string.gmatch(order, '[^\t]+') do
+    n = n + 1
+    tags[n] = tag
+    tag_json[n] = redis.call('HGET', m, '#' .. tag)
+  end
+end
 -- Attached by its transport: unknown means it was lost (Redis lost it, or its lease ran out while
 -- this instance stalled), and its numbering would start over under its client.
 if not redis.call('GET', key('s:', me)) then
@@ -343,8 +431,7 @@ end
 hold(me, caller, lease)
 local mine = redis.call('GET', key('p:', me))
 if mine then return answer('already-paired', mine) end
-local q = prefix .. 'q'
-if redis.call('ZSCORE', q, me) then return answer('already-waiting') end
+if not rematch and redis.call('ZSCORE', q, me) then return answer('already-waiting') end
 -- Whatever happens next appends one event to the caller's outbox.
 local my_seq, my_held = room_for(me, overhead)
 if not my_seq then
@@ -352,27 +439,140 @@ if not my_seq then
   return answer('lost')
 end
 
-while true do
-  local other = redis.call('ZRANGE', q, 0, 0)[1]
-  if not other then break end
-  redis.call('ZREM', q, other)
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+
+local function is_recent(of, other)
+  local at = redis.call('ZSCORE', key('h:', of), other)
+  return at and tonumber(at) > now - recent_ms
+end
+
+-- {other, arrival, holder, seq, held} when the caller may be paired with this entry of queue.
+local function compatible(queue, other)
+  if other == me then return nil end
   local holder = redis.call('GET', key('s:', other))
-  if other ~= me and holder and redis.call('EXISTS', key('p:', other)) == 0 then
-    local other_seq, other_held = room_for(other, overhead)
-    if other_seq then
-      local pair = pair_id .. '\\n' .. other .. '\\n' .. me
-      redis.call('SET', key('p:', other), pair, 'PX', pair_ttl)
-      redis.call('SET', key('p:', me), pair, 'PX', pair_ttl)
-      -- The polite side hears first: the initiator answers paired with an offer, which must not
-      -- reach the polite side before its own paired where deliveries are unordered.
-      push(me, caller, paired_event(pair_id, false), overhead, my_seq, my_held)
-      push(other, holder, paired_event(pair_id, true), overhead, other_seq, other_held)
-      return answer('paired', pair)
-    end
+  if not holder or redis.call('EXISTS', key('p:', other)) == 1 then
+    -- A leftover: its lease ran out (a crashed instance), or it is somehow paired.
+    unqueue(other)
+    redis.call('ZREM', queue, other)
+    return nil
+  end
+  local arrival = redis.call('ZSCORE', q, other)
+  if not arrival then
+    redis.call('ZREM', queue, other) -- no longer waiting: an entry its leaving missed
+    return nil
+  end
+  local theirs = redis.call('HGET', key('m:', other), 'l')
+  if lang ~= '' and theirs and theirs ~= lang then return nil end
+  if is_recent(me, other) or is_recent(other, me) then return nil end
+  if redis.call('SISMEMBER', key('b:', me), other) == 1 then return nil end
+  if redis.call('SISMEMBER', key('b:', other), me) == 1 then return nil end
+  local other_seq, other_held = room_for(other, overhead)
+  if not other_seq then
     forget(other) -- stopped reading: lost
+    return nil
+  end
+  return {other, tonumber(arrival), holder, other_seq, other_held}
+end
+
+local function first_compatible(queue)
+  for _, other in ipairs(redis.call('ZRANGE', queue, 0, steps - 1)) do
+    local found = compatible(queue, other)
+    if found then return found end
+  end
+  return nil
+end
+
+-- Moves waiting sessions whose fallback has passed to qa, a bounded number per call.
+local function mature()
+  local due = prefix .. 'qf'
+  for _, other in ipairs(redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, steps)) do
+    redis.call('ZREM', due, other)
+    local arrival = redis.call('ZSCORE', q, other)
+    if arrival then redis.call('ZADD', prefix .. 'qa', arrival, other) end
   end
 end
-redis.call('ZADD', q, redis.call('INCR', prefix .. 'seq'), me)
+
+local best
+local accepts = n == 0 or fallback == '0'
+if rematch then
+  mature()
+  -- Only a session that accepts anyone now has anything new to look for.
+  if not redis.call('ZSCORE', prefix .. 'qa', me) then return answer('unchanged') end
+  best = first_compatible(prefix .. 'qa')
+  if not best then return answer('unchanged') end
+else
+  for i = 1, n do
+    local found = first_compatible(prefix .. 'qt:' .. tags[i])
+    if found and (not best or found[2] < best[2]) then best = found end
+  end
+  if not best and accepts then
+    mature()
+    best = first_compatible(prefix .. 'qa')
+  end
+end
+
+-- Keeps other as one of the last recent_n partners of of.
+local function remember(of, other)
+  local h = key('h:', of)
+  redis.call('ZADD', h, now, other)
+  redis.call('ZREMRANGEBYRANK', h, 0, -(recent_n + 1))
+  expire_with(of, h)
+end
+
+if best then
+  local other, holder, other_seq, other_held = best[1], best[3], best[4], best[5]
+  local common = {}
+  local theirs = key('m:', other)
+  for i = 1, n do
+    if redis.call('HEXISTS', theirs, '#' .. tags[i]) == 1 then common[#common + 1] = tag_json[i] end
+  end
+  common = '[' .. table.concat(common, ',') .. ']'
+  unqueue(other)
+  if rematch then unqueue(me) end
+  remember(me, other)
+  remember(other, me)
+  -- The longer waiter initiates (in a join, the one that waits is always the longer). The polite
+  -- side hears first: the initiator answers paired with an offer, which must not reach the polite
+  -- side before its own paired where deliveries are unordered.
+  if rematch and my_arrival < best[2] then
+    local pair = pair_id .. '\\n' .. me .. '\\n' .. other
+    redis.call('SET', key('p:', other), pair, 'PX', pair_ttl)
+    redis.call('SET', key('p:', me), pair, 'PX', pair_ttl)
+    redis.call('ZADD', prefix .. 'pairs', now + tonumber(pair_ttl), pair_id)
+    push(other, holder, paired_event(pair_id, false, common), overhead, other_seq, other_held)
+    push(me, caller, paired_event(pair_id, true, common), overhead, my_seq, my_held)
+    return answer('paired', pair)
+  end
+  local pair = pair_id .. '\\n' .. other .. '\\n' .. me
+  redis.call('SET', key('p:', other), pair, 'PX', pair_ttl)
+  redis.call('SET', key('p:', me), pair, 'PX', pair_ttl)
+  redis.call('ZADD', prefix .. 'pairs', now + tonumber(pair_ttl), pair_id)
+  push(me, caller, paired_event(pair_id, false, common), overhead, my_seq, my_held)
+  push(other, holder, paired_event(pair_id, true, common), overhead, other_seq, other_held)
+  return answer('paired', pair)
+end
+
+local arrival = redis.call('INCR', prefix .. 'seq')
+redis.call('ZADD', q, arrival, me)
+local m = key('m:', me)
+local fields = {'w', arrival, 'i', table.concat(tags, '\\t')}
+if lang ~= '' then
+  fields[#fields + 1] = 'l'
+  fields[#fields + 1] = lang
+end
+for i = 1, n do
+  fields[#fields + 1] = '#' .. tags[i]
+  fields[#fields + 1] = tag_json[i]
+  redis.call('ZADD', prefix .. 'qt:' .. tags[i], arrival, me)
+end
+redis.call('HSET', m, unpack(fields))
+expire_with(me, m)
+if accepts then
+  redis.call('ZADD', prefix .. 'qa', arrival, me)
+elseif fallback ~= '' then
+  redis.call('ZADD', prefix .. 'qf', now + tonumber(fallback), me)
+end
 push(me, caller, '{"name":"waiting"}', overhead, my_seq, my_held)
 return answer('waiting')
 `;
@@ -441,19 +641,47 @@ return relay_signal(me, signal, bytes)
 
 /**
  * ARGV: outbox context, session, leave reason JSON, who is told ("partner", or "self" when the
- * partner is the one that is gone). Ends the session's pair for both sides; returns nil when
- * there was none, else {"ended", pair, to, entry}.
+ * partner is the one that is gone), "1" when the session blocks its partner. Ends the session's
+ * pair for both sides; returns nil when there was none, else {"ended", pair, to, entry}.
  */
 export const UNPAIR = `${OUTBOX}
-local me, reason, tell = ARGV[8], ARGV[9], ARGV[10]
+local me, reason, tell, block = ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local pair = redis.call('GET', key('p:', me))
 if not pair then return false end
 local room, partner = parse_pair(pair, me)
 end_pair(me, pair, partner)
+if block == '1' and redis.call('EXISTS', key('s:', me)) == 1 then
+  redis.call('SADD', key('b:', me), partner)
+  expire_with(me, key('b:', me))
+end
 local told = partner
 if tell == 'self' then told = me end
 append(told, partner_left_event(room, reason), overhead)
 return reply('ended', pair)
+`;
+
+/**
+ * ARGV: prefix. Returns {online, waiting, pairs}, cluster-wide: the sessions and pairs whose
+ * records have not expired (dropping the scores of those that have), and the queue's length.
+ */
+export const STATS = `${SESSIONS}
+local now = clock_ms()
+local live, pairs = prefix .. 'live', prefix .. 'pairs'
+redis.call('ZREMRANGEBYSCORE', live, '-inf', now)
+redis.call('ZREMRANGEBYSCORE', pairs, '-inf', now)
+return {redis.call('ZCARD', live), redis.call('ZCARD', prefix .. 'q'), redis.call('ZCARD', pairs)}
+`;
+
+/** ARGV: prefix, session. Takes it off every queue; returns 1 when it was waiting. */
+export const DEQUEUE = `${SESSIONS}
+if unqueue(ARGV[2]) then return 1 end
+return 0
+`;
+
+/** ARGV: prefix, session. Forgets it: its queue places, its outbox, its recent partners and blocks. */
+export const RELEASE = `${SESSIONS}
+forget(ARGV[2])
+return 1
 `;
 
 /** ARGV: prefix, session, seq. The outbox forgets every event up to seq, and their bytes. */

@@ -79,8 +79,10 @@ describe('RedisPairingStore', () => {
       const keys = await probe.keys('mine:*');
       expect(keys.length).toBeGreaterThan(0);
       expect((await probe.keys('*')).filter((k) => !k.startsWith('mine:') && keys.includes(k))).toEqual([]);
+      // The shared structures live on; their entries are removed, or pruned by their scores.
+      const shared = ['mine:seq', 'mine:q', 'mine:qa', 'mine:qf', 'mine:live', 'mine:pairs'];
       for (const key of keys)
-        if (key !== 'mine:seq' && key !== 'mine:q') expect(await probe.pttl(key)).toBeGreaterThan(0);
+        if (!shared.includes(key) && !key.startsWith('mine:qt:')) expect(await probe.pttl(key)).toBeGreaterThan(0);
     } finally {
       await store.close();
       probe.disconnect();
@@ -152,8 +154,8 @@ describe('RedisPairingStore', () => {
         expect(result.pair).toMatchObject({ initiator: 'a', polite: 'b' });
         const room = result.pair.id;
         expect(result.events).toEqual([
-          { to: 'b', seq: 1, event: { name: 'paired', room, initiator: false } },
-          { to: 'a', seq: 2, event: { name: 'paired', room, initiator: true } },
+          { to: 'b', seq: 1, event: { name: 'paired', room, initiator: false, commonInterests: [] } },
+          { to: 'a', seq: 2, event: { name: 'paired', room, initiator: true, commonInterests: [] } },
         ]);
         expect(await store.pairOf('a')).toEqual(result.pair);
       });
@@ -269,7 +271,10 @@ describe('RedisPairingStore routing and outbox keys', () => {
       const room = await pairAcross(two.a, two.b, 'x', 'y');
       // B made the pair: y's `paired` is B's own to deliver; x's goes to A's inbox.
       expect(await inbox(probe, `${p}i:instance-a`)).toEqual([
-        { to: 'x', entry: `2\t${EVENT_OVERHEAD_BYTES}\t{"name":"paired","room":"${room}","initiator":true}` },
+        {
+          to: 'x',
+          entry: `2\t${EVENT_OVERHEAD_BYTES}\t{"name":"paired","room":"${room}","initiator":true,"commonInterests":[]}`,
+        },
       ]);
       expect(await inbox(probe, `${p}i:instance-b`)).toEqual([]);
 
@@ -321,7 +326,9 @@ describe('RedisPairingStore routing and outbox keys', () => {
       expect(two.heard.b).toEqual(sent);
       expect(two.heard.b.map((e) => e.seq)).toEqual(Array.from({ length: 1200 }, (_, i) => i + 2));
       // A heard only x's `paired`, which B's join appended.
-      expect(two.heard.a).toEqual([{ to: 'x', seq: 2, event: { name: 'paired', room, initiator: true } }]);
+      expect(two.heard.a).toEqual([
+        { to: 'x', seq: 2, event: { name: 'paired', room, initiator: true, commonInterests: [] } },
+      ]);
     } finally {
       await two.close();
     }
@@ -418,7 +425,7 @@ describe('RedisPairingStore routing and outbox keys', () => {
       expect((await two.a.attach('y', { resume: true, after: 1 }))?.state).toMatchObject({ status: 'paired' });
       await two.b.detach('y', 60_000);
       // Still A's: not renewed or reported by B's heartbeat, renewed by A's, its events routed to A.
-      expect(await two.b.heartbeat(['y'])).toEqual({ orphans: [], lost: [], lastSeq: new Map() });
+      expect(await two.b.heartbeat(['y'])).toEqual({ orphans: [], lost: [], lastSeq: new Map(), due: [] });
       expect((await two.a.heartbeat(['y'])).lastSeq).toEqual(new Map([['y', 1]]));
       const probe = new Redis(server.url);
       try {

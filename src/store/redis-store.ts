@@ -3,19 +3,26 @@ import { Redis, ReplyError } from 'ioredis';
 import { StoreUnavailableError } from '../protocol/errors.js';
 import type { LeaveReason, Signal } from '../protocol/messages.js';
 import {
+  ANYONE,
   type Attached,
+  DEFAULT_MATCH_RULES,
   DEFAULT_OUTBOX_LIMITS,
   DEFAULT_SIGNAL_HOLD_MS,
   type EnqueueResult,
   EVENT_OVERHEAD_BYTES,
   eventBytes,
   type Heartbeat,
+  type LiveStats,
+  MATCH_SCAN_STEPS,
   MAX_MISSING_SIGNALS,
+  type MatchPreferences,
+  type MatchRules,
   type OutboxLimits,
   type Outgoing,
   type Pair,
   type PairingStore,
   type RelayResult,
+  type RematchResult,
   type SessionId,
   type SessionState,
   type SignalOrder,
@@ -25,13 +32,16 @@ import {
   ACKNOWLEDGE,
   ATTACH,
   BIND_CONNECTION,
+  DEQUEUE,
   DETACH,
   DETACH_CONNECTION,
   ENQUEUE,
   HEARTBEAT,
   RELAY,
   RELAY_IN_ORDER,
+  RELEASE,
   REPLAY,
+  STATS,
   UNPAIR,
 } from './redis-scripts.js';
 
@@ -56,6 +66,8 @@ export interface RedisStoreOptions {
   ownsClient?: boolean;
   /** How long a signal that came ahead of its predecessor waits for it (SignalOrder). Default DEFAULT_SIGNAL_HOLD_MS. */
   signalHoldMs?: number;
+  /** Recent partners never paired again. Default DEFAULT_MATCH_RULES. */
+  matching?: MatchRules;
 }
 
 /** Heartbeats carry many sessions; chunks keep each script short so Redis never stalls on one. */
@@ -102,6 +114,9 @@ const SCRIPTS = {
   unpair: script(UNPAIR),
   acknowledge: script(ACKNOWLEDGE),
   replay: script(REPLAY),
+  dequeue: script(DEQUEUE),
+  release: script(RELEASE),
+  stats: script(STATS),
 };
 
 /** What the appending scripts return: status, pair record or '', then to, entry, to, entry, … */
@@ -121,6 +136,7 @@ export class RedisPairingStore implements PairingStore {
   readonly #limits: OutboxLimits;
   readonly #ownsClient: boolean;
   readonly #signalHoldMs: number;
+  readonly #rules: MatchRules;
   readonly #inboxes = new Set<InboxReader>();
 
   constructor(options: RedisStoreOptions) {
@@ -132,6 +148,7 @@ export class RedisPairingStore implements PairingStore {
     this.#limits = options.outbox ?? DEFAULT_OUTBOX_LIMITS;
     this.#ownsClient = options.ownsClient ?? false;
     this.#signalHoldMs = options.signalHoldMs ?? DEFAULT_SIGNAL_HOLD_MS;
+    this.#rules = options.matching ?? DEFAULT_MATCH_RULES;
   }
 
   async attach(
@@ -156,31 +173,20 @@ export class RedisPairingStore implements PairingStore {
   }
 
   async release(session: SessionId): Promise<void> {
-    await this.#run(() =>
-      this.#redis
-        .multi()
-        .zrem(this.#key('q'), session) // https://redis.io/commands/zrem/
-        // https://redis.io/commands/del/
-        .del(
-          this.#key(`s:${session}`),
-          this.#key(`o:${session}`),
-          this.#key(`c:${session}`),
-          this.#key(`at:${session}`),
-        )
-        .exec(),
-    );
+    await this.#eval(SCRIPTS.release, [session]);
   }
 
   async heartbeat(sessions: SessionId[]): Promise<Heartbeat> {
-    const beat: Heartbeat = { orphans: [], lost: [], lastSeq: new Map() };
+    const beat: Heartbeat = { orphans: [], lost: [], lastSeq: new Map(), due: [] };
     for (let i = 0; i < sessions.length; i += HEARTBEAT_CHUNK) {
       const chunk = sessions.slice(i, i + HEARTBEAT_CHUNK);
-      const [orphans, lost, last] = (await this.#eval(SCRIPTS.heartbeat, [
+      const [orphans, lost, last, due] = (await this.#eval(SCRIPTS.heartbeat, [
         this.#owner,
         this.#leaseMs,
         this.#pairTtl(0),
         ...chunk,
-      ])) as [string[], string[], string[]];
+      ])) as [string[], string[], string[], string[]];
+      beat.due.push(...due);
       beat.orphans.push(...orphans);
       beat.lost.push(...lost);
       for (let j = 0; j + 1 < last.length; j += 2) beat.lastSeq.set(last[j] as string, Number(last[j + 1]));
@@ -188,7 +194,8 @@ export class RedisPairingStore implements PairingStore {
     return beat;
   }
 
-  async enqueue(session: SessionId): Promise<EnqueueResult> {
+  async enqueue(session: SessionId, preferences: MatchPreferences = ANYONE): Promise<EnqueueResult> {
+    const { interests, fallbackMs, lang } = preferences;
     // Also this call's id: the script keeps its reply under it, for #afterLostEnqueue.
     const pairId = randomUUID();
     let reply: AppendReply;
@@ -200,6 +207,15 @@ export class RedisPairingStore implements PairingStore {
         this.#pairTtl(0),
         this.#leaseMs,
         ENQUEUE_REPLY_TTL_MS,
+        lang ?? '',
+        fallbackMs ?? '',
+        this.#rules.recentPartners,
+        this.#rules.recentMs,
+        MATCH_SCAN_STEPS,
+        'join',
+        interests.length,
+        ...interests,
+        ...interests.map((tag) => JSON.stringify(tag)),
       ])) as AppendReply;
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
@@ -223,9 +239,29 @@ export class RedisPairingStore implements PairingStore {
     return enqueueResult(JSON.parse(kept) as AppendReply);
   }
 
+  async rematch(session: SessionId): Promise<RematchResult> {
+    const pairId = randomUUID();
+    const [status, pair, ...appended] = (await this.#eval(SCRIPTS.enqueue, [
+      ...this.#outboxContext(),
+      session,
+      pairId,
+      this.#pairTtl(0),
+      this.#leaseMs,
+      ENQUEUE_REPLY_TTL_MS,
+      '',
+      '',
+      this.#rules.recentPartners,
+      this.#rules.recentMs,
+      MATCH_SCAN_STEPS,
+      'rematch',
+      0,
+    ])) as AppendReply;
+    if (status === 'paired') return { status, pair: parsePair(pair), events: appendedEvents(appended) };
+    return status === 'lost' ? { status } : { status: 'unchanged' };
+  }
+
   async dequeue(session: SessionId): Promise<boolean> {
-    // https://redis.io/commands/zrem/
-    return (await this.#run(() => this.#redis.zrem(this.#key('q'), session))) === 1;
+    return (await this.#eval(SCRIPTS.dequeue, [session])) === 1;
   }
 
   async pairOf(session: SessionId): Promise<Pair | null> {
@@ -237,13 +273,14 @@ export class RedisPairingStore implements PairingStore {
   async unpair(
     session: SessionId,
     reason: LeaveReason,
-    { tell }: { tell: 'partner' | 'self' } = { tell: 'partner' },
+    { tell, block = false }: { tell: 'partner' | 'self'; block?: boolean } = { tell: 'partner' },
   ): Promise<{ pair: Pair; events: Outgoing[] } | null> {
     const reply = (await this.#eval(SCRIPTS.unpair, [
       ...this.#outboxContext(),
       session,
       JSON.stringify(reason),
       tell,
+      block ? '1' : '0',
     ])) as AppendReply | null;
     if (!reply) return null;
     const [, pair, ...appended] = reply;
@@ -357,6 +394,11 @@ export class RedisPairingStore implements PairingStore {
   async queueLength(): Promise<number> {
     // https://redis.io/commands/zcard/
     return this.#run(() => this.#redis.zcard(this.#key('q')));
+  }
+
+  async stats(): Promise<LiveStats> {
+    const [online, waiting, pairs] = (await this.#eval(SCRIPTS.stats, [])) as [number, number, number];
+    return { online, waiting, pairs };
   }
 
   async ready(): Promise<void> {

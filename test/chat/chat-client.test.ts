@@ -203,8 +203,8 @@ describe('ChatClient (Node, werift)', () => {
     await nthSignal(silent, 'offer', 0);
 
     const resumed = alice.once('paired');
-    serverSocketOf(alice).emit('paired', { room, initiator: true, iceServers: [] });
-    expect(await resumed).toEqual({ room, initiator: true, resumed: true });
+    serverSocketOf(alice).emit('paired', { room, initiator: true, iceServers: [], commonInterests: [] });
+    expect(await resumed).toEqual({ room, initiator: true, resumed: true, commonInterests: [] });
     await nthSignal(silent, 'offer', 1);
   });
 
@@ -215,7 +215,7 @@ describe('ChatClient (Node, werift)', () => {
     await Promise.all([first(alice, 'open'), first(bob, 'open')]);
 
     const arrived = new Promise((resolve) => alice.signaling.socket.once('paired', resolve));
-    serverSocketOf(alice).emit('paired', { room: aliceRoom, initiator: true, iceServers: [] });
+    serverSocketOf(alice).emit('paired', { room: aliceRoom, initiator: true, iceServers: [], commonInterests: [] });
     await arrived;
     alice.send('still here');
     expect((await first(bob, 'message')).text).toBe('still here');

@@ -59,8 +59,8 @@ interface TerminalProcess {
  * `npm run chat -- <url>` as a child process, in its own process group like a terminal's job:
  * npm, the shell, tsx and the node process running src/cli/chat.ts.
  */
-function startTerminalChat(url: string): TerminalProcess {
-  const child = spawn('npm', ['run', '--silent', 'chat', '--', url], { stdio: 'pipe', detached: true });
+function startTerminalChat(url: string, ...flags: string[]): TerminalProcess {
+  const child = spawn('npm', ['run', '--silent', 'chat', '--', url, ...flags], { stdio: 'pipe', detached: true });
   let output = '';
   let waiters: Array<() => void> = [];
   const onData = (chunk: Buffer) => {
@@ -191,4 +191,15 @@ describe('npm run chat', () => {
     await other.line(/^partner> still here$/);
     expect(cli.child.exitCode).toBeNull();
   }, 40_000);
+
+  it('--interests and --lang choose the partner: a shared interest beats a longer wait, and it is shown', async () => {
+    const anyone = await server.connect();
+    await anyone.first('waiting');
+    const jazz = await server.connect({ preferences: { interests: ['jazz'], lang: 'en' } });
+    await jazz.first('waiting');
+    cli = startTerminalChat(server.url, '--interests', 'Jazz,chess', '--lang', 'en');
+    expect(await cli.line(/^\* partner found/)).toBe('* partner found (you both like jazz), connecting…');
+    expect(await jazz.first('paired')).toMatchObject({ commonInterests: ['jazz'] });
+    expect(anyone.all('paired')).toEqual([]);
+  }, 30_000);
 });

@@ -125,6 +125,24 @@ describe('demo page in Chromium', () => {
     expect(await alice.getByRole('log').getByText(text).count()).toBe(0);
   }, 40_000);
 
+  it('two people who enter a shared interest are paired on it, and see it and how many are online', async () => {
+    const alice = await person();
+    await statusSays(alice, 'Waiting');
+    // Interests entered while waiting apply at once (and, by default, hold out 10 s for a match).
+    await alice.getByLabel('Interests').fill('Jazz, chess');
+    await alice.getByLabel('Interests').press('Tab');
+    await expect.poll(() => server.app.store.queueLength(), WAIT).toBe(1);
+    const bob = await person();
+    await statusSays(bob, 'Waiting'); // alice wants jazz or chess for now
+    await bob.getByLabel('Interests').fill('jazz');
+    await bob.getByLabel('Interests').press('Tab');
+    await connected(alice, bob);
+    for (const page of [alice, bob]) {
+      await page.getByText('You both like jazz.').waitFor(WAIT);
+      await page.getByText('2 online').waitFor({ timeout: 15_000 });
+    }
+  }, 40_000);
+
   it('closing a page tells its partner at once', async () => {
     const alice = await person();
     const bob = await person();
@@ -135,7 +153,7 @@ describe('demo page in Chromium', () => {
     await expect(alice.getByLabel('Message').isDisabled()).resolves.toBe(true);
   }, 40_000);
 
-  it('Leave ends the chat for both; New partner queues again', async () => {
+  it('Leave ends the chat for both; New partner queues again, for someone new', async () => {
     const alice = await person();
     const bob = await person();
     await connected(alice, bob);
@@ -147,6 +165,9 @@ describe('demo page in Chromium', () => {
     await bob.getByRole('button', { name: 'New partner' }).click();
     await statusSays(bob, 'Waiting for a partner');
     await alice.getByRole('button', { name: 'New partner' }).click();
-    await connected(alice, bob);
+    // They just left each other: never paired straight back. The next newcomer meets bob, who waited longer.
+    await statusSays(alice, 'Waiting for a partner');
+    const carol = await person();
+    await connected(bob, carol);
   }, 40_000);
 });

@@ -5,11 +5,14 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Config } from '../../src/config.js';
 import type { PairedPayload, Signal } from '../../src/protocol/messages.js';
-import type { PairingStore } from '../../src/store/pairing-store.js';
+import type { MatchRules, PairingStore } from '../../src/store/pairing-store.js';
 import { answer, candidate, endOfCandidates, offer } from '../fixtures/webrtc.js';
 import { type RecordingClient, startServer, type TestServer } from '../helpers/server.js';
 
-export function describeSignalingSuite(name: string, makeStore: () => Promise<PairingStore>): void {
+export function describeSignalingSuite(
+  name: string,
+  makeStore: (options?: { matching?: MatchRules }) => Promise<PairingStore>,
+): void {
   describe(`signaling over socket.io: ${name} store`, () => {
     let server: TestServer | undefined;
 
@@ -18,8 +21,8 @@ export function describeSignalingSuite(name: string, makeStore: () => Promise<Pa
       server = undefined;
     });
 
-    async function start(overrides: Partial<Config> = {}): Promise<TestServer> {
-      server = await startServer(overrides, { store: await makeStore() });
+    async function start(overrides: Partial<Config> = {}, matching?: MatchRules): Promise<TestServer> {
+      server = await startServer(overrides, { store: await makeStore(matching ? { matching } : {}) });
       return server;
     }
 
@@ -106,6 +109,98 @@ export function describeSignalingSuite(name: string, makeStore: () => Promise<Pa
       }, 30_000);
     });
 
+    describe('matching', () => {
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+      it('an interest match beats a longer wait, and both sides hear what they share', async () => {
+        const s = await start({ autoJoin: false });
+        const [a, b, c] = [await s.connect(), await s.connect(), await s.connect()];
+        expect(await a.join()).toEqual({ ok: true, status: 'waiting' });
+        expect(await b.join({ interests: ['chess', 'Jazz'] })).toEqual({ ok: true, status: 'waiting' });
+        expect(await c.join({ interests: [' JAZZ ', 'go'] })).toEqual({ ok: true, status: 'paired' });
+        const [pb, pc] = await Promise.all([b.first('paired'), c.first('paired')]);
+        expect(pb).toMatchObject({ room: pc.room, initiator: true, commonInterests: ['jazz'] });
+        expect(pc).toMatchObject({ initiator: false, commonInterests: ['jazz'] });
+        expect(a.all('paired')).toEqual([]);
+      });
+
+      it('falls back to anyone once fallbackMs has passed; a client that never falls back keeps waiting', async () => {
+        const s = await start({ matchFallbackMs: 60_000 });
+        // Queued at once, with the preferences of its handshake (auth).
+        const patient = await s.connect({ preferences: { interests: ['rare'], fallbackMs: null } });
+        const a = await s.connect({ preferences: { interests: ['x'], fallbackMs: 150 } });
+        await Promise.all([patient.first('waiting'), a.first('waiting')]);
+        const b = await s.connect(); // anyone: a and patient want their interests for now
+        await b.first('waiting');
+        await sleep(300);
+        const c = await s.connect();
+        const [pa, pc] = await Promise.all([a.first('paired'), c.first('paired')]);
+        expect(pa).toMatchObject({ room: pc.room, initiator: true, commonInterests: [] });
+        const d = await s.connect();
+        expect((await d.first('paired')).room).toBe((await b.first('paired')).room);
+        expect(patient.all('paired')).toEqual([]);
+      });
+
+      it('pairs two clients whose fallbacks passed while both waited, though nobody else joins', async () => {
+        // The heartbeat (a third of the grace) finds them due: the store itself has no timers.
+        const s = await start({ resumeGraceMs: 1000 });
+        const a = await s.connect({ preferences: { interests: ['x'], fallbackMs: 100 } });
+        await a.first('waiting');
+        const b = await s.connect({ preferences: { interests: ['y'], fallbackMs: 100 } });
+        await b.first('waiting');
+        const [pa, pb] = await Promise.all([a.first('paired'), b.first('paired')]);
+        expect(pa).toMatchObject({ room: pb.room, initiator: true, commonInterests: [] });
+        expect(pb.initiator).toBe(false);
+      });
+
+      it('lang separates: the same lang, or either none', async () => {
+        const s = await start({ autoJoin: false });
+        const [en, fr, none, fr2] = [await s.connect(), await s.connect(), await s.connect(), await s.connect()];
+        expect(await en.join({ lang: 'en' })).toEqual({ ok: true, status: 'waiting' });
+        expect(await fr.join({ lang: 'FR' })).toEqual({ ok: true, status: 'waiting' });
+        expect(await none.join()).toEqual({ ok: true, status: 'paired' });
+        expect((await none.first('paired')).room).toBe((await en.first('paired')).room);
+        expect(await fr2.join({ lang: 'fr' })).toEqual({ ok: true, status: 'paired' });
+        expect((await fr2.first('paired')).room).toBe((await fr.first('paired')).room);
+      });
+
+      it('never pairs a client straight back with the partner it just skipped', async () => {
+        const s = await start({ autoJoin: false });
+        const [a, b] = await pairOf(s);
+        expect(await a.next()).toEqual({ ok: true, status: 'waiting' });
+        await b.first('partner-left');
+        expect(await b.join()).toEqual({ ok: true, status: 'waiting' });
+        const c = await s.connect();
+        expect(await c.join()).toEqual({ ok: true, status: 'paired' });
+        expect((await c.first('paired')).room).toBe((await a.nth('paired', 1)).room);
+        expect(b.all('paired')).toHaveLength(1);
+      });
+
+      it('block ends the pair like next and never pairs the two again, whatever the recent-partner rules', async () => {
+        const s = await start({ autoJoin: false }, { recentPartners: 0, recentMs: 0 });
+        const [a, b, room] = await pairOf(s);
+        expect(await a.block()).toEqual({ ok: true, status: 'waiting' });
+        expect(await b.first('partner-left')).toEqual({ room, reason: 'next' });
+        expect(await b.join()).toEqual({ ok: true, status: 'waiting' });
+        expect(await b.leave()).toEqual({ ok: true, status: 'idle' });
+        expect(await b.join()).toEqual({ ok: true, status: 'waiting' });
+        const c = await s.connect();
+        expect(await c.block()).toMatchObject({ ok: false, error: { code: 'NOT_PAIRED' } });
+        expect(await c.join()).toEqual({ ok: true, status: 'paired' });
+        expect((await c.first('paired')).room).toBe((await a.nth('paired', 1)).room);
+        expect(b.all('paired')).toHaveLength(1);
+      });
+
+      it('bad preferences in the handshake leave the client idle and say why', async () => {
+        const s = await start();
+        const a = await s.connect({ preferences: { interests: ['x'.repeat(40)] } });
+        expect(await a.first('error')).toMatchObject({ code: 'INVALID_PAYLOAD' });
+        const b = await s.connect();
+        await b.first('waiting');
+        expect(b.all('paired')).toEqual([]);
+      });
+    });
+
     describe('relay', () => {
       it('relays a full handshake byte for byte, in order, to the partner only', async () => {
         const s = await start({ autoJoin: false });
@@ -165,7 +260,11 @@ export function describeSignalingSuite(name: string, makeStore: () => Promise<Pa
         expect(await b.leave()).toEqual({ ok: true, status: 'idle' });
         expect(await a.first('partner-left')).toEqual({ room, reason: 'leave' });
         expect(await a.join()).toEqual({ ok: true, status: 'waiting' });
-        expect(await b.join()).toEqual({ ok: true, status: 'paired' });
+        // Both were queued only by their own joins; they were just partners, so they wait for someone new.
+        expect(await b.join()).toEqual({ ok: true, status: 'waiting' });
+        const c = await s.connect();
+        expect(await c.join()).toEqual({ ok: true, status: 'paired' });
+        expect((await c.first('paired')).room).toBe((await a.nth('paired', 1)).room);
       });
 
       it('leave takes a waiting client off the queue', async () => {
@@ -239,6 +338,8 @@ export function describeSignalingSuite(name: string, makeStore: () => Promise<Pa
         ['two payloads', 'signal', [offer, offer], 'INVALID_PAYLOAD'],
         ['a payload on next', 'next', [{ to: 'x' }], 'INVALID_PAYLOAD'],
         ['a payload on leave', 'leave', ['now'], 'INVALID_PAYLOAD'],
+        ['eleven interests on next', 'next', [{ interests: 'abcdefghijk'.split('') }], 'INVALID_PAYLOAD'],
+        ['a lang with a region on block', 'block', [{ lang: 'en-GB' }], 'INVALID_PAYLOAD'],
         ['an unknown event', 'hello', [{}], 'UNKNOWN_EVENT'],
         ['an event named like a server event', 'paired', [{ room: 'x', initiator: true }], 'UNKNOWN_EVENT'],
       ];

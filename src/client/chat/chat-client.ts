@@ -1,4 +1,12 @@
-import type { Ack, Command, CommandResults, LeaveReason, PairedPayload, Signal } from '../../protocol/messages.js';
+import type {
+  Ack,
+  Command,
+  CommandResults,
+  JoinPreferences,
+  LeaveReason,
+  PairedPayload,
+  Signal,
+} from '../../protocol/messages.js';
 import type { ConnectionRefusal, Signaling } from '../signaling.js';
 import { SignalingClient, type SignalingClientOptions } from '../signaling-client.js';
 import { MAX_TEXT_LENGTH } from './channel-messages.js';
@@ -39,6 +47,11 @@ export interface ChatClientOptions<S extends Signaling = SignalingClient> {
   join?: boolean;
   /** Say goodbye on `pagehide`, so the partner hears at once rather than after the resume grace. Default true. */
   closeOnPageHide?: boolean;
+  /**
+   * Who to be paired with (docs/protocol.md, "Matching"): `interests`, `fallbackMs`, `lang`. Used
+   * by every join this client makes; `join`, `next` and `block` with preferences replace them.
+   */
+  preferences?: JoinPreferences;
   /** Options of the underlying SignalingClient (unused with `transport`). */
   signaling?: SignalingClientOptions;
   /**
@@ -58,8 +71,11 @@ export type ChatState = 'idle' | 'waiting' | 'paired' | 'open';
 export interface ChatEvents {
   /** In the queue, waiting for a partner (also again after a server restart, for a client that was waiting). */
   waiting: Record<string, never>;
-  /** A partner was found (or, `resumed`, the same partner announced again): the handshake starts. */
-  paired: { room: string; initiator: boolean; resumed: boolean };
+  /**
+   * A partner was found (or, `resumed`, the same partner announced again): the handshake starts.
+   * `commonInterests`: what both sides gave (empty when matched by fallback, or without interests).
+   */
+  paired: { room: string; initiator: boolean; resumed: boolean; commonInterests: string[] };
   /** The DataChannel is open and both sides heard each other: `send` works. */
   open: { room: string };
   /** Text from the partner. Render it as text, never as HTML. */
@@ -108,6 +124,7 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
   readonly #endedRooms = new Set<string>();
   #messageIds = 0;
   #closed = false;
+  #preferences: JoinPreferences | undefined;
   /** This client means to be in the queue or in a pair (it joined, or the server queued it). */
   #wantsPartner = false;
   readonly #onPageHide = () => this.close();
@@ -117,8 +134,11 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
     this.#createPeerConnection = options.createPeerConnection ?? browserPeerConnection;
     this.#openTimeoutMs = options.openTimeoutMs ?? 15_000;
     this.#beforePeerConnection = options.beforePeerConnection;
+    this.#preferences = options.preferences;
     // Without a transport S is its default, SignalingClient (only an explicit type argument could say otherwise).
-    this.signaling = options.transport ?? (new SignalingClient(url, options.signaling) as Signaling as S);
+    this.signaling =
+      options.transport ??
+      (new SignalingClient(url, { preferences: options.preferences, ...options.signaling }) as Signaling as S);
     this.signaling.on('session', ({ resumed }) => this.#enqueue(() => this.#onSession(resumed)));
     this.signaling.on('waiting', () => this.#enqueue(() => this.#onWaiting()));
     this.signaling.on('paired', (paired) => this.#enqueue(() => this.#onPaired(paired)));
@@ -126,6 +146,7 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
     this.signaling.on('partner-left', ({ room, reason }) => this.#enqueue(() => this.#onPartnerLeft(room, reason)));
     this.signaling.on('error', (error) => this.emit('error', new ChatError('SIGNALING', error.message)));
     this.signaling.onRefused?.((refusal) => this.#onRefused(refusal));
+    if (this.#preferences) this.signaling.setPreferences?.(this.#preferences);
     this.#answersInOrder = typeof this.signaling.onAnswer === 'function';
     this.signaling.onAnswer?.((command, ack) => this.#onAnswer(command, ack));
     const autoJoin = options.join !== false;
@@ -180,14 +201,35 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
    */
 
   /** Queues for a partner (only needed with `join: false`, or after `leave`). */
-  join(): Promise<Ack<CommandResults['join']>> {
+  join(preferences?: JoinPreferences): Promise<Ack<CommandResults['join']>> {
     this.#wantsPartner = true;
-    return this.#command('join', this.signaling.join());
+    return this.#command('join', this.signaling.join(this.#prefer(preferences)));
   }
 
   /** Ends the current pair, if any, and queues for a new partner. */
-  next(): Promise<Ack<CommandResults['next']>> {
-    return this.#command('next', this.signaling.next());
+  next(preferences?: JoinPreferences): Promise<Ack<CommandResults['next']>> {
+    return this.#command('next', this.signaling.next(this.#prefer(preferences)));
+  }
+
+  /**
+   * Ends the current pair like `next`, and is never paired with that partner again (NOT_PAIRED
+   * without one). Over a transport without `block`, refused like the server refuses an unknown command.
+   */
+  block(preferences?: JoinPreferences): Promise<Ack<CommandResults['block']>> {
+    const preferred = this.#prefer(preferences);
+    if (!this.signaling.block) {
+      return Promise.resolve({ ok: false, error: { code: 'UNKNOWN_EVENT', message: 'this transport cannot block' } });
+    }
+    return this.#command('block', this.signaling.block(preferred));
+  }
+
+  /** The preferences of this client's joins: these from now on, when given. */
+  #prefer(preferences: JoinPreferences | undefined): JoinPreferences | undefined {
+    if (preferences) {
+      this.#preferences = preferences;
+      this.signaling.setPreferences?.(preferences);
+    }
+    return this.#preferences;
   }
 
   /** Ends the current pair, if any, or leaves the queue. */
@@ -242,7 +284,7 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
   }
 
   async #join(): Promise<void> {
-    const ack = await this.signaling.join().catch((error: Error) => ({
+    const ack = await this.signaling.join(this.#preferences).catch((error: Error) => ({
       ok: false as const,
       error: { code: 'UNAVAILABLE', message: error.message },
     }));
@@ -293,7 +335,7 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
     this.emit('waiting', {});
   }
 
-  async #onPaired({ room, initiator, iceServers }: PairedPayload): Promise<void> {
+  async #onPaired({ room, initiator, iceServers, commonInterests = [] }: PairedPayload): Promise<void> {
     if (this.#endedRooms.has(room)) return;
     this.#wantsPartner = true;
     const again = room === this.#room;
@@ -307,7 +349,7 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
     this.#room = room;
     this.#session = undefined;
     this.#state = 'paired';
-    this.emit('paired', { room, initiator, resumed: again });
+    this.emit('paired', { room, initiator, resumed: again, commonInterests });
     const openBy = Date.now() + this.#openTimeoutMs;
     const before = this.#beforePeerConnection;
     if (!before) {

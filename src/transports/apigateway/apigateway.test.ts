@@ -163,12 +163,15 @@ describe('API Gateway delivery port', () => {
     await delivery.deliver([
       { to: 'a', seq: 1, event: { name: 'waiting' } },
       { to: 'b', seq: 4, event: { name: 'signal', room: 'r', signal: { type: 'offer', sdp: 'v=0' } } },
-      { to: 'a', seq: 2, event: { name: 'paired', room: 'r', initiator: true } },
+      { to: 'a', seq: 2, event: { name: 'paired', room: 'r', initiator: true, commonInterests: [] } },
     ]);
     expect(sent).toEqual([
       ['ca', '{"type":"waiting","payload":{},"seq":1}'],
       ['cb', '{"type":"signal","room":"r","payload":{"type":"offer","sdp":"v=0"},"seq":4}'],
-      ['ca', '{"type":"paired","payload":{"room":"r","initiator":true,"iceServers":[{"urls":"stun:s"}]},"seq":2}'],
+      [
+        'ca',
+        '{"type":"paired","payload":{"room":"r","initiator":true,"iceServers":[{"urls":"stun:s"}],"commonInterests":[]},"seq":2}',
+      ],
     ]);
   });
 

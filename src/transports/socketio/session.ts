@@ -38,6 +38,20 @@ export function requestedJoin(auth: unknown): boolean | undefined {
 }
 
 /**
+ * The matchmaking preferences in `auth: { interests, fallbackMs, lang }`, as the payload of the
+ * join the server makes for the client (validated there like any `join`'s: a bad one reaches the
+ * client as an `error` event, INVALID_PAYLOAD, and leaves it idle); undefined when there are none.
+ */
+export function requestedPreferences(auth: unknown): Record<string, unknown> | undefined {
+  if (typeof auth !== 'object' || auth === null) return undefined;
+  const preferences: Record<string, unknown> = {};
+  for (const name of ['interests', 'fallbackMs', 'lang'] as const) {
+    if (Object.hasOwn(auth, name)) preferences[name] = (auth as Record<string, unknown>)[name];
+  }
+  return Object.keys(preferences).length > 0 ? preferences : undefined;
+}
+
+/**
  * Decides which session this connection is: the one the client claims (after a drop, a restart
  * or a crash of its server; its missed events are replayed from the outbox, wherever it was
  * connected before), or a fresh one, queued with AUTO_JOIN unless the client asked otherwise (see
@@ -92,8 +106,12 @@ function open(
   delivery.open(session, link, after, attached.replay);
 }
 
-/** A join the server makes on the client's behalf; a failure reaches it as an `error` event. */
+/**
+ * A join the server makes on the client's behalf, with the preferences in its `auth` (a resumed
+ * session that was waiting takes its place again with them: its client sends them at every
+ * connection); a failure reaches it as an `error` event.
+ */
 async function joinFor(socket: SignalingSocket, core: SignalingCore, session: SessionId) {
-  const result = await core.handle('join', session, undefined);
+  const result = await core.handle('join', session, requestedPreferences(socket.handshake.auth));
   if (!result.ok) socket.emit('error', result.error);
 }
