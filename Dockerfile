@@ -11,7 +11,8 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 # The demo page; the build adds its esbuild bundles under public/build.
 COPY public ./public
-RUN npm run build && npm prune --omit=dev
+# The server and the page; the Lambda bundles (build:lambda) have no place in the image.
+RUN npm run build:server && npm run build:web && npm prune --omit=dev
 
 FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production \

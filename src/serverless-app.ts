@@ -1,9 +1,7 @@
-import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import { type Config, ConfigError } from './config.js';
 import { SignalingCore } from './core/signaling-core.js';
-import { createHttpApp } from './http/http-app.js';
 import { iceServersFor, turnSettings } from './ice/turn-credentials.js';
 import { ConnectionGate } from './limits/connection-gate.js';
 import { SharedCommandLimiter } from './limits/shared-command-limiter.js';
@@ -51,15 +49,15 @@ export interface ServerlessDeps {
 
 export interface ServerlessApp {
   websocket: WebSocketHandlers;
-  http: Express;
   store: PairingStore;
   close(): Promise<void>;
 }
 
 /**
- * The composition root for AWS Lambda (and Vercel's HTTP function): the same core and HTTP routes
- * as the long-lived server, bound to API Gateway instead of socket.io. A Lambda keeps nothing
- * between invocations, so pairing state must live in Redis.
+ * The composition root of the WebSocket functions on AWS Lambda: the same core as the long-lived
+ * server, bound to API Gateway instead of socket.io. A Lambda keeps nothing between invocations,
+ * so pairing state must live in Redis. The HTTP routes are the HTTP function's (handlers/http.ts),
+ * so the WebSocket functions' bundle carries no Express (a cold start parses and runs less).
  */
 export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): ServerlessApp {
   const logger = deps.logger ?? pino({ level: config.logLevel });
@@ -144,7 +142,6 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
       limiter,
       logger,
     }),
-    http: createHttpApp(config, { store }),
     store,
     close: () => store.close(),
   };

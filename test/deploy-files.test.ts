@@ -153,13 +153,21 @@ describe('serverless.yml', () => {
       expect(deployDoc).toContain(needed);
   });
 
-  it('names handlers that the build emits and exports', () => {
-    const handlers = [...yml.matchAll(/handler: (dist\/handlers\/[\w-]+)\.(\w+)/g)];
-    expect(handlers.length).toBe(4);
-    for (const [, file, name] of handlers) {
-      const built = read(`${file}.js`); // built by `npm test` before vitest
-      expect(built, `${file}.js exports ${name}`).toMatch(new RegExp(`export const ${name} =`));
+  it('names handlers that the build emits and exports: each function packages its own bundle folder', () => {
+    const functions = [
+      ...yml.matchAll(/handler: (dist\/lambda\/([\w-]+)\/[\w-]+)\.(\w+)\n {4}package:\n {6}patterns:\n {8}- (\S+)\n/g),
+    ];
+    expect(functions.length).toBe(4);
+    for (const [, file, folder, name, pattern] of functions) {
+      const built = read(`${file}.mjs`); // built by `npm test` before vitest
+      // Minified, the bundle exports its names in one clause at the end: `export{a as connect,…}`.
+      expect(/export\s*\{([^}]*)\}/.exec(built)?.[1], `${file}.mjs exports ${name}`).toMatch(
+        new RegExp(`\\bas ${name}\\b`),
+      );
+      expect(pattern).toBe(`dist/lambda/${folder}/**`);
     }
+    expect(yml).toMatch(/^package:\n {2}individually: true\n {2}patterns:\n {4}- "!\*\*"\n/m);
+    expect(yml).toMatch(/^ {4}NODE_OPTIONS: --enable-source-maps$/m);
   });
 });
 

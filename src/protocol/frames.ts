@@ -12,7 +12,7 @@
  *
  * `action` is what API Gateway's route selection expression reads (`$request.body.action`).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ErrorCode, ProtocolError } from './errors.js';
 import type { Ack, ServerEvents, Signal } from './messages.js';
 

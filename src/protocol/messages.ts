@@ -2,7 +2,7 @@
  * The wire protocol, once. The server validates with these schemas, the client SDK and the
  * tests import these types, and docs/protocol.md describes exactly this file.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ErrorBody } from './errors.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 /**
- * A real `serverless offline` (Serverless Framework 3 + serverless-offline) serving the built
- * handlers (dist/handlers, from `npm run build`, which `npm test` runs first) on free ports,
- * against a real Redis. Started in its own process group and stopped by its PID.
+ * A real `serverless offline` (Serverless Framework 3 + serverless-offline) serving the Lambda
+ * bundles that ship (dist/lambda, the esbuild output of `npm run build`, which `npm test` runs
+ * first; serverless.yml names them) on free ports, against a real Redis. Started in its own process
+ * group and stopped by its PID.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';

@@ -1,0 +1,128 @@
+/**
+ * Bundles each Lambda entrypoint into one file (npm run build:lambda; `npm run build` runs it):
+ * dist/lambda/websocket.mjs ($connect, $disconnect, $default) and dist/lambda/http.mjs (/healthz,
+ * /readyz, /ice-servers), each with its source map. serverless.yml packages each function with its
+ * bundle alone, and `serverless offline` serves the same files, so the tests run what ships.
+ *
+ * Why: a cold start reads and compiles every module the handler imports before the first frame.
+ * Unbundled, that is hundreds of files out of a 50 MB node_modules tree; bundled, it is one file
+ * holding only what the handler reaches (docs/deploy.md, "Cold starts", has the figures).
+ */
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { build, type Plugin } from 'esbuild';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** One bundle per entrypoint; serverless.yml names `dist/lambda/<name>/<name>.<export>`. */
+export const LAMBDA_BUNDLES = ['websocket', 'http'] as const;
+
+/** Where the bundles go, relative to the repository root: one folder each, packaged whole. */
+export const LAMBDA_OUTDIR = 'dist/lambda';
+
+export async function buildLambdaBundles(): Promise<void> {
+  await rm(`${ROOT}${LAMBDA_OUTDIR}`, { recursive: true, force: true });
+  for (const name of LAMBDA_BUNDLES) await buildBundle(name);
+}
+
+async function buildBundle(name: (typeof LAMBDA_BUNDLES)[number]): Promise<void> {
+  const result = await build({
+    absWorkingDir: ROOT,
+    entryPoints: [{ in: `handlers/${name}.ts`, out: name }],
+    outdir: `${LAMBDA_OUTDIR}/${name}`,
+    bundle: true,
+    // What a dependency loads with import() becomes a file of its own, read only if that import
+    // runs: the AWS SDK's credential providers for SSO, profiles, web identity and the like are
+    // never read on Lambda, whose credentials come from the environment.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    platform: 'node',
+    // What package.json's engines allow (local development, `serverless offline`); Lambda runs 22.
+    target: 'node20',
+    // ES modules, as the tsc build: `.mjs` tells Lambda's runtime (and serverless-offline's copy of
+    // it) so without a package.json beside the file.
+    format: 'esm',
+    outExtension: { '.js': '.mjs' },
+    // CommonJS dependencies (express, ioredis, pino) call require() on Node's built-ins; inside an
+    // ES module there is no require() unless the bundle makes one.
+    banner: {
+      js: "import { createRequire as pairwireCreateRequire } from 'node:module'; const require = pairwireCreateRequire(import.meta.url);",
+    },
+    // A package's ES build when it has one (the AWS SDK's dist-es): unlike CommonJS, esbuild can
+    // drop what nothing imports from it.
+    mainFields: ['module', 'main'],
+    minify: true,
+    // Stack traces name the TypeScript file and line (NODE_OPTIONS=--enable-source-maps in
+    // serverless.yml). The maps list the sources without embedding them: half the size.
+    sourcemap: true,
+    sourcesContent: false,
+    // Everything is bundled, the AWS SDK included, though Lambda's Node.js runtimes ship one: AWS
+    // recommends bundling it for cold starts, the runtime's copy changes version without notice,
+    // and an ES module cannot import it reliably (docs/deploy.md, "Cold starts").
+    plugins: [rateLimiterClassesOnly, pinoCallersUnmapped],
+    metafile: true,
+    logLevel: 'warning',
+  });
+  // What went into the bundle, byte by byte (esbuild's analyzer reads it); beside it, not packaged.
+  await writeFile(`${ROOT}${LAMBDA_OUTDIR}/${name}.meta.json`, JSON.stringify(result.metafile));
+}
+
+/** The rate-limiter-flexible classes src/limits uses; importing another fails the build (no such export). */
+const RATE_LIMITER_CLASSES = ['RateLimiterMemory', 'RateLimiterRedis', 'RateLimiterRes'];
+
+/**
+ * `rate-limiter-flexible` is CommonJS whose entry loads every limiter it has (MySQL, Postgres,
+ * Mongo, DynamoDB, cluster, …), so a bundle would carry and run them all: about 5 ms of each cold
+ * start. Here the package name resolves to the three classes pairwire uses, each from its own file.
+ */
+const rateLimiterClassesOnly: Plugin = {
+  name: 'rate-limiter-classes-only',
+  setup(build) {
+    build.onResolve({ filter: /^rate-limiter-flexible$/ }, (args) => ({
+      path: 'rate-limiter-flexible',
+      namespace: 'rate-limiter-classes',
+      pluginData: { resolveDir: args.resolveDir },
+    }));
+    build.onLoad({ filter: /.*/, namespace: 'rate-limiter-classes' }, (args) => ({
+      contents: RATE_LIMITER_CLASSES.map(
+        (name) => `export { default as ${name} } from 'rate-limiter-flexible/lib/${name}.js';`,
+      ).join('\n'),
+      resolveDir: (args.pluginData as { resolveDir: string }).resolveDir,
+      loader: 'js',
+    }));
+  },
+};
+
+/** What pino's lib/caller.js does today (pino 10); the build stops if that changes. */
+const PINO_CALLERS = 'return getCallSites().slice(2).map(callSite => callSite.scriptName)';
+
+/**
+ * Every pino() asks Node for its callers' file names (to resolve relative transport paths; pairwire
+ * has no transport). On Node 22.13 and later (Lambda's nodejs22.x) with --enable-source-maps,
+ * util.getCallSites() maps each call site through the source map, which parses the bundle's whole
+ * map: some 35 ms of every cold start, measured (docs/deploy.md, "Cold starts"). The bundled pino
+ * asks for the call sites as they are, the file names that exist on disk (what resolving a path
+ * wants anyway); Node versions without the option get the plain call.
+ */
+const pinoCallersUnmapped: Plugin = {
+  name: 'pino-callers-unmapped',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]pino[\\/]lib[\\/]caller\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      if (!source.includes(PINO_CALLERS)) {
+        throw new Error(`${args.path} changed: check what pinoCallersUnmapped (scripts/build-lambda.ts) replaces`);
+      }
+      // Both calls sit directly in getCallers, so slice(2) still drops the same two frames.
+      const unmapped = [
+        'let callSites',
+        'try { callSites = getCallSites({ sourceMap: false }) } catch { callSites = getCallSites() }',
+        'return callSites.slice(2).map(callSite => callSite.scriptName)',
+      ].join('\n');
+      return { contents: source.replace(PINO_CALLERS, unmapped), loader: 'js' };
+    });
+  },
+};
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await buildLambdaBundles();
+}

@@ -1,0 +1,152 @@
+/**
+ * What `serverless package` ships to AWS, checked without AWS: each function's zip holds its esbuild
+ * bundle alone (no node_modules tree), stays under 1 MB, leaves out what the handler never reaches
+ * (werift, zod's locales, Express in the WebSocket functions), and runs from an empty folder as
+ * Lambda runs it from /var/task: nothing resolved from this repository's node_modules.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  extractZip,
+  LAMBDA_FUNCTIONS,
+  type LambdaFunction,
+  packageFunctions,
+  readZip,
+  type ZipEntry,
+} from '../src/cli/lambda-artifacts.js';
+
+const ONE_MB = 1_000_000;
+
+/** The bundle each function packages (serverless.yml: dist/lambda/<bundle>/**). */
+const BUNDLE: Record<LambdaFunction, 'websocket' | 'http'> = {
+  connect: 'websocket',
+  disconnect: 'websocket',
+  message: 'websocket',
+  http: 'http',
+};
+
+const EXPORTS = { websocket: ['connect', 'disconnect', 'message'], http: ['handler'] };
+
+let dir: string;
+let zips: Record<LambdaFunction, string>;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pairwire-package-'));
+  zips = await packageFunctions(join(dir, 'artifacts')); // packages dist/lambda, built by `npm test` first
+}, 120_000);
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** Every source file that went into the zip's bundle, from its source maps (paths from the repo root). */
+function bundledSources(entries: ZipEntry[]): string[] {
+  return entries
+    .filter((entry) => entry.name.endsWith('.mjs.map'))
+    .flatMap((entry) => (JSON.parse(entry.data().toString('utf8')) as { sources: string[] }).sources)
+    .map((source) => source.replace(/^(\.\.\/)+/, ''));
+}
+
+/** Imports a bundle in a fresh Node process with `cwd` as its folder; resolves its exports' types. */
+function importIn(
+  cwd: string,
+  file: string,
+  env: Record<string, string>,
+): Promise<{ exports?: Record<string, string>; error?: string }> {
+  const script = `
+    import { pathToFileURL } from 'node:url';
+    try {
+      const module = await import(pathToFileURL(process.argv[1]).href);
+      console.log(JSON.stringify({ exports: Object.fromEntries(Object.entries(module).map(([k, v]) => [k, typeof v])) }));
+    } catch (error) {
+      console.log(JSON.stringify({ error: String(error) }));
+    }
+    process.exit(0);
+  `;
+  const { NODE_PATH, REDIS_URL, ...inherited } = process.env;
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', script, file],
+      { cwd, env: { ...inherited, LOG_LEVEL: 'silent', ...env }, timeout: 30_000 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${error.message}\n${stdout}${stderr}`));
+        else resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}'));
+      },
+    );
+  });
+}
+
+describe('serverless package', () => {
+  it('writes one zip per function, each under 1 MB, holding only its bundle folder', async () => {
+    for (const name of LAMBDA_FUNCTIONS) {
+      const { size } = await stat(zips[name]);
+      expect(size, `${name}.zip is ${size} bytes`).toBeLessThan(ONE_MB);
+      const entries = await readZip(zips[name]);
+      const files = entries.map((entry) => entry.name).filter((file) => !file.endsWith('/'));
+      const bundle = BUNDLE[name];
+      expect(files).toContain(`dist/lambda/${bundle}/${bundle}.mjs`);
+      expect(files).toContain(`dist/lambda/${bundle}/${bundle}.mjs.map`);
+      for (const file of files) {
+        expect(file, `${name}.zip: ${file}`).toMatch(new RegExp(`^dist/lambda/${bundle}/`));
+        expect(file).not.toMatch(/node_modules/);
+      }
+    }
+  });
+
+  it('bundles only what the handlers reach: no werift, one zod locale, no Express in the WebSocket functions', async () => {
+    for (const bundle of ['websocket', 'http'] as const) {
+      const name = bundle === 'websocket' ? 'message' : 'http';
+      const sources = bundledSources(await readZip(zips[name]));
+      expect(sources.length, `${bundle}: the source maps list the bundled files`).toBeGreaterThan(50);
+      expect(sources.filter((source) => source.includes('node_modules/werift/'))).toEqual([]);
+      expect(sources.filter((source) => /node_modules\/socket\.io/.test(source))).toEqual([]);
+      expect(sources.filter((source) => /^src\/(cli|demo|client)\//.test(source))).toEqual([]);
+      // zod's error messages in English (its default) only, not its dozens of other languages.
+      expect(sources.filter((source) => source.includes('zod/v4/locales/'))).toEqual(
+        bundle === 'websocket' ? ['node_modules/zod/v4/locales/en.js'] : [],
+      );
+      if (bundle === 'websocket') {
+        expect(sources).toContain('handlers/websocket.ts');
+        // rate-limiter-flexible's entry loads every limiter it has; the bundle takes the ones it uses.
+        const limiters = sources.filter((source) => /rate-limiter-flexible\/lib\/RateLimiter\w+\.js$/.test(source));
+        expect(limiters).toContain('node_modules/rate-limiter-flexible/lib/RateLimiterRedis.js');
+        expect(
+          limiters.filter((source) => /Mongo|MySQL|Postgres|Dynamo|Cluster|SQLite|Memcache|Prisma/.test(source)),
+        ).toEqual([]);
+      } else {
+        expect(sources).toContain('handlers/http.ts');
+        // The HTTP function answers /healthz, /readyz and /ice-servers: no signaling core, no AWS SDK.
+        expect(sources.filter((source) => /node_modules\/@aws-sdk\/|^src\/core\//.test(source))).toEqual([]);
+      }
+    }
+  });
+
+  it("asks for pino's callers unmapped, so that a cold start with --enable-source-maps parses no source map", async () => {
+    const entries = await readZip(zips.message);
+    const bundle = entries
+      .find((entry) => entry.name === 'dist/lambda/websocket/websocket.mjs')
+      ?.data()
+      .toString('utf8');
+    // Minified: `try{i=f({sourceMap:!1})}catch{i=f()}` in pino's getCallers (src/cli/build-lambda.ts).
+    expect(bundle).toMatch(/try\{(\w+)=(\w+)\(\{sourceMap:!1\}\)\}catch\{\1=\2\(\)\}return \1\.slice\(2\)/);
+  });
+
+  it('runs from the extracted zip alone, as Lambda runs it from /var/task', async () => {
+    for (const name of ['message', 'http'] as const) {
+      const bundle = BUNDLE[name];
+      const task = join(dir, `task-${name}`);
+      await extractZip(zips[name], task);
+      const file = join(task, 'dist', 'lambda', bundle, `${bundle}.mjs`);
+      // Nothing listens there: connecting is asynchronous, and loading does not wait for it.
+      const loaded = await importIn(task, file, { REDIS_URL: 'redis://127.0.0.1:1' });
+      expect(loaded.error).toBeUndefined();
+      expect(loaded.exports).toEqual(Object.fromEntries(EXPORTS[bundle].map((key) => [key, 'function'])));
+      // Without REDIS_URL each refuses to start, naming the setting.
+      expect((await importIn(task, file, {})).error).toMatch(/REDIS_URL/);
+    }
+  });
+});
