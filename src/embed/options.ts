@@ -28,7 +28,18 @@ export function resolveOptions(options: PairwireOptions = {}): Config {
     if (value === undefined) continue;
     env[SETTINGS[key].env] = asText(key, value, defaults[key]);
   }
-  return loadConfig(env);
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    throw error instanceof ConfigError ? namingTheOption(error) : error;
+  }
+}
+
+/** The parsers name the environment variable; an embedder wrote the option: name both. */
+function namingTheOption(error: ConfigError): ConfigError {
+  const [, variable, problem] = /^([A-Z0-9_]+): ([\s\S]*)$/.exec(error.message) ?? [];
+  const key = Object.keys(SETTINGS).find((name) => isSettingKey(name) && SETTINGS[name].env === variable);
+  return key && problem !== undefined ? new ConfigError(`${key} (${variable})`, problem) : error;
 }
 
 /** An option in the text form of its environment variable, after checking it has the default's type. */
