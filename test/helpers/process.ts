@@ -17,10 +17,15 @@ export interface ServerProcess {
 
 /**
  * Runs the built server in its own process on a free port and resolves once it logs that it is
- * listening. Rejects if it exits or stays silent for `startTimeoutMs`.
+ * listening. Rejects if it exits or stays silent for `startTimeoutMs`. `entry` is another script
+ * that starts it (the package's `bin`).
  */
-export async function spawnServer(env: Record<string, string> = {}, startTimeoutMs = 10_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [SERVER_ENTRY], {
+export async function spawnServer(
+  env: Record<string, string> = {},
+  startTimeoutMs = 10_000,
+  entry = SERVER_ENTRY,
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [entry], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -9,7 +9,7 @@ import { type Ack, type IceServer, isCommand } from '../../protocol/messages.js'
 import type { SessionId } from '../../store/pairing-store.js';
 import { SerialQueue } from './serial-queue.js';
 import { establishSession } from './session.js';
-import type { SignalingServer, SignalingSocket } from './types.js';
+import type { SignalingNamespace, SignalingSocket } from './types.js';
 
 export interface SocketIoBindingOptions {
   /** Queue every client as soon as it connects (it may also connect idle and send `join`). */
@@ -49,7 +49,7 @@ const GOODBYES = new Set(['client namespace disconnect', 'server namespace disco
  * and tells the core when sessions come and go. Every rule lives in the core.
  */
 export function bindSocketIo(
-  io: SignalingServer,
+  io: SignalingNamespace,
   core: SignalingCore,
   options: SocketIoBindingOptions,
 ): SocketIoBinding {

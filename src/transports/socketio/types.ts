@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Server, Socket } from 'socket.io';
+import type { Namespace, Server, Socket } from 'socket.io';
 import type { ServerEvents } from '../../protocol/messages.js';
 import type { SessionId } from '../../store/pairing-store.js';
 
@@ -19,6 +19,8 @@ export interface SocketData {
 }
 
 export type SignalingServer = Server<ClientToServer, ServerToClient, Record<string, never>, SocketData>;
+/** The namespace pairwire serves: `/` of its own server, or one a host's server gives it (src/embed). */
+export type SignalingNamespace = Namespace<ClientToServer, ServerToClient, Record<string, never>, SocketData>;
 export type SignalingSocket = Socket<ClientToServer, ServerToClient, Record<string, never>, SocketData>;
 
 /** engine.io's `allowRequest` hook: called with each handshake, answers whether it may go on. */
