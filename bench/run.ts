@@ -9,6 +9,8 @@
  * --entry=<server.js> (also measure another pairwire build as `candidate`; see bench/proposals/),
  * --base=<server.js> (pairwire's own targets run this build instead of dist/src/server.js),
  * --rounds=<n> (every target n times, in alternating order; each figure is the median over rounds).
+ * Each target runs the scenarios it lists (targets.ts): bursts, relay, and for the Redis set-ups
+ * the scale-out cost model (one fixed rate on 1, 2 and 4 instances; not in --profile or --sustained).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,7 +18,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { type Pinning, spawnPinned } from './lib/pinned-process.js';
 import { mergeRounds, roundOrder } from './lib/rounds.js';
-import type { BurstResult, LoadJob, LoadResult, RelayResult } from './load/job.js';
+import type { BurstResult, LoadJob, LoadResult, RelayResult, ScaleOutResult } from './load/job.js';
 import { type BenchReport, renderMarkdown, type TargetRun } from './report/render.js';
 import { FULL, MEDIUM, QUICK, SUSTAINED } from './sizes.js';
 import { candidateTargets, redisSupported, startTarget, TARGETS, type Target, withPairwireEntry } from './targets.js';
@@ -83,27 +85,39 @@ const chosen = targets.filter(
     (!only || only.includes(target.id)) && !(profile && !only && target.id !== 'pairwire' && target.id !== 'candidate'),
 );
 /** Each target's results, one entry per round that produced them. */
-const samples = new Map<string, { bursts: BurstResult[][]; relays: RelayResult[] }>();
+const samples = new Map<string, { bursts: BurstResult[][]; relays: RelayResult[]; scaleOuts: ScaleOutResult[] }>();
 for (const target of chosen) {
   const run: TargetRun = { target: target.id, label: target.label, bursts: [], errors: [] };
   report.runs.push(run);
   if (target.redis && !hasRedis) run.skipped = 'the built server does not support REDIS_URL yet (issue 3)';
-  samples.set(target.id, { bursts: burstSizes.map(() => []), relays: [] });
+  samples.set(target.id, { bursts: burstSizes.map(() => []), relays: [], scaleOuts: [] });
 }
 for (let round = 0; round < rounds; round++) {
   for (const target of roundOrder(chosen, round)) {
     const run = report.runs.find((r) => r.target === target.id) as TargetRun;
     const sample = samples.get(target.id);
     if (run.skipped || !sample) continue;
-    for (const [i, burst] of burstSizes.entries()) {
-      const what = `${roundLabel(round)}burst ${burst.clients}`;
-      const result = await attempt(run, what, () => runJob(target, burst, burst.timeoutMs + 60_000));
-      if (result?.kind === 'burst') sample.bursts[i]?.push(result);
+    if (target.scenarios.includes('burst')) {
+      for (const [i, burst] of burstSizes.entries()) {
+        const what = `${roundLabel(round)}burst ${burst.clients}`;
+        const result = await attempt(run, what, () => runJob(target, burst, burst.timeoutMs + 60_000));
+        if (result?.kind === 'burst') sample.bursts[i]?.push(result);
+      }
     }
     if (profileBursts) continue;
-    const relayBudget = (sizes.relay.rates.length + 2) * (sizes.relay.phaseMs + sizes.relay.drainMs + 30_000) + 90_000;
-    const relay = await attempt(run, `${roundLabel(round)}relay`, () => runJob(target, sizes.relay, relayBudget));
-    if (relay?.kind === 'relay') sample.relays.push(relay);
+    if (target.scenarios.includes('relay')) {
+      const { relay } = sizes;
+      const budget = (relay.rates.length + 2) * (relay.phaseMs + relay.drainMs + 30_000) + 90_000;
+      const result = await attempt(run, `${roundLabel(round)}relay`, () => runJob(target, relay, budget));
+      if (result?.kind === 'relay') sample.relays.push(result);
+    }
+    const { scaleOut } = sizes;
+    if (target.scenarios.includes('scale-out') && scaleOut && !profile) {
+      const what = `${roundLabel(round)}scale-out at ${scaleOut.rate} handshakes/s`;
+      const budget = 2 * (scaleOut.phaseMs + scaleOut.drainMs + 30_000) + 90_000;
+      const result = await attempt(run, what, () => runJob(target, scaleOut, budget));
+      if (result?.kind === 'scale-out') sample.scaleOuts.push(result);
+    }
   }
 }
 for (const run of report.runs) {
@@ -111,6 +125,7 @@ for (const run of report.runs) {
   if (!sample) continue;
   run.bursts = sample.bursts.filter((results) => results.length > 0).map((results) => mergeRounds(results));
   if (sample.relays.length > 0) run.relay = mergeRounds(sample.relays);
+  if (sample.scaleOuts.length > 0) run.scaleOut = mergeRounds(sample.scaleOuts);
 }
 
 const stamp = report.machine.date.replace(/[:.]/g, '-');
@@ -162,6 +177,7 @@ async function runJob(target: Target, scenario: LoadJob['scenario'], timeoutMs: 
       serverPids: running.serverPids,
       auxPids: running.auxPids,
       serverCore: pinning.serverCore,
+      ...(running.redisUrl ? { redisUrl: running.redisUrl } : {}),
       scenario,
     };
     return await runLoadGenerator(job, timeoutMs);

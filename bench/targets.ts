@@ -24,7 +24,13 @@ export type TargetId =
   | 'naive-socketio'
   | 'ws-floor'
   | 'pairwire-redis'
-  | 'pairwire-redis-2x';
+  | 'pairwire-redis-2x'
+  | 'pairwire-redis-4x';
+
+/** What a target is measured by: pair bursts, the relay at several rates, the scale-out cost model. */
+export type Scenario = 'burst' | 'relay' | 'scale-out';
+
+const BURST_AND_RELAY: readonly Scenario[] = ['burst', 'relay'];
 
 export interface Target {
   id: TargetId;
@@ -33,6 +39,7 @@ export interface Target {
   entry: string;
   instances: number;
   redis: boolean;
+  scenarios: readonly Scenario[];
 }
 
 export const TARGETS: readonly Target[] = [
@@ -43,6 +50,7 @@ export const TARGETS: readonly Target[] = [
     entry: PAIRWIRE_ENTRY,
     instances: 1,
     redis: false,
+    scenarios: BURST_AND_RELAY,
   },
   {
     id: 'naive-socketio',
@@ -51,6 +59,7 @@ export const TARGETS: readonly Target[] = [
     entry: built('./baseline/naive-socketio.js'),
     instances: 1,
     redis: false,
+    scenarios: BURST_AND_RELAY,
   },
   {
     id: 'ws-floor',
@@ -59,6 +68,7 @@ export const TARGETS: readonly Target[] = [
     entry: built('./baseline/ws-floor.js'),
     instances: 1,
     redis: false,
+    scenarios: BURST_AND_RELAY,
   },
   {
     id: 'pairwire-redis',
@@ -67,6 +77,7 @@ export const TARGETS: readonly Target[] = [
     entry: PAIRWIRE_ENTRY,
     instances: 1,
     redis: true,
+    scenarios: [...BURST_AND_RELAY, 'scale-out'],
   },
   {
     id: 'pairwire-redis-2x',
@@ -75,6 +86,18 @@ export const TARGETS: readonly Target[] = [
     entry: PAIRWIRE_ENTRY,
     instances: 2,
     redis: true,
+    scenarios: [...BURST_AND_RELAY, 'scale-out'],
+  },
+  {
+    // Four instances and redis-server on one core carry only a low rate: this set-up runs the
+    // scale-out cost model alone (its bursts and relay phases would measure the core's overload).
+    id: 'pairwire-redis-4x',
+    label: 'pairwire ×4 on one Redis',
+    protocol: 'socketio',
+    entry: PAIRWIRE_ENTRY,
+    instances: 4,
+    redis: true,
+    scenarios: ['scale-out'],
   },
 ];
 
@@ -83,9 +106,26 @@ export const TARGETS: readonly Target[] = [
  * measured beside the current one in the same run, with the memory store and with Redis.
  */
 export function candidateTargets(entry: string): Target[] {
+  const scenarios = BURST_AND_RELAY;
   return [
-    { id: 'candidate', label: 'candidate (memory)', protocol: 'socketio', entry, instances: 1, redis: false },
-    { id: 'candidate-redis', label: 'candidate (Redis)', protocol: 'socketio', entry, instances: 1, redis: true },
+    {
+      id: 'candidate',
+      label: 'candidate (memory)',
+      protocol: 'socketio',
+      entry,
+      instances: 1,
+      redis: false,
+      scenarios,
+    },
+    {
+      id: 'candidate-redis',
+      label: 'candidate (Redis)',
+      protocol: 'socketio',
+      entry,
+      instances: 1,
+      redis: true,
+      scenarios,
+    },
   ];
 }
 
@@ -101,6 +141,8 @@ export function redisSupported(): boolean {
 
 export interface RunningTarget {
   urls: string[];
+  /** The set-up's own redis-server, when it has one. */
+  redisUrl: string | undefined;
   serverPids: number[];
   auxPids: number[];
   stop(): Promise<void>;
@@ -146,6 +188,7 @@ export async function startTarget(target: Target, options: StartOptions): Promis
     }
     return {
       urls: ports.map((port) => `http://127.0.0.1:${port}`),
+      redisUrl: redis?.url,
       serverPids: children.map((child) => child.pid ?? 0),
       auxPids: redis ? [redis.pid] : [],
       stop,

@@ -40,3 +40,21 @@ describe('roundOrder', () => {
     expect(roundOrder(['a', 'b', 'c'], 2)).toEqual(['a', 'b', 'c']);
   });
 });
+
+describe('mergeRounds with fields some rounds lack', () => {
+  it('counts a missing field as 0 in that round (a Redis command seen in one round only)', () => {
+    const rounds = [
+      { calls: { evalsha: 10, get: 3 } },
+      { calls: { evalsha: 30 } },
+      { calls: { evalsha: 20, xadd: 9 } },
+    ];
+    expect(mergeRounds(rounds)).toEqual({ calls: { evalsha: 20, get: 0, xadd: 0 } });
+    expect(mergeRounds([{ calls: { get: 2 } }, { calls: { get: 4, del: 6 } }])).toEqual({ calls: { get: 3, del: 3 } });
+  });
+
+  it('merges an optional object present in some rounds only, its counts 0 where it is missing', () => {
+    const rounds = [{ x: 1 }, { x: 3, redis: { bytes: 8 } }, { x: 2, redis: { bytes: 6 } }];
+    expect(mergeRounds(rounds)).toEqual({ x: 2, redis: { bytes: 6 } });
+    expect(mergeRounds([{ x: 1 }, { x: 3, redis: { bytes: 8 } }])).toEqual({ x: 2, redis: { bytes: 4 } });
+  });
+});

@@ -11,13 +11,14 @@ const WORST_IS_MIN = new Set(['paired']);
 
 /**
  * Merges same-shaped samples: numbers by median (the worst round for the counts above), objects
- * and arrays field by field, anything else as the first sample has it.
+ * and arrays field by field, anything else as the first sample has it. A field some rounds lack
+ * (a Redis command that ran in one round only) counts as 0 in those rounds.
  */
 export function mergeRounds<T>(samples: readonly T[], key = ''): T {
-  const [first] = samples;
-  if (samples.length <= 1 || first === undefined) return first as T;
+  const first = samples.find((s) => s !== undefined);
+  if (samples.length <= 1 || first === undefined) return samples[0] as T;
   if (typeof first === 'number') {
-    const numbers = samples as readonly number[];
+    const numbers = samples.map((s) => (typeof s === 'number' ? s : 0));
     if (WORST_IS_MAX.has(key)) return Math.max(...numbers) as T;
     if (WORST_IS_MIN.has(key)) return Math.min(...numbers) as T;
     return median(numbers) as T;
@@ -33,9 +34,10 @@ export function mergeRounds<T>(samples: readonly T[], key = ''): T {
   }
   if (first !== null && typeof first === 'object') {
     const merged: Record<string, unknown> = {};
-    for (const field of Object.keys(first)) {
+    const fields = new Set(samples.flatMap((s) => (s === undefined ? [] : Object.keys(s as object))));
+    for (const field of fields) {
       merged[field] = mergeRounds(
-        samples.map((s) => (s as Record<string, unknown>)[field]),
+        samples.map((s) => (s as Record<string, unknown> | undefined)?.[field]),
         field,
       );
     }

@@ -1,3 +1,4 @@
+import type { RedisCounters } from '../lib/redis-info.js';
 import type { LatencySummary } from '../lib/stats.js';
 import type { WireProtocol } from './connection.js';
 
@@ -12,7 +13,9 @@ export interface LoadJob {
   auxPids: number[];
   /** The core the server side is pinned to, if any: its load from other processes is reported. */
   serverCore: number | undefined;
-  scenario: BurstJob | RelayJob;
+  /** The set-up's redis-server, if it has one: its INFO counters are read around each relay phase. */
+  redisUrl?: string;
+  scenario: BurstJob | RelayJob | ScaleOutJob;
 }
 
 export interface BurstJob {
@@ -32,6 +35,20 @@ export interface RelayJob {
   /** Closed-loop run (every couple back to back) that finds the saturation rate. */
   saturationMs: number;
   /** How long to wait after a phase for messages still in flight before counting them lost. */
+  drainMs: number;
+}
+
+/**
+ * The scale-out cost model (issue 14): one fixed rate that every set-up carries, the couples split
+ * across the instances (each couple's two sides on different instances when there are two or
+ * more), so the work per relayed signal can be compared between 1, 2 and 4 instances on one core.
+ */
+export interface ScaleOutJob {
+  kind: 'scale-out';
+  couples: number;
+  /** The one offered rate, in handshakes per second: low enough for four instances on one core. */
+  rate: number;
+  phaseMs: number;
   drainMs: number;
 }
 
@@ -83,6 +100,8 @@ export interface RelayPhaseResult {
   /** Offer sent to the last of the 18 messages received, in ms. */
   handshakeMs: LatencySummary;
   cpu: CpuWindow;
+  /** What redis-server counted during the phase (bytes in and out, calls per command), when there is one. */
+  redis?: RedisCounters;
 }
 
 export interface RelayResult {
@@ -96,4 +115,12 @@ export interface RelayResult {
   saturation: RelayPhaseResult;
 }
 
-export type LoadResult = BurstResult | RelayResult;
+export interface ScaleOutResult {
+  kind: 'scale-out';
+  /** Server instances, every one of them on the one server core with redis-server. */
+  instances: number;
+  couples: number;
+  phase: RelayPhaseResult;
+}
+
+export type LoadResult = BurstResult | RelayResult | ScaleOutResult;

@@ -5,14 +5,18 @@
  */
 import type { LoadJob, LoadResult } from './job.js';
 import { runPairBurst } from './pair-burst.js';
-import { runRelay } from './relay.js';
+import { runRelay, runScaleOut } from './relay.js';
 
 const job = JSON.parse(process.argv[2] ?? '{}') as LoadJob;
-for (const url of job.urls) {
+for (const url of [...job.urls, ...(job.redisUrl ? [job.redisUrl.replace(/^redis:/, 'http:')] : [])]) {
   if (!url.startsWith('http://127.0.0.1:')) throw new Error(`refusing to load anything but 127.0.0.1: ${url}`);
 }
 
 const result: LoadResult =
-  job.scenario.kind === 'burst' ? await runPairBurst(job, job.scenario) : await runRelay(job, job.scenario);
+  job.scenario.kind === 'burst'
+    ? await runPairBurst(job, job.scenario)
+    : job.scenario.kind === 'relay'
+      ? await runRelay(job, job.scenario)
+      : await runScaleOut(job, job.scenario);
 process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exit(0);

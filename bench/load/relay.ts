@@ -1,9 +1,10 @@
 import type { Signal } from '../../src/protocol/messages.js';
 import { sampleProcesses } from '../lib/proc-stat.js';
+import { RedisCounterReader, redisDelta } from '../lib/redis-info.js';
 import { summarize } from '../lib/stats.js';
 import { type BenchConnection, connect } from './connection.js';
 import { collectGarbage, sleep, startCpuWindow, untilServerIdle } from './cpu-window.js';
-import type { LoadJob, RelayJob, RelayPhaseResult, RelayResult } from './job.js';
+import type { LoadJob, RelayJob, RelayPhaseResult, RelayResult, ScaleOutJob, ScaleOutResult } from './job.js';
 import { candidate, type Stamp, sessionDescription, stampOf } from './payloads.js';
 
 /** Each side trickles this many ICE candidates per handshake. */
@@ -57,6 +58,51 @@ interface Handshake {
  * rate. Every message carries a stamp, so loss, misrouting and reordering are counted exactly.
  */
 export async function runRelay(job: LoadJob, relay: RelayJob): Promise<RelayResult> {
+  const rig = await openRelay(job, relay.couples, relay.drainMs);
+  try {
+    await collectGarbage(job.serverPids);
+    const rssBeforeBytes = sampleProcesses(job.serverPids).rssBytes;
+    await rig.fixedRate(WARMUP.rate, WARMUP.ms);
+
+    const phases: RelayPhaseResult[] = [];
+    for (const rate of relay.rates) phases.push(await rig.fixedRate(rate, relay.phaseMs));
+    const saturation = await rig.closedLoop(relay.saturationMs);
+
+    await collectGarbage(job.serverPids);
+    const rssAfterBytes = sampleProcesses(job.serverPids).rssBytes;
+    return { kind: 'relay', couples: rig.couples, rssBeforeBytes, rssAfterBytes, phases, saturation };
+  } finally {
+    rig.close();
+  }
+}
+
+/**
+ * The scale-out cost model: after a warm-up, one phase at one fixed rate, with redis-server's
+ * counters read around it (the couples are split across the instances by pairCouples).
+ */
+export async function runScaleOut(job: LoadJob, scaleOut: ScaleOutJob): Promise<ScaleOutResult> {
+  const rig = await openRelay(job, scaleOut.couples, scaleOut.drainMs);
+  try {
+    await rig.fixedRate(WARMUP.rate, WARMUP.ms);
+    const phase = await rig.fixedRate(scaleOut.rate, scaleOut.phaseMs);
+    return { kind: 'scale-out', instances: job.urls.length, couples: rig.couples, phase };
+  } finally {
+    rig.close();
+  }
+}
+
+interface RelayRig {
+  couples: number;
+  /** Starts `rate` handshakes a second for `ms`, open loop, then drains. */
+  fixedRate(rate: number, ms: number): Promise<RelayPhaseResult>;
+  /** Every couple runs handshakes back to back for `ms`, then drains. */
+  closedLoop(ms: number): Promise<RelayPhaseResult>;
+  /** Closes every client connection (and the Redis counter reader). */
+  close(): void;
+}
+
+/** Pairs the couples and returns what runs phases on them; each phase starts once the server side is idle. */
+async function openRelay(job: LoadJob, coupleCount: number, drainMs: number): Promise<RelayRig> {
   const handshakes = new Map<number, Handshake>();
   let nextHandshake = 0;
   let closedLoopUntil = 0;
@@ -107,54 +153,52 @@ export async function runRelay(job: LoadJob, relay: RelayJob): Promise<RelayResu
     if (now < closedLoopUntil) start(couple, phase);
   };
 
-  const couples = await pairCouples(job, relay, receive);
+  const couples = await pairCouples(job, coupleCount, receive);
+  const redis = job.redisUrl ? new RedisCounterReader(job.redisUrl) : undefined;
 
   const runPhase = async (phase: Phase, ms: number, schedule: (until: number) => Promise<void>) => {
     await untilServerIdle([...job.serverPids, ...job.auxPids], SETTLE_MAX_MS);
+    const redisBefore = await redis?.read();
     const cpu = startCpuWindow(job.serverPids, job.auxPids, job.serverCore);
     const until = performance.now() + ms;
     await schedule(until);
     // Drain: wait for what is in flight, bounded, then count whatever never arrived as lost.
-    const drainUntil = performance.now() + relay.drainMs;
+    const drainUntil = performance.now() + drainMs;
     while (countOpen(handshakes, phase) > 0 && performance.now() < drainUntil) await sleep(5);
-    return summarizePhase(phase, cpu.stop());
+    const cpuWindow = cpu.stop();
+    const redisAfter = await redis?.read();
+    return summarizePhase(phase, cpuWindow, redisBefore && redisAfter && redisDelta(redisBefore, redisAfter));
   };
 
-  const openLoop = (phase: Phase, rate: number) => async (until: number) => {
-    const begin = performance.now();
-    for (let now = begin; now < until; now = performance.now()) {
-      const due = Math.floor(((now - begin) / 1000) * rate);
-      while (phase.started < due) start(couples[phase.started % couples.length] as Couple, phase);
-      await sleep(1);
-    }
+  return {
+    couples: couples.length,
+    fixedRate(rate, ms) {
+      const phase = new Phase(rate);
+      return runPhase(phase, ms, async (until) => {
+        const begin = performance.now();
+        for (let now = begin; now < until; now = performance.now()) {
+          const due = Math.floor(((now - begin) / 1000) * rate);
+          while (phase.started < due) start(couples[phase.started % couples.length] as Couple, phase);
+          await sleep(1);
+        }
+      });
+    },
+    closedLoop(ms) {
+      const phase = new Phase(0);
+      return runPhase(phase, ms, async (until) => {
+        closedLoopUntil = until;
+        for (const couple of couples) start(couple, phase);
+        while (performance.now() < until) await sleep(20);
+      });
+    },
+    close() {
+      redis?.close();
+      for (const couple of couples) {
+        couple.initiator.connection.close();
+        couple.polite.connection.close();
+      }
+    },
   };
-
-  const closedLoop = (phase: Phase) => async (until: number) => {
-    closedLoopUntil = until;
-    for (const couple of couples) start(couple, phase);
-    while (performance.now() < until) await sleep(20);
-  };
-
-  await collectGarbage(job.serverPids);
-  const rssBeforeBytes = sampleProcesses(job.serverPids).rssBytes;
-  const warmup = new Phase(WARMUP.rate);
-  await runPhase(warmup, WARMUP.ms, openLoop(warmup, WARMUP.rate));
-
-  const phases: RelayPhaseResult[] = [];
-  for (const rate of relay.rates) {
-    const phase = new Phase(rate);
-    phases.push(await runPhase(phase, relay.phaseMs, openLoop(phase, rate)));
-  }
-  const saturationPhase = new Phase(0);
-  const saturation = await runPhase(saturationPhase, relay.saturationMs, closedLoop(saturationPhase));
-
-  await collectGarbage(job.serverPids);
-  const rssAfterBytes = sampleProcesses(job.serverPids).rssBytes;
-  for (const couple of couples) {
-    couple.initiator.connection.close();
-    couple.polite.connection.close();
-  }
-  return { kind: 'relay', couples: couples.length, rssBeforeBytes, rssAfterBytes, phases, saturation };
 }
 
 function countOpen(handshakes: Map<number, Handshake>, phase: Phase): number {
@@ -163,7 +207,11 @@ function countOpen(handshakes: Map<number, Handshake>, phase: Phase): number {
   return open;
 }
 
-function summarizePhase(phase: Phase, cpu: RelayPhaseResult['cpu']): RelayPhaseResult {
+function summarizePhase(
+  phase: Phase,
+  cpu: RelayPhaseResult['cpu'],
+  redis: RelayPhaseResult['redis'],
+): RelayPhaseResult {
   const activeSeconds = Math.max(1e-3, (phase.lastDoneAt - phase.firstStartAt) / 1000);
   return {
     offeredRate: phase.offeredRate,
@@ -178,24 +226,27 @@ function summarizePhase(phase: Phase, cpu: RelayPhaseResult['cpu']): RelayPhaseR
     oneWayMs: summarize(phase.oneWay),
     handshakeMs: summarize(phase.handshakeDurations),
     cpu,
+    ...(redis ? { redis } : {}),
   };
 }
 
 /**
- * Pairs the couples one at a time, the initiator on the first instance and its partner on the
- * next, so with two instances every couple crosses instances (the costly case) and with one
- * instance pairing order is certain. Resolves once both sides of every couple have `paired`.
+ * Pairs the couples one at a time, couple k's initiator on instance k mod N and its partner on the
+ * next one, so with two or more instances every couple crosses instances (the costly case) and the
+ * instances carry equal shares; with one instance pairing order is certain. Resolves once both
+ * sides of every couple have `paired`.
  */
 async function pairCouples(
   job: LoadJob,
-  relay: RelayJob,
+  count: number,
   receive: (side: Side, signal: Signal) => void,
 ): Promise<Couple[]> {
   const couples: Couple[] = [];
   const deadline = performance.now() + 30_000;
-  for (let index = 0; index < relay.couples; index++) {
-    const initiator = await openSide(job.urls[0] ?? '', 'i', index, job, receive, ['waiting'], deadline);
-    const polite = await openSide(job.urls[1 % job.urls.length] ?? '', 'p', index, job, receive, ['paired'], deadline);
+  const url = (i: number) => job.urls[i % job.urls.length] ?? '';
+  for (let index = 0; index < count; index++) {
+    const initiator = await openSide(url(index), 'i', index, job, receive, ['waiting'], deadline);
+    const polite = await openSide(url(index + 1), 'p', index, job, receive, ['paired'], deadline);
     await initiator.paired;
     couples.push({ index, initiator: initiator.side, polite: polite.side });
   }

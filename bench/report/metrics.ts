@@ -1,4 +1,4 @@
-import type { BurstResult, RelayPhaseResult, RelayResult } from '../load/job.js';
+import type { BurstResult, RelayPhaseResult, RelayResult, ScaleOutResult } from '../load/job.js';
 import type { TargetId } from '../targets.js';
 import type { BenchReport, TargetRun } from './render.js';
 
@@ -57,3 +57,31 @@ export const deliveredExactly = (relay: RelayResult | undefined) =>
 
 export const ratio = (ours: number | undefined, theirs: number | undefined) =>
   ours === undefined || theirs === undefined || theirs === 0 ? undefined : ours / theirs;
+
+/** Server RSS growth over the relay scenario (after a forced GC, before the first signal and after the last). */
+export const relayRssGrowth = (relay: RelayResult | undefined) =>
+  relay ? relay.rssAfterBytes - relay.rssBeforeBytes : undefined;
+
+/** The scale-out cost model's phase of a target, when it ran. */
+export const scaleOutOf = (report: BenchReport, id: TargetId): ScaleOutResult | undefined =>
+  runOf(report, id)?.scaleOut;
+
+/** CPU per relayed signal of every instance and redis-server together, in µs. */
+export const totalCpuPerSignalUs = (phase: RelayPhaseResult | undefined) => {
+  const server = cpuPerMessageUs(phase);
+  return server === undefined ? undefined : server + (cpuPerMessageUs(phase, 'aux') ?? 0);
+};
+
+/**
+ * Bytes per relayed signal as redis-server counted them: 'read' is what the instances read from
+ * Redis (`total_net_output_bytes`), 'written' what they wrote to it (`total_net_input_bytes`).
+ */
+export const redisBytesPerSignal = (phase: RelayPhaseResult | undefined, direction: 'read' | 'written') => {
+  if (!phase?.redis || phase.messagesReceived === 0) return undefined;
+  const bytes = direction === 'read' ? phase.redis.netOutputBytes : phase.redis.netInputBytes;
+  return bytes / phase.messagesReceived;
+};
+
+/** Calls of one Redis command per relayed signal (commands run by scripts included). */
+export const redisCallsPerSignal = (phase: RelayPhaseResult | undefined, command: string) =>
+  phase?.redis && phase.messagesReceived > 0 ? (phase.redis.calls[command] ?? 0) / phase.messagesReceived : undefined;
