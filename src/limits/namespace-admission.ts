@@ -6,7 +6,7 @@ import { type ErrorBody, ErrorCode } from '../protocol/errors.js';
 import { ORIGIN_REFUSAL } from '../protocol/origin-check.js';
 import type { SignalingNamespace, SignalingSocket } from '../transports/socketio/types.js';
 import type { ConnectionGate } from './connection-gate.js';
-import { capSendBuffer, dropConnection, type EngineConnection } from './send-buffer.js';
+import { capSendBuffer, dropSlowReader, type EngineConnection } from './send-buffer.js';
 
 export interface NamespaceAdmissionOptions {
   gate: ConnectionGate;
@@ -99,12 +99,6 @@ export class NamespaceAdmission {
   }
 
   #dropSlowReader(connection: EngineConnection): void {
-    const session = this.#sessions.get(connection);
-    this.#options.logger.warn(
-      { socket: session?.id, maxSendBufferBytes: this.#options.maxSendBufferBytes },
-      'disconnecting a client that does not read',
-    );
-    if (session?.connected) session.disconnect(true);
-    dropConnection(connection);
+    dropSlowReader(connection, this.#sessions.get(connection), this.#options.maxSendBufferBytes, this.#options.logger);
   }
 }

@@ -66,3 +66,18 @@ function webSocketOf(connection: EngineConnection): WsLike | undefined {
   const transport = connection.transport as unknown as { name?: string; socket?: WsLike };
   return transport.name === 'websocket' ? transport.socket : undefined;
 }
+
+/**
+ * A client that does not read: its session ends as a goodbye (the partner is told now, no resume),
+ * and nothing it was sent stays queued.
+ */
+export function dropSlowReader(
+  connection: EngineConnection,
+  session: { id: string; connected: boolean; disconnect(close: boolean): unknown } | undefined,
+  maxSendBufferBytes: number,
+  logger: { warn(fields: object, message: string): void },
+): void {
+  logger.warn({ socket: session?.id, maxSendBufferBytes }, 'disconnecting a client that does not read');
+  if (session?.connected) session.disconnect(true);
+  dropConnection(connection);
+}

@@ -6,7 +6,7 @@ import { addressTag } from '../observability/address-tag.js';
 import { type ErrorBody, ErrorCode } from '../protocol/errors.js';
 import type { AllowRequest, SignalingServer, SignalingSocket } from '../transports/socketio/types.js';
 import type { ConnectionGate } from './connection-gate.js';
-import { capSendBuffer, dropConnection, type EngineConnection } from './send-buffer.js';
+import { capSendBuffer, dropSlowReader, type EngineConnection } from './send-buffer.js';
 
 export interface SocketIoAdmissionOptions {
   /** Per-address admission. */
@@ -220,15 +220,8 @@ export class SocketIoAdmission {
     return undefined;
   }
 
-  /** Its session ends as a goodbye (the partner is told now, no resume), and nothing it was sent stays queued. */
   #dropSlowReader(connection: EngineConnection): void {
-    const session = this.#sessions.get(connection);
-    this.#options.logger.warn(
-      { socket: session?.id, maxSendBufferBytes: this.#options.maxSendBufferBytes },
-      'disconnecting a client that does not read',
-    );
-    if (session?.connected) session.disconnect(true);
-    dropConnection(connection);
+    dropSlowReader(connection, this.#sessions.get(connection), this.#options.maxSendBufferBytes, this.#options.logger);
   }
 }
 
