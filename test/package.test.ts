@@ -60,7 +60,7 @@ describe('the packed package, installed offline into a fresh project', () => {
     const bin = join(project.dir, 'node_modules/.bin/pairwire');
     expect((await readFile(bin, 'utf8')).startsWith('#!/usr/bin/env node\n')).toBe(true);
     expect((await stat(bin)).mode & 0o111).not.toBe(0);
-    const server = await spawnServer({ LOG_LEVEL: 'info' }, 10_000, bin);
+    const server = await spawnServer({ LOG_LEVEL: 'info' }, undefined, bin);
     try {
       expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ status: 'ok' });
       expect(await server.stop('SIGTERM')).toBe(0);

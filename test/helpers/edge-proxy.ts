@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { OpenSockets, splice } from './socket-splice.js';
 
 /** How an edge proxy rewrites a request's headers, given the address the client connected from. */
 export type HeaderRewrite = (headers: IncomingHttpHeaders, peer: string) => IncomingHttpHeaders;
@@ -34,11 +35,7 @@ export interface EdgeProxy {
  * different loopback addresses (127.0.0.2, 127.0.0.3, …) are different users to it.
  */
 export async function startEdgeProxy(targetPort: number, rewrite: HeaderRewrite): Promise<EdgeProxy> {
-  const open = new Set<Socket>();
-  const track = (socket: Socket) => {
-    open.add(socket);
-    socket.once('close', () => open.delete(socket));
-  };
+  const open = new OpenSockets();
   const forwarded = (req: IncomingMessage) => rewrite(req.headers, req.socket.remoteAddress ?? '');
 
   const server = createServer((req, res) => {
@@ -52,26 +49,18 @@ export async function startEdgeProxy(targetPort: number, rewrite: HeaderRewrite)
     upstream.once('error', () => res.destroy());
     req.pipe(upstream);
   });
-  server.on('connection', track);
+  server.on('connection', (socket) => open.track(socket));
 
   server.on('upgrade', (req: IncomingMessage, client: Socket, head: Buffer) => {
     const upstream = connect(targetPort, '127.0.0.1');
-    track(upstream);
-    const cut = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.once('error', cut);
-    upstream.once('error', cut);
-    client.once('close', cut);
-    upstream.once('close', cut);
+    open.track(upstream);
     const lines = [`${req.method} ${req.url} HTTP/1.1`];
     for (const [name, value] of Object.entries(forwarded(req))) {
       for (const one of Array.isArray(value) ? value : [value]) if (one !== undefined) lines.push(`${name}: ${one}`);
     }
     upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
     if (head.length > 0) upstream.write(head);
-    upstream.pipe(client).pipe(upstream);
+    splice(client, upstream);
   });
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -79,7 +68,7 @@ export async function startEdgeProxy(targetPort: number, rewrite: HeaderRewrite)
   return {
     url: `http://127.0.0.1:${port}`,
     async close() {
-      for (const socket of open) socket.destroy();
+      open.destroyAll();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

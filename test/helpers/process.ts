@@ -22,7 +22,7 @@ export interface ServerProcess {
  */
 export async function spawnServer(
   env: Record<string, string> = {},
-  startTimeoutMs = 10_000,
+  startTimeoutMs = 30_000,
   entry = SERVER_ENTRY,
 ): Promise<ServerProcess> {
   const child = spawn(process.execPath, [entry], {

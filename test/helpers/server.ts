@@ -83,7 +83,7 @@ export class RecordingClient extends SignalingClient {
         settled = () => true;
         reject(
           new Error(
-            `event "${event}" #${n} not received within ${timeoutMs} ms; got ${JSON.stringify(this.received.map((r) => r.event))}`,
+            `event "${event}" #${n} not received within ${timeoutMs} ms; got ${JSON.stringify(this.received.map((r) => (r.event === 'error' ? r : r.event)))}`,
           ),
         );
       }, timeoutMs);

@@ -1,4 +1,5 @@
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
+import { OpenSockets, splice } from './socket-splice.js';
 
 export interface TcpBalancer {
   port: number;
@@ -16,28 +17,18 @@ export interface TcpBalancer {
 export async function startTcpBalancer(initialTargets: number[]): Promise<TcpBalancer> {
   let targets = [...initialTargets];
   let next = 0;
-  const open = new Set<Socket>();
+  const open = new OpenSockets();
 
   const server: Server = createServer((client) => {
-    open.add(client);
-    client.once('close', () => open.delete(client));
+    open.track(client);
     const port = targets[next++ % Math.max(targets.length, 1)];
     if (port === undefined) {
       client.destroy();
       return;
     }
     const upstream = connect(port, '127.0.0.1');
-    open.add(upstream);
-    upstream.once('close', () => open.delete(upstream));
-    client.pipe(upstream).pipe(client);
-    const cut = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.once('error', cut);
-    upstream.once('error', cut);
-    client.once('close', cut);
-    upstream.once('close', cut);
+    open.track(upstream);
+    splice(client, upstream);
   });
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -49,7 +40,7 @@ export async function startTcpBalancer(initialTargets: number[]): Promise<TcpBal
       targets = [...ports];
     },
     async close() {
-      for (const socket of open) socket.destroy();
+      open.destroyAll();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { SignalingCore } from '../../core/signaling-core.js';
+import { newSessionId } from '../../delivery/session-id.js';
 import { originAllowedFor } from '../../http/origins.js';
 import type { ConnectionGate } from '../../limits/connection-gate.js';
 import type { SharedCommandLimiter } from '../../limits/shared-command-limiter.js';
@@ -18,7 +19,6 @@ import {
 } from '../../protocol/frames.js';
 import { type Ack, type IceServer, isCommand } from '../../protocol/messages.js';
 import type { PairingStore, SessionId } from '../../store/pairing-store.js';
-import { newSessionId } from '../socketio/session.js';
 import { MAX_MESSAGE_BYTES } from './delivery.js';
 import { afterGrace } from './grace.js';
 import type { ApiLocation, ConnectionsApi } from './management-api.js';

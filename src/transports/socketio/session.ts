@@ -1,14 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import type { SignalingCore } from '../../core/signaling-core.js';
 import type { LocalDelivery, SessionLink } from '../../delivery/local-delivery.js';
+import { isSessionId, newSessionId } from '../../delivery/session-id.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { Attached, SessionId } from '../../store/pairing-store.js';
 import type { SignalingSocket } from './types.js';
-
-/** 16 random bytes, base64url: a session id is a bearer secret (it resumes the session), never a counter. */
-export const newSessionId = (): SessionId => randomBytes(16).toString('base64url');
-
-const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
 
 /** What a reconnecting client claims in `auth`: its session, and the last event it processed. */
 export interface Claim {
@@ -19,7 +14,7 @@ export interface Claim {
 /** The claim in `auth: { session, lastSeq }`, if it is well formed (`lastSeq` defaults to 0). */
 export function claimedSession(auth: unknown): Claim | undefined {
   const { session, lastSeq } = (auth ?? {}) as { session?: unknown; lastSeq?: unknown };
-  if (typeof session !== 'string' || !SESSION_ID.test(session)) return undefined;
+  if (!isSessionId(session)) return undefined;
   if (lastSeq === undefined) return { session, lastSeq: 0 };
   return Number.isSafeInteger(lastSeq) && (lastSeq as number) >= 0
     ? { session, lastSeq: lastSeq as number }
