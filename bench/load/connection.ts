@@ -30,17 +30,25 @@ function connectSocketIo(url: string, handlers: ConnectionHandlers): BenchConnec
   const socket = io(url, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 30_000 });
   // A server that numbers its events (pairwire) is acknowledged as its own clients do, so its
   // figures include what acknowledging costs it; the baselines send no numbers and get no acks.
+  // Its clients also number their signals (cseq, for an idempotent retry after a resume): so does
+  // this one, once it has seen a numbered event.
   const acknowledger = new EventAcknowledger((seq) => socket.emit('ack', { seq }));
+  let numbered = false;
+  let cseq = 0;
   for (const event of ['waiting', 'paired', 'signal', 'partner-left'] as const) {
     socket.on(event, (data: unknown, seq: unknown) => {
-      if (typeof seq === 'number') acknowledger.receive(seq);
+      if (typeof seq === 'number') {
+        numbered = true;
+        acknowledger.receive(seq);
+      }
       handlers.onEvent(event, data);
     });
   }
   socket.on('connect_error', (error) => handlers.onError(error));
   return {
     signal: (signal) => {
-      socket.emit('signal', signal);
+      if (numbered) socket.emit('signal', signal, ++cseq);
+      else socket.emit('signal', signal);
     },
     close: () => {
       acknowledger.stop();

@@ -6,6 +6,7 @@ import { callSafely } from './call-safely.js';
 import { nextEvent } from './chat/emitter.js';
 import { EventAcknowledger } from './event-acknowledger.js';
 import type { ConnectionRefusal, Signaling, SignalingListener } from './signaling.js';
+import { UnackedSignals } from './unacked-signals.js';
 
 export interface SignalingClientOptions {
   /** How long a command waits for its acknowledgement before rejecting. Default 10 s. */
@@ -51,6 +52,11 @@ export class SignalingClient implements Signaling {
   readonly #maxRetryDelayMs: number;
   #session: string | undefined;
   readonly #acknowledger: EventAcknowledger;
+  readonly #signals: UnackedSignals;
+  /** This connection's `session` event has come: signals go out at once. */
+  #ready = false;
+  /** This connection claimed an earlier session (`auth.session`). */
+  #claimed = false;
   /** Set while the event being dispatched is one this client has processed already. */
   #duplicate = false;
   #queueOnConnect: (() => boolean) | undefined;
@@ -73,6 +79,12 @@ export class SignalingClient implements Signaling {
     this.#acknowledger = new EventAcknowledger((seq) => {
       if (this.socket.connected) this.socket.emit('ack', { seq });
     });
+    this.#signals = new UnackedSignals(this.#ackTimeoutMs, (cseq, signal, answered) => {
+      this.socket.emit('signal', signal, cseq, (ack: Ack) => {
+        for (const listener of [...this.#answerListeners]) callSafely(() => listener('signal', ack));
+        answered(ack);
+      });
+    });
     // auth is read on every (re)connection: after a drop or a server restart the client claims
     // its session and the last event it processed, and the server replays what came after
     // (docs/protocol.md, "Resuming").
@@ -83,6 +95,7 @@ export class SignalingClient implements Signaling {
         const auth: { session?: string; lastSeq?: number; join?: boolean } & JoinPreferences = {
           ...this.#preferences,
         };
+        this.#claimed = this.#session !== undefined;
         if (this.#session) {
           auth.session = this.#session;
           auth.lastSeq = this.#acknowledger.last;
@@ -99,6 +112,11 @@ export class SignalingClient implements Signaling {
     this.socket.on('session', ({ id, resumed }: { id: string; resumed: boolean }) => {
       this.#session = id;
       if (!resumed) this.#acknowledger.reset();
+      // Signals wait for this event: only now is it known whether they still have their pair.
+      // A claimed session that is gone took the pair they were meant for with it.
+      if (!resumed && this.#claimed) this.#signals.abandon('the session ended before the signal was acknowledged');
+      else this.#signals.resend();
+      this.#ready = true;
     });
     // The server lost the session (this client fell too far behind, or its store lost it) and
     // closes the connection. socket.io-client never comes back from a server's disconnect by
@@ -108,10 +126,12 @@ export class SignalingClient implements Signaling {
       if ((error as { code?: unknown } | null)?.code === 'SESSION_LOST') lost = true;
     });
     this.socket.on('disconnect', (reason) => {
+      this.#ready = false;
       if (!lost || reason !== 'io server disconnect') return;
       lost = false;
       this.#session = undefined;
       this.#acknowledger.reset();
+      this.#signals.abandon('the session was lost before the signal was acknowledged');
       this.socket.connect();
     });
     this.socket.on('connect', () => {
@@ -131,8 +151,14 @@ export class SignalingClient implements Signaling {
     return this.#command('join', this.#prefer(preferences));
   }
 
+  /**
+   * Relays `signal` to the partner. Numbered in the session's order: when the connection drops
+   * before the acknowledgement, the resumed session sends it again and the server relays it once.
+   */
   signal(signal: Signal): Promise<Ack<CommandResults['signal']>> {
-    return this.#command('signal', signal);
+    // Not handed to socket.io before this connection's `session` event: its buffer would send it
+    // before the session is known to be the same one; that event sends it instead.
+    return this.#signals.add(signal, this.#ready && this.socket.connected);
   }
 
   next(preferences?: JoinPreferences): Promise<Ack<CommandResults['next']>> {
@@ -238,6 +264,7 @@ export class SignalingClient implements Signaling {
 
   close(): void {
     this.#acknowledger.stop();
+    this.#signals.abandon('the client was closed');
     this.#closed = true;
     clearTimeout(this.#retryTimer);
     this.socket.disconnect();

@@ -176,6 +176,34 @@ export class SignalingCore {
    * sender's order (`order`, API Gateway), which the store keeps instead.
    */
   relayNow(session: SessionId, payload: unknown, order?: SignalOrder): Ack | Promise<Ack> {
+    const ack = this.#relayOnce(session, payload, order);
+    if (!order) return ack;
+    return ack instanceof Promise
+      ? ack.then((done) => this.#passTurnIfRefused(session, order, done))
+      : this.#passTurnIfRefused(session, order, ack);
+  }
+
+  /**
+   * Signal `cseq` of `session` was refused before it reached the core (a budget, a full queue):
+   * its turn passes, so its successors are not held for it (PairingStore.skipSignal). Not for a
+   * refusal that asks the client to retry (UNAVAILABLE, INTERNAL): the retry takes the turn.
+   */
+  async passSignalTurn(session: SessionId, cseq: number, code: ErrorCode): Promise<void> {
+    if (code === ErrorCode.UNAVAILABLE || code === ErrorCode.INTERNAL) return;
+    try {
+      await this.#store.skipSignal(session, cseq);
+    } catch (error) {
+      this.#onInternalError(error, { command: 'signal', session });
+    }
+  }
+
+  #passTurnIfRefused(session: SessionId, order: SignalOrder, ack: Ack): Ack | Promise<Ack> {
+    // A signal the store relayed or refused has taken its turn already; one refused before it
+    // (malformed, too large) has not.
+    return ack.ok ? ack : this.passSignalTurn(session, order.cseq, ack.error.code).then(() => ack);
+  }
+
+  #relayOnce(session: SessionId, payload: unknown, order: SignalOrder | undefined): Ack | Promise<Ack> {
     try {
       const signal: Signal = parseSignal(payload, this.#limits);
       this.#checkSignal(signal);

@@ -187,10 +187,10 @@ async function answerFrame(context: FrameContext): Promise<Answer> {
   };
   // A signal in its sender's order whose turn is refused passes its turn, so its successors go.
   const ordered = frame?.action === 'signal' ? frame.cseq : undefined;
-  const passTurn = async (code: string) => {
-    if (ordered === undefined || code === ErrorCode.UNAVAILABLE || code === ErrorCode.INTERNAL) return;
+  const passTurn = async (code: ErrorCode) => {
+    if (ordered === undefined) return;
     const session = await deps.store.sessionOfConnection(connectionId);
-    if (session) await deps.store.skipSignal(session, ordered);
+    if (session) await core.passSignalTurn(session, ordered, code);
   };
 
   // Junk draws from a budget too (the candidates one), so a flood of it is limited like any other.
@@ -226,9 +226,8 @@ async function answerFrame(context: FrameContext): Promise<Answer> {
       throw new ProtocolError(ErrorCode.UNKNOWN_EVENT, `unknown action "${frame.action.slice(0, 64)}"`);
     }
     if (ordered !== undefined) {
-      const ack = await core.relayNow(session, frame.payload, { cseq: ordered });
-      if (!ack.ok) await passTurn(ack.error.code);
-      return { answer: reply(ack) };
+      // The core passes the turn of a signal it refuses.
+      return { answer: reply(await core.relayNow(session, frame.payload, { cseq: ordered })) };
     }
     return { answer: reply(await core.handle(frame.action, session, frame.payload)) };
   } catch (error) {

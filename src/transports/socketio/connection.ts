@@ -4,9 +4,9 @@ import type { LocalDelivery, SessionLink } from '../../delivery/local-delivery.j
 import { wireEvent } from '../../delivery/wire-event.js';
 import { CommandLimiter, type CommandLimits } from '../../limits/command-limiter.js';
 import { addressTag } from '../../observability/address-tag.js';
-import { ErrorCode } from '../../protocol/errors.js';
+import { type ErrorBody, ErrorCode } from '../../protocol/errors.js';
 import { type Ack, type IceServer, isCommand } from '../../protocol/messages.js';
-import type { SessionId } from '../../store/pairing-store.js';
+import type { SessionId, SignalOrder } from '../../store/pairing-store.js';
 import { SerialQueue } from './serial-queue.js';
 import { establishSession } from './session.js';
 import type { SignalingNamespace, SignalingSocket } from './types.js';
@@ -70,14 +70,21 @@ export function bindSocketIo(
       logger.info({ socket: socket.id }, 'client connected');
     });
 
+    /** Answers a refusal made here, before the core; a numbered signal's turn passes with it. */
+    const refuse = (ack: AckFn | undefined, order: SignalOrder | undefined, error: ErrorBody) => {
+      ack?.({ ok: false, error });
+      if (order) queue.force(() => core.passSignalTurn(session, order.cseq, error.code));
+    };
+
     socket.onAny((event: string, ...args: unknown[]) => {
-      const { payload, ack, extra } = splitArguments(args);
+      const { payload, ack, order, extra } = splitArguments(event, args);
       // Budgets first: a flood is refused before anything is parsed or queued.
       const verdict = limiter.check(event, payload);
       if (!verdict.allowed) {
-        ack?.({
-          ok: false,
-          error: { code: ErrorCode.RATE_LIMITED, message: 'too many messages', retryAfterMs: verdict.retryAfterMs },
+        refuse(ack, order, {
+          code: ErrorCode.RATE_LIMITED,
+          message: 'too many messages',
+          retryAfterMs: verdict.retryAfterMs,
         });
         if (verdict.abusive && socket.connected) {
           logger.warn({ socket: socket.id, address: addressTag(socket.data.ip) }, 'disconnecting an abusive client');
@@ -88,7 +95,7 @@ export function bindSocketIo(
       // The relay hot path: with nothing of this client's pending, a signal goes to the store at
       // once (the memory store answers in this very turn, so it is written and acked here too).
       if (event === 'signal' && !extra && queue.idle) {
-        const relayed = core.relayNow(session, payload);
+        const relayed = core.relayNow(session, payload, order);
         if (relayed instanceof Promise) queue.force(() => relayed.then((result) => ack?.(result)));
         else ack?.(relayed);
         return;
@@ -98,10 +105,10 @@ export function bindSocketIo(
         if (!isCommand(event)) {
           ack?.({ ok: false, error: { code: ErrorCode.UNKNOWN_EVENT, message: `unknown event "${event}"` } });
         } else if (extra) {
-          ack?.({
-            ok: false,
-            error: { code: ErrorCode.INVALID_PAYLOAD, message: `${event} takes one payload argument` },
-          });
+          const form = event === 'signal' ? 'a signal payload and an optional cseq' : 'one payload argument';
+          ack?.({ ok: false, error: { code: ErrorCode.INVALID_PAYLOAD, message: `${event} takes ${form}` } });
+        } else if (event === 'signal') {
+          ack?.(await core.relayNow(session, payload, order));
         } else {
           // Not `ack?.(await …)`: without an ack that would skip the command itself.
           const result = await core.handle(event, session, payload);
@@ -109,10 +116,7 @@ export function bindSocketIo(
         }
       });
       if (!accepted) {
-        ack?.({
-          ok: false,
-          error: { code: ErrorCode.RATE_LIMITED, message: 'too many commands in flight', retryAfterMs: 100 },
-        });
+        refuse(ack, order, { code: ErrorCode.RATE_LIMITED, message: 'too many commands in flight', retryAfterMs: 100 });
       }
     });
 
@@ -184,10 +188,25 @@ function watchQueueTime(socket: SignalingSocket, observeWait: (seconds: number) 
   });
 }
 
-/** socket.io passes the ack callback, when the client asked for one, as the last argument. */
-function splitArguments(args: unknown[]): { payload: unknown; ack: AckFn | undefined; extra: boolean } {
+/**
+ * socket.io passes the ack callback, when the client asked for one, as the last argument. A
+ * `signal` may carry its sender's sequence number (`cseq`, a positive integer) as a second
+ * argument: a retry after a resume then relays it at most once (docs/protocol.md, "Resuming").
+ */
+function splitArguments(
+  event: string,
+  args: unknown[],
+): { payload: unknown; ack: AckFn | undefined; order: SignalOrder | undefined; extra: boolean } {
   const last = args[args.length - 1];
   const ack = typeof last === 'function' ? (last as AckFn) : undefined;
   const dataCount = ack ? args.length - 1 : args.length;
-  return { payload: args[0] === ack ? undefined : args[0], ack, extra: dataCount > 1 };
+  const payload = args[0] === ack ? undefined : args[0];
+  if (event === 'signal' && dataCount === 2 && isCseq(args[1])) {
+    return { payload, ack, order: { cseq: args[1] }, extra: false };
+  }
+  return { payload, ack, order: undefined, extra: dataCount > 1 };
+}
+
+function isCseq(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
 }

@@ -1,0 +1,68 @@
+import type { Ack, Signal } from '../protocol/messages.js';
+
+interface Pending {
+  signal: Signal;
+  resolve: (ack: Ack) => void;
+  reject: (error: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * The signals a client sent and the server has not acknowledged yet, numbered in the session's
+ * order (`cseq`, from 1). A connection that drops may take a signal, or its acknowledgement, with
+ * it; the session's resume then sends every unacknowledged one again with its number, and the
+ * server relays each number at most once (docs/protocol.md, "Resuming"). So a retry can neither
+ * lose a signal nor deliver it twice.
+ */
+export class UnackedSignals {
+  readonly #pending = new Map<number, Pending>();
+  readonly #timeoutMs: number;
+  readonly #send: (cseq: number, signal: Signal, answered: (ack: Ack) => void) => void;
+  #last = 0;
+
+  /** `send` writes one signal now (the caller knows whether there is a connection to write to). */
+  constructor(timeoutMs: number, send: (cseq: number, signal: Signal, answered: (ack: Ack) => void) => void) {
+    this.#timeoutMs = timeoutMs;
+    this.#send = send;
+  }
+
+  /** Numbers `signal`, sends it when `connected`, and resolves with the server's first answer. */
+  add(signal: Signal, connected: boolean): Promise<Ack> {
+    const cseq = ++this.#last;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          this.#settle(cseq, (pending) =>
+            pending.reject(new Error(`signal not acknowledged within ${this.#timeoutMs} ms`)),
+          ),
+        this.#timeoutMs,
+      );
+      this.#pending.set(cseq, { signal, resolve, reject, timer });
+      if (connected) this.#write(cseq, signal);
+    });
+  }
+
+  /** The session is known (resumed, or new): every signal still unacknowledged goes (again), in order, with its number. */
+  resend(): void {
+    for (const [cseq, { signal }] of this.#pending) this.#write(cseq, signal);
+  }
+
+  /** The session is gone (a new one began, or the client closed): nothing pending can be relayed any more. */
+  abandon(reason: string): void {
+    for (const cseq of [...this.#pending.keys()]) this.#settle(cseq, (pending) => pending.reject(new Error(reason)));
+    this.#last = 0;
+  }
+
+  #write(cseq: number, signal: Signal): void {
+    // Only the first answer counts: a resent copy's answer (`ok`, a duplicate) finds nothing pending.
+    this.#send(cseq, signal, (ack) => this.#settle(cseq, (pending) => pending.resolve(ack)));
+  }
+
+  #settle(cseq: number, settle: (pending: Pending) => void): void {
+    const pending = this.#pending.get(cseq);
+    if (!pending) return;
+    this.#pending.delete(cseq);
+    clearTimeout(pending.timer);
+    settle(pending);
+  }
+}

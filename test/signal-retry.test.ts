@@ -1,0 +1,142 @@
+/**
+ * A signal caught in a connection drop (issue 14, "outcomes are never lost"): the socket.io client
+ * numbers its signals (cseq) and sends the unacknowledged ones again when its session resumes; the
+ * server relays each number once. Before, a signal lost with its connection was never relayed (its
+ * promise timed out), and one whose acknowledgement was lost could only be sent again blind.
+ */
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Signal } from '../src/protocol/messages.js';
+import { type RedisServer, startRedis } from './helpers/redis.js';
+import { RecordingClient, startServer, type TestServer } from './helpers/server.js';
+import { OpenSockets } from './helpers/socket-splice.js';
+
+const OFFER: Signal = { type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n' };
+
+/**
+ * A TCP proxy in front of the server whose connections can silently swallow one direction (bytes
+ * sent into a dead network path), then be cut; new connections pass everything.
+ */
+interface LossyProxy {
+  url: string;
+  swallow(direction: 'up' | 'down'): void;
+  cut(): void;
+  close(): Promise<void>;
+}
+
+async function startLossyProxy(targetPort: number): Promise<LossyProxy> {
+  const open = new OpenSockets();
+  const legs: Array<{ client: Socket; upstream: Socket; swallowed: Set<'up' | 'down'> }> = [];
+  const server: Server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    open.track(client);
+    open.track(upstream);
+    const leg = { client, upstream, swallowed: new Set<'up' | 'down'>() };
+    legs.push(leg);
+    client.on('data', (chunk) => leg.swallowed.has('up') || upstream.write(chunk));
+    upstream.on('data', (chunk) => leg.swallowed.has('down') || client.write(chunk));
+    const cut = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const socket of [client, upstream]) {
+      socket.once('error', cut);
+      socket.once('close', cut);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    swallow(direction) {
+      for (const leg of legs) leg.swallowed.add(direction);
+    },
+    cut() {
+      legs.length = 0;
+      open.destroyAll();
+    },
+    async close() {
+      open.destroyAll();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe.each(['memory', 'redis'] as const)('a signal caught in a connection drop (%s store)', (storeKind) => {
+  let redis: RedisServer | undefined;
+  let server: TestServer;
+  let proxy: LossyProxy;
+  const clients: RecordingClient[] = [];
+
+  beforeAll(async () => {
+    if (storeKind === 'redis') redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.close();
+    await proxy?.close();
+    await server?.close();
+  });
+
+  /** A (through the proxy, coming back by itself after a drop as the SDK's clients do) and B (direct), paired. */
+  async function pairThroughProxy(): Promise<{ a: RecordingClient; b: RecordingClient }> {
+    server = await startServer(redis ? { redisUrl: redis.url } : {});
+    proxy = await startLossyProxy(Number(new URL(server.url).port));
+    const a = new RecordingClient(proxy.url, {
+      socket: { reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 100 },
+    });
+    clients.push(a);
+    await a.connected();
+    const b = await server.connect();
+    await a.join();
+    await b.join();
+    await Promise.all([a.first('paired'), b.first('paired')]);
+    return { a, b };
+  }
+
+  it('one lost on its way to the server is relayed once, after the resume', async () => {
+    const { a, b } = await pairThroughProxy();
+    proxy.swallow('up');
+    const sent = a.signal(OFFER);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    proxy.cut();
+
+    await expect(sent).resolves.toEqual({ ok: true });
+    await b.first('signal');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(b.all('signal')).toEqual([OFFER]);
+    expect(a.all('session').at(-1)?.resumed).toBe(true);
+  });
+
+  it('one whose acknowledgement was lost is not relayed twice when sent again', async () => {
+    const { a, b } = await pairThroughProxy();
+    proxy.swallow('down');
+    const sent = a.signal(OFFER);
+    await b.first('signal');
+    proxy.cut();
+
+    await expect(sent).resolves.toEqual({ ok: true });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(b.all('signal')).toEqual([OFFER]);
+    expect(a.all('session').at(-1)?.resumed).toBe(true);
+  });
+
+  it('signals that follow a lost one still arrive in the order sent', async () => {
+    const { a, b } = await pairThroughProxy();
+    proxy.swallow('up');
+    const candidates: Signal[] = [1, 2, 3].map((n) => ({
+      type: 'candidate',
+      candidate: { candidate: `candidate:${n} 1 udp 1 127.0.0.1 ${5000 + n} typ host`, sdpMid: '0', sdpMLineIndex: 0 },
+    }));
+    const sent = [a.signal(OFFER), ...candidates.map((c) => a.signal(c))];
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    proxy.cut();
+
+    for (const ack of await Promise.all(sent)) expect(ack).toEqual({ ok: true });
+    await b.nth('signal', 3);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(b.all('signal')).toEqual([OFFER, ...candidates]);
+  });
+});
