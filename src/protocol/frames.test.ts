@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, ProtocolError } from './errors.js';
-import { ackFrame, eventFrame, parseClientFrame, parseResume, salvageAckId } from './frames.js';
+import { parseClientFrame, parseResume, salvageAckId } from './frame-parsing.js';
+import { ackFrame, eventFrame } from './frames.js';
 
 function refusal(text: string): ProtocolError {
   try {
