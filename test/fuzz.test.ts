@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
 import { type Config, configWith } from '../src/config.js';
 import { ErrorCode } from '../src/protocol/errors.js';
-import { signalSchema } from '../src/protocol/messages.js';
+import { signalSchema } from '../src/protocol/schemas.js';
 import { MemoryPairingStore } from '../src/store/memory-store.js';
 import type { OutboxLimits, PairingStore } from '../src/store/pairing-store.js';
 import { createRedisStore } from '../src/store/redis-store.js';

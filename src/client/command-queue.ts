@@ -1,15 +1,8 @@
+import { commandFrame, MAX_ACK_ID } from '../protocol/frames.js';
 import type { Ack } from '../protocol/messages.js';
 
-/** Ack ids stay below 2^31 (src/protocol/frames.ts); after that they start again at 1. */
-const MAX_ID = 2 ** 31 - 1;
-
-/** A command as a frame; `cseq` is a signal's number in its session's order. */
-export function commandFrame(action: string, id: number, payload: unknown, cseq?: number): string {
-  const frame: { action: string; id: number; payload?: unknown; cseq?: number } = { action, id };
-  if (payload !== undefined) frame.payload = payload;
-  if (cseq !== undefined) frame.cseq = cseq;
-  return JSON.stringify(frame);
-}
+/** Ack ids stay at most MAX_ACK_ID (src/protocol/frames.ts); after that they start again at 1. */
+const MAX_ID = MAX_ACK_ID;
 
 /** The longest frame a command can make: its real id and cseq are never longer. */
 export function largestFrame(action: string, payload: unknown): string {

@@ -26,6 +26,13 @@ export interface SignalingClientOptions {
    * (`RATE_LIMITED`): its `retryAfterMs` is an estimate, and a slot can free sooner. Default 30 s.
    */
   maxRetryDelayMs?: number;
+  /**
+   * Where a page asks why its connection failed (GET /origin-check, docs/protocol.md). Default:
+   * beside socket.io's `path` on the server's origin: `/origin-check` for the default
+   * `/socket.io`, `/chat/origin-check` for `/chat/socket.io`, which is where an embedder that
+   * mounts pairwire's routes and socket.io under the same prefix serves it. Relative to `url`.
+   */
+  originCheckUrl?: string;
 }
 
 /** Refusals that pass with time: the connection is tried again after the hinted delay (socket.io does not retry a refused CONNECT). */
@@ -48,6 +55,7 @@ export class SignalingClient implements Signaling {
   /** A reconnection claims the session (docs/protocol.md, "Resuming"): no need to join again. */
   readonly resumes = true;
   readonly #url: string;
+  readonly #originCheckUrl: string;
   readonly #ackTimeoutMs: number;
   readonly #maxRetryDelayMs: number;
   #session: string | undefined;
@@ -72,6 +80,7 @@ export class SignalingClient implements Signaling {
 
   constructor(url: string, options: SignalingClientOptions = {}) {
     this.#url = url;
+    this.#originCheckUrl = options.originCheckUrl ?? originCheckPath(options.socket?.path);
     this.#ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
     this.#maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
     this.#session = options.session;
@@ -297,7 +306,7 @@ export class SignalingClient implements Signaling {
     }
     if (this.#unreachable) return;
     this.#unreachable = true;
-    void originRefusal(this.#url).then((refusal) => {
+    void originRefusal(this.#url, this.#originCheckUrl).then((refusal) => {
       if (this.#closed) return;
       if (refusal) {
         // Every retry would be refused the same way.
@@ -360,11 +369,24 @@ function errorBodyOf(data: unknown): { code: string; message: string; retryAfter
  * browser cannot read from the WebSocket handshake. Undefined outside a browser, when the origin
  * is allowed, or when there is no answer (the server is down: that is the failure to report).
  */
-async function originRefusal(serverUrl: string): Promise<{ code: string; message: string } | undefined> {
+/**
+ * GET /origin-check beside socket.io's request path: the routes and socket.io of an embedded
+ * pairwire sit under the same prefix (README, "Add pairwire to your app"), the standalone
+ * server's at the root.
+ */
+export function originCheckPath(socketPath = '/socket.io'): string {
+  const prefix = socketPath.replace(/\/+$/, '').replace(/\/[^/]*$/, '');
+  return `${prefix}${ORIGIN_CHECK_PATH}`;
+}
+
+async function originRefusal(
+  serverUrl: string,
+  originCheckUrl: string,
+): Promise<{ code: string; message: string } | undefined> {
   const page = (globalThis as { location?: { href?: unknown } }).location?.href;
   if (typeof page !== 'string' || typeof fetch !== 'function') return undefined;
   try {
-    const response = await fetch(new URL(ORIGIN_CHECK_PATH, new URL(serverUrl, page)), { cache: 'no-store' });
+    const response = await fetch(new URL(originCheckUrl, new URL(serverUrl, page)), { cache: 'no-store' });
     if (response.status !== 403) return undefined;
     const answer = (await response.json()) as OriginCheckAnswer;
     return !answer.ok && answer.error?.code === ErrorCode.ORIGIN_NOT_ALLOWED ? answer.error : undefined;

@@ -1,10 +1,11 @@
 import { ErrorCode } from '../protocol/errors.js';
-import { BYE, PING, RESUME } from '../protocol/frames.js';
+import { BYE, commandFrame, PING, parseServerFrame, RESUME, type ServerFrame } from '../protocol/frames.js';
 import {
   type Ack,
   type Command,
   type CommandResults,
   isCommand,
+  isServerEvent,
   type JoinPreferences,
   type ServerEvents,
   type SessionPayload,
@@ -71,15 +72,6 @@ const encoder = new TextEncoder();
 /** WebSocket.OPEN, the same in every implementation. */
 const OPEN = 1;
 
-const SERVER_EVENTS: ReadonlySet<string> = new Set<keyof ServerEvents>([
-  'session',
-  'waiting',
-  'paired',
-  'signal',
-  'partner-left',
-  'error',
-]);
-
 interface Waiter {
   reject(error: Error): void;
   timer: ReturnType<typeof setTimeout>;
@@ -138,9 +130,9 @@ export class WebSocketSignalingClient implements Signaling {
   readonly #events = new ServerEventHub();
   /** Acknowledges the numbered events, so the server forgets them (docs/protocol.md, "Delivery"). */
   readonly #acknowledger = new EventAcknowledger((seq) => {
-    if (this.#established) this.#socket?.send(JSON.stringify({ action: 'ack', payload: { seq } }));
+    if (this.#established) this.#socket?.send(commandFrame('ack', undefined, { seq }));
   });
-  readonly #sequencer: EventSequencer<ParsedFrame>;
+  readonly #sequencer: EventSequencer<ServerFrame>;
   readonly #connectListeners = new Set<() => void>();
   readonly #disconnectListeners = new Set<() => void>();
   readonly #answerListeners = new Set<(command: Command, ack: Ack<object>) => void>();
@@ -161,7 +153,7 @@ export class WebSocketSignalingClient implements Signaling {
     this.#maxReconnectDelayMs = options.maxReconnectDelayMs ?? 10_000;
     this.#maxMessageBytes = options.maxMessageBytes ?? API_GATEWAY_FRAME_BYTES;
     this.#commands = new CommandQueue(this.#ackTimeoutMs, () => this.#pump());
-    this.#sequencer = new EventSequencer<ParsedFrame>(
+    this.#sequencer = new EventSequencer<ServerFrame>(
       (seq, frame) => this.#deliver(seq, frame),
       (last) => this.#askReplay(last),
       options.gapTimeoutMs ?? 1000,
@@ -294,7 +286,7 @@ export class WebSocketSignalingClient implements Signaling {
     const socket = this.#socket;
     if (socket && this.#open && socket.readyState === OPEN) {
       try {
-        socket.send(JSON.stringify({ action: BYE }));
+        socket.send(commandFrame(BYE, undefined));
       } catch {
         // Closing anyway: the server then keeps the session for its grace.
       }
@@ -341,7 +333,7 @@ export class WebSocketSignalingClient implements Signaling {
       timer: setTimeout(() => this.#restart(socket, 'resume timeout'), this.#ackTimeoutMs),
     };
     try {
-      socket?.send(JSON.stringify({ action: RESUME, id, payload: claim }));
+      socket?.send(commandFrame(RESUME, id, claim));
     } catch {
       this.#restart(socket, 'resume not sent');
     }
@@ -413,7 +405,7 @@ export class WebSocketSignalingClient implements Signaling {
   }
 
   #onMessage(data: unknown): void {
-    const frame = parseFrame(data);
+    const frame = parseServerFrame(data);
     if (!frame) return;
     if (frame.type === 'ack') {
       if (frame.id === this.#handshake?.id) {
@@ -429,7 +421,7 @@ export class WebSocketSignalingClient implements Signaling {
       if (answered) this.#pump();
       return;
     }
-    if (!SERVER_EVENTS.has(frame.type)) return;
+    if (!isServerEvent(frame.type)) return;
     if (frame.type === 'session') {
       this.#onSession(frame.payload as SessionPayload);
       return;
@@ -464,12 +456,12 @@ export class WebSocketSignalingClient implements Signaling {
   }
 
   /** An event's turn, in seq order. */
-  #deliver(seq: number, frame: ParsedFrame): void {
+  #deliver(seq: number, frame: ServerFrame): void {
     this.#acknowledger.receive(seq);
     this.#dispatch(frame);
   }
 
-  #dispatch(frame: ParsedFrame): void {
+  #dispatch(frame: ServerFrame): void {
     if (!this.#current(frame)) return;
     // The payload is the server's, passed on as it came (the socket.io client does not check it either).
     this.#events.dispatch(frame.type as keyof ServerEvents, frame.payload as never);
@@ -479,7 +471,7 @@ export class WebSocketSignalingClient implements Signaling {
   #askReplay(last: number): void {
     if (!this.#established || this.#session === undefined) return;
     try {
-      this.#socket?.send(JSON.stringify({ action: RESUME, payload: { session: this.#session, lastSeq: last } }));
+      this.#socket?.send(commandFrame(RESUME, undefined, { session: this.#session, lastSeq: last }));
     } catch {
       // The connection is going: the resume of the next one replays the same.
     }
@@ -491,7 +483,7 @@ export class WebSocketSignalingClient implements Signaling {
    * after the pair is over (or after this client was paired anew). Such a signal is dropped here,
    * as socket.io's rooms drop it on the server.
    */
-  #current(frame: ParsedFrame): boolean {
+  #current(frame: ServerFrame): boolean {
     const room = roomOf(frame.payload);
     if (frame.type === 'paired') this.#room = room;
     else if (frame.type === 'waiting') this.#room = undefined;
@@ -589,48 +581,6 @@ class ServerEventHub extends Emitter<ServerEvents> {
   dispatch<E extends keyof ServerEvents>(event: E, payload: ServerEvents[E]): void {
     this.emit(event, payload);
   }
-}
-
-/** `id` is set on acks only (an ack without a numeric id is no frame); `room` on relayed signals. */
-interface ParsedFrame {
-  type: string;
-  id: number | undefined;
-  room: string | undefined;
-  /** The event's number in its session (events only; `error` has none). */
-  seq: number | undefined;
-  payload: unknown;
-}
-
-/** A server frame, or undefined for anything that is not one (ignored, never thrown). */
-function parseFrame(data: unknown): ParsedFrame | undefined {
-  let text: string;
-  if (typeof data === 'string') text = data;
-  else if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) text = new TextDecoder().decode(data);
-  else return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { type, id, room, seq, payload } = value as {
-    type?: unknown;
-    id?: unknown;
-    room?: unknown;
-    seq?: unknown;
-    payload?: unknown;
-  };
-  if (typeof type !== 'string') return undefined;
-  if (type === 'ack')
-    return typeof id === 'number' ? { type, id, room: undefined, seq: undefined, payload } : undefined;
-  return {
-    type,
-    id: undefined,
-    room: typeof room === 'string' ? room : undefined,
-    seq: typeof seq === 'number' ? seq : undefined,
-    payload,
-  };
 }
 
 /** The `room` of a `paired` or `partner-left` payload. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, ProtocolError } from './errors.js';
-import { ackFrame, eventFrame, parseClientFrame, parseResume, salvageAckId } from './frames.js';
+import { parseClientFrame, parseResume, salvageAckId } from './frame-parsing.js';
+import { ackFrame, commandFrame, eventFrame, parseServerFrame, signalFrame } from './frames.js';
 
 function refusal(text: string): ProtocolError {
   try {
@@ -87,5 +88,52 @@ describe('server frames', () => {
       id: 9,
       payload: { ok: false, error: { code: 'NOT_PAIRED', message: 'm' } },
     });
+  });
+});
+
+describe('both halves agree', () => {
+  it("the client's commandFrame is what the server's parseClientFrame reads back", () => {
+    const signal = { type: 'offer', sdp: 'v=0' };
+    expect(parseClientFrame(commandFrame('signal', 3, signal, 2))).toEqual({
+      action: 'signal',
+      id: 3,
+      payload: signal,
+      cseq: 2,
+    });
+    expect(parseClientFrame(commandFrame('bye', undefined))).toEqual({ action: 'bye' });
+    expect(parseClientFrame(commandFrame('ack', undefined, { seq: 4 }))).toEqual({
+      action: 'ack',
+      payload: { seq: 4 },
+    });
+  });
+
+  it("the server's event, signal and ack frames are what the client's parseServerFrame reads", () => {
+    expect(parseServerFrame(eventFrame('waiting', {}, 2))).toEqual({
+      type: 'waiting',
+      id: undefined,
+      room: undefined,
+      seq: 2,
+      payload: {},
+    });
+    expect(parseServerFrame(signalFrame('r1', { type: 'end-of-candidates' }, 5))).toEqual({
+      type: 'signal',
+      id: undefined,
+      room: 'r1',
+      seq: 5,
+      payload: { type: 'end-of-candidates' },
+    });
+    expect(parseServerFrame(new TextEncoder().encode(ackFrame(7, { ok: true })))).toEqual({
+      type: 'ack',
+      id: 7,
+      room: undefined,
+      seq: undefined,
+      payload: { ok: true },
+    });
+  });
+
+  it('parseServerFrame ignores what is not a frame instead of throwing', () => {
+    for (const junk of ['', 'null', '[]', '{"payload":1}', '{"type":"ack"}', '{"type":"ack","id":"7"}', 42]) {
+      expect(parseServerFrame(junk)).toBeUndefined();
+    }
   });
 });

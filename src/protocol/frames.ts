@@ -11,9 +11,11 @@
  * (the goodbye that socket.io says by disconnecting).
  *
  * `action` is what API Gateway's route selection expression reads (`$request.body.action`).
+ *
+ * This file is dependency-free (the client SDK imports it): the envelope's names and types, the
+ * encoders of both directions and the client's decoder. The server's validating decoder of client
+ * frames is in frame-parsing.ts.
  */
-import * as z from 'zod';
-import { ErrorCode, ProtocolError } from './errors.js';
 import type { Ack, ServerEvents, Signal } from './messages.js';
 
 /** Keep-alive: renews the session and resets API Gateway's 10-minute idle timer. Acked `{ok:true}`. */
@@ -27,58 +29,38 @@ export const RESUME = 'resume';
 /** The goodbye: the session ends at once (its partner hears `partner-left`), where a drop keeps it for the grace. */
 export const BYE = 'bye';
 
+/** The envelope's own actions, beside the commands of messages.ts. */
+export const FRAME_ACTIONS = [PING, RESUME, BYE] as const;
+
 /** Ack ids are the client's own counter; bounded so they stay exact in every JSON parser. */
-const ackId = z
-  .number()
-  .int()
-  .min(0)
-  .max(2 ** 31 - 1);
+export const MAX_ACK_ID = 2 ** 31 - 1;
+/** The longest a session id (the `resume` frame's `session`) may be. */
+export const MAX_SESSION_ID_CHARS = 64;
+/** The longest an `action` may be. */
+export const MAX_ACTION_CHARS = 64;
 
-/** A whole number from 0 (or 1) that any JSON parser reads exactly. */
-const counter = (from: number) => z.number().int().min(from).max(Number.MAX_SAFE_INTEGER);
-
-export const clientFrameSchema = z.strictObject({
-  action: z.string().min(1).max(64),
-  id: ackId.optional(),
-  payload: z.unknown().optional(),
+/** A client → server frame. */
+export interface ClientFrame {
+  action: string;
+  /** 0–MAX_ACK_ID; present when the client wants an ack. */
+  id?: number | undefined;
+  payload?: unknown;
   /**
    * A signal's number in its session's own order (1, 2, 3, …): with it a client may send signals
    * without waiting for each ack, and the partner still gets them in this order.
    */
-  cseq: counter(1).optional(),
-});
-
-export type ClientFrame = z.infer<typeof clientFrameSchema>;
-
-/**
- * Reads one inbound frame. A frame that is not a JSON object with an `action` throws
- * INVALID_PAYLOAD; `id` is returned whenever it could be read, so even that refusal can be acked.
- */
-export function parseClientFrame(text: string): ClientFrame {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new ProtocolError(ErrorCode.INVALID_PAYLOAD, 'a frame must be one JSON object');
-  }
-  const parsed = clientFrameSchema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const where = issue && issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : '';
-  throw new ProtocolError(
-    ErrorCode.INVALID_PAYLOAD,
-    `${where}${issue?.message ?? 'invalid frame'} (expected {"action", "id"?, "payload"?})`,
-  );
+  cseq?: number | undefined;
 }
 
-const resumeSchema = z.strictObject({
-  /** The session's id, from its `session` event: a bearer secret, never longer than this. */
-  session: z.string().min(1).max(64).optional(),
+/** The payload of `resume`. */
+export interface ResumePayload {
+  /** The session's id, from its `session` event: a bearer secret, at most MAX_SESSION_ID_CHARS. */
+  session?: string;
   /** The highest seq the client processed: counts as acknowledged. */
-  lastSeq: counter(0).optional(),
+  lastSeq?: number;
   /** Queue a new session at once (true) or leave it idle (false, the default). */
-  join: z.boolean().optional(),
-});
+  join?: boolean;
+}
 
 export interface ResumeClaim {
   session: string | undefined;
@@ -86,30 +68,20 @@ export interface ResumeClaim {
   join: boolean;
 }
 
-/** Reads a `resume` payload; throws INVALID_PAYLOAD. No payload asks for the connection's own new session. */
-export function parseResume(payload: unknown): ResumeClaim {
-  const parsed = resumeSchema.safeParse(payload ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue && issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : '';
-    throw new ProtocolError(
-      ErrorCode.INVALID_PAYLOAD,
-      `resume: ${where}${issue?.message ?? 'invalid'} (expected {"session"?, "lastSeq"?, "join"?})`,
-    );
-  }
-  const { session, lastSeq = 0, join = false } = parsed.data;
-  return { session, lastSeq, join };
+// ---------------------------------------------------------------------------------------------
+// Client → server
+
+/** A command as a frame; `cseq` is a signal's number in its session's order. */
+export function commandFrame(action: string, id: number | undefined, payload?: unknown, cseq?: number): string {
+  const frame: ClientFrame = { action };
+  if (id !== undefined) frame.id = id;
+  if (payload !== undefined) frame.payload = payload;
+  if (cseq !== undefined) frame.cseq = cseq;
+  return JSON.stringify(frame);
 }
 
-/** The ack id of a frame that failed to parse, when it has a usable one. */
-export function salvageAckId(text: string): number | undefined {
-  try {
-    const id = (JSON.parse(text) as { id?: unknown } | null)?.id;
-    return ackId.safeParse(id).success ? (id as number) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+// ---------------------------------------------------------------------------------------------
+// Server → client
 
 /** A server event; `seq` numbers the session's events (docs/protocol.md, "Delivery"), `error` has none. */
 export function eventFrame<E extends keyof ServerEvents>(type: E, payload: ServerEvents[E], seq?: number): string {
@@ -126,4 +98,49 @@ export function signalFrame(room: string, signal: Signal, seq: number): string {
 
 export function ackFrame(id: number, ack: Ack<object>): string {
   return JSON.stringify({ type: 'ack', id, payload: ack });
+}
+
+/** A server frame as the client reads it: `id` is set on acks only, `room` on relayed signals. */
+export interface ServerFrame {
+  type: string;
+  id: number | undefined;
+  room: string | undefined;
+  /** The event's number in its session (events only; `error` has none). */
+  seq: number | undefined;
+  payload: unknown;
+}
+
+/**
+ * Reads a server frame (text or UTF-8 bytes), or undefined for anything that is not one: the
+ * client ignores those rather than throwing. An ack without a numeric id is no frame.
+ */
+export function parseServerFrame(data: unknown): ServerFrame | undefined {
+  let text: string;
+  if (typeof data === 'string') text = data;
+  else if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) text = new TextDecoder().decode(data);
+  else return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { type, id, room, seq, payload } = value as {
+    type?: unknown;
+    id?: unknown;
+    room?: unknown;
+    seq?: unknown;
+    payload?: unknown;
+  };
+  if (typeof type !== 'string') return undefined;
+  if (type === 'ack')
+    return typeof id === 'number' ? { type, id, room: undefined, seq: undefined, payload } : undefined;
+  return {
+    type,
+    id: undefined,
+    room: typeof room === 'string' ? room : undefined,
+    seq: typeof seq === 'number' ? seq : undefined,
+    payload,
+  };
 }

@@ -1,38 +1,33 @@
 /**
- * The wire protocol, once. The server validates with these schemas, the client SDK and the
- * tests import these types, and docs/protocol.md describes exactly this file.
+ * The wire protocol, once: names, commands, payload types and limits, dependency-free so the
+ * client SDK imports it without zod. The server validates with the schemas in schemas.ts, held to
+ * these types at compile time; docs/protocol.md describes exactly these two files.
  */
-import * as z from 'zod';
 import type { ErrorBody } from './errors.js';
 
 // ---------------------------------------------------------------------------------------------
 // Client → server
 
 /** RTCIceCandidateInit as browsers serialise it (`candidate.toJSON()`). */
-export const iceCandidateSchema = z.strictObject({
-  candidate: z.string(),
-  sdpMid: z.string().nullable().optional(),
-  sdpMLineIndex: z.number().int().min(0).max(65535).nullable().optional(),
-  usernameFragment: z.string().nullable().optional(),
-});
+export interface IceCandidateInit {
+  candidate: string;
+  sdpMid?: string | null;
+  /** 0–65535. */
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
 
 /**
  * A signal relayed to the partner unchanged. Objects are strict: an unknown key is refused
  * rather than stripped, so what the partner receives is exactly what the sender sent.
  */
-export const signalSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('offer'), sdp: z.string().min(1) }),
-  z.strictObject({ type: z.literal('answer'), sdp: z.string().min(1) }),
-  z.strictObject({ type: z.literal('candidate'), candidate: iceCandidateSchema }),
-  z.strictObject({ type: z.literal('end-of-candidates') }),
-]);
+export type Signal =
+  | { type: 'offer'; sdp: string }
+  | { type: 'answer'; sdp: string }
+  | { type: 'candidate'; candidate: IceCandidateInit }
+  | { type: 'end-of-candidates' };
 
-export type Signal = z.infer<typeof signalSchema>;
 export type SignalType = Signal['type'];
-export type IceCandidateInit = z.infer<typeof iceCandidateSchema>;
-
-/** `leave` takes no payload; an empty object is tolerated for convenience. */
-export const emptyPayloadSchema = z.union([z.undefined(), z.strictObject({})]);
 
 /** At most this many interests per client; each is 1–32 characters once normalised. */
 export const MAX_INTERESTS = 10;
@@ -41,47 +36,27 @@ export const MAX_INTEREST_CHARS = 32;
 export const MAX_FALLBACK_MS = 3_600_000;
 
 /**
- * One interest as matching compares it: Unicode NFKC, trimmed, lower-cased ("  Jazz " and "ｊａｚｚ"
- * are both "jazz"), then 1–32 characters (code points), none of them a control character.
- */
-export const interestSchema = z
-  .string()
-  .max(1024)
-  .transform((tag) => tag.normalize('NFKC').trim().toLowerCase())
-  .refine((tag) => tag.length > 0, 'an interest may not be empty')
-  .refine((tag) => [...tag].length <= MAX_INTEREST_CHARS, `an interest is at most ${MAX_INTEREST_CHARS} characters`)
-  .refine((tag) => !/\p{Cc}/u.test(tag), 'an interest may not contain control characters');
-
-/**
  * `join`, `next` and `block` take optional matchmaking preferences (docs/protocol.md, "Matching");
  * nothing or `{}` asks for anyone, as before. Also accepted in the socket.io `auth` of a
  * connection that is queued at once (`auth: { join: true, interests, fallbackMs, lang }`).
+ * An interest is compared in Unicode NFKC, trimmed, lower-cased, and is then 1–32 characters.
  */
-export const joinPayloadSchema = z.union([
-  z.undefined(),
-  z.strictObject({
-    /** What the client wants to talk about; duplicates (after normalising) count once. */
-    interests: z.array(interestSchema).max(MAX_INTERESTS).optional(),
-    /** How long to wait for a shared interest before anyone will do; null: never. Default MATCH_FALLBACK_MS. */
-    fallbackMs: z.number().int().min(0).max(MAX_FALLBACK_MS).nullable().optional(),
-    /** A BCP 47 primary language subtag ("en", "pt"): only partners with the same one, or none, are matched. */
-    lang: z
-      .string()
-      .regex(/^[A-Za-z]{2,8}$/, 'lang is a BCP 47 primary language subtag, like "en"')
-      .transform((lang) => lang.toLowerCase())
-      .nullable()
-      .optional(),
-  }),
-]);
-
-/** What a client may send with `join`, `next` or `block`. */
-export type JoinPreferences = z.input<typeof joinPayloadSchema> & object;
+export interface JoinPreferences {
+  /** What the client wants to talk about; duplicates (after normalising) count once. At most MAX_INTERESTS. */
+  interests?: string[];
+  /** How long to wait for a shared interest before anyone will do; null: never. Default MATCH_FALLBACK_MS. */
+  fallbackMs?: number | null;
+  /** A BCP 47 primary language subtag ("en", "pt"): only partners with the same one, or none, are matched. */
+  lang?: string | null;
+}
 
 /**
  * `ack`: the client has processed every event up to `seq` (cumulative), so the server may forget
  * them. Sent without an acknowledgement callback of its own, at most every ~500 ms after a receipt.
  */
-export const ackPayloadSchema = z.strictObject({ seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+export interface AckPayload {
+  seq: number;
+}
 
 /** Commands a client may send, by event name. Anything else is UNKNOWN_EVENT. */
 export const COMMANDS = ['join', 'signal', 'next', 'leave', 'ack', 'block'] as const;
@@ -142,6 +117,24 @@ export interface ServerEvents {
 }
 
 export type ServerEventName = keyof ServerEvents;
+
+/** Every server event, at runtime; a name missing here (or one too many) fails to compile. */
+export const SERVER_EVENTS = [
+  'session',
+  'waiting',
+  'paired',
+  'signal',
+  'partner-left',
+  'error',
+] as const satisfies readonly ServerEventName[];
+
+const everyServerEventListed: Exclude<ServerEventName, (typeof SERVER_EVENTS)[number]> extends never ? true : false =
+  true;
+void everyServerEventListed;
+
+export function isServerEvent(event: string): event is ServerEventName {
+  return (SERVER_EVENTS as readonly string[]).includes(event);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Acknowledgements

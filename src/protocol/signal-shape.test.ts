@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { signalSchema } from './messages.js';
+import { signalSchema } from './schemas.js';
 import { isWellFormedSignal } from './signal-shape.js';
 
 const text = fc.string({ maxLength: 8 });

@@ -1,5 +1,6 @@
 import { ErrorCode, ProtocolError } from './errors.js';
-import { ackPayloadSchema, emptyPayloadSchema, joinPayloadSchema, type Signal, signalSchema } from './messages.js';
+import type { Signal } from './messages.js';
+import { ackPayloadSchema, emptyPayloadSchema, joinPayloadSchema, signalSchema } from './schemas.js';
 import { isWellFormedSignal } from './signal-shape.js';
 
 export interface PayloadLimits {

@@ -8,14 +8,18 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import express from 'express';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import type { Config } from '../../src/config.js';
+import { attachPairwire } from '../../src/embed/pairwire.js';
 import { launchChromium, openDemo } from '../helpers/browser.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 const WAIT = { timeout: 10_000 };
 const SDK_BUNDLE = 'public/build/pairwire-chat.js';
+const APP = 'https://app.example';
 
 let browser: Browser;
 let server: TestServer | undefined;
@@ -153,14 +157,17 @@ describe('the SDK on a page of another origin', () => {
     site = undefined;
   });
 
-  /** Another web site (another port: another origin) whose page uses the SDK against the server in `?server=`. */
-  async function anotherSite(): Promise<string> {
+  /**
+   * Another web site (another port: another origin) whose page uses the SDK against the server in
+   * `?server=`, with these ChatClient options.
+   */
+  async function anotherSite(options: object = {}): Promise<string> {
     const bundle = readFileSync(SDK_BUNDLE);
     const page = `<!doctype html><meta charset="utf-8"><title>elsewhere</title>
 <script type="module">
   import { ChatClient } from '/pairwire-chat.js';
   window.seen = [];
-  window.chat = new ChatClient(new URLSearchParams(location.search).get('server'));
+  window.chat = new ChatClient(new URLSearchParams(location.search).get('server'), ${JSON.stringify(options)});
   window.chat.on('error', (error) => window.seen.push(error.code));
   window.chat.on('waiting', () => window.seen.push('waiting'));
 </script>`;
@@ -174,7 +181,7 @@ describe('the SDK on a page of another origin', () => {
     return `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
   }
 
-  async function visit(site: string, s: TestServer): Promise<Page> {
+  async function visit(site: string, s: { url: string }): Promise<Page> {
     const page = await (await browser.newContext()).newPage();
     pages.push(page);
     await page.goto(`${site}/?server=${encodeURIComponent(s.url)}`);
@@ -194,6 +201,54 @@ describe('the SDK on a page of another origin', () => {
         (window as unknown as { chat: { signaling: { socket: { active: boolean } } } }).chat.signaling.socket.active,
     );
     expect(active).toBe(false);
+  }, 40_000);
+
+  /**
+   * Keeps the server's refusal carriers for `origin` from this address all taken (the admission
+   * carries at most ten refusals at once, each for a few seconds; docs/security.md), so a page's
+   * refused handshake gets a bare 403 that a browser cannot read. Returns the stop function.
+   */
+  function takeEveryCarrier(url: string, path: string, origin: string): () => void {
+    let stopped = false;
+    const open = new Set<WebSocket>();
+    const carry = () => {
+      if (stopped) return;
+      const ws = new WebSocket(`${url.replace('http', 'ws')}${path}/?EIO=4&transport=websocket`, { origin });
+      open.add(ws);
+      ws.on('error', () => {});
+      ws.on('close', () => {
+        open.delete(ws);
+        carry();
+      });
+    };
+    for (let i = 0; i < 10; i++) carry();
+    return () => {
+      stopped = true;
+      for (const ws of open) ws.terminate();
+    };
+  }
+
+  it('asks for the refusal under the prefix of an embedder that mounts pairwire at /chat', async () => {
+    // The host's app has no /origin-check of its own: only pairwire's routes, under /chat, answer it.
+    let cleanupCarriers: (() => void) | undefined;
+    const app = express();
+    const host = app.listen(0, '127.0.0.1');
+    const pairwire = attachPairwire(host, { logLevel: 'silent', corsOrigins: [APP], path: '/chat/socket.io' });
+    app.use('/chat', pairwire.routes);
+    try {
+      await new Promise((resolve) => host.once('listening', resolve));
+      const url = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
+      const site = await anotherSite({ signaling: { socket: { path: '/chat/socket.io' } } });
+      cleanupCarriers = takeEveryCarrier(url, '/chat/socket.io', site);
+      const page = await visit(site, { url });
+      await page.waitForFunction(() => (window as unknown as { seen: string[] }).seen.length > 0, undefined, WAIT);
+      expect(await seen(page)).toEqual(['ORIGIN_NOT_ALLOWED']);
+    } finally {
+      cleanupCarriers?.();
+      await pages.pop()?.context().close();
+      await pairwire.close();
+      await new Promise((resolve) => host.close(resolve));
+    }
   }, 40_000);
 
   it('connects when that origin is in CORS_ORIGINS', async () => {

@@ -5,7 +5,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { PairedPayload, PartnerLeftPayload, Signal } from '../../src/protocol/messages.js';
-import { signalSchema } from '../../src/protocol/messages.js';
+import { signalSchema } from '../../src/protocol/schemas.js';
 import { answerSdp, candidate, endOfCandidates, offerSdp } from '../fixtures/webrtc.js';
 import type { RecordingClient, TestServer } from '../helpers/server.js';
 import type { HostileCommand, SizeLimits } from './arbitraries.js';

@@ -1,13 +1,14 @@
 /**
  * What the server must answer, decided independently of the server's own code path: the shape of
  * every acknowledgement (docs/protocol.md), the verdict a payload deserves (from the published
- * schema in src/protocol/messages.ts and the byte limits), and what may reach whom.
+ * schema in src/protocol/schemas.ts and the byte limits), and what may reach whom.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { Decoder, Encoder, type Packet, PacketType } from 'socket.io-parser';
 import { z } from 'zod';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { COMMANDS, signalSchema } from '../../src/protocol/messages.js';
+import { COMMANDS } from '../../src/protocol/messages.js';
+import { signalSchema } from '../../src/protocol/schemas.js';
 import type { HostileCommand, SizeLimits } from './arbitraries.js';
 
 /** Any acknowledgement on the wire: `{ ok: true, ... }` or a typed error, nothing else. */

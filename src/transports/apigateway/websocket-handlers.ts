@@ -6,17 +6,8 @@ import type { ConnectionGate } from '../../limits/connection-gate.js';
 import type { SharedCommandLimiter } from '../../limits/shared-command-limiter.js';
 import { addressTag } from '../../observability/address-tag.js';
 import { type ErrorBody, ErrorCode, ProtocolError, StoreUnavailableError } from '../../protocol/errors.js';
-import {
-  ackFrame,
-  BYE,
-  type ClientFrame,
-  eventFrame,
-  PING,
-  parseClientFrame,
-  parseResume,
-  RESUME,
-  salvageAckId,
-} from '../../protocol/frames.js';
+import { parseClientFrame, parseResume, salvageAckId } from '../../protocol/frame-parsing.js';
+import { ackFrame, BYE, type ClientFrame, eventFrame, PING, RESUME } from '../../protocol/frames.js';
 import { type Ack, type IceServer, isCommand } from '../../protocol/messages.js';
 import type { PairingStore, SessionId } from '../../store/pairing-store.js';
 import { MAX_MESSAGE_BYTES } from './delivery.js';
