@@ -3,6 +3,7 @@ import { Parser } from '@asyncapi/parser';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ErrorCode } from '../protocol/errors.js';
+import { FRAME_ACTIONS } from '../protocol/frames.js';
 import { COMMANDS, SERVER_EVENTS } from '../protocol/messages.js';
 import { ASYNCAPI_PATH, renderAsyncApi } from './asyncapi.js';
 
@@ -38,8 +39,7 @@ describe('docs/asyncapi.yaml', () => {
         expect(document.operations[`${transport}.send.${event}`]?.action, `${transport}.${event}`).toBe('send');
       }
     }
-    for (const action of ['ping', 'resume', 'bye'])
-      expect(document.operations[`websocket.receive.${action}`]).toBeDefined();
+    for (const action of FRAME_ACTIONS) expect(document.operations[`websocket.receive.${action}`]).toBeDefined();
     expect(document.components.schemas.ErrorCode.enum.sort()).toEqual(Object.values(ErrorCode).sort());
   });
 });
