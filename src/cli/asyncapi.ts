@@ -175,7 +175,9 @@ export function asyncApiDocument(): Json {
       summary,
       description: optional
         ? 'socket.io event; the payload may be left out (or `{}`). Send it with an acknowledgement callback.'
-        : 'socket.io event. Send it with an acknowledgement callback (`ack` may go without).',
+        : command === 'signal'
+          ? "socket.io event. Send it with an acknowledgement callback. An optional second argument, `cseq` (1, 2, 3, … in the session's order), lets a retry after a resume be relayed at most once (protocol.md, Resuming)."
+          : 'socket.io event. Send it with an acknowledgement callback (`ack` may go without).',
       payload: payloadRef,
     });
     const reply = message('socketio', `${command}Ack`, {
