@@ -27,6 +27,15 @@ export const ErrorCode = {
    * retrying. The handshake itself is refused; a page learns this code from GET /origin-check.
    */
   ORIGIN_NOT_ALLOWED: 'ORIGIN_NOT_ALLOWED',
+  /** `report` named a pair this session was never in, or one that ended too long ago. */
+  NOT_IN_ROOM: 'NOT_IN_ROOM',
+  /** `report` for a pair this session has reported already. */
+  ALREADY_REPORTED: 'ALREADY_REPORTED',
+  /**
+   * This client's address or device is banned; `retryAfterMs` says when the ban ends. Refuses the
+   * connection (handshake), a command, or comes as an `error` event before the server disconnects.
+   */
+  BANNED: 'BANNED',
   /** The pairing store cannot be reached right now; nothing changed, retry later. */
   UNAVAILABLE: 'UNAVAILABLE',
   /** An unexpected server fault; nothing the client did. */
@@ -38,7 +47,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export interface ErrorBody {
   code: ErrorCode;
   message: string;
-  /** Only with RATE_LIMITED: how long to wait before the next attempt. */
+  /** With RATE_LIMITED: how long to wait before the next attempt; with BANNED: until the ban ends. */
   retryAfterMs?: number;
 }
 

@@ -157,6 +157,8 @@ export interface CommandResults {
   signal: Record<never, never>;
   next: { status: 'waiting' | 'paired' };
   block: { status: 'waiting' | 'paired' };
+  /** `report` (src/protocol/report.ts): the report's id, for the reporter's reference. */
+  report: { reportId: string };
   leave: { status: 'idle' };
   ack: Record<never, never>;
 }
