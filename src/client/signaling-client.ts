@@ -1,11 +1,14 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import { ErrorCode } from '../protocol/errors.js';
-import type { Ack, Command, CommandResults, JoinPreferences, ServerEvents, Signal } from '../protocol/messages.js';
+import type { Ack, CommandResults, JoinPreferences, ServerEvents, Signal } from '../protocol/messages.js';
 import { ORIGIN_CHECK_PATH, type OriginCheckAnswer } from '../protocol/origin-check.js';
+import type { ReportPayload } from '../protocol/report.js';
+import { banDelay } from './ban-delay.js';
 import { callSafely } from './call-safely.js';
 import { nextEvent } from './chat/emitter.js';
+import { resolveDeviceToken } from './device-token.js';
 import { EventAcknowledger } from './event-acknowledger.js';
-import type { ConnectionRefusal, Signaling, SignalingListener } from './signaling.js';
+import type { ConnectionRefusal, Signaling, SignalingCommand, SignalingListener } from './signaling.js';
 
 export interface SignalingClientOptions {
   /** How long a command waits for its acknowledgement before rejecting. Default 10 s. */
@@ -25,6 +28,12 @@ export interface SignalingClientOptions {
    * (`RATE_LIMITED`): its `retryAfterMs` is an estimate, and a slot can free sooner. Default 30 s.
    */
   maxRetryDelayMs?: number;
+  /**
+   * This device's token, sent as `auth.device` so that a ban can follow the device (16–64 of
+   * [A-Za-z0-9_-]; anything else throws a TypeError). In a browser it defaults to the one kept in
+   * localStorage under `pairwire-device` (made on first use); in Node to none. `false`: none.
+   */
+  device?: string | false;
 }
 
 /** Refusals that pass with time: the connection is tried again after the hinted delay (socket.io does not retry a refused CONNECT). */
@@ -56,13 +65,15 @@ export class SignalingClient implements Signaling {
   #queueOnConnect: (() => boolean) | undefined;
   #preferences: JoinPreferences | undefined;
   readonly #refusalListeners = new Set<(refusal: ConnectionRefusal) => void>();
-  readonly #answerListeners = new Set<(command: Command, ack: Ack<object>) => void>();
+  readonly #answerListeners = new Set<(command: SignalingCommand, ack: Ack<object>) => void>();
   /** Refusals in a row, for the back-off; reset by a connection. */
   #refusals = 0;
   /** Failing to reach the server since the last connection: reported once, not at every attempt. */
   #unreachable = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  /** When the ban the server announced (an `error` BANNED) ends, until the disconnect that follows it. */
+  #bannedUntil: number | undefined;
 
   constructor(url: string, options: SignalingClientOptions = {}) {
     this.#url = url;
@@ -70,6 +81,7 @@ export class SignalingClient implements Signaling {
     this.#maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
     this.#session = options.session;
     this.#preferences = options.preferences;
+    const device = resolveDeviceToken(options.device);
     this.#acknowledger = new EventAcknowledger((seq) => {
       if (this.socket.connected) this.socket.emit('ack', { seq });
     });
@@ -80,9 +92,10 @@ export class SignalingClient implements Signaling {
       transports: ['websocket'],
       ...options.socket,
       auth: (send) => {
-        const auth: { session?: string; lastSeq?: number; join?: boolean } & JoinPreferences = {
+        const auth: { session?: string; lastSeq?: number; join?: boolean; device?: string } & JoinPreferences = {
           ...this.#preferences,
         };
+        if (device !== undefined) auth.device = device;
         if (this.#session) {
           auth.session = this.#session;
           auth.lastSeq = this.#acknowledger.last;
@@ -105,9 +118,15 @@ export class SignalingClient implements Signaling {
     // itself, so start over: a new connection, a new session.
     let lost = false;
     this.socket.on('error' as string, (error: unknown) => {
-      if ((error as { code?: unknown } | null)?.code === 'SESSION_LOST') lost = true;
+      const body = errorBodyOf(error);
+      if (body?.code === ErrorCode.SESSION_LOST) lost = true;
+      if (body?.code === ErrorCode.BANNED) this.#onBanned(body);
     });
     this.socket.on('disconnect', (reason) => {
+      if (this.#bannedUntil !== undefined) {
+        this.#afterBan(reason);
+        return;
+      }
       if (!lost || reason !== 'io server disconnect') return;
       lost = false;
       this.#session = undefined;
@@ -148,6 +167,11 @@ export class SignalingClient implements Signaling {
   #prefer(preferences: JoinPreferences | undefined): JoinPreferences | undefined {
     if (preferences) this.#preferences = preferences;
     return this.#preferences;
+  }
+
+  /** Reports the partner of `payload.room` (src/protocol/report.ts); that partner is blocked for this session. */
+  report(payload: ReportPayload): Promise<Ack<CommandResults['report']>> {
+    return this.#command('report', payload);
   }
 
   leave(): Promise<Ack<CommandResults['leave']>> {
@@ -211,7 +235,7 @@ export class SignalingClient implements Signaling {
   }
 
   /** Calls `listener` with each command's ack as it arrives, in order with the server's events (see `Signaling`). */
-  onAnswer(listener: (command: Command, ack: Ack<object>) => void): () => void {
+  onAnswer(listener: (command: SignalingCommand, ack: Ack<object>) => void): () => void {
     this.#answerListeners.add(listener);
     return () => {
       this.#answerListeners.delete(listener);
@@ -253,6 +277,11 @@ export class SignalingClient implements Signaling {
   #onConnectError(error: Error & { data?: unknown }): void {
     if (this.#closed) return;
     const refused = errorBodyOf(error.data);
+    if (refused?.code === ErrorCode.BANNED) {
+      this.#bannedUntil = undefined;
+      this.#retryAfterBan(refused);
+      return;
+    }
     if (refused) {
       const retrying = TEMPORARY_REFUSALS.has(refused.code) && this.socket.io.reconnection();
       if (!retrying) {
@@ -286,6 +315,48 @@ export class SignalingClient implements Signaling {
     });
   }
 
+  /**
+   * The server says this client is banned and disconnects it next: the session ends with the ban,
+   * and no connection is tried before the ban is over (see `#afterBan`).
+   */
+  #onBanned(body: { retryAfterMs?: number }): void {
+    this.#bannedUntil = Date.now() + (body.retryAfterMs ?? Number.POSITIVE_INFINITY);
+    this.#session = undefined;
+    this.#acknowledger.reset();
+  }
+
+  /** The disconnect after a ban: socket.io-client must not reconnect at once; try again once it is over. */
+  #afterBan(reason: string): void {
+    const until = this.#bannedUntil ?? 0;
+    this.#bannedUntil = undefined;
+    // A server disconnect is never retried by socket.io-client; a dropped transport would be, at once.
+    // The app (or `close()`) disconnected on purpose: nothing to retry.
+    if (reason === 'io client disconnect') return;
+    if (reason !== 'io server disconnect') this.socket.disconnect();
+    const remaining = until - Date.now();
+    this.#retryAfterBan({
+      code: ErrorCode.BANNED,
+      message: 'this client is banned',
+      ...(Number.isFinite(remaining) ? { retryAfterMs: Math.max(0, remaining) } : {}),
+    });
+  }
+
+  /** Banned: one more attempt once the ban is over (never before), or none when its end is not known. */
+  #retryAfterBan(refused: { code: string; message: string; retryAfterMs?: number }): void {
+    clearTimeout(this.#retryTimer);
+    const retryInMs = banDelay(refused.retryAfterMs);
+    const hint = refused.retryAfterMs === undefined ? {} : { retryAfterMs: refused.retryAfterMs };
+    if (retryInMs === undefined || this.#closed) {
+      this.#report({ code: refused.code, message: refused.message, retrying: false, ...hint });
+      return;
+    }
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (!this.#closed && !this.socket.connected) this.socket.connect();
+    }, retryInMs);
+    this.#report({ code: refused.code, message: refused.message, retrying: true, retryInMs, ...hint });
+  }
+
   /** Exponential from FIRST_RETRY_MS, never before the server's hint, at most `maxRetryDelayMs`, plus up to 20 % jitter. */
   #retryDelay(retryAfterMs = 0): number {
     const backoff = FIRST_RETRY_MS * 2 ** Math.min(this.#refusals, 16);
@@ -298,7 +369,7 @@ export class SignalingClient implements Signaling {
     for (const listener of [...this.#refusalListeners]) callSafely(() => listener(refusal));
   }
 
-  #command<T extends object>(command: Command, payload?: unknown): Promise<Ack<T>> {
+  #command<T extends object>(command: SignalingCommand, payload?: unknown): Promise<Ack<T>> {
     return new Promise((resolve, reject) => {
       // The callback runs as the ack is read, before the packets behind it: listeners hear it in order.
       const answered = (error: Error | null, ack: Ack<T>) => {

@@ -1,4 +1,8 @@
 import type { Ack, Command, CommandResults, JoinPreferences, ServerEvents, Signal } from '../protocol/messages.js';
+import type { ReportPayload } from '../protocol/report.js';
+
+/** The commands a client sends: the protocol's, with `report` (src/protocol/report.ts). */
+export type SignalingCommand = Command | 'report';
 
 /** A listener of one server event. */
 export type SignalingListener<E extends keyof ServerEvents> = (payload: ServerEvents[E]) => void;
@@ -7,8 +11,9 @@ export type SignalingListener<E extends keyof ServerEvents> = (payload: ServerEv
 export interface ConnectionRefusal {
   /**
    * The server's code (`RATE_LIMITED`: too many connections from this address;
-   * `ORIGIN_NOT_ALLOWED`: this page's origin may not connect, see CORS_ORIGINS), or `UNREACHABLE`
-   * when no server answered (network down, server down).
+   * `ORIGIN_NOT_ALLOWED`: this page's origin may not connect, see CORS_ORIGINS; `BANNED`: this
+   * address or device is banned, `retryInMs` is when the ban ends), or `UNREACHABLE` when no server
+   * answered (network down, server down).
    */
   code: string;
   /** For humans. */
@@ -17,6 +22,8 @@ export interface ConnectionRefusal {
   retrying: boolean;
   /** When `retrying`, how long until the next attempt, if the transport knows. */
   retryInMs?: number;
+  /** The server's own hint, when it gave one: with `BANNED`, how long the ban lasts from now. */
+  retryAfterMs?: number;
 }
 
 /**
@@ -42,6 +49,11 @@ export interface Signaling {
   next(preferences?: JoinPreferences): Promise<Ack<CommandResults['next']>>;
   /** Optional. Ends the pair like `next` and is never paired with that partner again. */
   block?(preferences?: JoinPreferences): Promise<Ack<CommandResults['block']>>;
+  /**
+   * Optional. Reports the partner of `room` (the current pair, or one that ended a short while ago);
+   * that partner is never paired with this client again, and a current pair ends like `block`.
+   */
+  report?(payload: ReportPayload): Promise<Ack<CommandResults['report']>>;
   leave(): Promise<Ack<CommandResults['leave']>>;
 
   /** Subscribes to a server event; returns the unsubscribe function. */
@@ -63,7 +75,7 @@ export interface Signaling {
    * command's promise cannot promise that: its continuation runs only once the events that
    * arrived with the ack in the same read were dispatched.) Returns the unsubscribe function.
    */
-  onAnswer?(listener: (command: Command, ack: Ack<object>) => void): () => void;
+  onAnswer?(listener: (command: SignalingCommand, ack: Ack<object>) => void): () => void;
   /**
    * Optional. Calls `listener` whenever a connection attempt is refused or unanswered; returns the
    * unsubscribe function. Without it, such failures are silent (the transport still retries).

@@ -10,7 +10,7 @@ export type ReportReason = (typeof REPORT_REASONS)[number];
 /** The longest `details` (characters). */
 export const MAX_REPORT_DETAILS_CHARS = 500;
 /** The largest `evidence`, as JSON in UTF-8. */
-export const MAX_EVIDENCE_BYTES = 4096;
+export const MAX_REPORT_EVIDENCE_BYTES = 4096;
 
 /** One chat message the reporter kept and chose to send: who wrote it, what, when (ms since the epoch). */
 export interface EvidenceMessage {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type EvidenceMessage, MAX_EVIDENCE_BYTES } from '../../protocol/report.js';
+import { type EvidenceMessage, MAX_REPORT_EVIDENCE_BYTES } from '../../protocol/report.js';
 import { EvidenceRing } from './evidence-ring.js';
 
 const utf8 = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length;
@@ -30,13 +30,13 @@ describe('EvidenceRing', () => {
     const ring = new EvidenceRing();
     for (let i = 0; i < 20; i++) ring.add(message(`${'é'.repeat(150)} ${i} 👋`, Date.now() + i));
     const kept = ring.messages();
-    expect(utf8(kept)).toBeLessThanOrEqual(MAX_EVIDENCE_BYTES);
+    expect(utf8(kept)).toBeLessThanOrEqual(MAX_REPORT_EVIDENCE_BYTES);
     expect(ring.bytes).toBe(utf8(kept));
     expect(kept.length).toBeLessThan(20);
     expect(kept.at(-1)?.text).toContain(' 19 ');
     // Only as many were dropped as needed: one more would not have fitted.
     const withOneMore = [message(`${'é'.repeat(150)} ${19 - kept.length} 👋`, 0), ...kept];
-    expect(utf8(withOneMore)).toBeGreaterThan(MAX_EVIDENCE_BYTES);
+    expect(utf8(withOneMore)).toBeGreaterThan(MAX_REPORT_EVIDENCE_BYTES);
   });
 
   it('counts characters JSON escapes at their escaped size', () => {

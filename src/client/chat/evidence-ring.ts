@@ -1,4 +1,4 @@
-import { type EvidenceMessage, MAX_EVIDENCE_BYTES } from '../../protocol/report.js';
+import { type EvidenceMessage, MAX_REPORT_EVIDENCE_BYTES } from '../../protocol/report.js';
 
 export interface EvidenceRingOptions {
   /** The most messages kept. Default 20. */
@@ -27,7 +27,7 @@ export class EvidenceRing {
   /** Bytes of the entries' JSON without the array's brackets and commas. */
   #itemBytes = 0;
 
-  constructor({ maxMessages = 20, maxBytes = MAX_EVIDENCE_BYTES }: EvidenceRingOptions = {}) {
+  constructor({ maxMessages = 20, maxBytes = MAX_REPORT_EVIDENCE_BYTES }: EvidenceRingOptions = {}) {
     if (!Number.isInteger(maxMessages) || maxMessages < 0) throw new RangeError('maxMessages: a whole number ≥ 0');
     // `[]` is 2 bytes: anything smaller could hold nothing, not even an empty list.
     if (!Number.isInteger(maxBytes) || maxBytes < 2) throw new RangeError('maxBytes: a whole number ≥ 2');
