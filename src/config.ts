@@ -229,6 +229,24 @@ export const SETTINGS = {
     doc: 'How long a recent partner is kept from being paired with the same client again.',
     parse: integer(0, 86_400_000),
   },
+  reportWindowMs: {
+    env: 'REPORT_WINDOW_MS',
+    fallback: '600000',
+    doc: 'How long after a pair ended either side may still `report` it (NOT_IN_ROOM after that).',
+    parse: integer(0, 86_400_000),
+  },
+  reportsMax: {
+    env: 'REPORTS_MAX',
+    fallback: '10000',
+    doc: 'Reports kept for GET /admin/reports (the oldest go first; approximately, in a Redis stream).',
+    parse: integer(1, 10_000_000),
+  },
+  reportRetentionMs: {
+    env: 'REPORT_RETENTION_MS',
+    fallback: '7776000000',
+    doc: 'How long a report is kept at most (default 90 days); docs/security.md says what a report holds.',
+    parse: integer(60_000, 366 * 86_400_000),
+  },
   trustProxy: {
     env: 'TRUST_PROXY',
     fallback: '0',

@@ -6,7 +6,7 @@ import { iceServersFor, turnSettings } from './ice/turn-credentials.js';
 import { ConnectionGate } from './limits/connection-gate.js';
 import { SharedCommandLimiter } from './limits/shared-command-limiter.js';
 import { logObserver } from './observability/log-observer.js';
-import { matchRules, type PairingStore, type SessionId } from './store/pairing-store.js';
+import { matchRules, type PairingStore, reportRules, type SessionId } from './store/pairing-store.js';
 import { createStoreClient, RedisPairingStore } from './store/redis-store.js';
 import { apiGatewayDelivery, checkSignalFrame } from './transports/apigateway/delivery.js';
 import {
@@ -83,6 +83,7 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
       leaseMs: SERVERLESS_LEASE_MS,
       outbox: { maxEvents: config.outboxMaxEvents, maxBytes: config.outboxMaxBytes },
       matching: matchRules(config),
+      reports: reportRules(config),
       ownsClient: true,
     });
   }

@@ -1,5 +1,4 @@
 import { MAX_REPORT_DETAILS_CHARS, REPORT_REASONS, type ReportReason } from '../client/chat/index.js';
-import { isReportReason } from '../protocol/report.js';
 
 /** What one typed line asks for. Lines that are not one of the commands are messages. */
 export type TerminalCommand =
@@ -37,12 +36,17 @@ export function parseTerminalLine(line: string): TerminalCommand {
   if (!report) return { kind: 'message', text: line };
   const [, bang, reason, rest] = report;
   if (reason === undefined) return { kind: 'report-usage' };
-  if (!isReportReason(reason)) {
+  if (!(REPORT_REASONS as readonly string[]).includes(reason)) {
     return { kind: 'invalid', problem: `"${reason}" is not a reason: use one of ${REPORT_REASONS.join(', ')}` };
   }
   const details = rest?.trim();
   if (details !== undefined && [...details].length > MAX_REPORT_DETAILS_CHARS) {
     return { kind: 'invalid', problem: `what happened is at most ${MAX_REPORT_DETAILS_CHARS} characters` };
   }
-  return { kind: 'report', reason, attachEvidence: bang === '!', ...(details ? { details } : {}) };
+  return {
+    kind: 'report',
+    reason: reason as ReportReason,
+    attachEvidence: bang === '!',
+    ...(details ? { details } : {}),
+  };
 }

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isDeviceToken } from '../protocol/report.js';
 import {
   DEVICE_STORAGE_KEY,
   type DeviceStorage,
+  isDeviceToken,
   newDeviceToken,
   resolveDeviceToken,
   storedDeviceToken,

@@ -1,4 +1,12 @@
-import { isDeviceToken } from '../protocol/report.js';
+/**
+ * A device token as the server takes it (docs/protocol.md, "Device token"; socket.io `auth.device`,
+ * plain WebSocket `?device=`): 16–64 of [A-Za-z0-9_-]. The server ignores anything else.
+ */
+const DEVICE_TOKEN = /^[A-Za-z0-9_-]{16,64}$/;
+
+export function isDeviceToken(value: unknown): value is string {
+  return typeof value === 'string' && DEVICE_TOKEN.test(value);
+}
 
 /** Where a browser keeps its device token (localStorage). */
 export const DEVICE_STORAGE_KEY = 'pairwire-device';

@@ -1,14 +1,21 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import { ErrorCode } from '../protocol/errors.js';
-import type { Ack, CommandResults, JoinPreferences, ServerEvents, Signal } from '../protocol/messages.js';
+import type {
+  Ack,
+  Command,
+  CommandResults,
+  JoinPreferences,
+  ReportPayload,
+  ServerEvents,
+  Signal,
+} from '../protocol/messages.js';
 import { ORIGIN_CHECK_PATH, type OriginCheckAnswer } from '../protocol/origin-check.js';
-import type { ReportPayload } from '../protocol/report.js';
 import { banDelay } from './ban-delay.js';
 import { callSafely } from './call-safely.js';
 import { nextEvent } from './chat/emitter.js';
 import { resolveDeviceToken } from './device-token.js';
 import { EventAcknowledger } from './event-acknowledger.js';
-import type { ConnectionRefusal, Signaling, SignalingCommand, SignalingListener } from './signaling.js';
+import type { ConnectionRefusal, Signaling, SignalingListener } from './signaling.js';
 
 export interface SignalingClientOptions {
   /** How long a command waits for its acknowledgement before rejecting. Default 10 s. */
@@ -65,7 +72,7 @@ export class SignalingClient implements Signaling {
   #queueOnConnect: (() => boolean) | undefined;
   #preferences: JoinPreferences | undefined;
   readonly #refusalListeners = new Set<(refusal: ConnectionRefusal) => void>();
-  readonly #answerListeners = new Set<(command: SignalingCommand, ack: Ack<object>) => void>();
+  readonly #answerListeners = new Set<(command: Command, ack: Ack<object>) => void>();
   /** Refusals in a row, for the back-off; reset by a connection. */
   #refusals = 0;
   /** Failing to reach the server since the last connection: reported once, not at every attempt. */
@@ -235,7 +242,7 @@ export class SignalingClient implements Signaling {
   }
 
   /** Calls `listener` with each command's ack as it arrives, in order with the server's events (see `Signaling`). */
-  onAnswer(listener: (command: SignalingCommand, ack: Ack<object>) => void): () => void {
+  onAnswer(listener: (command: Command, ack: Ack<object>) => void): () => void {
     this.#answerListeners.add(listener);
     return () => {
       this.#answerListeners.delete(listener);
@@ -369,7 +376,7 @@ export class SignalingClient implements Signaling {
     for (const listener of [...this.#refusalListeners]) callSafely(() => listener(refusal));
   }
 
-  #command<T extends object>(command: SignalingCommand, payload?: unknown): Promise<Ack<T>> {
+  #command<T extends object>(command: Command, payload?: unknown): Promise<Ack<T>> {
     return new Promise((resolve, reject) => {
       // The callback runs as the ack is read, before the packets behind it: listeners hear it in order.
       const answered = (error: Error | null, ack: Ack<T>) => {

@@ -1,8 +1,12 @@
-import type { Ack, Command, CommandResults, JoinPreferences, ServerEvents, Signal } from '../protocol/messages.js';
-import type { ReportPayload } from '../protocol/report.js';
-
-/** The commands a client sends: the protocol's, with `report` (src/protocol/report.ts). */
-export type SignalingCommand = Command | 'report';
+import type {
+  Ack,
+  Command,
+  CommandResults,
+  JoinPreferences,
+  ReportPayload,
+  ServerEvents,
+  Signal,
+} from '../protocol/messages.js';
 
 /** A listener of one server event. */
 export type SignalingListener<E extends keyof ServerEvents> = (payload: ServerEvents[E]) => void;
@@ -75,7 +79,7 @@ export interface Signaling {
    * command's promise cannot promise that: its continuation runs only once the events that
    * arrived with the ack in the same read were dispatched.) Returns the unsubscribe function.
    */
-  onAnswer?(listener: (command: SignalingCommand, ack: Ack<object>) => void): () => void;
+  onAnswer?(listener: (command: Command, ack: Ack<object>) => void): () => void;
   /**
    * Optional. Calls `listener` whenever a connection attempt is refused or unanswered; returns the
    * unsubscribe function. Without it, such failures are silent (the transport still retries).

@@ -2,14 +2,15 @@ import { ErrorCode } from '../protocol/errors.js';
 import { BYE, PING, RESUME } from '../protocol/frames.js';
 import {
   type Ack,
+  type Command,
   type CommandResults,
   isCommand,
   type JoinPreferences,
+  type ReportPayload,
   type ServerEvents,
   type SessionPayload,
   type Signal,
 } from '../protocol/messages.js';
-import type { ReportPayload } from '../protocol/report.js';
 import { banDelay } from './ban-delay.js';
 import { callSafely } from './call-safely.js';
 import { Emitter } from './chat/emitter.js';
@@ -17,7 +18,7 @@ import { CommandQueue, largestFrame } from './command-queue.js';
 import { resolveDeviceToken } from './device-token.js';
 import { EventAcknowledger } from './event-acknowledger.js';
 import { EventSequencer } from './event-sequencer.js';
-import type { ConnectionRefusal, Signaling, SignalingCommand, SignalingListener } from './signaling.js';
+import type { ConnectionRefusal, Signaling, SignalingListener } from './signaling.js';
 
 /**
  * What this client needs of a WebSocket: satisfied by the browser's (and Node 22's global)
@@ -157,7 +158,7 @@ export class WebSocketSignalingClient implements Signaling {
   readonly #sequencer: EventSequencer<ParsedFrame>;
   readonly #connectListeners = new Set<() => void>();
   readonly #disconnectListeners = new Set<() => void>();
-  readonly #answerListeners = new Set<(command: SignalingCommand, ack: Ack<object>) => void>();
+  readonly #answerListeners = new Set<(command: Command, ack: Ack<object>) => void>();
   readonly #refusalListeners = new Set<(refusal: ConnectionRefusal) => void>();
   /** `once` and `connected` callers still waiting, so that `close()` can settle them. */
   readonly #waiters = new Set<Waiter>();
@@ -230,7 +231,7 @@ export class WebSocketSignalingClient implements Signaling {
   }
 
   /** Calls `listener` with each command's ack as it arrives, in order with the server's events (see `Signaling`). */
-  onAnswer(listener: (command: SignalingCommand, ack: Ack<object>) => void): () => void {
+  onAnswer(listener: (command: Command, ack: Ack<object>) => void): () => void {
     this.#answerListeners.add(listener);
     return () => {
       this.#answerListeners.delete(listener);
@@ -458,7 +459,7 @@ export class WebSocketSignalingClient implements Signaling {
       const answered = this.#commands.answered(frame.id as number, frame.payload);
       if (answered?.ack) {
         const { action, ack } = answered;
-        if (isCommand(action) || action === 'report')
+        if (isCommand(action))
           for (const listener of [...this.#answerListeners]) callSafely(() => listener(action, ack));
       }
       if (answered) this.#pump();

@@ -1,6 +1,13 @@
 import { type ErrorBody, ErrorCode, ProtocolError, StoreUnavailableError } from '../protocol/errors.js';
 import type { Ack, Command, CommandResults, LeaveReason, Signal } from '../protocol/messages.js';
-import { type PayloadLimits, parseAck, parseEmpty, parsePreferences, parseSignal } from '../protocol/validate.js';
+import {
+  type PayloadLimits,
+  parseAck,
+  parseEmpty,
+  parsePreferences,
+  parseReport,
+  parseSignal,
+} from '../protocol/validate.js';
 import {
   type Attached,
   type EnqueueResult,
@@ -9,8 +16,10 @@ import {
   type PairingStore,
   partnerOf,
   type RelayResult,
+  type ReportResult,
   type SessionId,
   type SignalOrder,
+  type Subject,
 } from '../store/pairing-store.js';
 import type { Delivery } from './delivery.js';
 import { type SignalingObserver, silentObserver } from './observer.js';
@@ -27,6 +36,11 @@ export interface CoreOptions {
   matchFallbackMs?: number;
   /** Told about pairs, relays and refusals, for logs and metrics. */
   observer?: SignalingObserver;
+  /**
+   * Told about every report filed, after its acknowledgement is settled (the webhook, automatic
+   * bans): must not throw, and is not awaited, so it never delays the reporter's ack.
+   */
+  onReport?: (filed: Extract<ReportResult, { status: 'filed' }>) => void;
   /** Where unexpected faults are reported; they reach the client only as INTERNAL. */
   onInternalError?: (error: unknown, context: { command: string; session: SessionId }) => void;
 }
@@ -52,6 +66,7 @@ export class SignalingCore {
   readonly #resumeGraceMs: number;
   readonly #observer: SignalingObserver;
   readonly #matchFallbackMs: number;
+  readonly #onReport: NonNullable<CoreOptions['onReport']>;
 
   /** The registry: command name → handler. */
   readonly #commands: { [C in Command]: Handler<C> } = {
@@ -62,6 +77,7 @@ export class SignalingCore {
     leave: (session, payload) => this.#leave(session, payload),
     ack: (session, payload) => this.#ack(session, payload),
     block: (session, payload) => this.#block(session, payload),
+    report: (session, payload) => this.#report(session, payload),
   };
 
   constructor(options: CoreOptions) {
@@ -73,6 +89,7 @@ export class SignalingCore {
     this.#resumeGraceMs = options.resumeGraceMs;
     this.#observer = options.observer ?? silentObserver;
     this.#matchFallbackMs = options.matchFallbackMs ?? 10_000;
+    this.#onReport = options.onReport ?? (() => {});
   }
 
   /** Runs one command; never throws: every outcome, good or bad, is an acknowledgement. */
@@ -89,9 +106,9 @@ export class SignalingCore {
   // -------------------------------------------------------------------------------------------
   // Session lifecycle, driven by the transport
 
-  /** A new connection: registers a fresh session (idle until it joins). */
-  connect(session: SessionId): Promise<Attached | null> {
-    return this.#store.attach(session, { resume: false });
+  /** A new connection: registers a fresh session (idle until it joins), behind `subject` (docs/security.md). */
+  connect(session: SessionId, subject?: Subject): Promise<Attached | null> {
+    return this.#store.attach(session, subject === undefined ? { resume: false } : { resume: false, subject });
   }
 
   /**
@@ -99,8 +116,11 @@ export class SignalingCore {
    * having processed its events up to `after`. Returns where the session stands and what it
    * missed, or null when it is lost (expired, overflowed or never known).
    */
-  resume(session: SessionId, after: number): Promise<Attached | null> {
-    return this.#store.attach(session, { resume: true, after });
+  resume(session: SessionId, after: number, subject?: Subject): Promise<Attached | null> {
+    return this.#store.attach(
+      session,
+      subject === undefined ? { resume: true, after } : { resume: true, after, subject },
+    );
   }
 
   /** The connection dropped without a goodbye: keep the pair and outbox for the grace period, leave the queue. */
@@ -245,6 +265,39 @@ export class SignalingCore {
     this.#observer.pairEnded(ended.pair, 'next');
     await this.#deliver(ended.events);
     return this.#requeue(session, preferences);
+  }
+
+  /**
+   * Reports the partner of `room` (current, or ended within the report window): the store keeps the
+   * report, blocks the partner for the caller and ends a current pair like `block` (the partner
+   * hears "next"); the caller is not queued again. Then `onReport` hears of it, off the ack's path.
+   */
+  async #report(session: SessionId, payload: unknown): Promise<CommandResults['report']> {
+    const { room, reason, details, evidence } = parseReport(payload);
+    const result = await this.#store.fileReport(session, {
+      room,
+      reason,
+      details: details ?? null,
+      evidence: evidence ?? null,
+    });
+    if (result.status === 'not-in-room') {
+      throw new ProtocolError(ErrorCode.NOT_IN_ROOM, 'report names a room you are in or were in a moment ago');
+    }
+    if (result.status === 'already-reported') {
+      throw new ProtocolError(ErrorCode.ALREADY_REPORTED, 'you have reported this room already');
+    }
+    if (result.ended) {
+      this.#observer.pairEnded(result.ended.pair, 'next');
+      await this.#deliver(result.ended.events);
+    }
+    queueMicrotask(() => {
+      try {
+        this.#onReport(result);
+      } catch (error) {
+        this.#onInternalError(error, { command: 'report', session });
+      }
+    });
+    return { reportId: result.report.id };
   }
 
   /** Queues a session that may have been in a pair a moment ago (`next`, `block`). */

@@ -26,7 +26,7 @@ import { logObserver } from '../observability/log-observer.js';
 import { createMetrics } from '../observability/metrics.js';
 import { ORIGIN_REFUSAL } from '../protocol/origin-check.js';
 import { MemoryPairingStore } from '../store/memory-store.js';
-import { matchRules, type PairingStore } from '../store/pairing-store.js';
+import { matchRules, type PairingStore, reportRules } from '../store/pairing-store.js';
 import { bindSocketIo } from '../transports/socketio/connection.js';
 import { originGuard } from '../transports/socketio/origin-guard.js';
 import type { SignalingNamespace, SignalingServer } from '../transports/socketio/types.js';
@@ -183,7 +183,10 @@ function assemble(config: Config, deps: PairwireDeps) {
   const { redisUrl } = config;
   const cluster: RedisCluster | undefined = redisUrl ? createRedisCluster({ ...config, redisUrl }, logger) : undefined;
   const outbox = { maxEvents: config.outboxMaxEvents, maxBytes: config.outboxMaxBytes };
-  const store = deps.store ?? cluster?.store ?? new MemoryPairingStore({ outbox, matching: matchRules(config) });
+  const store =
+    deps.store ??
+    cluster?.store ??
+    new MemoryPairingStore({ outbox, matching: matchRules(config), reports: reportRules(config) });
 
   const turn = turnSettings(config);
   const delivery = new LocalDelivery(store, {

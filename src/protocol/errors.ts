@@ -27,13 +27,14 @@ export const ErrorCode = {
    * retrying. The handshake itself is refused; a page learns this code from GET /origin-check.
    */
   ORIGIN_NOT_ALLOWED: 'ORIGIN_NOT_ALLOWED',
-  /** `report` named a pair this session was never in, or one that ended too long ago. */
+  /** `report` named a room the sender was never in, or one that ended more than REPORT_WINDOW_MS ago. */
   NOT_IN_ROOM: 'NOT_IN_ROOM',
-  /** `report` for a pair this session has reported already. */
+  /** `report` of a room the sender has reported already: one report per pair and reporter. */
   ALREADY_REPORTED: 'ALREADY_REPORTED',
   /**
-   * This client's address or device is banned; `retryAfterMs` says when the ban ends. Refuses the
-   * connection (handshake), a command, or comes as an `error` event before the server disconnects.
+   * The operator banned this client (by its subject: docs/security.md), or it was banned
+   * automatically; `retryAfterMs` says when the ban ends. Refused at connection and at
+   * join/next/block/report; a connection open when the ban is made is closed.
    */
   BANNED: 'BANNED',
   /** The pairing store cannot be reached right now; nothing changed, retry later. */
@@ -47,7 +48,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export interface ErrorBody {
   code: ErrorCode;
   message: string;
-  /** With RATE_LIMITED: how long to wait before the next attempt; with BANNED: until the ban ends. */
+  /** Only with RATE_LIMITED and BANNED: how long to wait before the next attempt. */
   retryAfterMs?: number;
 }
 

@@ -83,8 +83,54 @@ export type JoinPreferences = z.input<typeof joinPayloadSchema> & object;
  */
 export const ackPayloadSchema = z.strictObject({ seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
 
+/** Why a user reports a partner: a fixed list, so operators can sort and count reports. */
+export const REPORT_REASONS = ['spam', 'harassment', 'sexual-content', 'minor-safety', 'other'] as const;
+export type ReportReason = (typeof REPORT_REASONS)[number];
+
+/** The longest `details` a report may carry, in characters (code points). */
+export const MAX_REPORT_DETAILS_CHARS = 500;
+/** The most `evidence` a report may carry, as JSON in UTF-8 bytes (4 KiB). */
+export const MAX_REPORT_EVIDENCE_BYTES = 4096;
+
+// TextEncoder rather than Buffer: this file also ships to browsers with the SDK.
+const utf8 = new TextEncoder();
+
+/** One chat message the reporter's client kept and chose to attach; the server never sees chat otherwise. */
+export const evidenceMessageSchema = z.strictObject({
+  from: z.enum(['self', 'partner']),
+  text: z.string(),
+  /** When it was sent or received, in ms since the epoch, as the reporter's clock says. */
+  at: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+});
+export type EvidenceMessage = z.infer<typeof evidenceMessageSchema>;
+
+/**
+ * `report`: the partner of the pair `room` (the current one, or one that ended within
+ * REPORT_WINDOW_MS) broke the rules. The reported partner is blocked for the reporter; a current
+ * pair ends as with `block`. docs/protocol.md, "Reporting".
+ */
+export const reportPayloadSchema = z.strictObject({
+  room: z.string().min(1).max(128),
+  reason: z.enum(REPORT_REASONS),
+  details: z
+    .string()
+    .refine(
+      (text) => [...text].length <= MAX_REPORT_DETAILS_CHARS,
+      `details is at most ${MAX_REPORT_DETAILS_CHARS} characters`,
+    )
+    .optional(),
+  evidence: z
+    .array(evidenceMessageSchema)
+    .refine(
+      (messages) => utf8.encode(JSON.stringify(messages)).length <= MAX_REPORT_EVIDENCE_BYTES,
+      `evidence is at most ${MAX_REPORT_EVIDENCE_BYTES} bytes of JSON`,
+    )
+    .optional(),
+});
+export type ReportPayload = z.infer<typeof reportPayloadSchema>;
+
 /** Commands a client may send, by event name. Anything else is UNKNOWN_EVENT. */
-export const COMMANDS = ['join', 'signal', 'next', 'leave', 'ack', 'block'] as const;
+export const COMMANDS = ['join', 'signal', 'next', 'leave', 'ack', 'block', 'report'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export function isCommand(event: string): event is Command {
@@ -157,8 +203,8 @@ export interface CommandResults {
   signal: Record<never, never>;
   next: { status: 'waiting' | 'paired' };
   block: { status: 'waiting' | 'paired' };
-  /** `report` (src/protocol/report.ts): the report's id, for the reporter's reference. */
-  report: { reportId: string };
   leave: { status: 'idle' };
   ack: Record<never, never>;
+  /** The id the operator knows the report by. */
+  report: { reportId: string };
 }

@@ -1,12 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Redis, ReplyError } from 'ioredis';
 import { StoreUnavailableError } from '../protocol/errors.js';
-import type { LeaveReason, Signal } from '../protocol/messages.js';
+import type { EvidenceMessage, LeaveReason, ReportReason, Signal } from '../protocol/messages.js';
 import {
   ANYONE,
   type Attached,
   DEFAULT_MATCH_RULES,
   DEFAULT_OUTBOX_LIMITS,
+  DEFAULT_REPORT_RULES,
   DEFAULT_SIGNAL_HOLD_MS,
   type EnqueueResult,
   EVENT_OVERHEAD_BYTES,
@@ -23,9 +24,15 @@ import {
   type PairingStore,
   type RelayResult,
   type RematchResult,
+  type ReportInput,
+  type ReportQuery,
+  type ReportResult,
+  type ReportRules,
   type SessionId,
   type SessionState,
   type SignalOrder,
+  type StoredReport,
+  type Subject,
 } from './pairing-store.js';
 import { InboxReader, outgoing } from './redis-inbox.js';
 import {
@@ -36,6 +43,7 @@ import {
   DETACH,
   DETACH_CONNECTION,
   ENQUEUE,
+  FILE_REPORT,
   HEARTBEAT,
   RELAY,
   RELAY_IN_ORDER,
@@ -68,6 +76,8 @@ export interface RedisStoreOptions {
   signalHoldMs?: number;
   /** Recent partners never paired again. Default DEFAULT_MATCH_RULES. */
   matching?: MatchRules;
+  /** Report window, bounds and retention. Default DEFAULT_REPORT_RULES. */
+  reports?: ReportRules;
 }
 
 /** Heartbeats carry many sessions; chunks keep each script short so Redis never stalls on one. */
@@ -117,7 +127,11 @@ const SCRIPTS = {
   dequeue: script(DEQUEUE),
   release: script(RELEASE),
   stats: script(STATS),
+  fileReport: script(FILE_REPORT),
 };
+
+/** How many stream entries one XREVRANGE of GET /admin/reports reads while filtering. */
+const REPORTS_PAGE = 500;
 
 /** What the appending scripts return: status, pair record or '', then to, entry, to, entry, … */
 type AppendReply = [status: string, pair: string, ...appended: string[]];
@@ -137,6 +151,7 @@ export class RedisPairingStore implements PairingStore {
   readonly #ownsClient: boolean;
   readonly #signalHoldMs: number;
   readonly #rules: MatchRules;
+  readonly #reportRules: ReportRules;
   readonly #inboxes = new Set<InboxReader>();
 
   constructor(options: RedisStoreOptions) {
@@ -149,11 +164,12 @@ export class RedisPairingStore implements PairingStore {
     this.#ownsClient = options.ownsClient ?? false;
     this.#signalHoldMs = options.signalHoldMs ?? DEFAULT_SIGNAL_HOLD_MS;
     this.#rules = options.matching ?? DEFAULT_MATCH_RULES;
+    this.#reportRules = options.reports ?? DEFAULT_REPORT_RULES;
   }
 
   async attach(
     session: SessionId,
-    { resume, after = 0 }: { resume: boolean; after?: number },
+    { resume, after = 0, subject = '' }: { resume: boolean; after?: number; subject?: Subject },
   ): Promise<Attached | null> {
     const reply = (await this.#eval(SCRIPTS.attach, [
       session,
@@ -162,6 +178,7 @@ export class RedisPairingStore implements PairingStore {
       this.#pairTtl(0),
       resume ? '1' : '0',
       seqArg(after),
+      subject,
     ])) as [string, string, ...string[]] | null;
     if (!reply) return null;
     const [status, pair, ...entries] = reply;
@@ -391,6 +408,53 @@ export class RedisPairingStore implements PairingStore {
     };
   }
 
+  async fileReport(reporter: SessionId, input: ReportInput): Promise<ReportResult> {
+    const rules = this.#reportRules;
+    const reply = (await this.#eval(SCRIPTS.fileReport, [
+      ...this.#outboxContext(),
+      reporter,
+      input.room,
+      rules.windowMs,
+      rules.maxReports,
+      rules.retentionMs,
+      rules.reportersWindowMs,
+      input.reason,
+      input.details ?? '',
+      input.evidence ? JSON.stringify(input.evidence) : '',
+    ])) as string[];
+    const [status, pair = '', id = '', reporterSubject = '', reported = '', partner = '', at = '0', reporters = '0'] =
+      reply;
+    if (status !== 'filed') return { status: status === 'already-reported' ? status : 'not-in-room' };
+    return {
+      status,
+      report: { id, at: Number(at), ...input, reporter: reporterSubject, reported },
+      partner,
+      ended: pair ? { pair: parsePair(pair), events: appendedEvents(reply.slice(8)) } : null,
+      reporters: Number(reporters),
+    };
+  }
+
+  async reports({ reason, since, until, limit }: ReportQuery): Promise<StoredReport[]> {
+    const found: StoredReport[] = [];
+    let end = until === undefined ? '+' : String(Math.floor(until));
+    const start = since === undefined ? '-' : String(Math.ceil(since));
+    while (found.length < limit) {
+      // https://redis.io/commands/xrevrange/
+      const page = await this.#run(() =>
+        this.#redis.xrevrange(this.#key('reports'), end, start, 'COUNT', REPORTS_PAGE),
+      );
+      for (const [id, fields] of page) {
+        const report = storedReport(id, fields);
+        if (reason === undefined || report.reason === reason) found.push(report);
+        if (found.length === limit) break;
+      }
+      const last = page[page.length - 1];
+      if (page.length < REPORTS_PAGE || !last) break;
+      end = `(${last[0]}`;
+    }
+    return found;
+  }
+
   async queueLength(): Promise<number> {
     // https://redis.io/commands/zcard/
     return this.#run(() => this.#redis.zcard(this.#key('q')));
@@ -472,6 +536,23 @@ export class RedisPairingStore implements PairingStore {
 function parsePair(record: string): Pair {
   const [id = '', initiator = '', polite = ''] = record.split('\n');
   return { id, initiator, polite };
+}
+
+/** A stream entry of P reports as the report it is (written by FILE_REPORT: the fields are there). */
+function storedReport(id: string, flat: string[]): StoredReport {
+  const fields = new Map<string, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) fields.set(flat[i] as string, flat[i + 1] as string);
+  const evidence = fields.get('evidence');
+  return {
+    id,
+    at: Number(id.split('-')[0]),
+    room: fields.get('room') ?? '',
+    reason: (fields.get('reason') ?? 'other') as ReportReason,
+    details: fields.get('details') ?? null,
+    evidence: evidence ? (JSON.parse(evidence) as EvidenceMessage[]) : null,
+    reporter: fields.get('reporter') ?? '',
+    reported: fields.get('reported') ?? '',
+  };
 }
 
 /** to, entry, to, entry, … as the events they are. */

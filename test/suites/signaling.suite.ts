@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Config } from '../../src/config.js';
-import type { PairedPayload, Signal } from '../../src/protocol/messages.js';
+import type { Ack, PairedPayload, Signal } from '../../src/protocol/messages.js';
 import type { MatchRules, PairingStore } from '../../src/store/pairing-store.js';
 import { answer, candidate, endOfCandidates, offer } from '../fixtures/webrtc.js';
 import { type RecordingClient, startServer, type TestServer } from '../helpers/server.js';
@@ -21,10 +21,16 @@ export function describeSignalingSuite(
       server = undefined;
     });
 
+    let store: PairingStore;
     async function start(overrides: Partial<Config> = {}, matching?: MatchRules): Promise<TestServer> {
-      server = await startServer(overrides, { store: await makeStore(matching ? { matching } : {}) });
+      store = await makeStore(matching ? { matching } : {});
+      server = await startServer(overrides, { store });
       return server;
     }
+
+    /** `report`, sent as any client sends it (the SDK's own `report()` lives beside the clients). */
+    const report = (client: RecordingClient, payload: unknown) =>
+      client.socket.timeout(5000).emitWithAck('report', payload) as Promise<Ack<object>>;
 
     /** Two clients paired through explicit joins; returns them as [initiator, polite]. */
     async function pairOf(s: TestServer): Promise<[RecordingClient, RecordingClient, string]> {
@@ -189,6 +195,42 @@ export function describeSignalingSuite(
         expect(await c.join()).toEqual({ ok: true, status: 'paired' });
         expect((await c.first('paired')).room).toBe((await a.nth('paired', 1)).room);
         expect(b.all('paired')).toHaveLength(1);
+      });
+
+      it('report ends the pair like block, keeps the report, and refuses a repeat, a foreign room and bad shapes', async () => {
+        const s = await start({ autoJoin: false }, { recentPartners: 0, recentMs: 0 });
+        const [a, b, room] = await pairOf(s);
+        const [c, d, otherRoom] = await pairOf(s);
+        const evidence = [{ from: 'partner', text: 'click my link', at: Date.now() }];
+        const filed = await report(a, { room, reason: 'spam', details: 'a bot', evidence });
+        expect(filed).toEqual({ ok: true, reportId: expect.any(String) });
+        expect(await b.first('partner-left')).toEqual({ room, reason: 'next' });
+        expect(await report(a, { room, reason: 'other' })).toMatchObject({
+          ok: false,
+          error: { code: 'ALREADY_REPORTED' },
+        });
+        expect(await report(a, { room: otherRoom, reason: 'spam' })).toMatchObject({
+          ok: false,
+          error: { code: 'NOT_IN_ROOM' },
+        });
+        for (const bad of [
+          { room, reason: 'rude' },
+          { room, reason: 'spam', details: 'x'.repeat(501) },
+          { room, reason: 'spam', evidence: [{ from: 'partner', text: 'x'.repeat(5000), at: 1 }] },
+          { room, reason: 'spam', extra: 1 },
+          undefined,
+        ]) {
+          expect(await report(c, bad)).toMatchObject({ ok: false, error: { code: 'INVALID_PAYLOAD' } });
+        }
+        // The refusals changed nothing: c and d are still paired.
+        expect(await c.signal(offer)).toEqual({ ok: true });
+        expect(d.all('partner-left')).toEqual([]);
+        const [kept] = await store.reports({ limit: 10 });
+        expect(kept).toMatchObject({ id: (filed as unknown as { reportId: string }).reportId, room, reason: 'spam', evidence });
+        // Never paired again, whatever the recent-partner rules.
+        expect(await a.join()).toEqual({ ok: true, status: 'waiting' });
+        expect(await b.join()).toEqual({ ok: true, status: 'waiting' });
+        expect(a.all('paired')).toHaveLength(1);
       });
 
       it('bad preferences in the handshake leave the client idle and say why', async () => {

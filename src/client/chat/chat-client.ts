@@ -1,13 +1,15 @@
 import type {
   Ack,
+  Command,
   CommandResults,
+  EvidenceMessage,
   JoinPreferences,
   LeaveReason,
   PairedPayload,
+  ReportReason,
   Signal,
 } from '../../protocol/messages.js';
-import type { EvidenceMessage, ReportReason } from '../../protocol/report.js';
-import type { ConnectionRefusal, Signaling, SignalingCommand } from '../signaling.js';
+import type { ConnectionRefusal, Signaling } from '../signaling.js';
 import { SignalingClient, type SignalingClientOptions } from '../signaling-client.js';
 import { MAX_TEXT_LENGTH } from './channel-messages.js';
 import { ChatError } from './chat-error.js';
@@ -79,7 +81,7 @@ export interface ReportOptions {
 }
 
 /** Why a chat that was `open` ended. */
-export type ClosedReason = 'partner-left' | 'channel-closed' | 'failed' | 'next' | 'leave' | 'close';
+export type ClosedReason = 'partner-left' | 'channel-closed' | 'failed' | 'next' | 'leave' | 'report' | 'close';
 
 export type ChatState = 'idle' | 'waiting' | 'paired' | 'open';
 
@@ -274,11 +276,13 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
    * Reports the partner of the current pair, or of the last one (the server takes reports for a
    * while after a pair ended), with a reason and, if given, the user's `details`; the messages
    * kept here go along only with `attachEvidence: true`. That partner is never paired with this
-   * client again, and a current pair ends as with `block`. Refused without asking the server
-   * (`NOT_IN_ROOM`) when there was no pair; over a transport without `report`, `UNKNOWN_EVENT`.
-   * The server answers `ALREADY_REPORTED` for a second report of the same pair.
+   * client again. Reporting the current partner ends the pair (`closed` with reason `report` if
+   * the chat was open) and leaves this client idle, as after `leave`: `next()` for someone new.
+   * Refused without asking the server (`NOT_IN_ROOM`) when there was no pair; over a transport
+   * without `report`, `UNKNOWN_EVENT`. The server answers `ALREADY_REPORTED` for a second report
+   * of the same pair, and `NOT_IN_ROOM` once the pair ended too long ago.
    */
-  report(reason: ReportReason, options: ReportOptions = {}): Promise<Ack<CommandResults['report']>> {
+  async report(reason: ReportReason, options: ReportOptions = {}): Promise<Ack<CommandResults['report']>> {
     const room = this.#lastRoom;
     if (room === undefined) {
       return Promise.resolve({ ok: false, error: { code: 'NOT_IN_ROOM', message: 'no chat to report yet' } });
@@ -287,7 +291,7 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
       return Promise.resolve({ ok: false, error: { code: 'UNKNOWN_EVENT', message: 'this transport cannot report' } });
     }
     const evidence = options.attachEvidence ? this.#evidence.messages() : [];
-    return this.#command(
+    const ack = await this.#command(
       'report',
       this.signaling.report({
         room,
@@ -296,6 +300,16 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
         ...(evidence.length > 0 ? { evidence } : {}),
       }),
     );
+    // The server ended a current pair and does not queue the reporter: the ack is all the news.
+    // (By now a `next` sent meanwhile may have paired us anew: that pair is not the one reported.)
+    if (ack.ok) {
+      await this.#enqueue(() => {
+        if (this.#room !== room) return;
+        this.#wantsPartner = false;
+        this.#endPair('report');
+      });
+    }
+    return ack;
   }
 
   /** The preferences of this client's joins: these from now on, when given. */
@@ -342,7 +356,7 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
     return this.#chain;
   }
 
-  async #command<T extends object>(command: SignalingCommand, answer: Promise<Ack<T>>): Promise<Ack<T>> {
+  async #command<T extends object>(command: Command, answer: Promise<Ack<T>>): Promise<Ack<T>> {
     const ack = await answer;
     if (!this.#answersInOrder) this.#onAnswer(command, ack);
     await this.#chain;
@@ -350,7 +364,7 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
   }
 
   /** A command's ack, in its place among the server's events. */
-  #onAnswer(command: SignalingCommand, ack: Ack<object>): void {
+  #onAnswer(command: Command, ack: Ack<object>): void {
     if (!ack.ok) {
       if (ack.error.code === 'BANNED') this.#onBanned(ack.error.retryAfterMs, ack.error.message);
       return;

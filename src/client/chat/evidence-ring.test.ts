@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type EvidenceMessage, MAX_REPORT_EVIDENCE_BYTES } from '../../protocol/report.js';
+import { type EvidenceMessage, MAX_REPORT_EVIDENCE_BYTES } from '../../protocol/messages.js';
 import { EvidenceRing } from './evidence-ring.js';
 
 const utf8 = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length;

@@ -1,4 +1,4 @@
-import { type EvidenceMessage, MAX_REPORT_EVIDENCE_BYTES } from '../../protocol/report.js';
+import { type EvidenceMessage, MAX_REPORT_EVIDENCE_BYTES } from '../../protocol/messages.js';
 
 export interface EvidenceRingOptions {
   /** The most messages kept. Default 20. */

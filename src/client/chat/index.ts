@@ -7,7 +7,7 @@ export {
   MAX_REPORT_EVIDENCE_BYTES,
   REPORT_REASONS,
   type ReportReason,
-} from '../../protocol/report.js';
+} from '../../protocol/messages.js';
 // The plain-WebSocket transport (API Gateway deployment), for `new ChatClient(url, { transport })`.
 export {
   type WebSocketConstructor,
