@@ -144,7 +144,7 @@ describe('npm run chat', () => {
     await page.getByRole('log').locator('.message.theirs').filter({ hasText: 'hello from a terminal' }).waitFor(WAIT);
 
     // An escape sequence from the page is printed inert.
-    await page.getByLabel('Message').fill('hi terminal \u001b[2J');
+    await page.getByLabel('Message', { exact: true }).fill('hi terminal \u001b[2J');
     await page.getByRole('button', { name: 'Send' }).click();
     expect(await cli.line(/^partner> hi terminal/)).toBe('partner> hi terminal \uFFFD[2J');
 

@@ -226,7 +226,12 @@ export function describeSignalingSuite(
         expect(await c.signal(offer)).toEqual({ ok: true });
         expect(d.all('partner-left')).toEqual([]);
         const [kept] = await store.reports({ limit: 10 });
-        expect(kept).toMatchObject({ id: (filed as unknown as { reportId: string }).reportId, room, reason: 'spam', evidence });
+        expect(kept).toMatchObject({
+          id: (filed as unknown as { reportId: string }).reportId,
+          room,
+          reason: 'spam',
+          evidence,
+        });
         // Never paired again, whatever the recent-partner rules.
         expect(await a.join()).toEqual({ ok: true, status: 'waiting' });
         expect(await b.join()).toEqual({ ok: true, status: 'waiting' });
