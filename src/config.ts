@@ -76,6 +76,14 @@ const list = (raw: string): string[] =>
 
 const optionalText = (raw: string): string | undefined => raw;
 
+/** A secret of at least `min` characters: a short one can be guessed. */
+const secret =
+  (name: string, min: number) =>
+  (raw: string, env: string): string | undefined => {
+    if (raw.length < min) throw new ConfigError(env, `${name} must be at least ${min} characters long`);
+    return raw;
+  };
+
 /** scheme://host[:port] and nothing more: what a browser sends in its Origin header. */
 const ORIGIN_SHAPE = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+$/i;
 
@@ -246,6 +254,12 @@ export const SETTINGS = {
     fallback: '7776000000',
     doc: 'How long a report is kept at most (default 90 days); docs/security.md says what a report holds.',
     parse: integer(60_000, 366 * 86_400_000),
+  },
+  subjectSalt: {
+    env: 'SUBJECT_SALT',
+    fallback: undefined,
+    doc: 'Secret (at least 16 characters) that client addresses and device tokens are hashed with into subjects, what reports name and bans apply to; the same on every instance. Unset: a random one per process (bans then hold only on the instance and until its restart).',
+    parse: secret('SUBJECT_SALT', 16),
   },
   trustProxy: {
     env: 'TRUST_PROXY',

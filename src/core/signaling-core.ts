@@ -10,6 +10,7 @@ import {
 } from '../protocol/validate.js';
 import {
   type Attached,
+  type Ban,
   type EnqueueResult,
   type MatchPreferences,
   type Outgoing,
@@ -172,11 +173,30 @@ export class SignalingCore {
     this.#delivery.catchUp(beat.lastSeq);
   }
 
+  /**
+   * Whether a client behind `subject` may connect: the BANNED refusal when its subject is banned,
+   * else null. A store that cannot answer lets it through: connecting needs the store anyway.
+   */
+  async admit(subject: Subject): Promise<ErrorBody | null> {
+    const ban = await this.#store.banOf(subject).catch(() => null);
+    return ban ? bannedBody(ban) : null;
+  }
+
   // -------------------------------------------------------------------------------------------
   // Commands
 
+  /** join, next, block and report: refused BANNED while the session's subject is banned. */
+  async #refuseBanned(session: SessionId): Promise<void> {
+    const ban = await this.#store.banOfSession(session);
+    if (ban) {
+      const body = bannedBody(ban);
+      throw new ProtocolError(body.code, body.message, body.retryAfterMs);
+    }
+  }
+
   async #join(session: SessionId, payload: unknown): Promise<CommandResults['join']> {
     const preferences = this.#preferences(payload, 'join');
+    await this.#refuseBanned(session);
     return this.#settle(session, await this.#store.enqueue(session, preferences));
   }
 
@@ -250,6 +270,7 @@ export class SignalingCore {
 
   async #next(session: SessionId, payload: unknown): Promise<CommandResults['next']> {
     const preferences = this.#preferences(payload, 'next');
+    await this.#refuseBanned(session);
     await this.#endPair(session, 'next');
     return this.#requeue(session, preferences);
   }
@@ -260,6 +281,7 @@ export class SignalingCore {
    */
   async #block(session: SessionId, payload: unknown): Promise<CommandResults['block']> {
     const preferences = this.#preferences(payload, 'block');
+    await this.#refuseBanned(session);
     const ended = await this.#store.unpair(session, 'next', { tell: 'partner', block: true });
     if (!ended) throw new ProtocolError(ErrorCode.NOT_PAIRED, 'block needs a partner: it blocks the current one');
     this.#observer.pairEnded(ended.pair, 'next');
@@ -274,6 +296,7 @@ export class SignalingCore {
    */
   async #report(session: SessionId, payload: unknown): Promise<CommandResults['report']> {
     const { room, reason, details, evidence } = parseReport(payload);
+    await this.#refuseBanned(session);
     const result = await this.#store.fileReport(session, {
       room,
       reason,
@@ -371,4 +394,13 @@ export class SignalingCore {
     this.#onInternalError(error, { command, session });
     return { code: ErrorCode.INTERNAL, message: 'internal error' };
   }
+}
+
+/** The refusal a banned client gets (its ban's reason is the operator's, not shown to the client). */
+export function bannedBody(ban: Ban): ErrorBody {
+  return {
+    code: ErrorCode.BANNED,
+    message: `banned until ${new Date(ban.until).toISOString()}`,
+    retryAfterMs: Math.max(0, ban.until - Date.now()),
+  };
 }

@@ -4,6 +4,7 @@
  * everything it uses (store, metrics registry, limits, timers): two in one process share nothing.
  * The standalone server (src/app.ts) is one user of this.
  */
+import { randomBytes } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Express } from 'express';
@@ -25,6 +26,7 @@ import { type ResolveAddresses, watchFlyMachines } from '../observability/fly-ma
 import { logObserver } from '../observability/log-observer.js';
 import { createMetrics } from '../observability/metrics.js';
 import { ORIGIN_REFUSAL } from '../protocol/origin-check.js';
+import { subjectOf } from '../safety/subject.js';
 import { MemoryPairingStore } from '../store/memory-store.js';
 import { matchRules, type PairingStore, reportRules } from '../store/pairing-store.js';
 import { bindSocketIo } from '../transports/socketio/connection.js';
@@ -188,6 +190,12 @@ function assemble(config: Config, deps: PairwireDeps) {
     cluster?.store ??
     new MemoryPairingStore({ outbox, matching: matchRules(config), reports: reportRules(config) });
 
+  // Without SUBJECT_SALT, subjects (and so bans) differ between instances and restarts: say so.
+  const salt = config.subjectSalt ?? randomBytes(32).toString('hex');
+  if (config.subjectSalt === undefined && cluster) {
+    logger.warn('SUBJECT_SALT is unset: each instance hashes subjects its own way, so bans hold on one instance only');
+  }
+
   const turn = turnSettings(config);
   const delivery = new LocalDelivery(store, {
     onError: (err, context) => logger.warn({ err, ...context }, 'background task failed'),
@@ -230,12 +238,15 @@ function assemble(config: Config, deps: PairwireDeps) {
       maxInFlight: config.maxInFlight,
       delivery,
       iceServers: (session) => iceServersFor(config.iceServers, turn, session),
+      subjectOf: (address, device) => subjectOf(salt, address, device),
       heartbeatMs: Math.floor(config.resumeGraceMs / 3),
       limits: config,
       logger,
       observeWait: metrics.observeWait,
       onError: (err, context) => logger.warn({ err, ...context }, 'background task failed'),
     });
+    // Bans made anywhere (the admin API of any instance, an automatic ban) close the subject's connections here.
+    const stopBans = store.watchBans((ban) => binding.disconnectBanned(ban));
     let closing: Promise<void> | undefined;
     return {
       config,
@@ -258,6 +269,7 @@ function assemble(config: Config, deps: PairwireDeps) {
             await binding.drain();
           } finally {
             stopWatching();
+            stopBans();
             gate.close();
             if (store !== cluster?.store) await store.close();
             await cluster?.close();

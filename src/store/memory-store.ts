@@ -3,6 +3,7 @@ import type { LeaveReason, Signal } from '../protocol/messages.js';
 import {
   ANYONE,
   type Attached,
+  type Ban,
   DEFAULT_MATCH_RULES,
   DEFAULT_OUTBOX_LIMITS,
   DEFAULT_REPORT_RULES,
@@ -132,6 +133,12 @@ export class MemoryPairingStore implements PairingStore {
   readonly #reportRules: ReportRules;
   /** Kept reports, oldest first: bounded by ReportRules.maxReports and retentionMs. */
   readonly #reports: StoredReport[] = [];
+  /** Bans by subject; an expired one is dropped when met. */
+  readonly #bans = new Map<Subject, Ban>();
+  readonly #banWatchers = new Set<(ban: Ban) => void>();
+  /** next/block counts by subject in the current window (#skipWindow, in units of its length). */
+  readonly #skips = new Map<Subject, number>();
+  #skipWindow = 0;
   /** Makes report ids unique within one millisecond, like a stream's "<ms>-<n>". */
   #lastReport = { at: 0, n: 0 };
 
@@ -609,6 +616,56 @@ export class MemoryPairingStore implements PairingStore {
     return reporters.size;
   }
 
+  async ban(ban: Ban): Promise<void> {
+    this.#bans.set(ban.subject, ban);
+    for (const watcher of this.#banWatchers) watcher(ban);
+  }
+
+  async unban(subject: Subject): Promise<boolean> {
+    const had = this.#activeBan(subject) !== null;
+    this.#bans.delete(subject);
+    return had;
+  }
+
+  async banOf(subject: Subject): Promise<Ban | null> {
+    return this.#activeBan(subject);
+  }
+
+  async banOfSession(session: SessionId): Promise<Ban | null> {
+    const subject = this.#sessions.get(session)?.subject;
+    return subject ? this.#activeBan(subject) : null;
+  }
+
+  async bans(): Promise<Ban[]> {
+    for (const subject of this.#bans.keys()) this.#activeBan(subject);
+    return [...this.#bans.values()].sort((a, b) => a.until - b.until);
+  }
+
+  watchBans(onBan: (ban: Ban) => void): () => void {
+    this.#banWatchers.add(onBan);
+    return () => this.#banWatchers.delete(onBan);
+  }
+
+  async countSkip(subject: Subject, windowMs: number): Promise<number> {
+    // Windows are fixed and shared by every subject: when one starts, every older count is moot.
+    const window = Math.floor(Date.now() / windowMs);
+    if (window !== this.#skipWindow) {
+      this.#skips.clear();
+      this.#skipWindow = window;
+    }
+    const count = (this.#skips.get(subject) ?? 0) + 1;
+    this.#skips.set(subject, count);
+    return count;
+  }
+
+  #activeBan(subject: Subject): Ban | null {
+    const ban = this.#bans.get(subject);
+    if (!ban) return null;
+    if (ban.until > Date.now()) return ban;
+    this.#bans.delete(subject);
+    return null;
+  }
+
   /** One process: every event comes back in the result of the call that appended it. */
   watch(): () => void {
     return () => {};
@@ -640,6 +697,9 @@ export class MemoryPairingStore implements PairingStore {
     this.#connections.clear();
     this.#expiries.length = 0;
     this.#reports.length = 0;
+    this.#bans.clear();
+    this.#banWatchers.clear();
+    this.#skips.clear();
   }
 
   #register(session: SessionId): SessionRecord {

@@ -15,7 +15,7 @@ import {
   partnerOf,
   type ReportRules,
 } from './pairing-store.js';
-import { describeReportContract } from './report-store.contract.js';
+import { describeSafetyContract } from './safety-store.contract.js';
 
 export type StoreFactory = (options?: {
   outbox?: OutboxLimits;
@@ -746,6 +746,6 @@ export function describePairingStoreContract(name: string, makeStore: StoreFacto
       });
     });
 
-    describeReportContract((options) => makeStore(options));
+    describeSafetyContract((options) => makeStore(options));
   });
 }

@@ -230,6 +230,20 @@ export interface ReportQuery {
   limit: number;
 }
 
+/** A ban of a subject: no session, no pairing, until `until`. */
+export interface Ban {
+  subject: Subject;
+  reason: string;
+  /** Who made it: the operator (admin API), or an automatic rule (docs/security.md). */
+  by: 'operator' | 'auto-reports' | 'auto-skips';
+  /** When it was made and when it ends, ms since the epoch. */
+  at: number;
+  until: number;
+}
+
+/** The longest ban: ten years (an operator's "for good"). */
+export const MAX_BAN_MS = 10 * 365 * 24 * 60 * 60_000;
+
 /** What GET /stats shows (docs/protocol.md, "Live counts"). */
 export interface LiveStats {
   online: number;
@@ -387,6 +401,26 @@ export interface PairingStore {
   fileReport(reporter: SessionId, input: ReportInput): Promise<ReportResult>;
   /** Kept reports, newest first, filtered. */
   reports(query: ReportQuery): Promise<StoredReport[]>;
+  /**
+   * Bans `ban.subject` until `ban.until` (replacing a ban it has), for every instance: each one's
+   * `watchBans` hears of it at once.
+   */
+  ban(ban: Ban): Promise<void>;
+  /** Lifts the ban of `subject`; false when it had none. */
+  unban(subject: Subject): Promise<boolean>;
+  /** The ban of `subject` in force now, or null. */
+  banOf(subject: Subject): Promise<Ban | null>;
+  /** The ban in force now of the subject behind `session` (attach's `subject`), or null. */
+  banOfSession(session: SessionId): Promise<Ban | null>;
+  /** Every ban in force now, the soonest to end first. */
+  bans(): Promise<Ban[]>;
+  /** Calls `onBan` with each ban made from now on, by any instance (this one included). Returns a stop function. */
+  watchBans(onBan: (ban: Ban) => void): () => void;
+  /**
+   * Counts one `next`/`block` of `subject` in the current window of `windowMs` (fixed windows, shared
+   * by every instance); returns the count so far in that window.
+   */
+  countSkip(subject: Subject, windowMs: number): Promise<number>;
   /** How many sessions wait in the queue (leftovers of a crashed instance included until skipped). */
   queueLength(): Promise<number>;
   /**

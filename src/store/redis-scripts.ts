@@ -34,6 +34,10 @@
  *                          `reported` (subjects); MAXLEN ~ REPORTS_MAX and MINID ~ now − REPORT_RETENTION_MS
  *                          at every XADD; the entry id is the report's id
  *   P rs:<subject> ZSET    the subjects that reported it, scored by when (ms); PX = the counting window
+ *   P ban:<subject> STRING the subject's ban (JSON: Ban in pairing-store.ts); PX = until it ends
+ *   P bans         ZSET    banned subjects, scored by when their ban ends (ms): GET /admin/bans
+ *   P bans         CHANNEL (pub/sub) each ban as it is made, JSON: every instance disconnects the subject's sessions
+ *   P sk:<window>:<subject> STRING its next/block count in that fixed window; PX = the window
  *   P live         ZSET    every session, scored by when its s: expires (ms): ZCOUNT from now is
  *                          how many are alive, cluster-wide (GET /stats); set wherever s: is
  *   P pairs        ZSET    every pair id, scored by when its p: records expire; removed when it ends
@@ -744,9 +748,42 @@ if reported ~= '' then
   redis.call('PEXPIRE', rs, reporters_window)
   reporters = redis.call('ZCARD', rs)
 end
-local out = {'filed', ended, id, reporter, reported, partner, now, reporters}
+-- The report's time is its id's (XADD's clock may have passed into the next ms since \`now\`).
+local out = {'filed', ended, id, reporter, reported, partner, string.match(id, '^(%d+)'), reporters}
 for _, item in ipairs(appended) do out[#out + 1] = item end
 return out
+`;
+
+/** ARGV: prefix, subject, ban JSON, until (ms), ttl (ms). Keeps the ban and announces it to every instance. */
+export const BAN = `${SESSIONS}
+local subject, ban, ends, ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+redis.call('SET', key('ban:', subject), ban, 'PX', ttl)
+local bans = prefix .. 'bans'
+redis.call('ZADD', bans, ends, subject)
+redis.call('ZREMRANGEBYSCORE', bans, '-inf', clock_ms())
+redis.call('PUBLISH', bans, ban)
+return 1
+`;
+
+/** ARGV: prefix, subject. Lifts its ban; returns 1 when it had one. */
+export const UNBAN = `${SESSIONS}
+redis.call('ZREM', prefix .. 'bans', ARGV[2])
+return redis.call('DEL', key('ban:', ARGV[2]))
+`;
+
+/** ARGV: prefix, session. The ban of the subject behind the session, or nil. */
+export const BAN_OF_SESSION = `${SESSIONS}
+local subject = redis.call('GET', key('u:', ARGV[2]))
+if not subject or subject == '' then return false end
+return redis.call('GET', key('ban:', subject))
+`;
+
+/** ARGV: prefix, subject, window (its number), window ms. Counts one next/block; returns the count in the window. */
+export const COUNT_SKIP = `${SESSIONS}
+local k = prefix .. 'sk:' .. ARGV[3] .. ':' .. ARGV[2]
+local count = redis.call('INCR', k)
+if count == 1 then redis.call('PEXPIRE', k, ARGV[4]) end
+return count
 `;
 
 /**

@@ -5,6 +5,7 @@ import type { EvidenceMessage, LeaveReason, ReportReason, Signal } from '../prot
 import {
   ANYONE,
   type Attached,
+  type Ban,
   DEFAULT_MATCH_RULES,
   DEFAULT_OUTBOX_LIMITS,
   DEFAULT_REPORT_RULES,
@@ -38,7 +39,10 @@ import { InboxReader, outgoing } from './redis-inbox.js';
 import {
   ACKNOWLEDGE,
   ATTACH,
+  BAN,
+  BAN_OF_SESSION,
   BIND_CONNECTION,
+  COUNT_SKIP,
   DEQUEUE,
   DETACH,
   DETACH_CONNECTION,
@@ -50,6 +54,7 @@ import {
   RELEASE,
   REPLAY,
   STATS,
+  UNBAN,
   UNPAIR,
 } from './redis-scripts.js';
 
@@ -128,6 +133,10 @@ const SCRIPTS = {
   release: script(RELEASE),
   stats: script(STATS),
   fileReport: script(FILE_REPORT),
+  ban: script(BAN),
+  unban: script(UNBAN),
+  banOfSession: script(BAN_OF_SESSION),
+  countSkip: script(COUNT_SKIP),
 };
 
 /** How many stream entries one XREVRANGE of GET /admin/reports reads while filtering. */
@@ -153,6 +162,8 @@ export class RedisPairingStore implements PairingStore {
   readonly #rules: MatchRules;
   readonly #reportRules: ReportRules;
   readonly #inboxes = new Set<InboxReader>();
+  /** The pub/sub connections of watchBans (a subscribed connection can do nothing else). */
+  readonly #subscribers = new Set<Redis>();
 
   constructor(options: RedisStoreOptions) {
     this.#redis = options.redis;
@@ -455,6 +466,54 @@ export class RedisPairingStore implements PairingStore {
     return found;
   }
 
+  async ban(ban: Ban): Promise<void> {
+    const ttl = Math.max(1, ban.until - Date.now());
+    await this.#eval(SCRIPTS.ban, [ban.subject, JSON.stringify(ban), ban.until, ttl]);
+  }
+
+  async unban(subject: Subject): Promise<boolean> {
+    return (await this.#eval(SCRIPTS.unban, [subject])) === 1;
+  }
+
+  async banOf(subject: Subject): Promise<Ban | null> {
+    // https://redis.io/commands/get/
+    return parseBan(await this.#run(() => this.#redis.get(this.#key(`ban:${subject}`))));
+  }
+
+  async banOfSession(session: SessionId): Promise<Ban | null> {
+    return parseBan((await this.#eval(SCRIPTS.banOfSession, [session])) as string | null);
+  }
+
+  async bans(): Promise<Ban[]> {
+    // https://redis.io/commands/zrangebyscore/
+    const subjects = await this.#run(() => this.#redis.zrangebyscore(this.#key('bans'), `(${Date.now()}`, '+inf'));
+    if (subjects.length === 0) return [];
+    // https://redis.io/commands/mget/
+    const records = await this.#run(() => this.#redis.mget(subjects.map((subject) => this.#key(`ban:${subject}`))));
+    return records.map(parseBan).filter((ban): ban is Ban => ban !== null);
+  }
+
+  /** Subscribes to the `P bans` channel on a connection of its own (https://redis.io/commands/subscribe/). */
+  watchBans(onBan: (ban: Ban) => void): () => void {
+    const subscriber = this.#redis.duplicate();
+    subscriber.on('error', () => {});
+    this.#subscribers.add(subscriber);
+    const channel = this.#key('bans');
+    subscriber.on('message', (from: string, message: string) => {
+      const ban = from === channel ? parseBan(message) : null;
+      if (ban) onBan(ban);
+    });
+    void subscriber.subscribe(channel).catch(() => {});
+    return () => {
+      if (this.#subscribers.delete(subscriber)) subscriber.disconnect();
+    };
+  }
+
+  async countSkip(subject: Subject, windowMs: number): Promise<number> {
+    const window = Math.floor(Date.now() / windowMs);
+    return Number(await this.#eval(SCRIPTS.countSkip, [subject, window, windowMs]));
+  }
+
   async queueLength(): Promise<number> {
     // https://redis.io/commands/zcard/
     return this.#run(() => this.#redis.zcard(this.#key('q')));
@@ -474,6 +533,8 @@ export class RedisPairingStore implements PairingStore {
     const inboxes = [...this.#inboxes];
     this.#inboxes.clear();
     await Promise.all(inboxes.map((inbox) => inbox.stop()));
+    for (const subscriber of this.#subscribers) subscriber.disconnect();
+    this.#subscribers.clear();
     if (this.#ownsClient) await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 
@@ -536,6 +597,13 @@ export class RedisPairingStore implements PairingStore {
 function parsePair(record: string): Pair {
   const [id = '', initiator = '', polite = ''] = record.split('\n');
   return { id, initiator, polite };
+}
+
+/** A ban as kept (JSON of Ban), or null for none or one that has ended. */
+function parseBan(json: string | null): Ban | null {
+  if (!json) return null;
+  const ban = JSON.parse(json) as Ban;
+  return ban.until > Date.now() ? ban : null;
 }
 
 /** A stream entry of P reports as the report it is (written by FILE_REPORT: the fields are there). */

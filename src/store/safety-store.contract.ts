@@ -1,16 +1,16 @@
 /**
- * Reports, as every PairingStore keeps them (part of the contract suite: pairing-store.contract.ts
+ * Reports, bans and skip counts, as every PairingStore keeps them (part of the contract suite: pairing-store.contract.ts
  * runs this for each implementation).
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import type { PairingStore, ReportInput, ReportRules } from './pairing-store.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Ban, PairingStore, ReportInput, ReportRules } from './pairing-store.js';
 import { DEFAULT_REPORT_RULES } from './pairing-store.js';
 
 export type ReportStoreFactory = (options: { reports: ReportRules }) => Promise<PairingStore>;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function describeReportContract(makeStore: ReportStoreFactory): void {
+export function describeSafetyContract(makeStore: ReportStoreFactory): void {
   describe('reports', () => {
     let store: PairingStore;
     let n = 0;
@@ -133,6 +133,75 @@ export function describeReportContract(makeStore: ReportStoreFactory): void {
         counts.push(result.status === 'filed' ? result.reporters : -1);
       }
       expect(counts).toEqual([1, 2, 2, 3]);
+    });
+  });
+
+  describe('bans', () => {
+    let store: PairingStore;
+    let n = 0;
+    const subject = (label: string) => `${label}-${process.pid}-${++n}-${Math.random().toString(36).slice(2)}`;
+    afterEach(async () => {
+      await store?.close();
+    });
+    const banOf = (who: string, ms: number): Ban => ({
+      subject: who,
+      reason: 'spam bot',
+      by: 'operator',
+      at: Date.now(),
+      until: Date.now() + ms,
+    });
+
+    it('keeps a ban for every instance to read, by subject and by session, until it is lifted', async () => {
+      store = await makeStore({ reports: DEFAULT_REPORT_RULES });
+      const [banned, other] = [subject('banned'), subject('other')];
+      const session = subject('session');
+      await store.attach(session, { resume: false, subject: banned });
+      const heard: Ban[] = [];
+      const stop = store.watchBans((ban) => heard.push(ban));
+      // A pub/sub subscription is made asynchronously: wait until a ban is heard.
+      const ban = banOf(banned, 60_000);
+      await vi.waitFor(
+        async () => {
+          await store.ban(ban);
+          expect(heard.length).toBeGreaterThan(0);
+        },
+        { timeout: 3000, interval: 50 },
+      );
+      stop();
+      expect(heard[0]).toEqual(ban);
+      expect(await store.banOf(banned)).toEqual(ban);
+      expect(await store.banOf(other)).toBeNull();
+      expect(await store.banOfSession(session)).toEqual(ban);
+      expect(await store.banOfSession(subject('unknown'))).toBeNull();
+      expect((await store.bans()).filter((b) => b.subject === banned)).toEqual([ban]);
+      expect(await store.unban(banned)).toBe(true);
+      expect(await store.unban(banned)).toBe(false);
+      expect(await store.banOf(banned)).toBeNull();
+      expect(await store.banOfSession(session)).toBeNull();
+      expect((await store.bans()).filter((b) => b.subject === banned)).toEqual([]);
+    });
+
+    it('forgets a ban when it ends', async () => {
+      store = await makeStore({ reports: DEFAULT_REPORT_RULES });
+      const banned = subject('banned');
+      await store.ban(banOf(banned, 150));
+      expect(await store.banOf(banned)).not.toBeNull();
+      await sleep(300);
+      expect(await store.banOf(banned)).toBeNull();
+      expect((await store.bans()).filter((b) => b.subject === banned)).toEqual([]);
+    });
+
+    it("counts a subject's skips in fixed windows", async () => {
+      store = await makeStore({ reports: DEFAULT_REPORT_RULES });
+      const [a, b] = [subject('a'), subject('b')];
+      // Start right after a window begins, so three counts fall into one.
+      const windowMs = 400;
+      await sleep(windowMs - (Date.now() % windowMs) + 5);
+      expect([await store.countSkip(a, windowMs), await store.countSkip(a, windowMs)]).toEqual([1, 2]);
+      expect(await store.countSkip(b, windowMs)).toBe(1);
+      expect(await store.countSkip(a, windowMs)).toBe(3);
+      await sleep(windowMs);
+      expect(await store.countSkip(a, windowMs)).toBe(1);
     });
   });
 }
