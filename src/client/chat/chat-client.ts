@@ -170,8 +170,9 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
     this.signaling.on('signal', (signal) => this.#enqueue(() => this.#onSignal(signal)));
     this.signaling.on('partner-left', ({ room, reason }) => this.#enqueue(() => this.#onPartnerLeft(room, reason)));
     this.signaling.on('error', (error) => {
-      if (error.code === 'BANNED') this.#onBanned(error.retryAfterMs, error.message);
-      else this.emit('error', new ChatError('SIGNALING', error.message));
+      if (error.code !== 'BANNED') this.emit('error', new ChatError('SIGNALING', error.message));
+      // The server disconnects next; a transport that reports refusals says then what it will do.
+      else if (!this.signaling.onRefused) this.#onBanned(error.retryAfterMs, error.message);
     });
     this.signaling.onRefused?.((refusal) => this.#onRefused(refusal));
     if (this.#preferences) this.signaling.setPreferences?.(this.#preferences);
