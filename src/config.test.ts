@@ -38,6 +38,8 @@ describe('config', () => {
     ['CORS_ORIGINS', 'https://[::1', /CORS_ORIGINS: "https:\/\/\[::1" can never match/],
     ['CLIENT_IP_HEADER', 'X-Forwarded-For', /CLIENT_IP_HEADER: X-Forwarded-For is a list .* use TRUST_PROXY/],
     ['CLIENT_IP_HEADER', 'Fly Client IP', /CLIENT_IP_HEADER: "Fly Client IP" is not an HTTP header name/],
+    ['ADMIN_TOKEN', 'x'.repeat(23), /ADMIN_TOKEN: ADMIN_TOKEN must be at least 24 characters long/],
+    ['SUBJECT_SALT', 'short-salt', /SUBJECT_SALT: SUBJECT_SALT must be at least 16 characters long/],
   ])('refuses %s=%s with a message naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);

@@ -339,6 +339,12 @@ export const SETTINGS = {
     doc: 'Enables GET /metrics (Prometheus) for requests with Authorization: Bearer <token>; unset: no /metrics.',
     parse: optionalText,
   },
+  adminToken: {
+    env: 'ADMIN_TOKEN',
+    fallback: undefined,
+    doc: 'Enables the operator API (/admin/*: reports, bans, live counts; docs/openapi.yaml) for requests with Authorization: Bearer <token>; at least 24 characters. Unset: no /admin routes.',
+    parse: secret('ADMIN_TOKEN', 24),
+  },
   websocketManagementEndpoint: {
     env: 'WEBSOCKET_MANAGEMENT_ENDPOINT',
     fallback: undefined,
