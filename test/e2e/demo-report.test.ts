@@ -2,7 +2,8 @@
  * The demo page's Report and Block in real Chromium against a real server: two people chat, one
  * reports the other with the last messages attached (a keyboard-reachable dialog, the tick box
  * unticked until ticked), the report reaches the server's store with exactly those messages, and
- * the two are never paired again though both wait, with the recent-partner rules off.
+ * the two are never paired again though both wait, with the recent-partner rules off. The operator
+ * reads the report through the admin API and bans the reported person, whose page says until when.
  */
 import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
@@ -12,6 +13,15 @@ import { connected, heard, say } from '../helpers/demo-page.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 const WAIT = { timeout: 10_000 };
+const ADMIN_TOKEN = 'an-operator-token-for-the-demo-test';
+
+/** The operator API, as curl would use it. */
+async function admin(path: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${server.url}/admin${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+  });
+}
 
 let browser: Browser;
 let server: TestServer;
@@ -28,7 +38,13 @@ afterAll(async () => {
 
 beforeEach(async () => {
   // Only a report or a block may keep two people apart here, not the recent-partner rules.
-  server = await startServer({ iceServers: [], resumeGraceMs: 60_000, matchRecentPartners: 0, matchRecentMs: 0 });
+  server = await startServer({
+    iceServers: [],
+    resumeGraceMs: 60_000,
+    matchRecentPartners: 0,
+    matchRecentMs: 0,
+    adminToken: ADMIN_TOKEN,
+  });
   pages = [];
 });
 
@@ -92,7 +108,9 @@ describe('demo page: report and block', { timeout: 60_000 }, () => {
     await statusSays(bob, 'Your partner left');
     expect(await alice.getByRole('button', { name: 'Report' }).isDisabled()).toBe(true);
 
-    const reports = await server.app.store.reports({ limit: 10 });
+    const response = await admin('/reports');
+    expect(response.status).toBe(200);
+    const { reports } = (await response.json()) as { reports: Array<Record<string, unknown>> };
     expect(reports).toHaveLength(1);
     expect(reports[0]).toMatchObject({
       reason: 'harassment',
@@ -108,6 +126,19 @@ describe('demo page: report and block', { timeout: 60_000 }, () => {
     const carol = await person();
     await connected(alice, carol);
     await statusSays(bob, 'Waiting for a partner');
+
+    // Each page keeps its own device token; the operator bans the reported one's subject.
+    const token = await bob.evaluate(() => localStorage.getItem('pairwire-device'));
+    expect(token).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(await alice.evaluate(() => localStorage.getItem('pairwire-device'))).not.toBe(token);
+    const ban = await admin('/bans', {
+      method: 'POST',
+      body: JSON.stringify({ subject: reports[0]?.reported, reason: 'harassment', durationMs: 3 * 3_600_000 }),
+    });
+    expect(ban.status).toBe(201);
+    await statusSays(bob, 'You cannot use this chat for now');
+    expect(await bob.getByRole('status').textContent()).toMatch(/It ends at .+ \(in 3 hours\)\. Try again then\./);
+    expect(await bob.getByRole('button', { name: 'New partner' }).isDisabled()).toBe(true);
   });
 
   it('sends no message text unless the box is ticked', async () => {
