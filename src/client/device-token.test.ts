@@ -6,6 +6,7 @@ import {
   newDeviceToken,
   resolveDeviceToken,
   storedDeviceToken,
+  withDeviceQuery,
 } from './device-token.js';
 
 /** Web Storage as a browser gives it, in memory. */
@@ -87,5 +88,13 @@ describe('device token', () => {
       Object.assign(globalThis, { window: globalThis, document: {}, localStorage: storage });
       expect(resolveDeviceToken(undefined)).toBe('kept-from-last-visit-0123');
     });
+  });
+
+  it('goes on a WebSocket URL as ?device=, beside a query and before a fragment', () => {
+    const token = 'abcdefghijklmnop';
+    expect(withDeviceQuery('wss://x.example/prod', token)).toBe(`wss://x.example/prod?device=${token}`);
+    expect(withDeviceQuery('wss://x.example/prod?a=1', token)).toBe(`wss://x.example/prod?a=1&device=${token}`);
+    expect(withDeviceQuery('ws://127.0.0.1:3001#f', token)).toBe(`ws://127.0.0.1:3001?device=${token}#f`);
+    expect(withDeviceQuery('ws://127.0.0.1:3001', undefined)).toBe('ws://127.0.0.1:3001');
   });
 });

@@ -66,6 +66,18 @@ export function resolveDeviceToken(option: string | false | undefined): string |
   return storedDeviceToken(browserStorage());
 }
 
+/**
+ * `url` with `device=<token>` added to its query, as the plain WebSocket transport sends it (the
+ * token's alphabet needs no escaping); `url` itself without a token.
+ */
+export function withDeviceQuery(url: string, device: string | undefined): string {
+  if (device === undefined) return url;
+  const hash = url.indexOf('#');
+  const base = hash === -1 ? url : url.slice(0, hash);
+  const fragment = hash === -1 ? '' : url.slice(hash);
+  return `${base}${base.includes('?') ? '&' : '?'}device=${device}${fragment}`;
+}
+
 function inBrowser(): boolean {
   const page = globalThis as { window?: unknown; document?: unknown };
   return typeof page.window === 'object' && page.window !== null && typeof page.document === 'object';

@@ -15,7 +15,7 @@ import { banDelay } from './ban-delay.js';
 import { callSafely } from './call-safely.js';
 import { Emitter } from './chat/emitter.js';
 import { CommandQueue, largestFrame } from './command-queue.js';
-import { resolveDeviceToken } from './device-token.js';
+import { resolveDeviceToken, withDeviceQuery } from './device-token.js';
 import { EventAcknowledger } from './event-acknowledger.js';
 import { EventSequencer } from './event-sequencer.js';
 import type { ConnectionRefusal, Signaling, SignalingListener } from './signaling.js';
@@ -168,7 +168,7 @@ export class WebSocketSignalingClient implements Signaling {
     if (!WebSocketClass) {
       throw new TypeError('no global WebSocket here: pass one as the `WebSocket` option (in Node 20, the ws package)');
     }
-    this.#url = withDevice(url, resolveDeviceToken(options.device));
+    this.#url = withDeviceQuery(url, resolveDeviceToken(options.device));
     this.#WebSocket = WebSocketClass;
     this.#ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
     this.#keepAliveMs = options.keepAliveMs ?? 5 * 60_000;
@@ -715,14 +715,6 @@ function isAck(value: unknown): value is Ack<object> {
 
 function malformed(): Ack<object> {
   return { ok: false, error: { code: ErrorCode.INTERNAL, message: 'malformed ack' } };
-}
-
-/** `url` with `device=` added to its query (the token's alphabet needs no escaping). */
-function withDevice(url: string, device: string | undefined): string {
-  if (device === undefined) return url;
-  const [base = '', fragment] = url.split('#', 2);
-  const joined = `${base}${base.includes('?') ? '&' : '?'}device=${device}`;
-  return fragment === undefined ? joined : `${joined}#${fragment}`;
 }
 
 function globalWebSocket(): WebSocketConstructor | undefined {
