@@ -17,6 +17,7 @@ const BAN_MS = 2000;
 
 let server: TestServer;
 let chat: ChatClient | undefined;
+let others: ChatClient[] = [];
 /** When each engine.io connection reached the server (each attempt of the one client). */
 let attempts: number[];
 
@@ -29,6 +30,8 @@ beforeEach(async () => {
 afterEach(async () => {
   chat?.close();
   chat = undefined;
+  for (const other of others) other.close();
+  others = [];
   await server.close();
 });
 
@@ -55,14 +58,26 @@ function nextConnection(client: ChatClient): Promise<number> {
 }
 
 describe('ChatClient when banned', () => {
-  it('a ban while connected: one BANNED with its end, no attempt before it ends, then connected again', async () => {
+  it('a ban in an open chat: it ends on both sides, one BANNED with its end, no attempt before it ends, then connected again', async () => {
     const { chat, errors } = newChat();
     await chat.signaling.connected();
-    expect(attempts).toHaveLength(1);
+    const partner = new ChatClient(server.url, {
+      createPeerConnection: weriftPeerConnection,
+      signaling: { device: false },
+    });
+    others.push(partner);
+    await Promise.all([chat.once('open', 15_000), partner.once('open', 15_000)]);
+    expect(attempts).toHaveLength(2);
     const banned = chat.once('error');
+    const closed = chat.once('closed');
+    const partnerLeft = partner.once('partner-left');
     const back = nextConnection(chat);
 
     const until = await banFor(BAN_MS);
+
+    expect((await closed).reason).toBe('banned');
+    expect(chat.state).toBe('idle');
+    expect(await partnerLeft).toMatchObject({ reason: 'disconnect' });
 
     const error = await banned;
     expect(error.code).toBe('BANNED');
@@ -71,8 +86,8 @@ describe('ChatClient when banned', () => {
     expect(chat.bannedUntil).toBe(error.bannedUntil);
     const reconnectedAt = await back;
     expect(reconnectedAt).toBeGreaterThanOrEqual(until);
-    // The first connection, then the one after the ban: none in between.
-    expect(attempts).toHaveLength(2);
+    // The two first connections, then the banned one's after the ban: none in between.
+    expect(attempts).toHaveLength(3);
     await chat.signaling.connected();
     expect(errors.filter((e) => e.code === 'BANNED')).toHaveLength(1);
   });

@@ -81,7 +81,15 @@ export interface ReportOptions {
 }
 
 /** Why a chat that was `open` ended. */
-export type ClosedReason = 'partner-left' | 'channel-closed' | 'failed' | 'next' | 'leave' | 'report' | 'close';
+export type ClosedReason =
+  | 'partner-left'
+  | 'channel-closed'
+  | 'failed'
+  | 'next'
+  | 'leave'
+  | 'report'
+  | 'banned'
+  | 'close';
 
 export type ChatState = 'idle' | 'waiting' | 'paired' | 'open';
 
@@ -388,6 +396,9 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
     // The same ban heard again (the answer, the event, the refused reconnection): not news.
     if (known !== undefined && (known === until || Math.abs(known - until) < BAN_SAME_WITHIN_MS)) return;
     this.#bannedUntil = until;
+    // The server ended the session and told the partner: the chat is over on this side too, even
+    // if the channel is still open (a ban is not for chatting on peer to peer).
+    this.#enqueue(() => this.#endPair('banned'));
     const ends = Number.isFinite(until) ? `until ${new Date(until).toISOString()}` : 'with no end given';
     this.emit(
       'error',
