@@ -76,6 +76,14 @@ const list = (raw: string): string[] =>
 
 const optionalText = (raw: string): string | undefined => raw;
 
+/** An http(s) URL. */
+const httpUrl = (raw: string, env: string): string | undefined => {
+  const url = parsedUrl(raw);
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:')
+    throw new ConfigError(env, `"${raw}" is not an http(s) URL`);
+  return raw;
+};
+
 /** A secret of at least `min` characters: a short one can be guessed. */
 const secret =
   (name: string, min: number) =>
@@ -255,6 +263,42 @@ export const SETTINGS = {
     doc: 'How long a report is kept at most (default 90 days); docs/security.md says what a report holds.',
     parse: integer(60_000, 366 * 86_400_000),
   },
+  reportWebhookUrl: {
+    env: 'REPORT_WEBHOOK_URL',
+    fallback: undefined,
+    doc: 'Each report is also POSTed here as JSON, signed (X-Pairwire-Signature: sha256=HMAC of the body with REPORT_WEBHOOK_SECRET) and retried with back-off. Needs REPORT_WEBHOOK_SECRET.',
+    parse: httpUrl,
+  },
+  reportWebhookSecret: {
+    env: 'REPORT_WEBHOOK_SECRET',
+    fallback: undefined,
+    doc: 'Key of the webhook signature, at least 16 characters. Needs REPORT_WEBHOOK_URL.',
+    parse: secret('REPORT_WEBHOOK_SECRET', 16),
+  },
+  autoBanReporters: {
+    env: 'AUTO_BAN_REPORTERS',
+    fallback: '3',
+    doc: 'A subject reported by this many distinct subjects within AUTO_BAN_REPORTERS_WINDOW_MS is banned for AUTO_BAN_MS; 0: never.',
+    parse: integer(0, 1000),
+  },
+  autoBanReportersWindowMs: {
+    env: 'AUTO_BAN_REPORTERS_WINDOW_MS',
+    fallback: '86400000',
+    doc: 'The window AUTO_BAN_REPORTERS counts distinct reporters in.',
+    parse: integer(1000, 30 * 86_400_000),
+  },
+  autoBanSkipsPerMinute: {
+    env: 'AUTO_BAN_SKIPS_PER_MINUTE',
+    fallback: '60',
+    doc: 'A subject sending more next/block than this in one minute (all its connections, every instance) is banned for AUTO_BAN_MS; 0: never.',
+    parse: integer(0, 100_000),
+  },
+  autoBanMs: {
+    env: 'AUTO_BAN_MS',
+    fallback: '86400000',
+    doc: 'How long an automatic ban lasts.',
+    parse: integer(1000, 365 * 86_400_000),
+  },
   subjectSalt: {
     env: 'SUBJECT_SALT',
     fallback: undefined,
@@ -379,6 +423,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   checkTurnPair(result);
+  // A webhook without its key could not be trusted by the receiver, and a key alone does nothing.
+  if ((result.reportWebhookUrl === undefined) !== (result.reportWebhookSecret === undefined)) {
+    throw new ConfigError(
+      result.reportWebhookUrl === undefined ? SETTINGS.reportWebhookSecret.env : SETTINGS.reportWebhookUrl.env,
+      'REPORT_WEBHOOK_URL and REPORT_WEBHOOK_SECRET go together: set both or neither',
+    );
+  }
   // A single relayed message must fit, or a client that reads would be dropped for one big offer.
   if (result.maxSendBufferBytes < result.maxFrameBytes) {
     throw new ConfigError(

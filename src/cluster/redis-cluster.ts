@@ -30,6 +30,7 @@ export function createRedisCluster(
     | 'reportWindowMs'
     | 'reportsMax'
     | 'reportRetentionMs'
+    | 'autoBanReportersWindowMs'
   > & { redisUrl: string },
   logger: Logger,
 ): RedisCluster {

@@ -12,18 +12,29 @@ import {
   type Attached,
   type Ban,
   type EnqueueResult,
+  type FiledReport,
   type MatchPreferences,
   type Outgoing,
   type PairingStore,
   partnerOf,
   type RelayResult,
-  type ReportResult,
   type SessionId,
   type SignalOrder,
   type Subject,
 } from '../store/pairing-store.js';
 import type { Delivery } from './delivery.js';
 import { type SignalingObserver, silentObserver } from './observer.js';
+
+/**
+ * What the trust-and-safety side hears from the core, after each command's answer is decided
+ * (src/safety: the report webhook and automatic bans). Must not throw; not awaited.
+ */
+export interface SafetyHooks {
+  /** A report was filed. */
+  reported(filed: FiledReport): void;
+  /** A session skipped a partner (`next`, `block`): what the skip-rate ban counts. */
+  skipped(session: SessionId): void;
+}
 
 export interface CoreOptions {
   store: PairingStore;
@@ -37,11 +48,8 @@ export interface CoreOptions {
   matchFallbackMs?: number;
   /** Told about pairs, relays and refusals, for logs and metrics. */
   observer?: SignalingObserver;
-  /**
-   * Told about every report filed, after its acknowledgement is settled (the webhook, automatic
-   * bans): must not throw, and is not awaited, so it never delays the reporter's ack.
-   */
-  onReport?: (filed: Extract<ReportResult, { status: 'filed' }>) => void;
+  /** Told about reports and skips (the webhook, automatic bans: src/safety). */
+  safety?: SafetyHooks;
   /** Where unexpected faults are reported; they reach the client only as INTERNAL. */
   onInternalError?: (error: unknown, context: { command: string; session: SessionId }) => void;
 }
@@ -67,7 +75,7 @@ export class SignalingCore {
   readonly #resumeGraceMs: number;
   readonly #observer: SignalingObserver;
   readonly #matchFallbackMs: number;
-  readonly #onReport: NonNullable<CoreOptions['onReport']>;
+  readonly #safety: SafetyHooks | undefined;
 
   /** The registry: command name → handler. */
   readonly #commands: { [C in Command]: Handler<C> } = {
@@ -90,7 +98,7 @@ export class SignalingCore {
     this.#resumeGraceMs = options.resumeGraceMs;
     this.#observer = options.observer ?? silentObserver;
     this.#matchFallbackMs = options.matchFallbackMs ?? 10_000;
-    this.#onReport = options.onReport ?? (() => {});
+    this.#safety = options.safety;
   }
 
   /** Runs one command; never throws: every outcome, good or bad, is an acknowledgement. */
@@ -271,6 +279,7 @@ export class SignalingCore {
   async #next(session: SessionId, payload: unknown): Promise<CommandResults['next']> {
     const preferences = this.#preferences(payload, 'next');
     await this.#refuseBanned(session);
+    this.#tellSafety('next', session, (safety) => safety.skipped(session));
     await this.#endPair(session, 'next');
     return this.#requeue(session, preferences);
   }
@@ -284,6 +293,7 @@ export class SignalingCore {
     await this.#refuseBanned(session);
     const ended = await this.#store.unpair(session, 'next', { tell: 'partner', block: true });
     if (!ended) throw new ProtocolError(ErrorCode.NOT_PAIRED, 'block needs a partner: it blocks the current one');
+    this.#tellSafety('block', session, (safety) => safety.skipped(session));
     this.#observer.pairEnded(ended.pair, 'next');
     await this.#deliver(ended.events);
     return this.#requeue(session, preferences);
@@ -313,14 +323,21 @@ export class SignalingCore {
       this.#observer.pairEnded(result.ended.pair, 'next');
       await this.#deliver(result.ended.events);
     }
+    this.#tellSafety('report', session, (safety) => safety.reported(result));
+    return { reportId: result.report.id };
+  }
+
+  /** Hands something to the safety hooks after the command's answer is decided: they never delay or fail it. */
+  #tellSafety(command: string, session: SessionId, tell: (safety: SafetyHooks) => void): void {
+    const safety = this.#safety;
+    if (!safety) return;
     queueMicrotask(() => {
       try {
-        this.#onReport(result);
+        tell(safety);
       } catch (error) {
-        this.#onInternalError(error, { command: 'report', session });
+        this.#onInternalError(error, { command, session });
       }
     });
-    return { reportId: result.report.id };
   }
 
   /** Queues a session that may have been in a pair a moment ago (`next`, `block`). */

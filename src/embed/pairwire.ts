@@ -26,6 +26,7 @@ import { type ResolveAddresses, watchFlyMachines } from '../observability/fly-ma
 import { logObserver } from '../observability/log-observer.js';
 import { createMetrics } from '../observability/metrics.js';
 import { ORIGIN_REFUSAL } from '../protocol/origin-check.js';
+import { createSafety } from '../safety/safety.js';
 import { subjectOf } from '../safety/subject.js';
 import { MemoryPairingStore } from '../store/memory-store.js';
 import { matchRules, type PairingStore, reportRules } from '../store/pairing-store.js';
@@ -215,9 +216,11 @@ function assemble(config: Config, deps: PairwireDeps) {
     leaseMs: config.resumeGraceMs,
     renew: true,
   });
+  const safety = createSafety(config, store, logger);
   const core = new SignalingCore({
     store,
     delivery,
+    safety: safety.hooks,
     limits: { maxSdpBytes: config.maxSdpBytes, maxCandidateBytes: config.maxCandidateBytes },
     resumeGraceMs: config.resumeGraceMs,
     matchFallbackMs: config.matchFallbackMs,
@@ -270,6 +273,7 @@ function assemble(config: Config, deps: PairwireDeps) {
           } finally {
             stopWatching();
             stopBans();
+            safety.close();
             gate.close();
             if (store !== cluster?.store) await store.close();
             await cluster?.close();

@@ -646,7 +646,9 @@ export class MemoryPairingStore implements PairingStore {
     return () => this.#banWatchers.delete(onBan);
   }
 
-  async countSkip(subject: Subject, windowMs: number): Promise<number> {
+  async countSkip(session: SessionId, windowMs: number): Promise<{ subject: Subject; count: number } | null> {
+    const subject = this.#sessions.get(session)?.subject;
+    if (!subject) return null;
     // Windows are fixed and shared by every subject: when one starts, every older count is moot.
     const window = Math.floor(Date.now() / windowMs);
     if (window !== this.#skipWindow) {
@@ -655,7 +657,7 @@ export class MemoryPairingStore implements PairingStore {
     }
     const count = (this.#skips.get(subject) ?? 0) + 1;
     this.#skips.set(subject, count);
-    return count;
+    return { subject, count };
   }
 
   #activeBan(subject: Subject): Ban | null {

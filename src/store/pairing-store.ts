@@ -204,6 +204,9 @@ export function reportRules(config: {
 /** How many ended pairs of a session stay reportable (within ReportRules.windowMs): the newest ones. */
 export const REPORTABLE_ROOMS = 32;
 
+/** A report the store filed, as the core hands it on (ReportResult's `filed`). */
+export type FiledReport = Extract<ReportResult, { status: 'filed' }>;
+
 export type ReportResult =
   /** The reporter was never in that room, or it ended more than the window ago, or the reporter is gone. */
   | { status: 'not-in-room' }
@@ -417,10 +420,11 @@ export interface PairingStore {
   /** Calls `onBan` with each ban made from now on, by any instance (this one included). Returns a stop function. */
   watchBans(onBan: (ban: Ban) => void): () => void;
   /**
-   * Counts one `next`/`block` of `subject` in the current window of `windowMs` (fixed windows, shared
-   * by every instance); returns the count so far in that window.
+   * Counts one `next`/`block` of the subject behind `session` in the current window of `windowMs`
+   * (fixed windows, shared by every instance and every session of the subject); returns the
+   * subject and its count so far in the window, or null when the session has no subject.
    */
-  countSkip(subject: Subject, windowMs: number): Promise<number>;
+  countSkip(session: SessionId, windowMs: number): Promise<{ subject: Subject; count: number } | null>;
   /** How many sessions wait in the queue (leftovers of a crashed instance included until skipped). */
   queueLength(): Promise<number>;
   /**

@@ -778,12 +778,17 @@ if not subject or subject == '' then return false end
 return redis.call('GET', key('ban:', subject))
 `;
 
-/** ARGV: prefix, subject, window (its number), window ms. Counts one next/block; returns the count in the window. */
+/**
+ * ARGV: prefix, session, window (its number), window ms. Counts one next/block of the session's
+ * subject; returns {subject, count in the window}, or nil when the session has no subject.
+ */
 export const COUNT_SKIP = `${SESSIONS}
-local k = prefix .. 'sk:' .. ARGV[3] .. ':' .. ARGV[2]
+local subject = redis.call('GET', key('u:', ARGV[2]))
+if not subject or subject == '' then return false end
+local k = prefix .. 'sk:' .. ARGV[3] .. ':' .. subject
 local count = redis.call('INCR', k)
 if count == 1 then redis.call('PEXPIRE', k, ARGV[4]) end
-return count
+return {subject, count}
 `;
 
 /**

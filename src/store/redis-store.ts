@@ -509,9 +509,10 @@ export class RedisPairingStore implements PairingStore {
     };
   }
 
-  async countSkip(subject: Subject, windowMs: number): Promise<number> {
+  async countSkip(session: SessionId, windowMs: number): Promise<{ subject: Subject; count: number } | null> {
     const window = Math.floor(Date.now() / windowMs);
-    return Number(await this.#eval(SCRIPTS.countSkip, [subject, window, windowMs]));
+    const counted = (await this.#eval(SCRIPTS.countSkip, [session, window, windowMs])) as [string, number] | null;
+    return counted ? { subject: counted[0], count: Number(counted[1]) } : null;
   }
 
   async queueLength(): Promise<number> {

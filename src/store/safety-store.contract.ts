@@ -191,17 +191,24 @@ export function describeSafetyContract(makeStore: ReportStoreFactory): void {
       expect((await store.bans()).filter((b) => b.subject === banned)).toEqual([]);
     });
 
-    it("counts a subject's skips in fixed windows", async () => {
+    it("counts a subject's skips in fixed windows, over all its sessions", async () => {
       store = await makeStore({ reports: DEFAULT_REPORT_RULES });
       const [a, b] = [subject('a'), subject('b')];
-      // Start right after a window begins, so three counts fall into one.
+      const [a1, a2, b1, none] = [subject('a1'), subject('a2'), subject('b1'), subject('none')];
+      await store.attach(a1, { resume: false, subject: a });
+      await store.attach(a2, { resume: false, subject: a });
+      await store.attach(b1, { resume: false, subject: b });
+      await store.attach(none, { resume: false });
+      // Start right after a window begins, so the counts below fall into one.
       const windowMs = 400;
       await sleep(windowMs - (Date.now() % windowMs) + 5);
-      expect([await store.countSkip(a, windowMs), await store.countSkip(a, windowMs)]).toEqual([1, 2]);
-      expect(await store.countSkip(b, windowMs)).toBe(1);
-      expect(await store.countSkip(a, windowMs)).toBe(3);
+      expect(await store.countSkip(a1, windowMs)).toEqual({ subject: a, count: 1 });
+      expect(await store.countSkip(a2, windowMs)).toEqual({ subject: a, count: 2 });
+      expect(await store.countSkip(b1, windowMs)).toEqual({ subject: b, count: 1 });
+      expect(await store.countSkip(a1, windowMs)).toEqual({ subject: a, count: 3 });
+      expect(await store.countSkip(none, windowMs)).toBeNull();
       await sleep(windowMs);
-      expect(await store.countSkip(a, windowMs)).toBe(1);
+      expect(await store.countSkip(a2, windowMs)).toEqual({ subject: a, count: 1 });
     });
   });
 }
