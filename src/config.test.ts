@@ -38,6 +38,11 @@ describe('config', () => {
     ['CORS_ORIGINS', 'https://[::1', /CORS_ORIGINS: "https:\/\/\[::1" can never match/],
     ['CLIENT_IP_HEADER', 'X-Forwarded-For', /CLIENT_IP_HEADER: X-Forwarded-For is a list .* use TRUST_PROXY/],
     ['CLIENT_IP_HEADER', 'Fly Client IP', /CLIENT_IP_HEADER: "Fly Client IP" is not an HTTP header name/],
+    ['ADMIN_TOKEN', 'x'.repeat(23), /ADMIN_TOKEN: ADMIN_TOKEN must be at least 24 characters long/],
+    ['REPORT_WEBHOOK_URL', 'ftp://example.org', /REPORT_WEBHOOK_URL: "ftp:\/\/example.org" is not an http\(s\) URL/],
+    ['REPORT_WEBHOOK_URL', 'https://example.org/hook', /REPORT_WEBHOOK_URL: .*set both or neither/],
+    ['REPORT_WEBHOOK_SECRET', 'a-secret-of-some-length', /REPORT_WEBHOOK_SECRET: .*set both or neither/],
+    ['SUBJECT_SALT', 'short-salt', /SUBJECT_SALT: SUBJECT_SALT must be at least 16 characters long/],
   ])('refuses %s=%s with a message naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);

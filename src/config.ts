@@ -76,6 +76,22 @@ const list = (raw: string): string[] =>
 
 const optionalText = (raw: string): string | undefined => raw;
 
+/** An http(s) URL. */
+const httpUrl = (raw: string, env: string): string | undefined => {
+  const url = parsedUrl(raw);
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:')
+    throw new ConfigError(env, `"${raw}" is not an http(s) URL`);
+  return raw;
+};
+
+/** A secret of at least `min` characters: a short one can be guessed. */
+const secret =
+  (name: string, min: number) =>
+  (raw: string, env: string): string | undefined => {
+    if (raw.length < min) throw new ConfigError(env, `${name} must be at least ${min} characters long`);
+    return raw;
+  };
+
 /** scheme://host[:port] and nothing more: what a browser sends in its Origin header. */
 const ORIGIN_SHAPE = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+$/i;
 
@@ -229,6 +245,66 @@ export const SETTINGS = {
     doc: 'How long a recent partner is kept from being paired with the same client again.',
     parse: integer(0, 86_400_000),
   },
+  reportWindowMs: {
+    env: 'REPORT_WINDOW_MS',
+    fallback: '600000',
+    doc: 'How long after a pair ended either side may still `report` it (NOT_IN_ROOM after that).',
+    parse: integer(0, 86_400_000),
+  },
+  reportsMax: {
+    env: 'REPORTS_MAX',
+    fallback: '10000',
+    doc: 'Reports kept for GET /admin/reports (the oldest go first; approximately, in a Redis stream).',
+    parse: integer(1, 10_000_000),
+  },
+  reportRetentionMs: {
+    env: 'REPORT_RETENTION_MS',
+    fallback: '7776000000',
+    doc: 'How long a report is kept at most (default 90 days); docs/security.md says what a report holds.',
+    parse: integer(60_000, 366 * 86_400_000),
+  },
+  reportWebhookUrl: {
+    env: 'REPORT_WEBHOOK_URL',
+    fallback: undefined,
+    doc: 'Each report is also POSTed here as JSON, signed (X-Pairwire-Signature: sha256=HMAC of the body with REPORT_WEBHOOK_SECRET) and retried with back-off. Needs REPORT_WEBHOOK_SECRET.',
+    parse: httpUrl,
+  },
+  reportWebhookSecret: {
+    env: 'REPORT_WEBHOOK_SECRET',
+    fallback: undefined,
+    doc: 'Key of the webhook signature, at least 16 characters. Needs REPORT_WEBHOOK_URL.',
+    parse: secret('REPORT_WEBHOOK_SECRET', 16),
+  },
+  autoBanReporters: {
+    env: 'AUTO_BAN_REPORTERS',
+    fallback: '3',
+    doc: 'A subject reported by this many distinct subjects within AUTO_BAN_REPORTERS_WINDOW_MS is banned for AUTO_BAN_MS; 0: never.',
+    parse: integer(0, 1000),
+  },
+  autoBanReportersWindowMs: {
+    env: 'AUTO_BAN_REPORTERS_WINDOW_MS',
+    fallback: '86400000',
+    doc: 'The window AUTO_BAN_REPORTERS counts distinct reporters in.',
+    parse: integer(1000, 30 * 86_400_000),
+  },
+  autoBanSkipsPerMinute: {
+    env: 'AUTO_BAN_SKIPS_PER_MINUTE',
+    fallback: '60',
+    doc: 'A subject sending more next/block than this in one minute (all its connections, every instance) is banned for AUTO_BAN_MS; 0: never.',
+    parse: integer(0, 100_000),
+  },
+  autoBanMs: {
+    env: 'AUTO_BAN_MS',
+    fallback: '86400000',
+    doc: 'How long an automatic ban lasts.',
+    parse: integer(1000, 365 * 86_400_000),
+  },
+  subjectSalt: {
+    env: 'SUBJECT_SALT',
+    fallback: undefined,
+    doc: 'Secret (at least 16 characters) that client addresses and device tokens are hashed with into subjects, what reports name and bans apply to; the same on every instance. Unset: a random one per process (bans then hold only on the instance and until its restart).',
+    parse: secret('SUBJECT_SALT', 16),
+  },
   trustProxy: {
     env: 'TRUST_PROXY',
     fallback: '0',
@@ -307,6 +383,12 @@ export const SETTINGS = {
     doc: 'Enables GET /metrics (Prometheus) for requests with Authorization: Bearer <token>; unset: no /metrics.',
     parse: optionalText,
   },
+  adminToken: {
+    env: 'ADMIN_TOKEN',
+    fallback: undefined,
+    doc: 'Enables the operator API (/admin/*: reports, bans, live counts; docs/openapi.yaml) for requests with Authorization: Bearer <token>; at least 24 characters. Unset: no /admin routes.',
+    parse: secret('ADMIN_TOKEN', 24),
+  },
   websocketManagementEndpoint: {
     env: 'WEBSOCKET_MANAGEMENT_ENDPOINT',
     fallback: undefined,
@@ -341,6 +423,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   checkTurnPair(result);
+  // A webhook without its key could not be trusted by the receiver, and a key alone does nothing.
+  if ((result.reportWebhookUrl === undefined) !== (result.reportWebhookSecret === undefined)) {
+    throw new ConfigError(
+      result.reportWebhookUrl === undefined ? SETTINGS.reportWebhookSecret.env : SETTINGS.reportWebhookUrl.env,
+      'REPORT_WEBHOOK_URL and REPORT_WEBHOOK_SECRET go together: set both or neither',
+    );
+  }
   // A single relayed message must fit, or a client that reads would be dropped for one big offer.
   if (result.maxSendBufferBytes < result.maxFrameBytes) {
     throw new ConfigError(

@@ -6,7 +6,8 @@ import { iceServersFor, turnSettings } from './ice/turn-credentials.js';
 import { ConnectionGate } from './limits/connection-gate.js';
 import { SharedCommandLimiter } from './limits/shared-command-limiter.js';
 import { logObserver } from './observability/log-observer.js';
-import { matchRules, type PairingStore, type SessionId } from './store/pairing-store.js';
+import { createSafety } from './safety/safety.js';
+import { matchRules, type PairingStore, reportRules, type SessionId } from './store/pairing-store.js';
 import { createStoreClient, RedisPairingStore } from './store/redis-store.js';
 import { apiGatewayDelivery, checkSignalFrame } from './transports/apigateway/delivery.js';
 import {
@@ -83,6 +84,7 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
       leaseMs: SERVERLESS_LEASE_MS,
       outbox: { maxEvents: config.outboxMaxEvents, maxBytes: config.outboxMaxBytes },
       matching: matchRules(config),
+      reports: reportRules(config),
       ownsClient: true,
     });
   }
@@ -107,6 +109,9 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
   };
 
   const iceServers = (session: SessionId) => iceServersFor(config.iceServers, turn, session);
+  // On Lambda a webhook retry waits in a container that may be frozen between invocations: it is
+  // sent when the container next runs, or lost with it (docs/security.md says so).
+  const safety = createSafety(config, store, logger);
 
   function bindStage(connections: ConnectionsApi): StageBinding {
     // A 410: the connection vanished without a $disconnect (yet), so its session is detached for
@@ -125,6 +130,7 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
       checkSignal: checkSignalFrame,
       resumeGraceMs: config.resumeGraceMs,
       matchFallbackMs: config.matchFallbackMs,
+      safety: safety.hooks,
       observer: logObserver(logger),
       onInternalError: (err, context) => logger.error({ err, ...context }, 'command failed'),
     });

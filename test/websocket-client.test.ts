@@ -758,6 +758,25 @@ describe('ChatClient over WebSocketSignalingClient (serverless offline)', () => 
     return chat.once(event, timeoutMs);
   }
 
+  it('report: sent with a device token on the URL, filed with its evidence, the partner told; a repeat refused', async () => {
+    const a = client({ device: 'plain-websocket-device-01' });
+    const b = client({ device: 'plain-websocket-device-02' });
+    await Promise.all([a.connected(), b.connected()]);
+    expect(await a.join()).toEqual({ ok: true, status: 'waiting' });
+    const [{ room }] = await Promise.all([a.once('paired'), b.join()]);
+    const evidence = [{ from: 'partner' as const, text: 'über rude 👎', at: Date.now() }];
+    const left = b.once('partner-left');
+
+    const ack = await a.report({ room, reason: 'harassment', details: 'see evidence', evidence });
+
+    expect(ack).toEqual({ ok: true, reportId: expect.any(String) });
+    expect(await left).toEqual({ room, reason: 'next' });
+    const entries = await store.xrange(`${PREFIX}reports`, '-', '+');
+    expect(entries).toHaveLength(1);
+    expect(JSON.stringify(entries[0])).toContain('über rude 👎');
+    expect(await a.report({ room, reason: 'spam' })).toMatchObject({ ok: false, error: { code: 'ALREADY_REPORTED' } });
+  });
+
   it('joins on connect, pairs, opens a DataChannel between werift peers and chats', async () => {
     const alice = chatter();
     expectTypeOf(alice.signaling).toEqualTypeOf<WebSocketSignalingClient>();

@@ -6,6 +6,7 @@ import {
   MAX_TEXT_LENGTH,
   type PeerConnectionFactory,
 } from '../client/chat/index.js';
+import { HELP, parseTerminalLine, REPORT_USAGE, type TerminalCommand } from './terminal-commands.js';
 import { printable } from './terminal-text.js';
 
 export interface TerminalChatOptions {
@@ -18,8 +19,6 @@ export interface TerminalChatOptions {
   /** Who to be paired with: `--interests`, `--lang` (chat.ts). */
   preferences?: JoinPreferences;
 }
-
-const HELP = 'commands: /next (new partner), /block (never this partner again), /leave, /quit';
 
 /** How long quitting waits for the goodbye to leave (a server that stopped answering) before giving up. */
 const GOODBYE_TIMEOUT_MS = 3000;
@@ -56,13 +55,41 @@ export function runTerminalChat({
   chat.on('closed', ({ reason }) => {
     if (reason === 'channel-closed') say('* the connection to your partner was lost');
   });
-  chat.on('error', (error) => say(`* ${error.code}: ${error.message}`));
+  chat.on('error', (error) => {
+    if (error.code !== 'BANNED') return say(`* ${error.code}: ${error.message}`);
+    const until = error.bannedUntil === undefined ? '' : ` until ${new Date(error.bannedUntil).toLocaleString()}`;
+    const retry = error.retryInMs === undefined ? '' : '; it will connect again then';
+    say(`* you are banned from this server${until}${retry}`);
+  });
 
-  const command = (ack: Promise<{ ok: boolean }>) =>
+  /** Resolves with whether the server did it; says why not. */
+  const command = (ack: Promise<{ ok: boolean }>): Promise<boolean> =>
     ack.then(
-      (result) => !result.ok && say('* the server refused that'),
-      (error: Error) => say(`* the server did not answer: ${error.message}`),
+      (result) => {
+        if (!result.ok) say('* the server refused that');
+        return result.ok;
+      },
+      (error: Error) => {
+        say(`* the server did not answer: ${error.message}`);
+        return false;
+      },
     );
+
+  const report = async ({ reason, details, attachEvidence }: Extract<TerminalCommand, { kind: 'report' }>) => {
+    const attached = attachEvidence ? chat.keptMessages().length : 0;
+    try {
+      const ack = await chat.report(reason, { details, attachEvidence });
+      if (ack.ok) {
+        const evidence = attachEvidence ? ` with the last ${attached} message${attached === 1 ? '' : 's'}` : '';
+        return say(`* reported${evidence}: you won't be matched with this person again (report ${ack.reportId})`);
+      }
+      if (ack.error.code === 'NOT_IN_ROOM') return say('* nothing to report: no chat yet, or it ended too long ago');
+      if (ack.error.code === 'ALREADY_REPORTED') return say('* you reported this chat already');
+      say(`* the server refused the report: ${ack.error.message}`);
+    } catch (error) {
+      say(`* the server did not answer: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
 
   const send = (text: string) => {
     if (text.length > MAX_TEXT_LENGTH) {
@@ -101,12 +128,30 @@ export function runTerminalChat({
     lines.on('line', (line) => {
       const text = line.trimEnd();
       if (text === '') return;
-      if (text === '/quit') return quit();
-      if (text === '/next') return void command(chat.next());
-      if (text === '/block') return void command(chat.block());
-      if (text === '/leave') return void command(chat.leave()).then(() => say('* you left: /next to chat again'));
-      if (text === '/help') return say(`* ${HELP}`);
-      send(text);
+      const typed = parseTerminalLine(text);
+      switch (typed.kind) {
+        case 'quit':
+          return quit();
+        case 'next':
+          return void command(chat.next());
+        case 'block':
+          return void command(chat.block()).then((done) => {
+            if (done) say("* blocked: you won't be matched with this person again");
+          });
+        case 'leave':
+          return void command(chat.leave()).then(() => say('* you left: /next to chat again'));
+        case 'help':
+          return say(`* ${HELP}`);
+        case 'report-usage':
+          for (const usage of REPORT_USAGE) say(`* ${usage}`);
+          return;
+        case 'report':
+          return void report(typed);
+        case 'invalid':
+          return say(`* not sent: ${typed.problem}`);
+        case 'message':
+          return send(typed.text);
+      }
     });
   });
 }

@@ -18,10 +18,18 @@ export {
   type ChatEvents,
   type ChatState,
   type ClosedReason,
+  type EvidenceMessage,
+  type EvidenceRingOptions,
+  MAX_REPORT_DETAILS_CHARS,
+  MAX_REPORT_EVIDENCE_BYTES,
   MAX_TEXT_LENGTH,
   type PeerConnectionFactory,
+  REPORT_REASONS,
+  type ReportOptions,
+  type ReportReason,
 } from './chat/index.js';
-export type { Signaling, SignalingListener } from './signaling.js';
+export { DEVICE_STORAGE_KEY } from './device-token.js';
+export type { ConnectionRefusal, Signaling, SignalingListener } from './signaling.js';
 export { SignalingClient, type SignalingClientOptions } from './signaling-client.js';
 export {
   type WebSocketConstructor,

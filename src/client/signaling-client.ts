@@ -1,9 +1,19 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import { ErrorCode } from '../protocol/errors.js';
-import type { Ack, Command, CommandResults, JoinPreferences, ServerEvents, Signal } from '../protocol/messages.js';
+import type {
+  Ack,
+  Command,
+  CommandResults,
+  JoinPreferences,
+  ReportPayload,
+  ServerEvents,
+  Signal,
+} from '../protocol/messages.js';
 import { ORIGIN_CHECK_PATH, type OriginCheckAnswer } from '../protocol/origin-check.js';
+import { banDelay } from './ban-delay.js';
 import { callSafely } from './call-safely.js';
 import { nextEvent } from './chat/emitter.js';
+import { resolveDeviceToken } from './device-token.js';
 import { EventAcknowledger } from './event-acknowledger.js';
 import type { ConnectionRefusal, Signaling, SignalingListener } from './signaling.js';
 import { UnackedSignals } from './unacked-signals.js';
@@ -33,6 +43,12 @@ export interface SignalingClientOptions {
    * mounts pairwire's routes and socket.io under the same prefix serves it. Relative to `url`.
    */
   originCheckUrl?: string;
+  /**
+   * This device's token, sent as `auth.device` so that a ban can follow the device (16–64 of
+   * [A-Za-z0-9_-]; anything else throws a TypeError). In a browser it defaults to the one kept in
+   * localStorage under `pairwire-device` (made on first use); in Node to none. `false`: none.
+   */
+  device?: string | false;
 }
 
 /** Refusals that pass with time: the connection is tried again after the hinted delay (socket.io does not retry a refused CONNECT). */
@@ -77,6 +93,8 @@ export class SignalingClient implements Signaling {
   #unreachable = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  /** When the ban the server announced (an `error` BANNED) ends, until the disconnect that follows it. */
+  #bannedUntil: number | undefined;
 
   constructor(url: string, options: SignalingClientOptions = {}) {
     this.#url = url;
@@ -85,6 +103,7 @@ export class SignalingClient implements Signaling {
     this.#maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
     this.#session = options.session;
     this.#preferences = options.preferences;
+    const device = resolveDeviceToken(options.device);
     this.#acknowledger = new EventAcknowledger((seq) => {
       if (this.socket.connected) this.socket.emit('ack', { seq });
     });
@@ -101,10 +120,11 @@ export class SignalingClient implements Signaling {
       transports: ['websocket'],
       ...options.socket,
       auth: (send) => {
-        const auth: { session?: string; lastSeq?: number; join?: boolean } & JoinPreferences = {
+        const auth: { session?: string; lastSeq?: number; join?: boolean; device?: string } & JoinPreferences = {
           ...this.#preferences,
         };
         this.#claimed = this.#session !== undefined;
+        if (device !== undefined) auth.device = device;
         if (this.#session) {
           auth.session = this.#session;
           auth.lastSeq = this.#acknowledger.last;
@@ -132,10 +152,16 @@ export class SignalingClient implements Signaling {
     // itself, so start over: a new connection, a new session.
     let lost = false;
     this.socket.on('error' as string, (error: unknown) => {
-      if ((error as { code?: unknown } | null)?.code === 'SESSION_LOST') lost = true;
+      const body = errorBodyOf(error);
+      if (body?.code === ErrorCode.SESSION_LOST) lost = true;
+      if (body?.code === ErrorCode.BANNED) this.#onBanned(body);
     });
     this.socket.on('disconnect', (reason) => {
       this.#ready = false;
+      if (this.#bannedUntil !== undefined) {
+        this.#afterBan(reason);
+        return;
+      }
       if (!lost || reason !== 'io server disconnect') return;
       lost = false;
       this.#session = undefined;
@@ -183,6 +209,11 @@ export class SignalingClient implements Signaling {
   #prefer(preferences: JoinPreferences | undefined): JoinPreferences | undefined {
     if (preferences) this.#preferences = preferences;
     return this.#preferences;
+  }
+
+  /** Reports the partner of `payload.room` (src/protocol/report.ts); that partner is blocked for this session. */
+  report(payload: ReportPayload): Promise<Ack<CommandResults['report']>> {
+    return this.#command('report', payload);
   }
 
   leave(): Promise<Ack<CommandResults['leave']>> {
@@ -289,6 +320,11 @@ export class SignalingClient implements Signaling {
   #onConnectError(error: Error & { data?: unknown }): void {
     if (this.#closed) return;
     const refused = errorBodyOf(error.data);
+    if (refused?.code === ErrorCode.BANNED) {
+      this.#bannedUntil = undefined;
+      this.#retryAfterBan(refused);
+      return;
+    }
     if (refused) {
       const retrying = TEMPORARY_REFUSALS.has(refused.code) && this.socket.io.reconnection();
       if (!retrying) {
@@ -320,6 +356,49 @@ export class SignalingClient implements Signaling {
         retrying: this.socket.io.reconnection(),
       });
     });
+  }
+
+  /**
+   * The server says this client is banned and disconnects it next: the session ends with the ban,
+   * and no connection is tried before the ban is over (see `#afterBan`).
+   */
+  #onBanned(body: { retryAfterMs?: number }): void {
+    this.#bannedUntil = Date.now() + (body.retryAfterMs ?? Number.POSITIVE_INFINITY);
+    this.#session = undefined;
+    this.#acknowledger.reset();
+    this.#signals.abandon('this client is banned');
+  }
+
+  /** The disconnect after a ban: socket.io-client must not reconnect at once; try again once it is over. */
+  #afterBan(reason: string): void {
+    const until = this.#bannedUntil ?? 0;
+    this.#bannedUntil = undefined;
+    // A server disconnect is never retried by socket.io-client; a dropped transport would be, at once.
+    // The app (or `close()`) disconnected on purpose: nothing to retry.
+    if (reason === 'io client disconnect') return;
+    if (reason !== 'io server disconnect') this.socket.disconnect();
+    const remaining = until - Date.now();
+    this.#retryAfterBan({
+      code: ErrorCode.BANNED,
+      message: 'this client is banned',
+      ...(Number.isFinite(remaining) ? { retryAfterMs: Math.max(0, remaining) } : {}),
+    });
+  }
+
+  /** Banned: one more attempt once the ban is over (never before), or none when its end is not known. */
+  #retryAfterBan(refused: { code: string; message: string; retryAfterMs?: number }): void {
+    clearTimeout(this.#retryTimer);
+    const retryInMs = banDelay(refused.retryAfterMs);
+    const hint = refused.retryAfterMs === undefined ? {} : { retryAfterMs: refused.retryAfterMs };
+    if (retryInMs === undefined || this.#closed) {
+      this.#report({ code: refused.code, message: refused.message, retrying: false, ...hint });
+      return;
+    }
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (!this.#closed && !this.socket.connected) this.socket.connect();
+    }, retryInMs);
+    this.#report({ code: refused.code, message: refused.message, retrying: true, retryInMs, ...hint });
   }
 
   /** Exponential from FIRST_RETRY_MS, never before the server's hint, at most `maxRetryDelayMs`, plus up to 20 % jitter. */

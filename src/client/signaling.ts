@@ -1,4 +1,12 @@
-import type { Ack, Command, CommandResults, JoinPreferences, ServerEvents, Signal } from '../protocol/messages.js';
+import type {
+  Ack,
+  Command,
+  CommandResults,
+  JoinPreferences,
+  ReportPayload,
+  ServerEvents,
+  Signal,
+} from '../protocol/messages.js';
 
 /** A listener of one server event. */
 export type SignalingListener<E extends keyof ServerEvents> = (payload: ServerEvents[E]) => void;
@@ -7,8 +15,9 @@ export type SignalingListener<E extends keyof ServerEvents> = (payload: ServerEv
 export interface ConnectionRefusal {
   /**
    * The server's code (`RATE_LIMITED`: too many connections from this address;
-   * `ORIGIN_NOT_ALLOWED`: this page's origin may not connect, see CORS_ORIGINS), or `UNREACHABLE`
-   * when no server answered (network down, server down).
+   * `ORIGIN_NOT_ALLOWED`: this page's origin may not connect, see CORS_ORIGINS; `BANNED`: this
+   * address or device is banned, `retryInMs` is when the ban ends), or `UNREACHABLE` when no server
+   * answered (network down, server down).
    */
   code: string;
   /** For humans. */
@@ -17,6 +26,8 @@ export interface ConnectionRefusal {
   retrying: boolean;
   /** When `retrying`, how long until the next attempt, if the transport knows. */
   retryInMs?: number;
+  /** The server's own hint, when it gave one: with `BANNED`, how long the ban lasts from now. */
+  retryAfterMs?: number;
 }
 
 /**
@@ -42,6 +53,11 @@ export interface Signaling {
   next(preferences?: JoinPreferences): Promise<Ack<CommandResults['next']>>;
   /** Optional. Ends the pair like `next` and is never paired with that partner again. */
   block?(preferences?: JoinPreferences): Promise<Ack<CommandResults['block']>>;
+  /**
+   * Optional. Reports the partner of `room` (the current pair, or one that ended a short while ago);
+   * that partner is never paired with this client again, and a current pair ends like `block`.
+   */
+  report?(payload: ReportPayload): Promise<Ack<CommandResults['report']>>;
   leave(): Promise<Ack<CommandResults['leave']>>;
 
   /** Subscribes to a server event; returns the unsubscribe function. */

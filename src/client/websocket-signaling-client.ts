@@ -7,16 +7,19 @@ import {
   isCommand,
   isServerEvent,
   type JoinPreferences,
+  type ReportPayload,
   type ServerEvents,
   type SessionPayload,
   type Signal,
 } from '../protocol/messages.js';
+import { banDelay } from './ban-delay.js';
 import { callSafely } from './call-safely.js';
 import { Emitter } from './chat/emitter.js';
 import { CommandQueue, largestFrame } from './command-queue.js';
+import { resolveDeviceToken, withDeviceQuery } from './device-token.js';
 import { EventAcknowledger } from './event-acknowledger.js';
 import { EventSequencer } from './event-sequencer.js';
-import type { Signaling, SignalingListener } from './signaling.js';
+import type { ConnectionRefusal, Signaling, SignalingListener } from './signaling.js';
 
 /**
  * What this client needs of a WebSocket: satisfied by the browser's (and Node 22's global)
@@ -62,6 +65,13 @@ export interface WebSocketSignalingClientOptions {
    * to replay what came after the last one in order. Default 1 s.
    */
   gapTimeoutMs?: number;
+  /**
+   * This device's token, sent as `?device=` on every connection so that a ban can follow the
+   * device (16–64 of [A-Za-z0-9_-]; anything else throws a TypeError). In a browser it defaults to
+   * the one kept in localStorage under `pairwire-device` (made on first use); in Node to none.
+   * `false`: none.
+   */
+  device?: string | false;
 }
 
 /** API Gateway's WebSocket frame quota (a message is one frame when a browser sends it). */
@@ -119,6 +129,11 @@ export class WebSocketSignalingClient implements Signaling {
   #attempts = 0;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #keepAliveTimer: ReturnType<typeof setInterval> | undefined;
+  /**
+   * When the ban the server announced ends (`BANNED`, as an `error` event or the answer to
+   * `resume`): no connection is tried before then. Infinite when the server did not say.
+   */
+  #bannedUntil: number | undefined;
 
   /** The session's id (a bearer secret), from the server's `session` event. */
   #session: string | undefined;
@@ -136,6 +151,7 @@ export class WebSocketSignalingClient implements Signaling {
   readonly #connectListeners = new Set<() => void>();
   readonly #disconnectListeners = new Set<() => void>();
   readonly #answerListeners = new Set<(command: Command, ack: Ack<object>) => void>();
+  readonly #refusalListeners = new Set<(refusal: ConnectionRefusal) => void>();
   /** `once` and `connected` callers still waiting, so that `close()` can settle them. */
   readonly #waiters = new Set<Waiter>();
 
@@ -144,7 +160,7 @@ export class WebSocketSignalingClient implements Signaling {
     if (!WebSocketClass) {
       throw new TypeError('no global WebSocket here: pass one as the `WebSocket` option (in Node 20, the ws package)');
     }
-    this.#url = url;
+    this.#url = withDeviceQuery(url, resolveDeviceToken(options.device));
     this.#WebSocket = WebSocketClass;
     this.#ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
     this.#keepAliveMs = options.keepAliveMs ?? 5 * 60_000;
@@ -189,6 +205,11 @@ export class WebSocketSignalingClient implements Signaling {
     return this.#command('block', preferences);
   }
 
+  /** Reports the partner of `payload.room` (src/protocol/report.ts); that partner is blocked for this session. */
+  report(payload: ReportPayload): Promise<Ack<CommandResults['report']>> {
+    return this.#command('report', payload);
+  }
+
   async leave(): Promise<Ack<CommandResults['leave']>> {
     const ack = await this.#command<CommandResults['leave']>('leave');
     if (ack.ok) this.#room = undefined;
@@ -206,6 +227,18 @@ export class WebSocketSignalingClient implements Signaling {
     this.#answerListeners.add(listener);
     return () => {
       this.#answerListeners.delete(listener);
+    };
+  }
+
+  /**
+   * Calls `listener` when the server refuses this client's connections: `BANNED` (as the answer to
+   * `resume` or an `error` event before it closes the connection), with `retryInMs` when the
+   * client tries again once the ban is over, `retrying: false` when it stopped for good.
+   */
+  onRefused(listener: (refusal: ConnectionRefusal) => void): () => void {
+    this.#refusalListeners.add(listener);
+    return () => {
+      this.#refusalListeners.delete(listener);
     };
   }
 
@@ -346,6 +379,7 @@ export class WebSocketSignalingClient implements Signaling {
       // The session this connection carried is gone (SESSION_LOST): the next one starts anew.
       // Any other refusal (RATE_LIMITED, UNAVAILABLE) passes with time: try again later.
       if (ack.error.code === ErrorCode.SESSION_LOST) this.#forgetSession();
+      if (ack.error.code === ErrorCode.BANNED) this.#onBanned(ack.error.retryAfterMs);
       this.#restart(this.#socket, ack.error.code);
       return;
     }
@@ -378,10 +412,12 @@ export class WebSocketSignalingClient implements Signaling {
       this.#shutDown(new Error('the connection closed (reconnect is off)'));
       return;
     }
+    const banned = this.#bannedUntil !== undefined ? this.#banned() : undefined;
+    if (banned === null) return;
     // Capped exponential backoff with jitter: a crowd cut off at once does not return at once.
     const ceiling = Math.min(this.#maxReconnectDelayMs, this.#reconnectDelayMs * 2 ** this.#attempts);
     this.#attempts = Math.min(this.#attempts + 1, 30);
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    const delay = banned ?? ceiling / 2 + Math.random() * (ceiling / 2);
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = undefined;
       if (this.#closed) return;
@@ -426,9 +462,14 @@ export class WebSocketSignalingClient implements Signaling {
       this.#onSession(frame.payload as SessionPayload);
       return;
     }
-    if (frame.type === 'error' && (frame.payload as { code?: unknown } | null)?.code === ErrorCode.SESSION_LOST) {
+    const error = frame.type === 'error' ? (frame.payload as { code?: unknown; retryAfterMs?: unknown } | null) : null;
+    if (error?.code === ErrorCode.SESSION_LOST) {
       // The server closes the connection next; the one after it starts a new session.
       this.#forgetSession();
+    }
+    if (error?.code === ErrorCode.BANNED) {
+      // The server closes the connection next; the next one waits for the ban to end.
+      this.#onBanned(typeof error.retryAfterMs === 'number' ? error.retryAfterMs : undefined);
     }
     if (frame.seq !== undefined) this.#sequencer.receive(frame.seq, frame);
     else this.#dispatch(frame);
@@ -448,6 +489,35 @@ export class WebSocketSignalingClient implements Signaling {
     }
     this.#session = payload.id;
     this.#events.dispatch('session', payload);
+  }
+
+  /** Banned for `retryAfterMs` (for good when not said): the session ends with the ban. */
+  #onBanned(retryAfterMs: number | undefined): void {
+    this.#bannedUntil = Date.now() + (retryAfterMs ?? Number.POSITIVE_INFINITY);
+    this.#forgetSession();
+  }
+
+  /**
+   * After a ban, the wait before the next connection (the rest of the ban, see `banDelay`), told to
+   * the refusal listeners; null when the client stops for good (the end is not known).
+   */
+  #banned(): number | null {
+    const remaining = (this.#bannedUntil ?? 0) - Date.now();
+    this.#bannedUntil = undefined;
+    const hint = Number.isFinite(remaining) ? { retryAfterMs: Math.max(0, remaining) } : {};
+    const delay = banDelay(hint.retryAfterMs);
+    const message = 'this client is banned';
+    if (delay === undefined) {
+      this.#shutDown(new Error(`${message}: the signaling client stopped`));
+      this.#refused({ code: ErrorCode.BANNED, message, retrying: false, ...hint });
+      return null;
+    }
+    this.#refused({ code: ErrorCode.BANNED, message, retrying: true, retryInMs: delay, ...hint });
+    return delay;
+  }
+
+  #refused(refusal: ConnectionRefusal): void {
+    for (const listener of [...this.#refusalListeners]) callSafely(() => listener(refusal));
   }
 
   /** The session is lost to the server: the next connection asks for a new one. */

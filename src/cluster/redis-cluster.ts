@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { matchRules } from '../store/pairing-store.js';
+import { matchRules, reportRules } from '../store/pairing-store.js';
 import { createStoreClient, RedisPairingStore } from '../store/redis-store.js';
 
 export interface RedisCluster {
@@ -21,7 +21,16 @@ export interface RedisCluster {
 export function createRedisCluster(
   config: Pick<
     Config,
-    'redisPrefix' | 'resumeGraceMs' | 'outboxMaxEvents' | 'outboxMaxBytes' | 'matchRecentPartners' | 'matchRecentMs'
+    | 'redisPrefix'
+    | 'resumeGraceMs'
+    | 'outboxMaxEvents'
+    | 'outboxMaxBytes'
+    | 'matchRecentPartners'
+    | 'matchRecentMs'
+    | 'reportWindowMs'
+    | 'reportsMax'
+    | 'reportRetentionMs'
+    | 'autoBanReportersWindowMs'
   > & { redisUrl: string },
   logger: Logger,
 ): RedisCluster {
@@ -47,6 +56,7 @@ export function createRedisCluster(
     leaseMs: config.resumeGraceMs,
     outbox: { maxEvents: config.outboxMaxEvents, maxBytes: config.outboxMaxBytes },
     matching: matchRules(config),
+    reports: reportRules(config),
     ownsClient: true,
   });
 

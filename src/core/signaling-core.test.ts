@@ -139,4 +139,32 @@ describe('SignalingCore', () => {
     // The seqs as the store had them when asked, before the partner-left it then appended.
     expect(delivery.caughtUp.at(-1)).toEqual(new Map([['a', 2]]));
   });
+
+  it('refuses join, next, block and report of a banned subject with BANNED and retryAfterMs, changing nothing', async () => {
+    const log: string[] = [];
+    const { core, store } = coreWith(log);
+    await core.connect('a', 'subject-a');
+    await core.connect('b', 'subject-b');
+    await core.handle('join', 'a', undefined);
+    const paired = await core.handle('join', 'b', undefined);
+    expect(paired).toEqual({ ok: true, status: 'paired' });
+    const room = (await store.pairOf('a'))?.id;
+    const until = Date.now() + 60_000;
+    await store.ban({ subject: 'subject-a', reason: 'test', by: 'operator', at: Date.now(), until });
+    expect(await core.admit('subject-a')).toMatchObject({ code: 'BANNED' });
+    expect(await core.admit('subject-b')).toBeNull();
+    for (const [command, payload] of [
+      ['join', undefined],
+      ['next', undefined],
+      ['block', undefined],
+      ['report', { room, reason: 'spam' }],
+    ] as const) {
+      const refused = await core.handle(command, 'a', payload);
+      expect(refused).toMatchObject({ ok: false, error: { code: ErrorCode.BANNED } });
+      if (!refused.ok) expect(refused.error.retryAfterMs).toBeGreaterThan(50_000);
+    }
+    expect((await store.pairOf('a'))?.id).toBe(room);
+    // The partner is not banned: it may report.
+    expect(await core.handle('report', 'b', { room, reason: 'spam' })).toMatchObject({ ok: true });
+  });
 });

@@ -1,9 +1,18 @@
 import { type ErrorBody, ErrorCode, ProtocolError, StoreUnavailableError } from '../protocol/errors.js';
 import type { Ack, Command, CommandResults, LeaveReason, Signal } from '../protocol/messages.js';
-import { type PayloadLimits, parseAck, parseEmpty, parsePreferences, parseSignal } from '../protocol/validate.js';
+import {
+  type PayloadLimits,
+  parseAck,
+  parseEmpty,
+  parsePreferences,
+  parseReport,
+  parseSignal,
+} from '../protocol/validate.js';
 import {
   type Attached,
+  type Ban,
   type EnqueueResult,
+  type FiledReport,
   type MatchPreferences,
   type Outgoing,
   type PairingStore,
@@ -11,9 +20,21 @@ import {
   type RelayResult,
   type SessionId,
   type SignalOrder,
+  type Subject,
 } from '../store/pairing-store.js';
 import type { Delivery } from './delivery.js';
 import { type SignalingObserver, silentObserver } from './observer.js';
+
+/**
+ * What the trust-and-safety side hears from the core, after each command's answer is decided
+ * (src/safety: the report webhook and automatic bans). Must not throw; not awaited.
+ */
+export interface SafetyHooks {
+  /** A report was filed. */
+  reported(filed: FiledReport): void;
+  /** A session skipped a partner (`next`, `block`): what the skip-rate ban counts. */
+  skipped(session: SessionId): void;
+}
 
 export interface CoreOptions {
   store: PairingStore;
@@ -27,6 +48,8 @@ export interface CoreOptions {
   matchFallbackMs?: number;
   /** Told about pairs, relays and refusals, for logs and metrics. */
   observer?: SignalingObserver;
+  /** Told about reports and skips (the webhook, automatic bans: src/safety). */
+  safety?: SafetyHooks;
   /** Where unexpected faults are reported; they reach the client only as INTERNAL. */
   onInternalError?: (error: unknown, context: { command: string; session: SessionId }) => void;
 }
@@ -52,6 +75,7 @@ export class SignalingCore {
   readonly #resumeGraceMs: number;
   readonly #observer: SignalingObserver;
   readonly #matchFallbackMs: number;
+  readonly #safety: SafetyHooks | undefined;
 
   /** The registry: command name → handler. */
   readonly #commands: { [C in Command]: Handler<C> } = {
@@ -62,6 +86,7 @@ export class SignalingCore {
     leave: (session, payload) => this.#leave(session, payload),
     ack: (session, payload) => this.#ack(session, payload),
     block: (session, payload) => this.#block(session, payload),
+    report: (session, payload) => this.#report(session, payload),
   };
 
   constructor(options: CoreOptions) {
@@ -73,6 +98,7 @@ export class SignalingCore {
     this.#resumeGraceMs = options.resumeGraceMs;
     this.#observer = options.observer ?? silentObserver;
     this.#matchFallbackMs = options.matchFallbackMs ?? 10_000;
+    this.#safety = options.safety;
   }
 
   /** Runs one command; never throws: every outcome, good or bad, is an acknowledgement. */
@@ -89,9 +115,9 @@ export class SignalingCore {
   // -------------------------------------------------------------------------------------------
   // Session lifecycle, driven by the transport
 
-  /** A new connection: registers a fresh session (idle until it joins). */
-  connect(session: SessionId): Promise<Attached | null> {
-    return this.#store.attach(session, { resume: false });
+  /** A new connection: registers a fresh session (idle until it joins), behind `subject` (docs/security.md). */
+  connect(session: SessionId, subject?: Subject): Promise<Attached | null> {
+    return this.#store.attach(session, subject === undefined ? { resume: false } : { resume: false, subject });
   }
 
   /**
@@ -99,8 +125,11 @@ export class SignalingCore {
    * having processed its events up to `after`. Returns where the session stands and what it
    * missed, or null when it is lost (expired, overflowed or never known).
    */
-  resume(session: SessionId, after: number): Promise<Attached | null> {
-    return this.#store.attach(session, { resume: true, after });
+  resume(session: SessionId, after: number, subject?: Subject): Promise<Attached | null> {
+    return this.#store.attach(
+      session,
+      subject === undefined ? { resume: true, after } : { resume: true, after, subject },
+    );
   }
 
   /** The connection dropped without a goodbye: keep the pair and outbox for the grace period, leave the queue. */
@@ -152,11 +181,30 @@ export class SignalingCore {
     this.#delivery.catchUp(beat.lastSeq);
   }
 
+  /**
+   * Whether a client behind `subject` may connect: the BANNED refusal when its subject is banned,
+   * else null. A store that cannot answer lets it through: connecting needs the store anyway.
+   */
+  async admit(subject: Subject): Promise<ErrorBody | null> {
+    const ban = await this.#store.banOf(subject).catch(() => null);
+    return ban ? bannedBody(ban) : null;
+  }
+
   // -------------------------------------------------------------------------------------------
   // Commands
 
+  /** join, next, block and report: refused BANNED while the session's subject is banned. */
+  async #refuseBanned(session: SessionId): Promise<void> {
+    const ban = await this.#store.banOfSession(session);
+    if (ban) {
+      const body = bannedBody(ban);
+      throw new ProtocolError(body.code, body.message, body.retryAfterMs);
+    }
+  }
+
   async #join(session: SessionId, payload: unknown): Promise<CommandResults['join']> {
     const preferences = this.#preferences(payload, 'join');
+    await this.#refuseBanned(session);
     return this.#settle(session, await this.#store.enqueue(session, preferences));
   }
 
@@ -258,6 +306,8 @@ export class SignalingCore {
 
   async #next(session: SessionId, payload: unknown): Promise<CommandResults['next']> {
     const preferences = this.#preferences(payload, 'next');
+    await this.#refuseBanned(session);
+    this.#tellSafety('next', session, (safety) => safety.skipped(session));
     await this.#endPair(session, 'next');
     return this.#requeue(session, preferences);
   }
@@ -268,11 +318,54 @@ export class SignalingCore {
    */
   async #block(session: SessionId, payload: unknown): Promise<CommandResults['block']> {
     const preferences = this.#preferences(payload, 'block');
+    await this.#refuseBanned(session);
     const ended = await this.#store.unpair(session, 'next', { tell: 'partner', block: true });
     if (!ended) throw new ProtocolError(ErrorCode.NOT_PAIRED, 'block needs a partner: it blocks the current one');
+    this.#tellSafety('block', session, (safety) => safety.skipped(session));
     this.#observer.pairEnded(ended.pair, 'next');
     await this.#deliver(ended.events);
     return this.#requeue(session, preferences);
+  }
+
+  /**
+   * Reports the partner of `room` (current, or ended within the report window): the store keeps the
+   * report, blocks the partner for the caller and ends a current pair like `block` (the partner
+   * hears "next"); the caller is not queued again. Then `onReport` hears of it, off the ack's path.
+   */
+  async #report(session: SessionId, payload: unknown): Promise<CommandResults['report']> {
+    const { room, reason, details, evidence } = parseReport(payload);
+    await this.#refuseBanned(session);
+    const result = await this.#store.fileReport(session, {
+      room,
+      reason,
+      details: details ?? null,
+      evidence: evidence ?? null,
+    });
+    if (result.status === 'not-in-room') {
+      throw new ProtocolError(ErrorCode.NOT_IN_ROOM, 'report names a room you are in or were in a moment ago');
+    }
+    if (result.status === 'already-reported') {
+      throw new ProtocolError(ErrorCode.ALREADY_REPORTED, 'you have reported this room already');
+    }
+    if (result.ended) {
+      this.#observer.pairEnded(result.ended.pair, 'next');
+      await this.#deliver(result.ended.events);
+    }
+    this.#tellSafety('report', session, (safety) => safety.reported(result));
+    return { reportId: result.report.id };
+  }
+
+  /** Hands something to the safety hooks after the command's answer is decided: they never delay or fail it. */
+  #tellSafety(command: string, session: SessionId, tell: (safety: SafetyHooks) => void): void {
+    const safety = this.#safety;
+    if (!safety) return;
+    queueMicrotask(() => {
+      try {
+        tell(safety);
+      } catch (error) {
+        this.#onInternalError(error, { command, session });
+      }
+    });
   }
 
   /** Queues a session that may have been in a pair a moment ago (`next`, `block`). */
@@ -346,4 +439,13 @@ export class SignalingCore {
     this.#onInternalError(error, { command, session });
     return { code: ErrorCode.INTERNAL, message: 'internal error' };
   }
+}
+
+/** The refusal a banned client gets (its ban's reason is the operator's, not shown to the client). */
+export function bannedBody(ban: Ban): ErrorBody {
+  return {
+    code: ErrorCode.BANNED,
+    message: `banned until ${new Date(ban.until).toISOString()}`,
+    retryAfterMs: Math.max(0, ban.until - Date.now()),
+  };
 }

@@ -23,6 +23,8 @@ export class ChatView {
   readonly interestsInput = element('interests', HTMLInputElement);
   readonly nextButton = element('next', HTMLButtonElement);
   readonly leaveButton = element('leave', HTMLButtonElement);
+  readonly blockButton = element('block', HTMLButtonElement);
+  readonly reportButton = element('report', HTMLButtonElement);
   readonly #receipts = new Map<number, HTMLElement>();
   #typingTimer: ReturnType<typeof setTimeout> | undefined;
   #open = false;
@@ -61,10 +63,22 @@ export class ChatView {
     this.#online.hidden = online === undefined;
   }
 
-  /** Which of New partner and Leave make sense now. */
-  setControls({ next, leave }: { next: boolean; leave: boolean }): void {
+  /** Which of New partner, Leave, Block and Report make sense now. */
+  setControls({
+    next,
+    leave,
+    block,
+    report,
+  }: {
+    next: boolean;
+    leave: boolean;
+    block: boolean;
+    report: boolean;
+  }): void {
     this.nextButton.disabled = !next;
     this.leaveButton.disabled = !leave;
+    this.blockButton.disabled = !block;
+    this.reportButton.disabled = !report;
   }
 
   /** Calls `submit` with the typed text when the user sends; clears the input if it returns true. */
@@ -158,7 +172,8 @@ export class ChatView {
   }
 }
 
-function element<T extends HTMLElement>(id: string, type: new () => T): T {
+/** The page's element `id`, of `type`; throws when the page lacks it. */
+export function element<T extends HTMLElement>(id: string, type: new () => T): T {
   const found = document.getElementById(id);
   if (!(found instanceof type)) return fail(`#${id}`);
   return found;

@@ -6,6 +6,7 @@
 import { ChatClient, ChatError } from '../client/chat/index.js';
 import type { Ack, JoinPreferences } from '../protocol/messages.js';
 import { ChatView } from './chat-view.js';
+import { type ReportForm, ReportView } from './report-view.js';
 import { connectSignaling } from './signaling-target.js';
 
 /** While the user types, a "typing" hint goes at most this often. */
@@ -45,13 +46,21 @@ const chat = new ChatClient(location.origin, {
 
 /** Connected to the server at the moment (New partner and Leave need it). */
 let connected = false;
-/** A New partner or Leave click the server has not answered yet. */
+/** A New partner, Leave, Block or Report click the server has not answered yet. */
 let pending = false;
+/** Pairs this page has reported: once each (the server refuses a second report). */
+const reported = new Set<string>();
 
 /** The buttons follow the chat's state, as the server last told it. */
 function updateControls(): void {
   const ready = connected && !pending;
-  view.setControls({ next: ready && chat.state !== 'waiting', leave: ready && chat.state !== 'idle' });
+  const room = chat.reportableRoom;
+  view.setControls({
+    next: ready && chat.state !== 'waiting',
+    leave: ready && chat.state !== 'idle',
+    block: ready && (chat.state === 'paired' || chat.state === 'open'),
+    report: ready && room !== undefined && !reported.has(room),
+  });
 }
 
 chat.signaling.onConnect(() => {
@@ -111,6 +120,10 @@ chat.on('error', (error) => {
     case 'UNREACHABLE':
       view.setStatus('error', 'Cannot reach the chat server. Trying again…');
       return;
+    case 'BANNED':
+      reportView.close();
+      view.setStatus('error', bannedInWords(error.bannedUntil));
+      return;
     default:
       view.addNotice(`Error: ${error.message}`);
   }
@@ -167,6 +180,56 @@ async function showOnline(): Promise<void> {
 }
 void showOnline();
 setInterval(() => void showOnline(), STATS_EVERY_MS);
+view.blockButton.addEventListener('click', () => {
+  void command(chat.block(preferences())).then((ack) => {
+    if (ack?.ok) view.addNotice("Blocked. You won't be matched with this person again.");
+  });
+});
+
+const reportView = new ReportView(sendReport);
+view.reportButton.addEventListener('click', () => reportView.open(chat.keptMessages().length));
+
+/** Sends the Report form; resolves with what to tell the user in the form when it was not sent. */
+async function sendReport({ reason, details, attachEvidence }: ReportForm): Promise<string | undefined> {
+  const room = chat.reportableRoom;
+  pending = true;
+  updateControls();
+  try {
+    const ack = await chat.report(reason, { ...(details ? { details } : {}), attachEvidence });
+    if (!ack.ok) {
+      if (ack.error.code === 'ALREADY_REPORTED' && room !== undefined) reported.add(room);
+      return reportRefusalInWords(ack.error);
+    }
+    if (room !== undefined) reported.add(room);
+    const done = "Reported. You won't be matched with this person again.";
+    view.addNotice(done);
+    // Reporting the current partner ended the chat; a report of the last one leaves the present as it is.
+    if (chat.state === 'idle') {
+      view.showCommon([]);
+      view.setStatus('idle', `${done} Press New partner to chat again.`);
+    }
+    return undefined;
+  } catch {
+    return 'The server did not answer in time. Check your connection and try again.';
+  } finally {
+    pending = false;
+    updateControls();
+  }
+}
+
+function reportRefusalInWords(error: { code: string; message: string; retryAfterMs?: number }): string {
+  switch (error.code) {
+    case 'ALREADY_REPORTED':
+      return 'You have reported this person already.';
+    case 'NOT_IN_ROOM':
+      return 'That chat ended too long ago to report.';
+    case 'INVALID_PAYLOAD':
+      return `The report could not be sent as it is: ${error.message}`;
+    default:
+      return refusalInWords(error);
+  }
+}
+
 view.leaveButton.addEventListener('click', () => {
   void command(chat.leave()).then((ack) => {
     // By the time the answer is in, a later click may have moved on: go by the chat's state.
@@ -202,9 +265,37 @@ function refusalInWords({ code, message, retryAfterMs }: { code: string; message
       return 'The server cannot pair anyone right now. Try again in a moment.';
     case 'INTERNAL':
       return 'Something went wrong on the server. Try again.';
+    case 'BANNED':
+      return bannedInWords(retryAfterMs === undefined ? undefined : Date.now() + retryAfterMs);
     default:
       return `The server did not do that: ${message}`;
   }
+}
+
+/** A ban, for the person banned: that it is one, and when it ends. */
+function bannedInWords(until: number | undefined): string {
+  const why = 'You cannot use this chat for now: people you chatted with reported you, or the operator banned you.';
+  if (until === undefined) return `${why} No end was given.`;
+  const end = new Date(until);
+  const sameDay = end.toDateString() === new Date().toDateString();
+  const at = sameDay ? end.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : end.toLocaleString();
+  return `${why} It ends at ${at} (in ${duration(until - Date.now())}). Try again then.`;
+}
+
+/** "40 seconds", "12 minutes", "3 hours", "2 days": rounded up, for people. */
+function duration(ms: number): string {
+  const units: Array<[string, number]> = [
+    ['day', 86_400_000],
+    ['hour', 3_600_000],
+    ['minute', 60_000],
+  ];
+  for (const [unit, size] of units) {
+    if (ms >= size * (unit === 'minute' ? 1 : 2)) {
+      const n = Math.ceil(ms / size);
+      return `${n} ${unit}${n === 1 ? '' : 's'}`;
+    }
+  }
+  return seconds(ms);
 }
 
 function inSeconds(error: ChatError): string {

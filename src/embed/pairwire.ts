@@ -4,6 +4,7 @@
  * everything it uses (store, metrics registry, limits, timers): two in one process share nothing.
  * The standalone server (src/app.ts) is one user of this.
  */
+import { randomBytes } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Express } from 'express';
@@ -25,8 +26,10 @@ import { type ResolveAddresses, watchFlyMachines } from '../observability/fly-ma
 import { logObserver } from '../observability/log-observer.js';
 import { createMetrics } from '../observability/metrics.js';
 import { ORIGIN_REFUSAL } from '../protocol/origin-check.js';
+import { createSafety } from '../safety/safety.js';
+import { subjectOf } from '../safety/subject.js';
 import { MemoryPairingStore } from '../store/memory-store.js';
-import { matchRules, type PairingStore } from '../store/pairing-store.js';
+import { matchRules, type PairingStore, reportRules } from '../store/pairing-store.js';
 import { bindSocketIo } from '../transports/socketio/connection.js';
 import { originGuard } from '../transports/socketio/origin-guard.js';
 import type { SignalingNamespace, SignalingServer } from '../transports/socketio/types.js';
@@ -183,7 +186,16 @@ function assemble(config: Config, deps: PairwireDeps) {
   const { redisUrl } = config;
   const cluster: RedisCluster | undefined = redisUrl ? createRedisCluster({ ...config, redisUrl }, logger) : undefined;
   const outbox = { maxEvents: config.outboxMaxEvents, maxBytes: config.outboxMaxBytes };
-  const store = deps.store ?? cluster?.store ?? new MemoryPairingStore({ outbox, matching: matchRules(config) });
+  const store =
+    deps.store ??
+    cluster?.store ??
+    new MemoryPairingStore({ outbox, matching: matchRules(config), reports: reportRules(config) });
+
+  // Without SUBJECT_SALT, subjects (and so bans) differ between instances and restarts: say so.
+  const salt = config.subjectSalt ?? randomBytes(32).toString('hex');
+  if (config.subjectSalt === undefined && cluster) {
+    logger.warn('SUBJECT_SALT is unset: each instance hashes subjects its own way, so bans hold on one instance only');
+  }
 
   const turn = turnSettings(config);
   const delivery = new LocalDelivery(store, {
@@ -204,9 +216,11 @@ function assemble(config: Config, deps: PairwireDeps) {
     leaseMs: config.resumeGraceMs,
     renew: true,
   });
+  const safety = createSafety(config, store, logger);
   const core = new SignalingCore({
     store,
     delivery,
+    safety: safety.hooks,
     limits: { maxSdpBytes: config.maxSdpBytes, maxCandidateBytes: config.maxCandidateBytes },
     resumeGraceMs: config.resumeGraceMs,
     matchFallbackMs: config.matchFallbackMs,
@@ -227,12 +241,15 @@ function assemble(config: Config, deps: PairwireDeps) {
       maxInFlight: config.maxInFlight,
       delivery,
       iceServers: (session) => iceServersFor(config.iceServers, turn, session),
+      subjectOf: (address, device) => subjectOf(salt, address, device),
       heartbeatMs: Math.floor(config.resumeGraceMs / 3),
       limits: config,
       logger,
       observeWait: metrics.observeWait,
       onError: (err, context) => logger.warn({ err, ...context }, 'background task failed'),
     });
+    // Bans made anywhere (the admin API of any instance, an automatic ban) close the subject's connections here.
+    const stopBans = store.watchBans((ban) => binding.disconnectBanned(ban));
     let closing: Promise<void> | undefined;
     return {
       config,
@@ -255,6 +272,8 @@ function assemble(config: Config, deps: PairwireDeps) {
             await binding.drain();
           } finally {
             stopWatching();
+            stopBans();
+            safety.close();
             gate.close();
             if (store !== cluster?.store) await store.close();
             await cluster?.close();

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import { turnSettings } from '../ice/turn-credentials.js';
 import type { PairingStore } from '../store/pairing-store.js';
+import { adminRoutes } from './admin-routes.js';
 import { demoPage } from './demo-page.js';
 import { healthRoutes } from './health.js';
 import { iceServersRoute } from './ice-servers-route.js';
@@ -32,6 +33,7 @@ export function createHttpApp(config: Config, parts: HttpAppParts): Express {
   app.use(originCheckRoute(config.corsOrigins));
   app.use(statsRoute(parts.store));
   if (parts.metrics) app.use(metricsRoute(parts.metrics, config.metricsToken));
+  app.use(adminRoutes(parts.store, config.adminToken));
   if (parts.demo) app.use(demoPage());
   return app;
 }

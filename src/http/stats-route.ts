@@ -12,8 +12,26 @@ export const STATS_CACHE_MS = 2000;
  */
 export function statsRoute(store: PairingStore, cacheMs = STATS_CACHE_MS): Router {
   const router = Router();
-  let cached: { at: number; answer: Promise<LiveStats> } | undefined;
+  const stats = cachedStats(store, cacheMs);
   router.get('/stats', async (_req, res) => {
+    try {
+      const counts = await stats();
+      res.set('Cache-Control', `public, max-age=${Math.floor(cacheMs / 1000)}`);
+      res.json(counts);
+    } catch {
+      res.status(503).json({ status: 'unavailable' });
+    }
+  });
+  return router;
+}
+
+/**
+ * The store's live counts, asked at most once per `cacheMs` (GET /stats, GET /admin/stats):
+ * callers meanwhile share the answer, or the one question in flight.
+ */
+export function cachedStats(store: PairingStore, cacheMs = STATS_CACHE_MS): () => Promise<LiveStats> {
+  let cached: { at: number; answer: Promise<LiveStats> } | undefined;
+  return () => {
     const now = Date.now();
     if (!cached || now - cached.at >= cacheMs) {
       const answer = store.stats();
@@ -23,13 +41,6 @@ export function statsRoute(store: PairingStore, cacheMs = STATS_CACHE_MS): Route
         if (cached?.answer === answer) cached = undefined;
       });
     }
-    try {
-      const stats = await cached.answer;
-      res.set('Cache-Control', `public, max-age=${Math.floor(cacheMs / 1000)}`);
-      res.json(stats);
-    } catch {
-      res.status(503).json({ status: 'unavailable' });
-    }
-  });
-  return router;
+    return cached.answer;
+  };
 }

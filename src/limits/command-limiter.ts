@@ -5,7 +5,7 @@ export interface CommandLimits {
   sdpPerSecond: number;
   /** ICE candidates, end-of-candidates and anything unrecognised, per second (burst twice that). */
   candidatesPerSecond: number;
-  /** join, next, block and leave per second (burst twice that): no pairing churn loops. */
+  /** join, next, block, leave and report per second (burst twice that): no pairing churn loops. */
   pairingPerSecond: number;
   /** Refused commands tolerated (refilling one per second) before the client is disconnected. */
   abuseStrikes: number;
@@ -52,7 +52,8 @@ export type Budget = 'sdp' | 'candidates' | 'pairing';
 
 /** Which budget a command draws from; anything unrecognised counts as a candidate. */
 export function budgetOf(event: string, payload: unknown): Budget {
-  if (event === 'join' || event === 'next' || event === 'leave' || event === 'block') return 'pairing';
+  if (event === 'join' || event === 'next' || event === 'leave' || event === 'block' || event === 'report')
+    return 'pairing';
   if (event === 'signal') {
     const type = typeof payload === 'object' && payload !== null ? (payload as { type?: unknown }).type : undefined;
     if (type === 'offer' || type === 'answer') return 'sdp';

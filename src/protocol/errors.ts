@@ -27,6 +27,16 @@ export const ErrorCode = {
    * retrying. The handshake itself is refused; a page learns this code from GET /origin-check.
    */
   ORIGIN_NOT_ALLOWED: 'ORIGIN_NOT_ALLOWED',
+  /** `report` named a room the sender was never in, or one that ended more than REPORT_WINDOW_MS ago. */
+  NOT_IN_ROOM: 'NOT_IN_ROOM',
+  /** `report` of a room the sender has reported already: one report per pair and reporter. */
+  ALREADY_REPORTED: 'ALREADY_REPORTED',
+  /**
+   * The operator banned this client (by its subject: docs/security.md), or it was banned
+   * automatically; `retryAfterMs` says when the ban ends. Refused at connection and at
+   * join/next/block/report; a connection open when the ban is made is closed.
+   */
+  BANNED: 'BANNED',
   /** The pairing store cannot be reached right now; nothing changed, retry later. */
   UNAVAILABLE: 'UNAVAILABLE',
   /** An unexpected server fault; nothing the client did. */
@@ -38,7 +48,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export interface ErrorBody {
   code: ErrorCode;
   message: string;
-  /** Only with RATE_LIMITED: how long to wait before the next attempt. */
+  /** Only with RATE_LIMITED and BANNED: how long to wait before the next attempt. */
   retryAfterMs?: number;
 }
 

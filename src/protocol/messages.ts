@@ -58,8 +58,40 @@ export interface AckPayload {
   seq: number;
 }
 
+/** Why a user reports a partner: a fixed list, so operators can sort and count reports. */
+export const REPORT_REASONS = ['spam', 'harassment', 'sexual-content', 'minor-safety', 'other'] as const;
+export type ReportReason = (typeof REPORT_REASONS)[number];
+
+/** The longest `details` a report may carry, in characters (code points). */
+export const MAX_REPORT_DETAILS_CHARS = 500;
+/** The most `evidence` a report may carry, as JSON in UTF-8 bytes (4 KiB). */
+export const MAX_REPORT_EVIDENCE_BYTES = 4096;
+
+/** One chat message the reporter's client kept and chose to attach; the server never sees chat otherwise. */
+export interface EvidenceMessage {
+  from: 'self' | 'partner';
+  text: string;
+  /** When it was sent or received, in ms since the epoch, as the reporter's clock says. */
+  at: number;
+}
+
+/**
+ * `report`: the partner of the pair `room` (the current one, or one that ended within
+ * REPORT_WINDOW_MS) broke the rules. The reported partner is blocked for the reporter; a current
+ * pair ends as with `block`. docs/protocol.md, "Reporting".
+ */
+export interface ReportPayload {
+  /** 1–128 characters: the `room` of `paired`. */
+  room: string;
+  reason: ReportReason;
+  /** At most MAX_REPORT_DETAILS_CHARS characters. */
+  details?: string | undefined;
+  /** At most MAX_REPORT_EVIDENCE_BYTES of JSON (UTF-8). */
+  evidence?: EvidenceMessage[] | undefined;
+}
+
 /** Commands a client may send, by event name. Anything else is UNKNOWN_EVENT. */
-export const COMMANDS = ['join', 'signal', 'next', 'leave', 'ack', 'block'] as const;
+export const COMMANDS = ['join', 'signal', 'next', 'leave', 'ack', 'block', 'report'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export function isCommand(event: string): event is Command {
@@ -152,4 +184,6 @@ export interface CommandResults {
   block: { status: 'waiting' | 'paired' };
   leave: { status: 'idle' };
   ack: Record<never, never>;
+  /** The id the operator knows the report by. */
+  report: { reportId: string };
 }

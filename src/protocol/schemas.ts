@@ -11,12 +11,17 @@ import {
   type AckPayload,
   type Command,
   type CommandResults,
+  type EvidenceMessage,
   type IceCandidateInit,
   type IceServer,
   type JoinPreferences,
   MAX_FALLBACK_MS,
   MAX_INTEREST_CHARS,
   MAX_INTERESTS,
+  MAX_REPORT_DETAILS_CHARS,
+  MAX_REPORT_EVIDENCE_BYTES,
+  REPORT_REASONS,
+  type ReportPayload,
   type ServerEventName,
   type ServerEvents,
   type Signal,
@@ -88,6 +93,36 @@ export const joinPayloadSchema = z.union([
  */
 export const ackPayloadSchema = z.strictObject({ seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
 
+// TextEncoder rather than Buffer, like the rest of the protocol.
+const utf8 = new TextEncoder();
+
+/** One chat message the reporter's client kept and chose to attach. */
+export const evidenceMessageSchema = z.strictObject({
+  from: z.enum(['self', 'partner']),
+  text: z.string(),
+  at: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+});
+
+/** `report`: docs/protocol.md, "Reporting". */
+export const reportPayloadSchema = z.strictObject({
+  room: z.string().min(1).max(128),
+  reason: z.enum(REPORT_REASONS),
+  details: z
+    .string()
+    .refine(
+      (text) => [...text].length <= MAX_REPORT_DETAILS_CHARS,
+      `details is at most ${MAX_REPORT_DETAILS_CHARS} characters`,
+    )
+    .optional(),
+  evidence: z
+    .array(evidenceMessageSchema)
+    .refine(
+      (messages) => utf8.encode(JSON.stringify(messages)).length <= MAX_REPORT_EVIDENCE_BYTES,
+      `evidence is at most ${MAX_REPORT_EVIDENCE_BYTES} bytes of JSON`,
+    )
+    .optional(),
+});
+
 // ---------------------------------------------------------------------------------------------
 // Server → client (the server builds these values itself: the schemas document them)
 
@@ -98,7 +133,7 @@ export const errorCodeSchema = z
 export const errorBodySchema = z.object({
   code: errorCodeSchema,
   message: z.string().describe('For people; may change.'),
-  retryAfterMs: z.number().int().min(0).optional().describe('Only with RATE_LIMITED: how long to wait.'),
+  retryAfterMs: z.number().int().min(0).optional().describe('Only with RATE_LIMITED and BANNED: how long to wait.'),
 });
 
 export const iceServerSchema = z.object({
@@ -148,6 +183,7 @@ export const commandSchemas = {
   leave: { payload: emptyPayloadSchema, optional: true, result: status('idle') },
   ack: { payload: ackPayloadSchema, optional: false, result: z.object({}) },
   block: { payload: joinPayloadSchema, optional: true, result: status('waiting', 'paired') },
+  report: { payload: reportPayloadSchema, optional: false, result: z.object({ reportId: z.string() }) },
 } satisfies Record<Command, { payload: z.ZodType; optional: boolean; result: z.ZodObject }>;
 
 /** `{ ok: true, ...result }` or `{ ok: false, error }`: the acknowledgement of a command. */
@@ -166,8 +202,10 @@ export const schemasMatchTypes: [
   Same<z.infer<typeof signalSchema>, Signal>,
   Same<z.input<typeof joinPayloadSchema> & object, JoinPreferences>,
   Same<z.infer<typeof ackPayloadSchema>, AckPayload>,
+  Same<z.infer<typeof evidenceMessageSchema>, EvidenceMessage>,
+  Same<z.infer<typeof reportPayloadSchema>, ReportPayload>,
   Same<z.infer<typeof errorBodySchema>, ErrorBody>,
   Same<z.infer<typeof iceServerSchema>, IceServer>,
   Same<{ [E in ServerEventName]: z.infer<(typeof serverEventSchemas)[E]> }, ServerEvents>,
   Same<{ [C in Command]: z.infer<(typeof commandSchemas)[C]['result']> }, CommandResults>,
-] = [true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true];

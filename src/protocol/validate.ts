@@ -1,6 +1,12 @@
 import { ErrorCode, ProtocolError } from './errors.js';
-import type { Signal } from './messages.js';
-import { ackPayloadSchema, emptyPayloadSchema, joinPayloadSchema, signalSchema } from './schemas.js';
+import type { ReportPayload, Signal } from './messages.js';
+import {
+  ackPayloadSchema,
+  emptyPayloadSchema,
+  joinPayloadSchema,
+  reportPayloadSchema,
+  signalSchema,
+} from './schemas.js';
 import { isWellFormedSignal } from './signal-shape.js';
 
 export interface PayloadLimits {
@@ -71,6 +77,18 @@ export function parseAck(raw: unknown): number {
   const parsed = ackPayloadSchema.safeParse(raw);
   if (!parsed.success) throw new ProtocolError(ErrorCode.INVALID_PAYLOAD, 'ack takes { seq: a non-negative integer }');
   return parsed.data.seq;
+}
+
+/** `report`'s `{ room, reason, details?, evidence? }`, or INVALID_PAYLOAD naming the first problem. */
+export function parseReport(raw: unknown): ReportPayload {
+  const parsed = reportPayloadSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue && issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : '';
+  throw new ProtocolError(
+    ErrorCode.INVALID_PAYLOAD,
+    `report takes { room, reason, details?, evidence? }: ${where}${issue?.message ?? 'invalid'}`,
+  );
 }
 
 function assertFits(text: string, maxBytes: number, what: string): void {

@@ -3,8 +3,10 @@ import type { LeaveReason, Signal } from '../protocol/messages.js';
 import {
   ANYONE,
   type Attached,
+  type Ban,
   DEFAULT_MATCH_RULES,
   DEFAULT_OUTBOX_LIMITS,
+  DEFAULT_REPORT_RULES,
   DEFAULT_SIGNAL_HOLD_MS,
   type EnqueueResult,
   eventBytes,
@@ -19,12 +21,19 @@ import {
   type Pair,
   type PairingStore,
   partnerOf,
+  REPORTABLE_ROOMS,
   type RelayResult,
   type RematchResult,
+  type ReportInput,
+  type ReportQuery,
+  type ReportResult,
+  type ReportRules,
   type SessionEvent,
   type SessionId,
   type SessionState,
   type SignalOrder,
+  type StoredReport,
+  type Subject,
 } from './pairing-store.js';
 import { SortedQueue } from './sorted-queue.js';
 
@@ -65,6 +74,19 @@ interface SessionRecord {
   recent: Map<SessionId, number>;
   /** The sessions it blocked. */
   blocked: Set<SessionId>;
+  /** Who is behind it (reports and bans). */
+  subject: Subject;
+  /** Its last REPORTABLE_ROOMS ended pairs, oldest first, by room: what it may still report. */
+  rooms: Map<string, EndedRoom>;
+}
+
+/** A pair a session was in, as a report needs it. */
+interface EndedRoom {
+  partner: SessionId;
+  /** The partner's subject when the pair ended (the partner may be forgotten since). */
+  partnerSubject: Subject;
+  endedAt: number;
+  reported: boolean;
 }
 
 /** A signal waiting for its turn; `signal` null for a turn that is only skipped. */
@@ -108,21 +130,36 @@ export class MemoryPairingStore implements PairingStore {
   readonly #limits: OutboxLimits;
   readonly #signalHoldMs: number;
   readonly #rules: MatchRules;
+  readonly #reportRules: ReportRules;
+  /** Kept reports, oldest first: bounded by ReportRules.maxReports and retentionMs. */
+  readonly #reports: StoredReport[] = [];
+  /** Bans by subject; an expired one is dropped when met. */
+  readonly #bans = new Map<Subject, Ban>();
+  readonly #banWatchers = new Set<(ban: Ban) => void>();
+  /** next/block counts by subject in the current window (#skipWindow, in units of its length). */
+  readonly #skips = new Map<Subject, number>();
+  #skipWindow = 0;
+  /** Makes report ids unique within one millisecond, like a stream's "<ms>-<n>". */
+  #lastReport = { at: 0, n: 0 };
 
-  constructor(options: { outbox?: OutboxLimits; signalHoldMs?: number; matching?: MatchRules } = {}) {
+  constructor(
+    options: { outbox?: OutboxLimits; signalHoldMs?: number; matching?: MatchRules; reports?: ReportRules } = {},
+  ) {
     this.#limits = options.outbox ?? DEFAULT_OUTBOX_LIMITS;
     this.#signalHoldMs = options.signalHoldMs ?? DEFAULT_SIGNAL_HOLD_MS;
     this.#rules = options.matching ?? DEFAULT_MATCH_RULES;
+    this.#reportRules = options.reports ?? DEFAULT_REPORT_RULES;
   }
 
   async attach(
     session: SessionId,
-    { resume, after = 0 }: { resume: boolean; after?: number },
+    { resume, after = 0, subject }: { resume: boolean; after?: number; subject?: Subject },
   ): Promise<Attached | null> {
     const known = this.#live(session);
     if (resume && !known) return null;
     const record = known ?? this.#register(session);
     record.expiresAt = null;
+    if (subject !== undefined) record.subject = subject;
     // What the client says it processed is acknowledged by saying so.
     if (resume) this.#trim(record, after);
     const replay = resume ? record.outbox.map(({ out }) => out) : [];
@@ -321,6 +358,24 @@ export class MemoryPairingStore implements PairingStore {
     return { pair, events };
   }
 
+  /** Ends `pair` for both sides; each live side remembers it, so it may still report it for a while. */
+  #endPair(pair: Pair): void {
+    this.#pairs.delete(pair.initiator);
+    this.#pairs.delete(pair.polite);
+    const now = Date.now();
+    const initiator = this.#sessions.get(pair.initiator);
+    const polite = this.#sessions.get(pair.polite);
+    if (initiator) this.#rememberRoom(initiator, pair.id, pair.polite, polite?.subject ?? '', now);
+    if (polite) this.#rememberRoom(polite, pair.id, pair.initiator, initiator?.subject ?? '', now);
+  }
+
+  #rememberRoom(record: SessionRecord, room: string, partner: SessionId, partnerSubject: Subject, now: number): void {
+    record.rooms.set(room, { partner, partnerSubject, endedAt: now, reported: false });
+    if (record.rooms.size <= REPORTABLE_ROOMS) return;
+    const oldest = record.rooms.keys().next().value;
+    if (oldest !== undefined) record.rooms.delete(oldest);
+  }
+
   /** Keeps `partner` as one of the last MatchRules.recentPartners of `record`. */
   #remember(record: SessionRecord, partner: SessionId, now: number): void {
     record.recent.delete(partner);
@@ -360,8 +415,7 @@ export class MemoryPairingStore implements PairingStore {
   ): Promise<{ pair: Pair; events: Outgoing[] } | null> {
     const pair = this.#pairs.get(session);
     if (!pair) return null;
-    this.#pairs.delete(pair.initiator);
-    this.#pairs.delete(pair.polite);
+    this.#endPair(pair);
     if (block) this.#sessions.get(session)?.blocked.add(partnerOf(pair, session));
     const to = tell === 'self' ? session : partnerOf(pair, session);
     const told = this.#append(to, { name: 'partner-left', room: pair.id, reason });
@@ -435,8 +489,7 @@ export class MemoryPairingStore implements PairingStore {
     const event = this.#append(partnerOf(pair, session), { name: 'signal', room: pair.id, signal });
     if (event) return { status: 'relayed', event };
     // The partner stopped reading and is lost: end the pair and say so to the sender.
-    this.#pairs.delete(pair.initiator);
-    this.#pairs.delete(pair.polite);
+    this.#endPair(pair);
     const told = this.#append(session, { name: 'partner-left', room: pair.id, reason: 'disconnect' });
     return { status: 'partner-gone', pair, events: told ? [told] : [] };
   }
@@ -487,6 +540,134 @@ export class MemoryPairingStore implements PairingStore {
     return session;
   }
 
+  async fileReport(reporter: SessionId, input: ReportInput): Promise<ReportResult> {
+    const record = this.#live(reporter);
+    if (!record) return { status: 'not-in-room' };
+    const now = Date.now();
+    const current = this.#pairs.get(reporter);
+    let ended: { pair: Pair; events: Outgoing[] } | null = null;
+    if (current?.id === input.room) {
+      this.#endPair(current);
+      const told = this.#append(partnerOf(current, reporter), {
+        name: 'partner-left',
+        room: current.id,
+        reason: 'next',
+      });
+      ended = { pair: current, events: told ? [told] : [] };
+    }
+    const room = record.rooms.get(input.room);
+    if (!room || room.endedAt < now - this.#reportRules.windowMs) return { status: 'not-in-room' };
+    if (room.reported) return { status: 'already-reported' };
+    room.reported = true;
+    record.blocked.add(room.partner);
+    const report: StoredReport = {
+      id: this.#reportId(now),
+      at: now,
+      ...input,
+      reporter: record.subject,
+      reported: room.partnerSubject,
+    };
+    this.#keepReport(report);
+    return { status: 'filed', report, partner: room.partner, ended, reporters: this.#reportersOf(report, reporter) };
+  }
+
+  async reports({ reason, since = 0, until = Number.POSITIVE_INFINITY, limit }: ReportQuery): Promise<StoredReport[]> {
+    this.#expireReports(Date.now());
+    const found: StoredReport[] = [];
+    for (let i = this.#reports.length - 1; i >= 0 && found.length < limit; i--) {
+      const report = this.#reports[i] as StoredReport;
+      if (report.at < since) break;
+      if (report.at > until || (reason !== undefined && report.reason !== reason)) continue;
+      found.push(report);
+    }
+    return found;
+  }
+
+  #reportId(now: number): string {
+    this.#lastReport =
+      now > this.#lastReport.at ? { at: now, n: 0 } : { at: this.#lastReport.at, n: this.#lastReport.n + 1 };
+    return `${this.#lastReport.at}-${this.#lastReport.n}`;
+  }
+
+  #keepReport(report: StoredReport): void {
+    this.#reports.push(report);
+    if (this.#reports.length > this.#reportRules.maxReports) this.#reports.shift();
+    this.#expireReports(report.at);
+  }
+
+  #expireReports(now: number): void {
+    const oldest = now - this.#reportRules.retentionMs;
+    let drop = 0;
+    while (drop < this.#reports.length && (this.#reports[drop] as StoredReport).at < oldest) drop++;
+    if (drop > 0) this.#reports.splice(0, drop);
+  }
+
+  /** Distinct reporters of the subject `report` names within the window (a reporter without a subject counts by session). */
+  #reportersOf(report: StoredReport, reporter: SessionId): number {
+    if (report.reported === '') return 0;
+    const from = report.at - this.#reportRules.reportersWindowMs;
+    const reporters = new Set<string>([report.reporter || reporter]);
+    for (let i = this.#reports.length - 2; i >= 0; i--) {
+      const earlier = this.#reports[i] as StoredReport;
+      if (earlier.at < from) break;
+      // Earlier reports without a subject cannot be told apart: each counts once.
+      if (earlier.reported === report.reported) reporters.add(earlier.reporter || earlier.id);
+    }
+    return reporters.size;
+  }
+
+  async ban(ban: Ban): Promise<void> {
+    this.#bans.set(ban.subject, ban);
+    for (const watcher of this.#banWatchers) watcher(ban);
+  }
+
+  async unban(subject: Subject): Promise<boolean> {
+    const had = this.#activeBan(subject) !== null;
+    this.#bans.delete(subject);
+    return had;
+  }
+
+  async banOf(subject: Subject): Promise<Ban | null> {
+    return this.#activeBan(subject);
+  }
+
+  async banOfSession(session: SessionId): Promise<Ban | null> {
+    const subject = this.#sessions.get(session)?.subject;
+    return subject ? this.#activeBan(subject) : null;
+  }
+
+  async bans(): Promise<Ban[]> {
+    for (const subject of this.#bans.keys()) this.#activeBan(subject);
+    return [...this.#bans.values()].sort((a, b) => a.until - b.until);
+  }
+
+  watchBans(onBan: (ban: Ban) => void): () => void {
+    this.#banWatchers.add(onBan);
+    return () => this.#banWatchers.delete(onBan);
+  }
+
+  async countSkip(session: SessionId, windowMs: number): Promise<{ subject: Subject; count: number } | null> {
+    const subject = this.#sessions.get(session)?.subject;
+    if (!subject) return null;
+    // Windows are fixed and shared by every subject: when one starts, every older count is moot.
+    const window = Math.floor(Date.now() / windowMs);
+    if (window !== this.#skipWindow) {
+      this.#skips.clear();
+      this.#skipWindow = window;
+    }
+    const count = (this.#skips.get(subject) ?? 0) + 1;
+    this.#skips.set(subject, count);
+    return { subject, count };
+  }
+
+  #activeBan(subject: Subject): Ban | null {
+    const ban = this.#bans.get(subject);
+    if (!ban) return null;
+    if (ban.until > Date.now()) return ban;
+    this.#bans.delete(subject);
+    return null;
+  }
+
   /** One process: every event comes back in the result of the call that appended it. */
   watch(): () => void {
     return () => {};
@@ -517,6 +698,10 @@ export class MemoryPairingStore implements PairingStore {
     this.#sessions.clear();
     this.#connections.clear();
     this.#expiries.length = 0;
+    this.#reports.length = 0;
+    this.#bans.clear();
+    this.#banWatchers.clear();
+    this.#skips.clear();
   }
 
   #register(session: SessionId): SessionRecord {
@@ -533,6 +718,8 @@ export class MemoryPairingStore implements PairingStore {
       connections: new Set(),
       recent: new Map(),
       blocked: new Set(),
+      subject: '',
+      rooms: new Map(),
     };
     this.#sessions.set(session, record);
     return record;

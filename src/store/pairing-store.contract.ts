@@ -13,12 +13,15 @@ import {
   type OutboxLimits,
   type PairingStore,
   partnerOf,
+  type ReportRules,
 } from './pairing-store.js';
+import { describeSafetyContract } from './safety-store.contract.js';
 
 export type StoreFactory = (options?: {
   outbox?: OutboxLimits;
   signalHoldMs?: number;
   matching?: MatchRules;
+  reports?: ReportRules;
 }) => Promise<PairingStore>;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -742,5 +745,7 @@ export function describePairingStoreContract(name: string, makeStore: StoreFacto
         expect(await store.detachConnection(c, 60_000)).toBeNull();
       });
     });
+
+    describeSafetyContract((options) => makeStore(options));
   });
 }

@@ -11,7 +11,7 @@
  * whose delivery was cut (a drop, a crash of either side's instance) is replayed on resume. The
  * client acknowledges what it processed and the outbox forgets it.
  */
-import type { LeaveReason, Signal } from '../protocol/messages.js';
+import type { EvidenceMessage, LeaveReason, ReportReason, Signal } from '../protocol/messages.js';
 
 /** Opaque, unguessable id of one client session; never shown to the partner. */
 export type SessionId = string;
@@ -143,6 +143,110 @@ export interface Heartbeat {
   due: SessionId[];
 }
 
+/**
+ * Who is behind a session, for reports and bans: a salted hash of its client's address and device
+ * token (src/safety/subject.ts), never the address itself. '' when the transport gave none.
+ */
+export type Subject = string;
+
+/** A report as the reporter made it (validated by the protocol layer). */
+export interface ReportInput {
+  room: string;
+  reason: ReportReason;
+  details: string | null;
+  /** Only what the reporter chose to attach. */
+  evidence: EvidenceMessage[] | null;
+}
+
+/** A report as the operator reads it (GET /admin/reports). Session ids never appear: they are bearer secrets. */
+export interface StoredReport extends ReportInput {
+  /** Opaque and unique; ordered by time in both stores (a Redis stream id, "<ms>-<n>"). */
+  id: string;
+  /** When it was filed, ms since the epoch (the store's clock). */
+  at: number;
+  reporter: Subject;
+  reported: Subject;
+}
+
+/** Bounds and windows of reports (REPORT_WINDOW_MS, REPORTS_MAX, REPORT_RETENTION_MS, AUTO_BAN_REPORTS_WINDOW_MS). */
+export interface ReportRules {
+  /** How long after a pair ended either side may still report it. */
+  windowMs: number;
+  /** The most reports kept (the oldest go first). */
+  maxReports: number;
+  /** How long a report is kept at most. */
+  retentionMs: number;
+  /** How far back `reporters` counts the distinct reporters of the reported subject. */
+  reportersWindowMs: number;
+}
+
+export const DEFAULT_REPORT_RULES: ReportRules = {
+  windowMs: 10 * 60_000,
+  maxReports: 10_000,
+  retentionMs: 90 * 24 * 60 * 60_000,
+  reportersWindowMs: 24 * 60 * 60_000,
+};
+
+/** The rules as configured (REPORT_WINDOW_MS, REPORTS_MAX, REPORT_RETENTION_MS). */
+export function reportRules(config: {
+  reportWindowMs: number;
+  reportsMax: number;
+  reportRetentionMs: number;
+}): ReportRules {
+  return {
+    ...DEFAULT_REPORT_RULES,
+    windowMs: config.reportWindowMs,
+    maxReports: config.reportsMax,
+    retentionMs: config.reportRetentionMs,
+  };
+}
+
+/** How many ended pairs of a session stay reportable (within ReportRules.windowMs): the newest ones. */
+export const REPORTABLE_ROOMS = 32;
+
+/** A report the store filed, as the core hands it on (ReportResult's `filed`). */
+export type FiledReport = Extract<ReportResult, { status: 'filed' }>;
+
+export type ReportResult =
+  /** The reporter was never in that room, or it ended more than the window ago, or the reporter is gone. */
+  | { status: 'not-in-room' }
+  /** The reporter reported that room before. */
+  | { status: 'already-reported' }
+  | {
+      status: 'filed';
+      report: StoredReport;
+      /** The reported partner, now blocked for the reporter. */
+      partner: SessionId;
+      /** The pair the report ended (it was current), with `partner-left` for the partner; null when it had ended. */
+      ended: { pair: Pair; events: Outgoing[] } | null;
+      /** Distinct reporters of `report.reported` within ReportRules.reportersWindowMs, this one included (0 for subject ''). */
+      reporters: number;
+    };
+
+/** GET /admin/reports: newest first, at most `limit`. */
+export interface ReportQuery {
+  reason?: ReportReason;
+  /** At or after this time (ms). */
+  since?: number;
+  /** At or before this time (ms). */
+  until?: number;
+  limit: number;
+}
+
+/** A ban of a subject: no session, no pairing, until `until`. */
+export interface Ban {
+  subject: Subject;
+  reason: string;
+  /** Who made it: the operator (admin API), or an automatic rule (docs/security.md). */
+  by: 'operator' | 'auto-reports' | 'auto-skips';
+  /** When it was made and when it ends, ms since the epoch. */
+  at: number;
+  until: number;
+}
+
+/** The longest ban: ten years (an operator's "for good"). */
+export const MAX_BAN_MS = 10 * 365 * 24 * 60 * 60_000;
+
 /** What GET /stats shows (docs/protocol.md, "Live counts"). */
 export interface LiveStats {
   online: number;
@@ -172,12 +276,13 @@ export interface Attached {
  */
 export interface PairingStore {
   /**
-   * Marks `session` live and owned by this process. With `resume`, the session must already be
+   * Marks `session` live and owned by this process, behind `subject` (kept with the session, for
+   * reports; a resumed session takes the subject of its new connection). With `resume`, the session must already be
    * known, unexpired and not lost: returns where it stands and its outbox after `after` (the
    * highest seq the client processed, which counts as acknowledged), or null (then it is lost and
    * a new one is needed).
    */
-  attach(session: SessionId, options: { resume: boolean; after?: number }): Promise<Attached | null>;
+  attach(session: SessionId, options: { resume: boolean; after?: number; subject?: Subject }): Promise<Attached | null>;
   /**
    * The connection dropped without a goodbye: the session leaves the queue but keeps its pair and
    * its outbox for `graceMs`, during which `attach(…, { resume: true })` brings it back.
@@ -289,6 +394,37 @@ export interface PairingStore {
    * that must not be undone), or when there is none.
    */
   detachConnection(connection: string, graceMs: number): Promise<SessionId | null>;
+  /**
+   * `reporter` reports its partner in `input.room`: the pair it is in now, or one of its last
+   * REPORTABLE_ROOMS pairs that ended within `windowMs`. In one atomic step: a current pair ends
+   * (`partner-left` "next" to the partner, as `unpair` with `block`), the partner is blocked for the
+   * reporter, and the report is kept (bounded by `maxReports` and `retentionMs`). One report per
+   * reporter and room.
+   */
+  fileReport(reporter: SessionId, input: ReportInput): Promise<ReportResult>;
+  /** Kept reports, newest first, filtered. */
+  reports(query: ReportQuery): Promise<StoredReport[]>;
+  /**
+   * Bans `ban.subject` until `ban.until` (replacing a ban it has), for every instance: each one's
+   * `watchBans` hears of it at once.
+   */
+  ban(ban: Ban): Promise<void>;
+  /** Lifts the ban of `subject`; false when it had none. */
+  unban(subject: Subject): Promise<boolean>;
+  /** The ban of `subject` in force now, or null. */
+  banOf(subject: Subject): Promise<Ban | null>;
+  /** The ban in force now of the subject behind `session` (attach's `subject`), or null. */
+  banOfSession(session: SessionId): Promise<Ban | null>;
+  /** Every ban in force now, the soonest to end first. */
+  bans(): Promise<Ban[]>;
+  /** Calls `onBan` with each ban made from now on, by any instance (this one included). Returns a stop function. */
+  watchBans(onBan: (ban: Ban) => void): () => void;
+  /**
+   * Counts one `next`/`block` of the subject behind `session` in the current window of `windowMs`
+   * (fixed windows, shared by every instance and every session of the subject); returns the
+   * subject and its count so far in the window, or null when the session has no subject.
+   */
+  countSkip(session: SessionId, windowMs: number): Promise<{ subject: Subject; count: number } | null>;
   /** How many sessions wait in the queue (leftovers of a crashed instance included until skipped). */
   queueLength(): Promise<number>;
   /**

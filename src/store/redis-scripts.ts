@@ -27,6 +27,17 @@
  *                          `#<tag>` → that tag as JSON (made by JS); deleted when it stops waiting
  *   P h:<session>  ZSET    its recent partners, scored by when they were paired (ms); the last N kept
  *   P b:<session>  SET     the sessions it blocked
+ *   P u:<session>  STRING  its subject (reports and bans: a salted hash, never an address)
+ *   P e:<session>  HASH    its last REPORTABLE_ROOMS ended pairs, by room: "<partner>\t<partner's
+ *                          subject>\t<ended at, ms>\t<0|1 reported>": what it may still report
+ *   P reports      STREAM  reports, fields `room`, `reason`, `details`, `evidence` (JSON), `reporter`,
+ *                          `reported` (subjects); MAXLEN ~ REPORTS_MAX and MINID ~ now − REPORT_RETENTION_MS
+ *                          at every XADD; the entry id is the report's id
+ *   P rs:<subject> ZSET    the subjects that reported it, scored by when (ms); PX = the counting window
+ *   P ban:<subject> STRING the subject's ban (JSON: Ban in pairing-store.ts); PX = until it ends
+ *   P bans         ZSET    banned subjects, scored by when their ban ends (ms): GET /admin/bans
+ *   P bans         CHANNEL (pub/sub) each ban as it is made, JSON: every instance disconnects the subject's sessions
+ *   P sk:<window>:<subject> STRING its next/block count in that fixed window; PX = the window
  *   P live         ZSET    every session, scored by when its s: expires (ms): ZCOUNT from now is
  *                          how many are alive, cluster-wide (GET /stats); set wherever s: is
  *   P pairs        ZSET    every pair id, scored by when its p: records expire; removed when it ends
@@ -42,7 +53,7 @@
  *                          connection closes without a goodbye (DETACH_CONNECTION)
  *   P conn:<conn>  STRING  the session a connection carries or carried last, same PX: frames still on
  *                          their way after the close count for it
- * A session's o:, c:, m:, h: and b: live exactly as long as its s: (set to the same PX whenever s: is set or
+ * A session's o:, c:, m:, h:, b:, u: and e: live exactly as long as its s: (set to the same PX whenever s: is set or
  * renewed, given s:'s remaining time when a write creates them, deleted with it on release or loss),
  * so nothing of a session outlives it.
  *
@@ -58,6 +69,8 @@
  * a UUID (nothing to escape), and the signal and the leave reason come in as JSON from JS and are
  * embedded verbatim.
  */
+
+import { REPORTABLE_ROOMS } from './pairing-store.js';
 
 /** Key names and the lifetime of a session's keys. ARGV[1] is always the prefix. */
 const SESSIONS = `
@@ -84,6 +97,8 @@ local function hold(session, holder, ttl)
   redis.call('PEXPIRE', key('m:', session), ttl)
   redis.call('PEXPIRE', key('h:', session), ttl)
   redis.call('PEXPIRE', key('b:', session), ttl)
+  redis.call('PEXPIRE', key('u:', session), ttl)
+  redis.call('PEXPIRE', key('e:', session), ttl)
 end
 
 -- Gives a key a write just created the session's remaining lifetime.
@@ -107,7 +122,7 @@ end
 -- A lost session: never matched, renewed or resumed again. Its pair, if any, is its partner's to end.
 local function forget(session)
   unqueue(session)
-  redis.call('DEL', key('s:', session), key('o:', session), key('c:', session), key('h:', session), key('b:', session), key('at:', session))
+  redis.call('DEL', key('s:', session), key('o:', session), key('c:', session), key('h:', session), key('b:', session), key('at:', session), key('u:', session), key('e:', session))
   redis.call('ZREM', prefix .. 'live', session)
 end
 
@@ -230,18 +245,41 @@ local function partner_left_event(room, reason_json)
   return '{"name":"partner-left","room":"' .. room .. '","reason":' .. reason_json .. '}'
 end
 
+-- The most ended pairs a session remembers (REPORTABLE_ROOMS in pairing-store.ts).
+local reportable_rooms = ${REPORTABLE_ROOMS}
+
+-- A live session remembers a pair that ended, so it may still report it for a while.
+local function remember_room(of, room, other, now)
+  if redis.call('EXISTS', key('s:', of)) == 0 then return end
+  local e = key('e:', of)
+  local subject = redis.call('GET', key('u:', other)) or ''
+  redis.call('HSET', e, room, other .. '\t' .. subject .. '\t' .. now .. '\t0')
+  expire_with(of, e)
+  if redis.call('HLEN', e) <= reportable_rooms then return end
+  local entries, oldest, oldest_at = redis.call('HGETALL', e), nil, nil
+  for i = 1, #entries, 2 do
+    local at = tonumber(string.match(entries[i + 1], '^[^\t]*\t[^\t]*\t([^\t]*)'))
+    if not oldest_at or at < oldest_at then oldest, oldest_at = entries[i], at end
+  end
+  redis.call('HDEL', e, oldest)
+end
+
 -- Deletes both members' records of the pair; the partner's only if it is the same pair, never a
--- record it may hold for a later one.
+-- record it may hold for a later one. Each side remembers the pair (remember_room).
 local function end_pair(me, pair, partner)
-  redis.call('ZREM', prefix .. 'pairs', (parse_pair(pair, me)))
+  local room = parse_pair(pair, me)
+  redis.call('ZREM', prefix .. 'pairs', room)
   redis.call('DEL', key('p:', me))
   local other = key('p:', partner)
   if redis.call('GET', other) == pair then redis.call('DEL', other) end
+  local now = clock_ms()
+  remember_room(me, room, partner, now)
+  remember_room(partner, room, me, now)
 end
 `;
 
 /**
- * ARGV: prefix, session, owner, leaseMs, pairTtlMs, resume ("1"/"0"), after (a seq).
+ * ARGV: prefix, session, owner, leaseMs, pairTtlMs, resume ("1"/"0"), after (a seq), subject ('' keeps it).
  * Returns nil (unknown, when resuming) or {status, pair record or '', outbox entries after `after`…};
  * status "requeue" is an idle session dropped while waiting. Entries only when resuming.
  */
@@ -253,7 +291,8 @@ local previous = redis.call('GET', key('s:', me))
 if resume and not previous then return false end
 -- A session the store does not know starts afresh: leftovers of an earlier one under this id
 -- (expiring a moment after its s:) must not number its events.
-if not previous then redis.call('DEL', key('o:', me), key('c:', me), key('m:', me), key('h:', me), key('b:', me)) end
+if not previous then redis.call('DEL', key('o:', me), key('c:', me), key('m:', me), key('h:', me), key('b:', me), key('u:', me), key('e:', me)) end
+if ARGV[8] ~= '' then redis.call('SET', key('u:', me), ARGV[8]) end
 hold(me, owner, lease)
 local out
 local pair = redis.call('GET', key('p:', me))
@@ -658,6 +697,98 @@ local told = partner
 if tell == 'self' then told = me end
 append(told, partner_left_event(room, reason), overhead)
 return reply('ended', pair)
+`;
+
+/**
+ * ARGV: outbox context, reporter, room, window ms, max reports, retention ms, reporters window ms,
+ * reason, details ('' for none), evidence JSON ('' for none). Files the report (see
+ * PairingStore.fileReport). Returns {"not-in-room"}, {"already-reported"}, or {"filed", pair record
+ * or '' (the pair it ended), report id, reporter subject, reported subject, partner, at, distinct
+ * reporters, to, entry, …}.
+ */
+export const FILE_REPORT = `${OUTBOX}
+local me, room = ARGV[8], ARGV[9]
+local window, max_reports, retention, reporters_window = tonumber(ARGV[10]), ARGV[11], tonumber(ARGV[12]), tonumber(ARGV[13])
+local reason, details, evidence = ARGV[14], ARGV[15], ARGV[16]
+if redis.call('EXISTS', key('s:', me)) == 0 then return {'not-in-room'} end
+local ended = ''
+local pair = redis.call('GET', key('p:', me))
+if pair then
+  local current, partner = parse_pair(pair, me)
+  if current == room then
+    end_pair(me, pair, partner)
+    append(partner, partner_left_event(room, '"next"'), overhead)
+    ended = pair
+  end
+end
+local e = key('e:', me)
+local entry = redis.call('HGET', e, room)
+if not entry then return {'not-in-room'} end
+local partner, reported, ended_at, flag = string.match(entry, '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$')
+local now = clock_ms()
+if tonumber(ended_at) < now - window then return {'not-in-room'} end
+if flag == '1' then return {'already-reported'} end
+redis.call('HSET', e, room, partner .. '\t' .. reported .. '\t' .. ended_at .. '\t1')
+redis.call('SADD', key('b:', me), partner)
+expire_with(me, key('b:', me))
+local reporter = redis.call('GET', key('u:', me)) or ''
+local fields = {'room', room, 'reason', reason, 'reporter', reporter, 'reported', reported}
+if details ~= '' then fields[#fields + 1] = 'details'; fields[#fields + 1] = details end
+if evidence ~= '' then fields[#fields + 1] = 'evidence'; fields[#fields + 1] = evidence end
+local reports = prefix .. 'reports'
+local id = redis.call('XADD', reports, 'MAXLEN', '~', max_reports, '*', unpack(fields))
+redis.call('XTRIM', reports, 'MINID', '~', now - retention)
+local reporters = 0
+if reported ~= '' then
+  local rs = key('rs:', reported)
+  local who = reporter
+  if who == '' then who = 'session:' .. me end
+  redis.call('ZADD', rs, now, who)
+  redis.call('ZREMRANGEBYSCORE', rs, '-inf', now - reporters_window)
+  redis.call('PEXPIRE', rs, reporters_window)
+  reporters = redis.call('ZCARD', rs)
+end
+-- The report's time is its id's (XADD's clock may have passed into the next ms since \`now\`).
+local out = {'filed', ended, id, reporter, reported, partner, string.match(id, '^(%d+)'), reporters}
+for _, item in ipairs(appended) do out[#out + 1] = item end
+return out
+`;
+
+/** ARGV: prefix, subject, ban JSON, until (ms), ttl (ms). Keeps the ban and announces it to every instance. */
+export const BAN = `${SESSIONS}
+local subject, ban, ends, ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+redis.call('SET', key('ban:', subject), ban, 'PX', ttl)
+local bans = prefix .. 'bans'
+redis.call('ZADD', bans, ends, subject)
+redis.call('ZREMRANGEBYSCORE', bans, '-inf', clock_ms())
+redis.call('PUBLISH', bans, ban)
+return 1
+`;
+
+/** ARGV: prefix, subject. Lifts its ban; returns 1 when it had one. */
+export const UNBAN = `${SESSIONS}
+redis.call('ZREM', prefix .. 'bans', ARGV[2])
+return redis.call('DEL', key('ban:', ARGV[2]))
+`;
+
+/** ARGV: prefix, session. The ban of the subject behind the session, or nil. */
+export const BAN_OF_SESSION = `${SESSIONS}
+local subject = redis.call('GET', key('u:', ARGV[2]))
+if not subject or subject == '' then return false end
+return redis.call('GET', key('ban:', subject))
+`;
+
+/**
+ * ARGV: prefix, session, window (its number), window ms. Counts one next/block of the session's
+ * subject; returns {subject, count in the window}, or nil when the session has no subject.
+ */
+export const COUNT_SKIP = `${SESSIONS}
+local subject = redis.call('GET', key('u:', ARGV[2]))
+if not subject or subject == '' then return false end
+local k = prefix .. 'sk:' .. ARGV[3] .. ':' .. subject
+local count = redis.call('INCR', k)
+if count == 1 then redis.call('PEXPIRE', k, ARGV[4]) end
+return {subject, count}
 `;
 
 /**

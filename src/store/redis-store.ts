@@ -1,12 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Redis, ReplyError } from 'ioredis';
 import { StoreUnavailableError } from '../protocol/errors.js';
-import type { LeaveReason, Signal } from '../protocol/messages.js';
+import type { EvidenceMessage, LeaveReason, ReportReason, Signal } from '../protocol/messages.js';
 import {
   ANYONE,
   type Attached,
+  type Ban,
   DEFAULT_MATCH_RULES,
   DEFAULT_OUTBOX_LIMITS,
+  DEFAULT_REPORT_RULES,
   DEFAULT_SIGNAL_HOLD_MS,
   type EnqueueResult,
   EVENT_OVERHEAD_BYTES,
@@ -23,25 +25,36 @@ import {
   type PairingStore,
   type RelayResult,
   type RematchResult,
+  type ReportInput,
+  type ReportQuery,
+  type ReportResult,
+  type ReportRules,
   type SessionId,
   type SessionState,
   type SignalOrder,
+  type StoredReport,
+  type Subject,
 } from './pairing-store.js';
 import { InboxReader, outgoing } from './redis-inbox.js';
 import {
   ACKNOWLEDGE,
   ATTACH,
+  BAN,
+  BAN_OF_SESSION,
   BIND_CONNECTION,
+  COUNT_SKIP,
   DEQUEUE,
   DETACH,
   DETACH_CONNECTION,
   ENQUEUE,
+  FILE_REPORT,
   HEARTBEAT,
   RELAY,
   RELAY_IN_ORDER,
   RELEASE,
   REPLAY,
   STATS,
+  UNBAN,
   UNPAIR,
 } from './redis-scripts.js';
 
@@ -68,6 +81,8 @@ export interface RedisStoreOptions {
   signalHoldMs?: number;
   /** Recent partners never paired again. Default DEFAULT_MATCH_RULES. */
   matching?: MatchRules;
+  /** Report window, bounds and retention. Default DEFAULT_REPORT_RULES. */
+  reports?: ReportRules;
 }
 
 /** Heartbeats carry many sessions; chunks keep each script short so Redis never stalls on one. */
@@ -117,7 +132,15 @@ const SCRIPTS = {
   dequeue: script(DEQUEUE),
   release: script(RELEASE),
   stats: script(STATS),
+  fileReport: script(FILE_REPORT),
+  ban: script(BAN),
+  unban: script(UNBAN),
+  banOfSession: script(BAN_OF_SESSION),
+  countSkip: script(COUNT_SKIP),
 };
+
+/** How many stream entries one XREVRANGE of GET /admin/reports reads while filtering. */
+const REPORTS_PAGE = 500;
 
 /** What the appending scripts return: status, pair record or '', then to, entry, to, entry, … */
 type AppendReply = [status: string, pair: string, ...appended: string[]];
@@ -137,7 +160,10 @@ export class RedisPairingStore implements PairingStore {
   readonly #ownsClient: boolean;
   readonly #signalHoldMs: number;
   readonly #rules: MatchRules;
+  readonly #reportRules: ReportRules;
   readonly #inboxes = new Set<InboxReader>();
+  /** The pub/sub connections of watchBans (a subscribed connection can do nothing else). */
+  readonly #subscribers = new Set<Redis>();
 
   constructor(options: RedisStoreOptions) {
     this.#redis = options.redis;
@@ -149,11 +175,12 @@ export class RedisPairingStore implements PairingStore {
     this.#ownsClient = options.ownsClient ?? false;
     this.#signalHoldMs = options.signalHoldMs ?? DEFAULT_SIGNAL_HOLD_MS;
     this.#rules = options.matching ?? DEFAULT_MATCH_RULES;
+    this.#reportRules = options.reports ?? DEFAULT_REPORT_RULES;
   }
 
   async attach(
     session: SessionId,
-    { resume, after = 0 }: { resume: boolean; after?: number },
+    { resume, after = 0, subject = '' }: { resume: boolean; after?: number; subject?: Subject },
   ): Promise<Attached | null> {
     const reply = (await this.#eval(SCRIPTS.attach, [
       session,
@@ -162,6 +189,7 @@ export class RedisPairingStore implements PairingStore {
       this.#pairTtl(0),
       resume ? '1' : '0',
       seqArg(after),
+      subject,
     ])) as [string, string, ...string[]] | null;
     if (!reply) return null;
     const [status, pair, ...entries] = reply;
@@ -391,6 +419,102 @@ export class RedisPairingStore implements PairingStore {
     };
   }
 
+  async fileReport(reporter: SessionId, input: ReportInput): Promise<ReportResult> {
+    const rules = this.#reportRules;
+    const reply = (await this.#eval(SCRIPTS.fileReport, [
+      ...this.#outboxContext(),
+      reporter,
+      input.room,
+      rules.windowMs,
+      rules.maxReports,
+      rules.retentionMs,
+      rules.reportersWindowMs,
+      input.reason,
+      input.details ?? '',
+      input.evidence ? JSON.stringify(input.evidence) : '',
+    ])) as string[];
+    const [status, pair = '', id = '', reporterSubject = '', reported = '', partner = '', at = '0', reporters = '0'] =
+      reply;
+    if (status !== 'filed') return { status: status === 'already-reported' ? status : 'not-in-room' };
+    return {
+      status,
+      report: { id, at: Number(at), ...input, reporter: reporterSubject, reported },
+      partner,
+      ended: pair ? { pair: parsePair(pair), events: appendedEvents(reply.slice(8)) } : null,
+      reporters: Number(reporters),
+    };
+  }
+
+  async reports({ reason, since, until, limit }: ReportQuery): Promise<StoredReport[]> {
+    const found: StoredReport[] = [];
+    let end = until === undefined ? '+' : String(Math.floor(until));
+    const start = since === undefined ? '-' : String(Math.ceil(since));
+    while (found.length < limit) {
+      // https://redis.io/commands/xrevrange/
+      const page = await this.#run(() =>
+        this.#redis.xrevrange(this.#key('reports'), end, start, 'COUNT', REPORTS_PAGE),
+      );
+      for (const [id, fields] of page) {
+        const report = storedReport(id, fields);
+        if (reason === undefined || report.reason === reason) found.push(report);
+        if (found.length === limit) break;
+      }
+      const last = page[page.length - 1];
+      if (page.length < REPORTS_PAGE || !last) break;
+      end = `(${last[0]}`;
+    }
+    return found;
+  }
+
+  async ban(ban: Ban): Promise<void> {
+    const ttl = Math.max(1, ban.until - Date.now());
+    await this.#eval(SCRIPTS.ban, [ban.subject, JSON.stringify(ban), ban.until, ttl]);
+  }
+
+  async unban(subject: Subject): Promise<boolean> {
+    return (await this.#eval(SCRIPTS.unban, [subject])) === 1;
+  }
+
+  async banOf(subject: Subject): Promise<Ban | null> {
+    // https://redis.io/commands/get/
+    return parseBan(await this.#run(() => this.#redis.get(this.#key(`ban:${subject}`))));
+  }
+
+  async banOfSession(session: SessionId): Promise<Ban | null> {
+    return parseBan((await this.#eval(SCRIPTS.banOfSession, [session])) as string | null);
+  }
+
+  async bans(): Promise<Ban[]> {
+    // https://redis.io/commands/zrangebyscore/
+    const subjects = await this.#run(() => this.#redis.zrangebyscore(this.#key('bans'), `(${Date.now()}`, '+inf'));
+    if (subjects.length === 0) return [];
+    // https://redis.io/commands/mget/
+    const records = await this.#run(() => this.#redis.mget(subjects.map((subject) => this.#key(`ban:${subject}`))));
+    return records.map(parseBan).filter((ban): ban is Ban => ban !== null);
+  }
+
+  /** Subscribes to the `P bans` channel on a connection of its own (https://redis.io/commands/subscribe/). */
+  watchBans(onBan: (ban: Ban) => void): () => void {
+    const subscriber = this.#redis.duplicate();
+    subscriber.on('error', () => {});
+    this.#subscribers.add(subscriber);
+    const channel = this.#key('bans');
+    subscriber.on('message', (from: string, message: string) => {
+      const ban = from === channel ? parseBan(message) : null;
+      if (ban) onBan(ban);
+    });
+    void subscriber.subscribe(channel).catch(() => {});
+    return () => {
+      if (this.#subscribers.delete(subscriber)) subscriber.disconnect();
+    };
+  }
+
+  async countSkip(session: SessionId, windowMs: number): Promise<{ subject: Subject; count: number } | null> {
+    const window = Math.floor(Date.now() / windowMs);
+    const counted = (await this.#eval(SCRIPTS.countSkip, [session, window, windowMs])) as [string, number] | null;
+    return counted ? { subject: counted[0], count: Number(counted[1]) } : null;
+  }
+
   async queueLength(): Promise<number> {
     // https://redis.io/commands/zcard/
     return this.#run(() => this.#redis.zcard(this.#key('q')));
@@ -410,6 +534,8 @@ export class RedisPairingStore implements PairingStore {
     const inboxes = [...this.#inboxes];
     this.#inboxes.clear();
     await Promise.all(inboxes.map((inbox) => inbox.stop()));
+    for (const subscriber of this.#subscribers) subscriber.disconnect();
+    this.#subscribers.clear();
     if (this.#ownsClient) await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 
@@ -472,6 +598,30 @@ export class RedisPairingStore implements PairingStore {
 function parsePair(record: string): Pair {
   const [id = '', initiator = '', polite = ''] = record.split('\n');
   return { id, initiator, polite };
+}
+
+/** A ban as kept (JSON of Ban), or null for none or one that has ended. */
+function parseBan(json: string | null): Ban | null {
+  if (!json) return null;
+  const ban = JSON.parse(json) as Ban;
+  return ban.until > Date.now() ? ban : null;
+}
+
+/** A stream entry of P reports as the report it is (written by FILE_REPORT: the fields are there). */
+function storedReport(id: string, flat: string[]): StoredReport {
+  const fields = new Map<string, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) fields.set(flat[i] as string, flat[i + 1] as string);
+  const evidence = fields.get('evidence');
+  return {
+    id,
+    at: Number(id.split('-')[0]),
+    room: fields.get('room') ?? '',
+    reason: (fields.get('reason') ?? 'other') as ReportReason,
+    details: fields.get('details') ?? null,
+    evidence: evidence ? (JSON.parse(evidence) as EvidenceMessage[]) : null,
+    reporter: fields.get('reporter') ?? '',
+    reported: fields.get('reported') ?? '',
+  };
 }
 
 /** to, entry, to, entry, … as the events they are. */

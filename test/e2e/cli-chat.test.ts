@@ -144,7 +144,7 @@ describe('npm run chat', () => {
     await page.getByRole('log').locator('.message.theirs').filter({ hasText: 'hello from a terminal' }).waitFor(WAIT);
 
     // An escape sequence from the page is printed inert.
-    await page.getByLabel('Message').fill('hi terminal \u001b[2J');
+    await page.getByLabel('Message', { exact: true }).fill('hi terminal \u001b[2J');
     await page.getByRole('button', { name: 'Send' }).click();
     expect(await cli.line(/^partner> hi terminal/)).toBe('partner> hi terminal \uFFFD[2J');
 
@@ -191,6 +191,48 @@ describe('npm run chat', () => {
     await other.line(/^partner> still here$/);
     expect(cli.child.exitCode).toBeNull();
   }, 40_000);
+
+  it('/report lists the reasons, refuses an unknown one, and /report! files one with the last messages; /block', async () => {
+    cli = startTerminalChat(server.url);
+    await cli.line(/^\* waiting for a partner/, 30_000);
+    other = startTerminalChat(server.url);
+    await cli.line(/^\* connected/, 20_000);
+    await other.line(/^\* connected/, 20_000);
+    cli.type('hello');
+    await other.line(/^partner> hello$/);
+    other.type('you are an idiot');
+    await cli.line(/^partner> you are an idiot$/);
+
+    cli.type('/report');
+    await cli.line(/^\* \/report <reason> \[what happened\]: reason is one of spam, harassment, sexual-content/);
+    cli.type('/report rude');
+    await cli.line(/^\* not sent: "rude" is not a reason/);
+    cli.type('/report! harassment insults');
+    expect(await cli.line(/^\* reported/)).toMatch(
+      /^\* reported with the last 2 messages: you won't be matched with this person again \(report .+\)$/,
+    );
+    await other.line(/^\* your partner left/);
+    const [report] = await server.app.store.reports({ limit: 10 });
+    expect(report).toMatchObject({
+      reason: 'harassment',
+      details: 'insults',
+      evidence: [
+        { from: 'self', text: 'hello' },
+        { from: 'partner', text: 'you are an idiot' },
+      ],
+    });
+    cli.type('/report spam');
+    await cli.line(/^\* you reported this chat already$/);
+
+    // /block: someone new, then blocked.
+    cli.type('/next');
+    const third = await server.connect();
+    await cli.line(/^\* connected/, 20_000);
+    await third.first('paired');
+    cli.type('/block');
+    await cli.line(/^\* blocked: you won't be matched with this person again$/);
+    expect(await third.first('partner-left')).toMatchObject({ reason: 'next' });
+  }, 60_000);
 
   it('--interests and --lang choose the partner: a shared interest beats a longer wait, and it is shown', async () => {
     const anyone = await server.connect();

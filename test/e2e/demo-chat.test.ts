@@ -80,11 +80,11 @@ describe('demo page in Chromium', () => {
     expect(await heard(alice, fromBob)).toBe(fromBob);
 
     // The typing hint travels over the DataChannel too, and the message it announced clears it.
-    await bob.getByLabel('Message').pressSequentially('Try');
+    await bob.getByLabel('Message', { exact: true }).pressSequentially('Try');
     await alice.getByText('Partner is typing…').waitFor(WAIT);
     mkdirSync('test-results', { recursive: true });
     await alice.screenshot({ path: 'test-results/demo-chat.png' });
-    await bob.getByLabel('Message').fill(afterTyping);
+    await bob.getByLabel('Message', { exact: true }).fill(afterTyping);
     await bob.getByRole('button', { name: 'Send' }).click();
     expect(await heard(alice, afterTyping)).toBe(afterTyping);
     await alice.getByText('Partner is typing…').waitFor({ state: 'hidden', ...WAIT });
@@ -150,7 +150,7 @@ describe('demo page in Chromium', () => {
 
     await bob.close();
     await statusSays(alice, 'Your partner left');
-    await expect(alice.getByLabel('Message').isDisabled()).resolves.toBe(true);
+    await expect(alice.getByLabel('Message', { exact: true }).isDisabled()).resolves.toBe(true);
   }, 40_000);
 
   it('Leave ends the chat for both; New partner queues again, for someone new', async () => {

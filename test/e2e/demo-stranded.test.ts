@@ -103,7 +103,7 @@ describe('demo page, when things go wrong', () => {
     const bob = await person(s);
     await Promise.all([statusSays(alice, 'Connected'), statusSays(bob, 'Connected')]);
 
-    const input = alice.getByLabel('Message');
+    const input = alice.getByLabel('Message', { exact: true });
     await input.focus();
     await alice.keyboard.insertText('x'.repeat(4500));
     expect((await input.inputValue()).length).toBe(4500);

@@ -11,7 +11,7 @@ export async function connected(...people: Page[]): Promise<void> {
 
 /** Types `text` into the message box and sends it. */
 export async function say(page: Page, text: string): Promise<void> {
-  await page.getByLabel('Message').fill(text);
+  await page.getByLabel('Message', { exact: true }).fill(text);
   await page.getByRole('button', { name: 'Send' }).click();
 }
 

@@ -5,8 +5,16 @@ import { SignalingClient, type SignalingClientOptions } from '../../src/client/i
 import { type Config, configWith } from '../../src/config.js';
 import type { ServerEvents } from '../../src/protocol/messages.js';
 
-/** Every test client comes from 127.0.0.1: per-address limits are raised unless a test sets its own. */
-export const LOAD_FROM_ONE_ADDRESS = { maxConnectionsPerIp: 100_000, connectionsPerMinutePerIp: 100_000 };
+/**
+ * Every test client comes from 127.0.0.1: per-address limits are raised unless a test sets its own,
+ * and so is the automatic ban for skipping faster than a person (clients without a device token
+ * from one address are one subject: a churning test would ban itself).
+ */
+export const LOAD_FROM_ONE_ADDRESS = {
+  maxConnectionsPerIp: 100_000,
+  connectionsPerMinutePerIp: 100_000,
+  autoBanSkipsPerMinute: 0,
+};
 
 export interface TestServer {
   app: PairwireApp;

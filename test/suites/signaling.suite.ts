@@ -2,9 +2,11 @@
  * The signaling behaviour end to end: a real server on a free port, real socket.io clients.
  * Parameterised by store, so the Redis store runs exactly these tests too.
  */
+
+import { io, type Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Config } from '../../src/config.js';
-import type { PairedPayload, Signal } from '../../src/protocol/messages.js';
+import type { Ack, PairedPayload, Signal } from '../../src/protocol/messages.js';
 import type { MatchRules, PairingStore } from '../../src/store/pairing-store.js';
 import { answer, candidate, endOfCandidates, offer } from '../fixtures/webrtc.js';
 import { type RecordingClient, startServer, type TestServer } from '../helpers/server.js';
@@ -21,10 +23,16 @@ export function describeSignalingSuite(
       server = undefined;
     });
 
+    let store: PairingStore;
     async function start(overrides: Partial<Config> = {}, matching?: MatchRules): Promise<TestServer> {
-      server = await startServer(overrides, { store: await makeStore(matching ? { matching } : {}) });
+      store = await makeStore(matching ? { matching } : {});
+      server = await startServer(overrides, { store });
       return server;
     }
+
+    /** `report`, sent as any client sends it (the SDK's own `report()` lives beside the clients). */
+    const report = (client: RecordingClient, payload: unknown) =>
+      client.socket.timeout(5000).emitWithAck('report', payload) as Promise<Ack<object>>;
 
     /** Two clients paired through explicit joins; returns them as [initiator, polite]. */
     async function pairOf(s: TestServer): Promise<[RecordingClient, RecordingClient, string]> {
@@ -189,6 +197,103 @@ export function describeSignalingSuite(
         expect(await c.join()).toEqual({ ok: true, status: 'paired' });
         expect((await c.first('paired')).room).toBe((await a.nth('paired', 1)).room);
         expect(b.all('paired')).toHaveLength(1);
+      });
+
+      it('report ends the pair like block, keeps the report, and refuses a repeat, a foreign room and bad shapes', async () => {
+        const s = await start({ autoJoin: false, pairingPerSecond: 100 }, { recentPartners: 0, recentMs: 0 });
+        const [a, b, room] = await pairOf(s);
+        const [c, d, otherRoom] = await pairOf(s);
+        const evidence = [{ from: 'partner', text: 'click my link', at: Date.now() }];
+        const filed = await report(a, { room, reason: 'spam', details: 'a bot', evidence });
+        expect(filed).toEqual({ ok: true, reportId: expect.any(String) });
+        expect(await b.first('partner-left')).toEqual({ room, reason: 'next' });
+        expect(await report(a, { room, reason: 'other' })).toMatchObject({
+          ok: false,
+          error: { code: 'ALREADY_REPORTED' },
+        });
+        expect(await report(a, { room: otherRoom, reason: 'spam' })).toMatchObject({
+          ok: false,
+          error: { code: 'NOT_IN_ROOM' },
+        });
+        for (const bad of [
+          { room, reason: 'rude' },
+          { room, reason: 'spam', details: 'x'.repeat(501) },
+          { room, reason: 'spam', evidence: [{ from: 'partner', text: 'x'.repeat(5000), at: 1 }] },
+          { room, reason: 'spam', extra: 1 },
+          undefined,
+        ]) {
+          expect(await report(c, bad)).toMatchObject({ ok: false, error: { code: 'INVALID_PAYLOAD' } });
+        }
+        // The refusals changed nothing: c and d are still paired.
+        expect(await c.signal(offer)).toEqual({ ok: true });
+        expect(d.all('partner-left')).toEqual([]);
+        const [kept] = await store.reports({ limit: 10 });
+        expect(kept).toMatchObject({
+          id: (filed as unknown as { reportId: string }).reportId,
+          room,
+          reason: 'spam',
+          evidence,
+        });
+        expect(kept?.reporter).toMatch(/^[0-9a-f]{64}$/);
+        expect(kept?.reported).toMatch(/^[0-9a-f]{64}$/);
+        // Both come from 127.0.0.1 without a device token: one subject (docs/security.md).
+        expect(kept?.reported).toBe(kept?.reporter);
+        // Never paired again, whatever the recent-partner rules.
+        expect(await a.join()).toEqual({ ok: true, status: 'waiting' });
+        expect(await b.join()).toEqual({ ok: true, status: 'waiting' });
+        expect(a.all('paired')).toHaveLength(1);
+      });
+
+      it('a ban disconnects the subject at once (its partner hears), refuses it at connect, and spares other devices', async () => {
+        const s = await start({ autoJoin: false });
+        // The SDK sends no device token yet: plain socket.io clients with `auth.device`.
+        const opened: Socket[] = [];
+        const connect = (n: number) => {
+          const socket = io(s.url, {
+            transports: ['websocket'],
+            reconnection: false,
+            auth: { device: `device-token-${n}`.padEnd(20, 'x') },
+          });
+          opened.push(socket);
+          return socket;
+        };
+        const command = (socket: Socket, event: string, ...payload: unknown[]) =>
+          socket.timeout(5000).emitWithAck(event, ...payload) as Promise<Ack<object>>;
+        const once = <T>(socket: Socket, event: string) => new Promise<T>((resolve) => socket.once(event, resolve));
+        try {
+          const [a, b] = [connect(1), connect(2)];
+          const pairedA = once<PairedPayload>(a, 'paired');
+          await command(a, 'join');
+          await command(b, 'join');
+          const { room } = await pairedA;
+          // Their subjects, as reports name them: b reports a.
+          expect(await command(b, 'report', { room, reason: 'harassment' })).toMatchObject({ ok: true });
+          const [kept] = await store.reports({ limit: 1 });
+          const subject = kept?.reported ?? '';
+          expect(subject).toMatch(/^[0-9a-f]{64}$/);
+          expect(subject).not.toBe(kept?.reporter);
+
+          // a's device again, paired with a third device.
+          const [c, d] = [connect(1), connect(3)];
+          const pairedC = once(c, 'paired');
+          await command(c, 'join');
+          await command(d, 'join');
+          await pairedC;
+          const told = once<unknown>(c, 'error');
+          // Every connection of the subject goes: a's first one too.
+          const gone = Promise.all([once(c, 'disconnect'), once(a, 'disconnect')]);
+          const partnerLeft = once<unknown>(d, 'partner-left');
+          await store.ban({ subject, reason: 'test', by: 'operator', at: Date.now(), until: Date.now() + 60_000 });
+          expect(await told).toMatchObject({ code: 'BANNED', retryAfterMs: expect.any(Number) });
+          await gone;
+          expect(await partnerLeft).toMatchObject({ reason: 'disconnect' });
+          // The same device cannot come back; another one can.
+          const refused = await once<Error & { data?: unknown }>(connect(1), 'connect_error');
+          expect(refused.data).toMatchObject({ code: 'BANNED', retryAfterMs: expect.any(Number) });
+          expect(await command(d, 'join')).toMatchObject({ ok: true });
+        } finally {
+          for (const socket of opened) socket.close();
+        }
       });
 
       it('bad preferences in the handshake leave the client idle and say why', async () => {

@@ -2,9 +2,11 @@ import type {
   Ack,
   Command,
   CommandResults,
+  EvidenceMessage,
   JoinPreferences,
   LeaveReason,
   PairedPayload,
+  ReportReason,
   Signal,
 } from '../../protocol/messages.js';
 import type { ConnectionRefusal, Signaling } from '../signaling.js';
@@ -12,6 +14,7 @@ import { SignalingClient, type SignalingClientOptions } from '../signaling-clien
 import { MAX_TEXT_LENGTH } from './channel-messages.js';
 import { ChatError } from './chat-error.js';
 import { Emitter } from './emitter.js';
+import { EvidenceRing, type EvidenceRingOptions } from './evidence-ring.js';
 import { PeerSession } from './peer-session.js';
 import type { PeerConnectionFactory } from './peer-types.js';
 
@@ -60,10 +63,33 @@ export interface ChatClientOptions<S extends Signaling = SignalingClient> {
    * deployment. The chat owns it from then on: `close()` closes it.
    */
   transport?: S;
+  /**
+   * How many of the last messages of the current (or last) chat are kept on this side, as
+   * evidence `report` may attach when asked to: at most `maxMessages` (default 20) and
+   * `maxBytes` as JSON (default 4096, the server's limit), the oldest dropped first. They never
+   * leave this client otherwise; `{ maxMessages: 0 }` keeps none.
+   */
+  evidence?: EvidenceRingOptions;
+}
+
+/** What `report` sends besides its reason. */
+export interface ReportOptions {
+  /** What happened, in the user's words (at most 500 characters). */
+  details?: string;
+  /** Attach the messages kept (`keptMessages()`): only when the user chose to. Default false. */
+  attachEvidence?: boolean;
 }
 
 /** Why a chat that was `open` ended. */
-export type ClosedReason = 'partner-left' | 'channel-closed' | 'failed' | 'next' | 'leave' | 'close';
+export type ClosedReason =
+  | 'partner-left'
+  | 'channel-closed'
+  | 'failed'
+  | 'next'
+  | 'leave'
+  | 'report'
+  | 'banned'
+  | 'close';
 
 export type ChatState = 'idle' | 'waiting' | 'paired' | 'open';
 
@@ -105,6 +131,12 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
   #state: ChatState = 'idle';
   /** The pair the server last put us in, while it lasts. */
   #room: string | undefined;
+  /** The pair the server last put us in, kept after it ended: the one `report` names. */
+  #lastRoom: string | undefined;
+  /** The last messages of the current or last chat, for `report` to attach. */
+  readonly #evidence: EvidenceRing;
+  /** When the ban the server announced ends (ms since the epoch; Infinity when it did not say). */
+  #bannedUntil: number | undefined;
   #session: PeerSession | undefined;
   /** The pair's peer connection is not made yet (`beforePeerConnection` runs): its signals wait here. */
   #preparing: Preparation | undefined;
@@ -135,6 +167,7 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
     this.#openTimeoutMs = options.openTimeoutMs ?? 15_000;
     this.#beforePeerConnection = options.beforePeerConnection;
     this.#preferences = options.preferences;
+    this.#evidence = new EvidenceRing(options.evidence);
     // Without a transport S is its default, SignalingClient (only an explicit type argument could say otherwise).
     this.signaling =
       options.transport ??
@@ -144,7 +177,11 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
     this.signaling.on('paired', (paired) => this.#enqueue(() => this.#onPaired(paired)));
     this.signaling.on('signal', (signal) => this.#enqueue(() => this.#onSignal(signal)));
     this.signaling.on('partner-left', ({ room, reason }) => this.#enqueue(() => this.#onPartnerLeft(room, reason)));
-    this.signaling.on('error', (error) => this.emit('error', new ChatError('SIGNALING', error.message)));
+    this.signaling.on('error', (error) => {
+      if (error.code !== 'BANNED') this.emit('error', new ChatError('SIGNALING', error.message));
+      // The server disconnects next; a transport that reports refusals says then what it will do.
+      else if (!this.signaling.onRefused) this.#onBanned(error.retryAfterMs, error.message);
+    });
     this.signaling.onRefused?.((refusal) => this.#onRefused(refusal));
     if (this.#preferences) this.signaling.setPreferences?.(this.#preferences);
     this.#answersInOrder = typeof this.signaling.onAnswer === 'function';
@@ -178,13 +215,34 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
     return this.#room;
   }
 
+  /** The pair `report` would name: the current one, else the last one (until the next pair). */
+  get reportableRoom(): string | undefined {
+    return this.#lastRoom;
+  }
+
+  /** While banned: when the ban ends (ms since the epoch; Infinity when the server did not say). */
+  get bannedUntil(): number | undefined {
+    if (this.#bannedUntil !== undefined && this.#bannedUntil <= Date.now()) this.#bannedUntil = undefined;
+    return this.#bannedUntil;
+  }
+
+  /**
+   * The last messages of the current or last chat, oldest first, as `report` would attach them
+   * (see the `evidence` option). Kept on this side only; cleared when the next pair starts.
+   */
+  keptMessages(): EvidenceMessage[] {
+    return this.#evidence.messages();
+  }
+
   /** Sends text to the partner over the DataChannel; returns its id (see `delivered`). */
   send(text: string): number {
     if (text.length > MAX_TEXT_LENGTH) {
       throw new ChatError('TOO_LONG', `a message is at most ${MAX_TEXT_LENGTH} characters`);
     }
     if (!this.#session) throw new ChatError('NOT_OPEN', 'no partner: wait for `open`');
-    return this.#session.send(text);
+    const id = this.#session.send(text);
+    this.#evidence.add({ from: 'self', text, at: Date.now() });
+    return id;
   }
 
   /** Tells the partner whether this side is typing (best effort, over the DataChannel). */
@@ -221,6 +279,46 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
       return Promise.resolve({ ok: false, error: { code: 'UNKNOWN_EVENT', message: 'this transport cannot block' } });
     }
     return this.#command('block', this.signaling.block(preferred));
+  }
+
+  /**
+   * Reports the partner of the current pair, or of the last one (the server takes reports for a
+   * while after a pair ended), with a reason and, if given, the user's `details`; the messages
+   * kept here go along only with `attachEvidence: true`. That partner is never paired with this
+   * client again. Reporting the current partner ends the pair (`closed` with reason `report` if
+   * the chat was open) and leaves this client idle, as after `leave`: `next()` for someone new.
+   * Refused without asking the server (`NOT_IN_ROOM`) when there was no pair; over a transport
+   * without `report`, `UNKNOWN_EVENT`. The server answers `ALREADY_REPORTED` for a second report
+   * of the same pair, and `NOT_IN_ROOM` once the pair ended too long ago.
+   */
+  async report(reason: ReportReason, options: ReportOptions = {}): Promise<Ack<CommandResults['report']>> {
+    const room = this.#lastRoom;
+    if (room === undefined) {
+      return Promise.resolve({ ok: false, error: { code: 'NOT_IN_ROOM', message: 'no chat to report yet' } });
+    }
+    if (!this.signaling.report) {
+      return Promise.resolve({ ok: false, error: { code: 'UNKNOWN_EVENT', message: 'this transport cannot report' } });
+    }
+    const evidence = options.attachEvidence ? this.#evidence.messages() : [];
+    const ack = await this.#command(
+      'report',
+      this.signaling.report({
+        room,
+        reason,
+        ...(options.details ? { details: options.details } : {}),
+        ...(evidence.length > 0 ? { evidence } : {}),
+      }),
+    );
+    // The server ended a current pair and does not queue the reporter: the ack is all the news.
+    // (By now a `next` sent meanwhile may have paired us anew: that pair is not the one reported.)
+    if (ack.ok) {
+      await this.#enqueue(() => {
+        if (this.#room !== room) return;
+        this.#wantsPartner = false;
+        this.#endPair('report');
+      });
+    }
+    return ack;
   }
 
   /** The preferences of this client's joins: these from now on, when given. */
@@ -276,11 +374,39 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
 
   /** A command's ack, in its place among the server's events. */
   #onAnswer(command: Command, ack: Ack<object>): void {
-    if (!ack.ok) return;
+    if (!ack.ok) {
+      if (ack.error.code === 'BANNED') this.#onBanned(ack.error.retryAfterMs, ack.error.message);
+      return;
+    }
     this.#enqueue(() => {
       if (command === 'leave') this.#onLeft();
-      else if (command !== 'signal') this.#wantsPartner = true;
+      // A report changes nothing of this client's wishes: of a current pair, the server's events tell.
+      else if (command !== 'signal' && command !== 'report') this.#wantsPartner = true;
     });
+  }
+
+  /**
+   * The server banned this client (in the handshake, with an `error` before disconnecting, or in
+   * a command's answer): one `BANNED` error per ban, however many of these said so.
+   */
+  #onBanned(retryAfterMs: number | undefined, message: string, retryInMs?: number): void {
+    if (this.#closed) return;
+    const until = retryAfterMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + retryAfterMs;
+    const known = this.bannedUntil;
+    // The same ban heard again (the answer, the event, the refused reconnection): not news.
+    if (known !== undefined && (known === until || Math.abs(known - until) < BAN_SAME_WITHIN_MS)) return;
+    this.#bannedUntil = until;
+    // The server ended the session and told the partner: the chat is over on this side too, even
+    // if the channel is still open (a ban is not for chatting on peer to peer).
+    this.#enqueue(() => this.#endPair('banned'));
+    const ends = Number.isFinite(until) ? `until ${new Date(until).toISOString()}` : 'with no end given';
+    this.emit(
+      'error',
+      new ChatError('BANNED', `${message} (${ends})`, {
+        ...(Number.isFinite(until) ? { bannedUntil: until } : {}),
+        ...(retryInMs === undefined ? {} : { retryInMs }),
+      }),
+    );
   }
 
   async #join(): Promise<void> {
@@ -339,6 +465,11 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
     if (this.#endedRooms.has(room)) return;
     this.#wantsPartner = true;
     const again = room === this.#room;
+    if (room !== this.#lastRoom) {
+      // A new partner: what was kept of the last chat goes, and reports name this pair now.
+      this.#evidence.clear();
+      this.#lastRoom = room;
+    }
     // The same pair again (a server that lost what it had sent, or a client that resumed without its
     // last seq): an open channel never needed the server; keep it.
     if (again && this.#session?.isOpen) return;
@@ -425,7 +556,10 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
           this.#state = 'open';
           this.emit('open', { room });
         },
-        message: (id, text) => this.emit('message', { room, id, text }),
+        message: (id, text) => {
+          this.#evidence.add({ from: 'partner', text, at: Date.now() });
+          this.emit('message', { room, id, text });
+        },
         delivered: (id) => this.emit('delivered', { room, id }),
         typing: (active) => this.emit('typing', { room, active }),
         closed: () => this.#sessionEnded(session, 'channel-closed', true),
@@ -481,8 +615,12 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
   }
 
   /** The connection was refused or got no answer: the app hears why, and whether it is retried. */
-  #onRefused({ code, message, retryInMs }: ConnectionRefusal): void {
+  #onRefused({ code, message, retryInMs, retryAfterMs }: ConnectionRefusal): void {
     if (this.#closed) return;
+    if (code === 'BANNED') {
+      this.#onBanned(retryAfterMs, message, retryInMs);
+      return;
+    }
     const known = code === 'RATE_LIMITED' || code === 'ORIGIN_NOT_ALLOWED' || code === 'UNREACHABLE';
     this.emit(
       'error',
@@ -511,6 +649,9 @@ interface Preparation {
   /** The open timeout, running from `paired` while the preparation lasts. */
   timer: ReturnType<typeof setTimeout>;
 }
+
+/** Two ban notices whose ends differ by less than this are the same ban (clocks and transit). */
+const BAN_SAME_WITHIN_MS = 5000;
 
 function openTimeout(openTimeoutMs: number): ChatError {
   return new ChatError('OPEN_TIMEOUT', `no DataChannel within ${openTimeoutMs} ms of pairing`);

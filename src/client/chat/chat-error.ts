@@ -12,6 +12,12 @@ export type ChatErrorCode =
   | 'RATE_LIMITED'
   /** The server does not take connections from this page's origin (its CORS_ORIGINS). Never retried. */
   | 'ORIGIN_NOT_ALLOWED'
+  /**
+   * This address or device is banned (after reports, or by the operator): `bannedUntil` says when
+   * it ends (absent when the server did not say). No connection is tried before then; the SDK
+   * tries again by itself after `retryInMs` when it is set, else it has stopped.
+   */
+  | 'BANNED'
   /** No server answered (network or server down). The connection is retried by itself. */
   | 'UNREACHABLE'
   /** `send` while no DataChannel is open. */
@@ -23,13 +29,16 @@ export class ChatError extends Error {
   override readonly name = 'ChatError';
   /** Set when the SDK tries again by itself, this long from now (a refused connection). */
   readonly retryInMs: number | undefined;
+  /** With `BANNED`: when the ban ends (ms since the epoch), when the server said. */
+  readonly bannedUntil: number | undefined;
 
   constructor(
     readonly code: ChatErrorCode,
     message: string,
-    options?: { cause?: unknown; retryInMs?: number },
+    options?: { cause?: unknown; retryInMs?: number; bannedUntil?: number },
   ) {
     super(message, options);
     this.retryInMs = options?.retryInMs;
+    this.bannedUntil = options?.bannedUntil;
   }
 }

@@ -1,6 +1,13 @@
 /** The chat SDK: a one-to-one text chat over a WebRTC DataChannel, paired by a pairwire server. */
 
 export type { JoinPreferences } from '../../protocol/messages.js';
+export {
+  type EvidenceMessage,
+  MAX_REPORT_DETAILS_CHARS,
+  MAX_REPORT_EVIDENCE_BYTES,
+  REPORT_REASONS,
+  type ReportReason,
+} from '../../protocol/messages.js';
 // The plain-WebSocket transport (API Gateway deployment), for `new ChatClient(url, { transport })`.
 export {
   type WebSocketConstructor,
@@ -15,6 +22,8 @@ export {
   type ChatEvents,
   type ChatState,
   type ClosedReason,
+  type ReportOptions,
 } from './chat-client.js';
 export { ChatError, type ChatErrorCode } from './chat-error.js';
+export type { EvidenceRingOptions } from './evidence-ring.js';
 export type { DataChannelLike, PeerConnectionFactory, PeerConnectionLike } from './peer-types.js';

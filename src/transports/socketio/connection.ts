@@ -1,12 +1,14 @@
 import type { Logger } from 'pino';
 import type { SignalingCore } from '../../core/signaling-core.js';
+import { bannedBody } from '../../core/signaling-core.js';
 import type { LocalDelivery, SessionLink } from '../../delivery/local-delivery.js';
 import { wireEvent } from '../../delivery/wire-event.js';
 import { CommandLimiter, type CommandLimits } from '../../limits/command-limiter.js';
 import { addressTag } from '../../observability/address-tag.js';
 import { type ErrorBody, ErrorCode } from '../../protocol/errors.js';
 import { type Ack, type IceServer, isCommand } from '../../protocol/messages.js';
-import type { SessionId, SignalOrder } from '../../store/pairing-store.js';
+import { deviceToken } from '../../safety/subject.js';
+import type { Ban, SessionId, SignalOrder, Subject } from '../../store/pairing-store.js';
 import { SerialQueue } from './serial-queue.js';
 import { establishSession } from './session.js';
 import type { SignalingNamespace, SignalingSocket } from './types.js';
@@ -24,6 +26,8 @@ export interface SocketIoBindingOptions {
   delivery: LocalDelivery;
   /** ICE servers for a session's `paired` (TURN credentials are minted per delivery). */
   iceServers: (session: SessionId) => IceServer[];
+  /** The subject of a client at this address with this device token (safety/subject.ts). */
+  subjectOf: (address: string, device: string | undefined) => Subject;
   logger: Logger;
   /** Reports how long a client waited in the queue before `paired`. */
   observeWait: (seconds: number) => void;
@@ -33,6 +37,8 @@ export interface SocketIoBindingOptions {
 export interface SocketIoBinding {
   /** Stops the heartbeat and waits for every client's pending commands and disconnect handling. */
   drain(): Promise<void>;
+  /** A ban was made (here or on another instance): the banned subject's connections here are told and closed. */
+  disconnectBanned(ban: Ban): void;
 }
 
 type AckFn = (response: Ack<object>) => void;
@@ -56,7 +62,14 @@ export function bindSocketIo(
   const queues = new Set<SerialQueue>();
   const { logger } = options;
 
-  // Per-address admission happens before this, at the engine.io handshake (limits/socketio-admission.ts).
+  // Per-address admission happens before this, at the engine.io handshake (limits/socketio-admission.ts);
+  // then a banned subject is refused: connect_error with data { code: 'BANNED', message, retryAfterMs }.
+  io.use((socket, next) => {
+    const device = deviceToken((socket.handshake.auth as { device?: unknown } | undefined)?.device);
+    socket.data.subject = options.subjectOf(socket.data.ip ?? '', device);
+    core.admit(socket.data.subject).then((refusal) => next(refusal ? connectError(refusal) : undefined));
+  });
+
   io.on('connection', (socket) => {
     const queue = new SerialQueue(options.maxInFlight);
     queues.add(queue);
@@ -150,7 +163,23 @@ export function bindSocketIo(
       clearInterval(heartbeat);
       await Promise.all([...queues].map((q) => q.drained()));
     },
+    disconnectBanned(ban) {
+      for (const socket of io.sockets.values()) {
+        if (socket.data.subject !== ban.subject) continue;
+        logger.info({ socket: socket.id }, 'disconnecting a banned client');
+        socket.emit('error', bannedBody(ban));
+        // A server disconnect is a goodbye: the session ends and its partner hears at once.
+        socket.disconnect(true);
+      }
+    },
   };
+}
+
+/** A middleware refusal: socket.io sends `data` to the client with `connect_error`. */
+function connectError(refusal: ErrorBody): Error {
+  const error = new Error(refusal.message) as Error & { data?: ErrorBody };
+  error.data = refusal;
+  return error;
 }
 
 /**

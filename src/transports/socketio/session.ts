@@ -62,7 +62,7 @@ export async function establishSession(
   try {
     const claim = claimedSession(socket.handshake.auth);
     if (claim) {
-      const attached = await core.resume(claim.session, claim.lastSeq);
+      const attached = await core.resume(claim.session, claim.lastSeq, socket.data.subject);
       if (attached) {
         open(socket, delivery, link, claim.session, attached, claim.lastSeq, true);
         if (attached.state.status === 'idle' && attached.state.requeue) await joinFor(socket, core, claim.session);
@@ -71,7 +71,7 @@ export async function establishSession(
     }
 
     const fresh = newSessionId();
-    const attached = await core.connect(fresh);
+    const attached = await core.connect(fresh, socket.data.subject);
     open(socket, delivery, link, fresh, attached ?? { state: { status: 'idle' }, replay: [] }, 0, false);
     if (requestedJoin(socket.handshake.auth) ?? options.autoJoin) await joinFor(socket, core, fresh);
     return fresh;

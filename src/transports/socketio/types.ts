@@ -16,6 +16,8 @@ export interface SocketData {
   session: SessionId;
   /** The client's address as admitted (see http/client-ip.ts). */
   ip: string;
+  /** Who is behind it, for reports and bans (safety/subject.ts): its address and device token, hashed. */
+  subject: string;
 }
 
 export type SignalingServer = Server<ClientToServer, ServerToClient, Record<string, never>, SocketData>;
