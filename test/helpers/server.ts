@@ -5,8 +5,15 @@ import { SignalingClient, type SignalingClientOptions } from '../../src/client/i
 import { type Config, configWith } from '../../src/config.js';
 import type { ServerEvents } from '../../src/protocol/messages.js';
 
-/** Every test client comes from 127.0.0.1: per-address limits are raised unless a test sets its own. */
-export const LOAD_FROM_ONE_ADDRESS = { maxConnectionsPerIp: 100_000, connectionsPerMinutePerIp: 100_000 };
+/**
+ * Every test client comes from 127.0.0.1, mostly without a device token, so with one subject:
+ * per-address limits are raised and the skip-rate ban is off unless a test sets its own.
+ */
+export const LOAD_FROM_ONE_ADDRESS = {
+  maxConnectionsPerIp: 100_000,
+  connectionsPerMinutePerIp: 100_000,
+  autoBanSkipsPerMinute: 0,
+};
 
 export interface TestServer {
   app: PairwireApp;
