@@ -61,7 +61,7 @@ async function phase(withFlood: boolean): Promise<PhaseResult> {
     // is harsher than production (120 new connections per address per minute).
     MAX_CONNECTIONS_PER_IP: '100000',
     CONNECTIONS_PER_MINUTE_PER_IP: '100000',
-    // The same address makes the normal pairs one subject with the flooder: no automatic bans.
+    // The flooder's next storm would ban its subject, which the normal pairs share (one address).
     AUTO_BAN_SKIPS_PER_MINUTE: '0',
   });
   try {

@@ -15,7 +15,7 @@ const GC_HOOK = built('./server-hooks/gc-on-signal.js');
 export const PER_ADDRESS_LIMITS_LIFTED = {
   MAX_CONNECTIONS_PER_IP: '1000000',
   CONNECTIONS_PER_MINUTE_PER_IP: '1000000',
-  // Every load client is one subject (one address, no device token): the churn would ban itself.
+  // Every load client is one subject (127.0.0.1, no device token): its churn is not a person's.
   AUTO_BAN_SKIPS_PER_MINUTE: '0',
 };
 

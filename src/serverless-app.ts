@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import { type Config, ConfigError } from './config.js';
@@ -7,6 +8,7 @@ import { ConnectionGate } from './limits/connection-gate.js';
 import { SharedCommandLimiter } from './limits/shared-command-limiter.js';
 import { logObserver } from './observability/log-observer.js';
 import { createSafety } from './safety/safety.js';
+import { subjectOf } from './safety/subject.js';
 import { matchRules, type PairingStore, reportRules, type SessionId } from './store/pairing-store.js';
 import { createStoreClient, RedisPairingStore } from './store/redis-store.js';
 import { apiGatewayDelivery, checkSignalFrame } from './transports/apigateway/delivery.js';
@@ -112,6 +114,9 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
   // On Lambda a webhook retry waits in a container that may be frozen between invocations: it is
   // sent when the container next runs, or lost with it (docs/security.md says so).
   const safety = createSafety(config, store, logger);
+  // Every container must hash subjects alike, or a ban made in one would not hold in another.
+  const salt = config.subjectSalt ?? randomBytes(32).toString('hex');
+  if (config.subjectSalt === undefined) logger.warn('SUBJECT_SALT is unset: bans hold in this container only');
 
   function bindStage(connections: ConnectionsApi): StageBinding {
     // A 410: the connection vanished without a $disconnect (yet), so its session is detached for
@@ -143,6 +148,7 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
       store,
       resumeGraceMs: config.resumeGraceMs,
       iceServers,
+      subjectOf: (address, device) => subjectOf(salt, address, device),
       corsOrigins: config.corsOrigins,
       gate,
       limiter,

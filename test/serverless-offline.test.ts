@@ -18,6 +18,8 @@ import { type ServerlessOffline, startServerlessOffline } from './helpers/server
 
 const PREFIX = 'offline-test:';
 const WAIT_MS = 10_000;
+/** The operator API's bearer token in this deployment. */
+const ADMIN_TOKEN = 'operator-token-of-32-characters!';
 /** RESUME_GRACE_MS here: longer than the 2-second drop the resume test makes, short enough to wait out. */
 const GRACE_MS = 4000;
 
@@ -164,6 +166,8 @@ beforeAll(async () => {
     // Small budgets, so the flood test needs a few frames, not hundreds of invocations.
     CANDIDATES_PER_SECOND: '5',
     ABUSE_STRIKES: '5',
+    ADMIN_TOKEN,
+    SUBJECT_SALT: 'the-salt-of-every-lambda',
   });
 }, 60_000);
 
@@ -355,6 +359,43 @@ describe('serverless offline: API Gateway WebSocket + Lambda + Redis', { timeout
 
   it('refuses a WebSocket from a page of another origin at $connect', async () => {
     await expect(client({ Origin: 'https://evil.example' })).rejects.toThrow(/refused|403|Unexpected/);
+  });
+});
+
+describe('serverless offline: reports and bans', { timeout: 30_000 }, () => {
+  it('a report is kept for the operator; a ban through the HTTP function refuses its subject at $connect and at join', async () => {
+    const device = (name: string) => `${offline.wsUrl}?device=${name.padEnd(20, '0')}`;
+    const offender = await FrameClient.open(device('offender'));
+    const reporter = await FrameClient.open(device('reporter'));
+    clients.push(offender, reporter);
+    expect(await offender.command('join')).toMatchObject({ ok: true });
+    expect(await reporter.command('join')).toMatchObject({ ok: true, status: 'paired' });
+    const { room } = await offender.event('paired');
+    const ack = await reporter.command('report', { room, reason: 'harassment', details: 'insults' });
+    expect(ack).toEqual({ ok: true, reportId: expect.any(String) });
+    expect(await offender.event('partner-left')).toEqual({ room, reason: 'next' });
+
+    const headers = { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' };
+    const listed = await fetch(`${offline.httpUrl}/admin/reports?reason=harassment`, { headers });
+    expect(listed.status).toBe(200);
+    const { reports } = (await listed.json()) as {
+      reports: { id: string; room: string; reported: string; reporter: string }[];
+    };
+    const report = reports.find((r) => r.room === room);
+    expect(report).toMatchObject({ id: ack.ok ? ack.reportId : '', reported: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(report?.reported).not.toBe(report?.reporter);
+    expect((await fetch(`${offline.httpUrl}/admin/reports`)).status).toBe(401);
+
+    const banned = await fetch(`${offline.httpUrl}/admin/bans`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ subject: report?.reported, reason: 'insults', durationMs: 600_000 }),
+    });
+    expect(banned.status).toBe(201);
+    expect(await offender.command('join')).toMatchObject({ ok: false, error: { code: 'BANNED' } });
+    await expect(FrameClient.open(device('offender'))).rejects.toThrow(/refused: HTTP 403/);
+    expect(await reporter.command('join')).toMatchObject({ ok: true });
+    await reporter.command('leave');
   });
 });
 

@@ -193,9 +193,17 @@ export class SignalingCore {
   // -------------------------------------------------------------------------------------------
   // Commands
 
-  /** join, next, block and report: refused BANNED while the session's subject is banned. */
+  /**
+   * join, next, block and report: refused BANNED while the session's subject is banned. A store
+   * that cannot answer in time lets the command go on to its own store step, which has its own
+   * answer for an outage (a join's kept reply): bans are also enforced at connection and by
+   * disconnecting, so a check missed in a stall is not a way in.
+   */
   async #refuseBanned(session: SessionId): Promise<void> {
-    const ban = await this.#store.banOfSession(session);
+    const ban = await this.#store.banOfSession(session).catch((error: unknown) => {
+      if (error instanceof StoreUnavailableError) return null;
+      throw error;
+    });
     if (ban) {
       const body = bannedBody(ban);
       throw new ProtocolError(body.code, body.message, body.retryAfterMs);

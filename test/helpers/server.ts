@@ -6,9 +6,8 @@ import { type Config, configWith } from '../../src/config.js';
 import type { ServerEvents } from '../../src/protocol/messages.js';
 
 /**
- * Every test client comes from 127.0.0.1: per-address limits are raised unless a test sets its own,
- * and so is the automatic ban for skipping faster than a person (clients without a device token
- * from one address are one subject: a churning test would ban itself).
+ * Every test client comes from 127.0.0.1, mostly without a device token, so with one subject:
+ * per-address limits are raised and the skip-rate ban is off unless a test sets its own.
  */
 export const LOAD_FROM_ONE_ADDRESS = {
   maxConnectionsPerIp: 100_000,

@@ -58,8 +58,8 @@ function lambda(overrides: Partial<Config> = {}, logger = pino({ level: 'silent'
     logger,
     env: {},
   });
-  const connect = (id: string, headers: Record<string, string> = {}) =>
-    app.websocket.connect({ requestContext: requestContext(id), headers });
+  const connect = (id: string, headers: Record<string, string> = {}, query?: Record<string, string>) =>
+    app.websocket.connect({ requestContext: requestContext(id), headers, queryStringParameters: query });
   const send = (id: string, frame: object | string) =>
     app.websocket.message(message(id, typeof frame === 'string' ? frame : JSON.stringify(frame)));
   /** $disconnect; `remainingMs` is what the Lambda has left (the grace is waited out only within it). */
@@ -89,10 +89,11 @@ const candidatesAt = (post: RecordingPost, id: string) =>
 const candidate = (n: number) => ({ type: 'candidate', candidate: { candidate: `candidate:${n}` } });
 
 describe('API Gateway event parsing', () => {
-  it('reads the connection, the API location, the address and lower-cased headers', () => {
+  it('reads the connection, the API location, the address, lower-cased headers and the query', () => {
     const event = parseWebSocketEvent({
       requestContext: requestContext('c1'),
       headers: { Origin: 'https://chat.example', Host: 'abc' },
+      queryStringParameters: { device: 'abc-def-ghi-jkl-mno' },
       body: '{"action":"join"}',
       somethingElse: true,
     });
@@ -101,6 +102,7 @@ describe('API Gateway event parsing', () => {
       api: { domainName: 'abc123.execute-api.eu-west-1.amazonaws.com', stage: 'prod' },
       sourceIp: '198.51.100.7',
       headers: { origin: 'https://chat.example', host: 'abc' },
+      query: { device: 'abc-def-ghi-jkl-mno' },
       body: '{"action":"join"}',
     });
   });
@@ -244,6 +246,42 @@ describe('WebSocket handlers', () => {
       { type: 'ack', id: 1, payload: { ok: true, status: 'waiting' } },
     ]);
     expect(post.endpoints).toEqual(['https://abc123.execute-api.eu-west-1.amazonaws.com/prod']);
+  });
+
+  it('report works over frames; a banned subject is refused at $connect (403) and at join, another device is not', async () => {
+    const { post, connect, send, store } = lambda({ subjectSalt: 'a-salt-for-this-test' });
+    expect(await connect('a')).toEqual({ statusCode: 200 });
+    expect(await connect('b')).toEqual({ statusCode: 200 });
+    await send('a', { action: 'join', id: 1 });
+    await send('b', { action: 'join', id: 1 });
+    const room = (framesOf(post, 'a', 'paired')[0]?.payload as { room: string }).room;
+    await send('b', { action: 'report', id: 2, payload: { room, reason: 'spam', details: 'ads' } });
+    const acked = post.of('b').find((f) => (f as Frame).type === 'ack' && (f as Frame).id === 2) as Frame;
+    expect(acked.payload).toEqual({ ok: true, reportId: expect.any(String) });
+    expect(framesOf(post, 'a', 'partner-left').map((f) => f.payload)).toEqual([{ room, reason: 'next' }]);
+    const [report] = await store.reports({ limit: 1 });
+    expect(report).toMatchObject({
+      room,
+      reason: 'spam',
+      details: 'ads',
+      reporter: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    await send('b', { action: 'report', id: 3, payload: { room, reason: 'spam' } });
+    const again = post.of('b').find((f) => (f as Frame).type === 'ack' && (f as Frame).id === 3) as Frame;
+    expect(again.payload).toMatchObject({ ok: false, error: { code: 'ALREADY_REPORTED' } });
+
+    // Both come from one address without a device: one subject. Ban it.
+    const subject = report?.reported ?? '';
+    await store.ban({ subject, reason: 'test', by: 'operator', at: Date.now(), until: Date.now() + 60_000 });
+    await send('a', { action: 'join', id: 4 });
+    const refused = post.of('a').find((f) => (f as Frame).type === 'ack' && (f as Frame).id === 4) as Frame;
+    expect(refused.payload).toMatchObject({ ok: false, error: { code: 'BANNED', retryAfterMs: expect.any(Number) } });
+    const connectWith = (id: string, device?: string) => connect(id, {}, device ? { device } : undefined);
+    expect((await connectWith('c')).statusCode).toBe(403);
+    expect(JSON.parse((await connectWith('d')).body ?? '{}')).toMatchObject({ code: 'BANNED' });
+    expect((await connectWith('e', 'a-device-token-0001')).statusCode).toBe(200);
+    // A malformed token is ignored: the address alone, banned.
+    expect((await connectWith('f', 'bad token!')).statusCode).toBe(403);
   });
 
   it('refuses a page from an origin that is not allowed', async () => {

@@ -15,6 +15,7 @@ const eventSchema = z.looseObject({
     identity: z.looseObject({ sourceIp: z.string().optional() }).optional(),
   }),
   headers: z.record(z.string(), z.string().optional()).nullish(),
+  queryStringParameters: z.record(z.string(), z.string().optional()).nullish(),
   body: z.string().nullish(),
   isBase64Encoded: z.boolean().optional(),
 });
@@ -26,6 +27,8 @@ export interface WebSocketEvent {
   sourceIp: string | undefined;
   /** Request headers by lower-case name; only $connect carries them. */
   headers: Record<string, string>;
+  /** The connection URL's query parameters; only $connect carries them (`?device=`). */
+  query: Record<string, string>;
   /** The message text ($default), base64-decoded when API Gateway encoded a binary frame. */
   body: string;
 }
@@ -36,7 +39,11 @@ export function parseWebSocketEvent(raw: unknown): WebSocketEvent {
   if (!parsed.success) {
     throw new TypeError(`not an API Gateway WebSocket event: ${parsed.error.issues[0]?.message ?? 'malformed'}`);
   }
-  const { requestContext, headers, body, isBase64Encoded } = parsed.data;
+  const { requestContext, headers, queryStringParameters, body, isBase64Encoded } = parsed.data;
+  const query: Record<string, string> = {};
+  for (const [name, value] of Object.entries(queryStringParameters ?? {})) {
+    if (value !== undefined) query[name] = value;
+  }
   const lowerCased: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
     if (value !== undefined) lowerCased[name.toLowerCase()] = value;
@@ -46,6 +53,7 @@ export function parseWebSocketEvent(raw: unknown): WebSocketEvent {
     api: { domainName: requestContext.domainName, stage: requestContext.stage },
     sourceIp: requestContext.identity?.sourceIp,
     headers: lowerCased,
+    query,
     body: isBase64Encoded && body ? Buffer.from(body, 'base64').toString('utf8') : (body ?? ''),
   };
 }

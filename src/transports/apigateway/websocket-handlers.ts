@@ -9,7 +9,8 @@ import { type ErrorBody, ErrorCode, ProtocolError, StoreUnavailableError } from 
 import { parseClientFrame, parseResume, salvageAckId } from '../../protocol/frame-parsing.js';
 import { ackFrame, BYE, type ClientFrame, eventFrame, PING, RESUME } from '../../protocol/frames.js';
 import { type Ack, type IceServer, isCommand } from '../../protocol/messages.js';
-import type { PairingStore, SessionId } from '../../store/pairing-store.js';
+import { deviceToken } from '../../safety/subject.js';
+import type { PairingStore, SessionId, Subject } from '../../store/pairing-store.js';
 import { MAX_MESSAGE_BYTES } from './delivery.js';
 import { afterGrace } from './grace.js';
 import type { ApiLocation, ConnectionsApi } from './management-api.js';
@@ -33,6 +34,8 @@ export interface WebSocketHandlerDeps {
   corsOrigins: readonly string[];
   /** Per-address connection limits (shared through Redis); none: unlimited. */
   gate?: ConnectionGate | undefined;
+  /** The subject of a client at this address with this device token (safety/subject.ts). */
+  subjectOf: (address: string, device: string | undefined) => Subject;
   /** Per-connection message budgets (shared through Redis: every frame may land on another container). */
   limiter: SharedCommandLimiter;
   logger: Logger;
@@ -83,9 +86,19 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
           return { statusCode: 429, body: admission.reason };
         }
       }
+      // A banned subject is refused before anything is kept for it: 403 (no body reaches a
+      // browser's WebSocket; docs/protocol.md, "Bans").
+      const { core } = deps.stage(event.api);
+      const subject = deps.subjectOf(event.sourceIp ?? '', deviceToken(event.query.device));
+      const banned = await core.admit(subject);
+      if (banned) {
+        if (deps.gate && event.sourceIp) deps.gate.release(event.sourceIp, event.connectionId);
+        logger.info({ address: addressTag(event.sourceIp) }, 'connection refused: banned');
+        return { statusCode: 403, body: JSON.stringify(banned) };
+      }
       try {
         const session = newSessionId();
-        await deps.stage(event.api).core.connect(session);
+        await core.connect(session, subject);
         await store.bindConnection(session, event.connectionId);
       } catch (err) {
         if (deps.gate && event.sourceIp) deps.gate.release(event.sourceIp, event.connectionId);
