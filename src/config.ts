@@ -313,6 +313,36 @@ export const SETTINGS = {
     doc: 'Lambda only: API Gateway management endpoint for PostToConnection; unset: https://{domain}/{stage} of the event (http://127.0.0.1:3001 under serverless offline).',
     parse: optionalText,
   },
+  botGate: {
+    env: 'BOT_GATE',
+    fallback: 'off',
+    doc: 'pow: a client solves a proof-of-work challenge (docs/security.md, "Bot gate") before its first join; off: no gate.',
+    parse: oneOf('off', 'pow'),
+  },
+  powDifficulty: {
+    env: 'POW_DIFFICULTY',
+    fallback: '16',
+    doc: 'Leading zero bits of SHA-256(challenge + nonce) a proof needs; each bit doubles the work (16: about 65 000 hashes, a fraction of a second in a browser).',
+    parse: integer(1, 32),
+  },
+  powChallengeTtlMs: {
+    env: 'POW_CHALLENGE_TTL_MS',
+    fallback: '120000',
+    doc: 'How long a proof-of-work challenge may be answered; a spent one is remembered (in the store) this long.',
+    parse: integer(1000, 3_600_000),
+  },
+  botGateVerifiedTtlMs: {
+    env: 'BOT_GATE_VERIFIED_TTL_MS',
+    fallback: '86400000',
+    doc: 'How long a session stays verified once it proved itself; then its next join asks for a new proof.',
+    parse: integer(60_000, 30 * 86_400_000),
+  },
+  botGateSecret: {
+    env: 'BOT_GATE_SECRET',
+    fallback: undefined,
+    doc: 'Signs the bot gate challenges so every instance can check them; required with REDIS_URL. Unset without Redis: a random secret per process.',
+    parse: optionalText,
+  },
   shutdownTimeoutMs: {
     env: 'SHUTDOWN_TIMEOUT_MS',
     fallback: '10000',
@@ -341,6 +371,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   checkTurnPair(result);
+  // Another instance (or Lambda container) could not check a challenge signed with a secret of this process's own.
+  if (result.botGate === 'pow' && result.redisUrl !== undefined && result.botGateSecret === undefined) {
+    throw new ConfigError(
+      SETTINGS.botGateSecret.env,
+      'must be set when BOT_GATE=pow and REDIS_URL are: every instance signs and checks challenges with it',
+    );
+  }
   // A single relayed message must fit, or a client that reads would be dropped for one big offer.
   if (result.maxSendBufferBytes < result.maxFrameBytes) {
     throw new ConfigError(

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
+import { botGateFrom } from './botgate/from-config.js';
 import { type Config, ConfigError } from './config.js';
 import { SignalingCore } from './core/signaling-core.js';
 import { iceServersFor, turnSettings } from './ice/turn-credentials.js';
@@ -108,6 +109,9 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
 
   const iceServers = (session: SessionId) => iceServersFor(config.iceServers, turn, session);
 
+  // One gate (and one secret) for every stage this container serves.
+  const botGate = botGateFrom(config, store);
+
   function bindStage(connections: ConnectionsApi): StageBinding {
     // A 410: the connection vanished without a $disconnect (yet), so its session is detached for
     // the grace, as a drop is; its client may resume it. Its partner is told if it never does
@@ -125,6 +129,7 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
       checkSignal: checkSignalFrame,
       resumeGraceMs: config.resumeGraceMs,
       matchFallbackMs: config.matchFallbackMs,
+      botGate,
       observer: logObserver(logger),
       onInternalError: (err, context) => logger.error({ err, ...context }, 'command failed'),
     });

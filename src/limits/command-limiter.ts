@@ -52,7 +52,9 @@ export type Budget = 'sdp' | 'candidates' | 'pairing';
 
 /** Which budget a command draws from; anything unrecognised counts as a candidate. */
 export function budgetOf(event: string, payload: unknown): Budget {
-  if (event === 'join' || event === 'next' || event === 'leave' || event === 'block') return 'pairing';
+  // A proof costs the server a store round trip, like a pairing command.
+  if (event === 'join' || event === 'next' || event === 'leave' || event === 'block' || event === 'proof')
+    return 'pairing';
   if (event === 'signal') {
     const type = typeof payload === 'object' && payload !== null ? (payload as { type?: unknown }).type : undefined;
     if (type === 'offer' || type === 'answer') return 'sdp';

@@ -83,8 +83,20 @@ export type JoinPreferences = z.input<typeof joinPayloadSchema> & object;
  */
 export const ackPayloadSchema = z.strictObject({ seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
 
+/**
+ * `proof`: the answer to the bot gate's challenge (docs/protocol.md, "Bot gate"): the challenge as
+ * the server sent it and a nonce such that SHA-256(challenge + nonce) starts with the challenge's
+ * number of zero bits.
+ */
+export const proofPayloadSchema = z.strictObject({
+  challenge: z.string().min(1).max(256),
+  nonce: z.string().regex(/^[0-9a-z]{1,32}$/, 'nonce is 1–32 characters of 0-9 a-z'),
+});
+
+export type ProofPayload = z.infer<typeof proofPayloadSchema>;
+
 /** Commands a client may send, by event name. Anything else is UNKNOWN_EVENT. */
-export const COMMANDS = ['join', 'signal', 'next', 'leave', 'ack', 'block'] as const;
+export const COMMANDS = ['join', 'signal', 'next', 'leave', 'ack', 'block', 'proof'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export function isCommand(event: string): event is Command {
@@ -123,6 +135,11 @@ export interface SessionPayload {
   id: string;
   /** True when an earlier session (its pair or place in the queue) was resumed; false for a new one. */
   resumed: boolean;
+  /**
+   * Only when the bot gate is on and this session has not proved its work: the challenge to solve
+   * and answer with `proof` before `join` (docs/protocol.md, "Bot gate").
+   */
+  challenge?: string;
 }
 
 export interface PartnerLeftPayload {
@@ -159,4 +176,5 @@ export interface CommandResults {
   block: { status: 'waiting' | 'paired' };
   leave: { status: 'idle' };
   ack: Record<never, never>;
+  proof: Record<never, never>;
 }

@@ -8,7 +8,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { type Ack, type IceServer, isCommand } from '../../protocol/messages.js';
 import type { SessionId } from '../../store/pairing-store.js';
 import { SerialQueue } from './serial-queue.js';
-import { establishSession } from './session.js';
+import { establishSession, joinFor } from './session.js';
 import type { SignalingNamespace, SignalingSocket } from './types.js';
 
 export interface SocketIoBindingOptions {
@@ -102,6 +102,11 @@ export function bindSocketIo(
             ok: false,
             error: { code: ErrorCode.INVALID_PAYLOAD, message: `${event} takes one payload argument` },
           });
+        } else if (event === 'proof') {
+          // The bot gate: the automatic join this connection asked for waits for its proof.
+          const { ack: result, join } = await core.prove(session, payload);
+          ack?.(result);
+          if (join) await joinFor(socket, core, session);
         } else {
           // Not `ack?.(await …)`: without an ack that would skip the command itself.
           const result = await core.handle(event, session, payload);
