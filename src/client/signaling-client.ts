@@ -5,6 +5,8 @@ import { ORIGIN_CHECK_PATH, type OriginCheckAnswer } from '../protocol/origin-ch
 import { callSafely } from './call-safely.js';
 import { nextEvent } from './chat/emitter.js';
 import { EventAcknowledger } from './event-acknowledger.js';
+import { Prover } from './proof/prover.js';
+import { type SolveProof, solveProof } from './proof/solve-proof.js';
 import type { ConnectionRefusal, Signaling, SignalingListener } from './signaling.js';
 
 export interface SignalingClientOptions {
@@ -25,6 +27,12 @@ export interface SignalingClientOptions {
    * (`RATE_LIMITED`): its `retryAfterMs` is an estimate, and a slot can free sooner. Default 30 s.
    */
   maxRetryDelayMs?: number;
+  /**
+   * Solves the server's bot gate challenges (docs/protocol.md, "Bot gate"). Default: in a Web
+   * Worker in a browser, in a worker thread in Node. False: this client answers none (it cannot
+   * pair on a server with the gate on, unless you send `proof` yourself).
+   */
+  solveProof?: SolveProof | false;
 }
 
 /** Refusals that pass with time: the connection is tried again after the hinted delay (socket.io does not retry a refused CONNECT). */
@@ -63,6 +71,7 @@ export class SignalingClient implements Signaling {
   #unreachable = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  readonly #prover: Prover;
 
   constructor(url: string, options: SignalingClientOptions = {}) {
     this.#url = url;
@@ -96,9 +105,12 @@ export class SignalingClient implements Signaling {
       this.#duplicate = typeof seq === 'number' && !this.#acknowledger.receive(seq);
       if (event === 'session') this.#duplicate = false;
     });
-    this.socket.on('session', ({ id, resumed }: { id: string; resumed: boolean }) => {
+    this.#prover = new Prover(options.solveProof ?? solveProof, (proof) => this.#command('proof', proof));
+    this.socket.on('session', ({ id, resumed, challenge }: ServerEvents['session']) => {
       this.#session = id;
       if (!resumed) this.#acknowledger.reset();
+      // The bot gate: answered in the background; a join meanwhile waits for it (PROOF_REQUIRED).
+      if (challenge !== undefined) void this.#prover.answer(challenge);
     });
     // The server lost the session (this client fell too far behind, or its store lost it) and
     // closes the connection. socket.io-client never comes back from a server's disconnect by
@@ -128,7 +140,7 @@ export class SignalingClient implements Signaling {
 
   /** Queues for a partner; preferences given here are also those of later automatic joins. */
   join(preferences?: JoinPreferences): Promise<Ack<CommandResults['join']>> {
-    return this.#command('join', this.#prefer(preferences));
+    return this.#prover.gated(() => this.#command('join', this.#prefer(preferences)));
   }
 
   signal(signal: Signal): Promise<Ack<CommandResults['signal']>> {
@@ -136,12 +148,12 @@ export class SignalingClient implements Signaling {
   }
 
   next(preferences?: JoinPreferences): Promise<Ack<CommandResults['next']>> {
-    return this.#command('next', this.#prefer(preferences));
+    return this.#prover.gated(() => this.#command('next', this.#prefer(preferences)));
   }
 
   /** Ends the pair like `next`; the server never pairs this session with that partner again. */
   block(preferences?: JoinPreferences): Promise<Ack<CommandResults['block']>> {
-    return this.#command('block', this.#prefer(preferences));
+    return this.#prover.gated(() => this.#command('block', this.#prefer(preferences)));
   }
 
   /** The preferences to send: these, remembered for the next connection, or the current ones. */

@@ -15,6 +15,8 @@ import { Emitter } from './chat/emitter.js';
 import { CommandQueue, largestFrame } from './command-queue.js';
 import { EventAcknowledger } from './event-acknowledger.js';
 import { EventSequencer } from './event-sequencer.js';
+import { Prover } from './proof/prover.js';
+import { type SolveProof, solveProof } from './proof/solve-proof.js';
 import type { Signaling, SignalingListener } from './signaling.js';
 
 /**
@@ -61,6 +63,11 @@ export interface WebSocketSignalingClientOptions {
    * to replay what came after the last one in order. Default 1 s.
    */
   gapTimeoutMs?: number;
+  /**
+   * Solves the server's bot gate challenges (docs/protocol.md, "Bot gate"). Default: in a Web
+   * Worker in a browser, in a worker thread in Node. False: this client answers none.
+   */
+  solveProof?: SolveProof | false;
 }
 
 /** API Gateway's WebSocket frame quota (a message is one frame when a browser sends it). */
@@ -146,6 +153,7 @@ export class WebSocketSignalingClient implements Signaling {
   readonly #answerListeners = new Set<(command: Command, ack: Ack<object>) => void>();
   /** `once` and `connected` callers still waiting, so that `close()` can settle them. */
   readonly #waiters = new Set<Waiter>();
+  readonly #prover: Prover;
 
   constructor(url: string, options: WebSocketSignalingClientOptions = {}) {
     const WebSocketClass = options.WebSocket ?? globalWebSocket();
@@ -160,6 +168,7 @@ export class WebSocketSignalingClient implements Signaling {
     this.#reconnectDelayMs = options.reconnectDelayMs ?? 500;
     this.#maxReconnectDelayMs = options.maxReconnectDelayMs ?? 10_000;
     this.#maxMessageBytes = options.maxMessageBytes ?? API_GATEWAY_FRAME_BYTES;
+    this.#prover = new Prover(options.solveProof ?? solveProof, (proof) => this.#command('proof', proof));
     this.#commands = new CommandQueue(this.#ackTimeoutMs, () => this.#pump());
     this.#sequencer = new EventSequencer<ParsedFrame>(
       (seq, frame) => this.#deliver(seq, frame),
@@ -175,7 +184,7 @@ export class WebSocketSignalingClient implements Signaling {
   }
 
   join(preferences?: JoinPreferences): Promise<Ack<CommandResults['join']>> {
-    return this.#command('join', preferences);
+    return this.#prover.gated(() => this.#command('join', preferences));
   }
 
   /** Sent at once, without waiting for the ack of a signal before it: the partner gets them in this order. */
@@ -189,12 +198,12 @@ export class WebSocketSignalingClient implements Signaling {
    * with the `waiting` or new `paired` that comes before its ack; `leave` with its ack.
    */
   next(preferences?: JoinPreferences): Promise<Ack<CommandResults['next']>> {
-    return this.#command('next', preferences);
+    return this.#prover.gated(() => this.#command('next', preferences));
   }
 
   /** Ends the pair like `next`; the server never pairs this session with that partner again. */
   block(preferences?: JoinPreferences): Promise<Ack<CommandResults['block']>> {
-    return this.#command('block', preferences);
+    return this.#prover.gated(() => this.#command('block', preferences));
   }
 
   async leave(): Promise<Ack<CommandResults['leave']>> {
@@ -455,6 +464,8 @@ export class WebSocketSignalingClient implements Signaling {
       this.#room = undefined;
     }
     this.#session = payload.id;
+    // The bot gate: answered in the background; a join meanwhile waits for it (PROOF_REQUIRED).
+    if (typeof payload.challenge === 'string') void this.#prover.answer(payload.challenge);
     this.#events.dispatch('session', payload);
   }
 
