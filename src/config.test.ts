@@ -72,6 +72,14 @@ describe('config', () => {
     expect(loadConfig({ BOT_GATE: 'pow' })).toMatchObject({ botGate: 'pow', powDifficulty: 16 });
     expect(loadConfig({})).toMatchObject({ botGate: 'off' });
     expect(() => loadConfig({ BOT_GATE: 'captcha' })).toThrow(/^BOT_GATE:/);
+    expect(() => loadConfig({ BOT_GATE: 'siteverify' })).toThrow(/^BOT_GATE: siteverify needs SITEVERIFY_URL/);
+    expect(
+      loadConfig({
+        BOT_GATE: 'siteverify',
+        SITEVERIFY_URL: 'https://verify.example/siteverify',
+        SITEVERIFY_SECRET: 's',
+      }),
+    ).toMatchObject({ botGate: 'siteverify' });
   });
 
   it('refuses a frame limit that leaves no room for the largest SDP', () => {

@@ -316,8 +316,8 @@ export const SETTINGS = {
   botGate: {
     env: 'BOT_GATE',
     fallback: 'off',
-    doc: 'pow: a client solves a proof-of-work challenge (docs/security.md, "Bot gate") before its first join; off: no gate.',
-    parse: oneOf('off', 'pow'),
+    doc: 'pow: a client solves a proof-of-work challenge (docs/security.md, "Bot gate") before its first join; siteverify: it answers with a human-verification token (SITEVERIFY_URL); off: no gate.',
+    parse: oneOf('off', 'pow', 'siteverify'),
   },
   powDifficulty: {
     env: 'POW_DIFFICULTY',
@@ -341,6 +341,18 @@ export const SETTINGS = {
     env: 'BOT_GATE_SECRET',
     fallback: undefined,
     doc: 'Signs the bot gate challenges so every instance can check them; required with REDIS_URL. Unset without Redis: a random secret per process.',
+    parse: optionalText,
+  },
+  siteverifyUrl: {
+    env: 'SITEVERIFY_URL',
+    fallback: undefined,
+    doc: 'With BOT_GATE=siteverify: the human-verification service endpoint (Turnstile, hCaptcha) a token is POSTed to with SITEVERIFY_SECRET.',
+    parse: optionalText,
+  },
+  siteverifySecret: {
+    env: 'SITEVERIFY_SECRET',
+    fallback: undefined,
+    doc: "With BOT_GATE=siteverify: the site's secret with that service; never sent to a client.",
     parse: optionalText,
   },
   shutdownTimeoutMs: {
@@ -372,11 +384,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   checkTurnPair(result);
   // Another instance (or Lambda container) could not check a challenge signed with a secret of this process's own.
-  if (result.botGate === 'pow' && result.redisUrl !== undefined && result.botGateSecret === undefined) {
+  if (result.botGate !== 'off' && result.redisUrl !== undefined && result.botGateSecret === undefined) {
     throw new ConfigError(
       SETTINGS.botGateSecret.env,
-      'must be set when BOT_GATE=pow and REDIS_URL are: every instance signs and checks challenges with it',
+      `must be set when BOT_GATE=${result.botGate} and REDIS_URL are: every instance signs and checks challenges with it`,
     );
+  }
+  if (
+    result.botGate === 'siteverify' &&
+    (result.siteverifyUrl === undefined || result.siteverifySecret === undefined)
+  ) {
+    throw new ConfigError(SETTINGS.botGate.env, 'siteverify needs SITEVERIFY_URL and SITEVERIFY_SECRET');
   }
   // A single relayed message must fit, or a client that reads would be dropped for one big offer.
   if (result.maxSendBufferBytes < result.maxFrameBytes) {

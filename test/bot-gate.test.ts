@@ -4,6 +4,8 @@
  * session stays verified when it resumes, and with the gate off nothing changes. The SDK solves
  * its challenges in a worker thread by itself.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../src/protocol/errors.js';
 import type { Ack } from '../src/protocol/messages.js';
@@ -124,5 +126,43 @@ describe('bot gate off (the default)', () => {
       ok: true,
     });
     expect(client.received.map((r) => r.event)).toEqual(['session', 'waiting']);
+  });
+});
+
+describe('bot gate with a human-verification service (BOT_GATE=siteverify)', () => {
+  it('a client whose solveProof hands over the widget token pairs; one with a bad token does not', async () => {
+    // A stand-in for Turnstile's siteverify on 127.0.0.1: accepts one token for the site's secret.
+    const service = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      request.on('end', () => {
+        const form = new URLSearchParams(body);
+        const success = form.get('secret') === 'site-secret' && form.get('response') === 'a-person';
+        response.setHeader('content-type', 'application/json');
+        response.end(JSON.stringify({ success }));
+      });
+    });
+    await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = service.address() as AddressInfo;
+      server = await startServer({
+        botGate: 'siteverify',
+        siteverifyUrl: `http://127.0.0.1:${port}/siteverify`,
+        siteverifySecret: 'site-secret',
+      });
+      const script = await server.connect({ solveProof: async () => 'a-script' });
+      expect(await script.join()).toMatchObject({ ok: false, error: { code: ErrorCode.PROOF_REQUIRED } });
+      const [a, b] = [
+        await server.connect({ solveProof: async () => 'a-person' }),
+        await server.connect({ solveProof: async () => 'a-person' }),
+      ];
+      const [pa, pb] = [await a.first('paired'), await b.first('paired')];
+      expect(pa.room).toBe(pb.room);
+      expect(script.all('paired')).toEqual([]);
+    } finally {
+      await new Promise((resolve) => service.close(resolve));
+    }
   });
 });

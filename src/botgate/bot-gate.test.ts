@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { solveChallenge } from '../../test/helpers/proof.js';
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { MemoryPairingStore } from '../store/memory-store.js';
-import { ProofOfWorkGate } from './bot-gate.js';
 import { leadingZeroBits, ProofOfWork } from './proof-of-work.js';
+import { ProofOfWorkGate } from './proof-of-work-verifier.js';
 
 const TTL_MS = 60_000;
 

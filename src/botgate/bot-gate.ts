@@ -1,7 +1,5 @@
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
-import { proofPayloadSchema } from '../protocol/messages.js';
 import type { PairingStore, SessionId } from '../store/pairing-store.js';
-import type { ProofFault, ProofOfWork } from './proof-of-work.js';
 
 /**
  * The bot gate as the signaling core sees it (docs/security.md, "Bot gate"): a session proves
@@ -22,36 +20,43 @@ export interface BotGate {
   prove(session: SessionId, payload: unknown): Promise<{ join: boolean }>;
 }
 
-export interface ProofOfWorkGateOptions {
+/**
+ * One way for a session to show it is no cheap script: proof-of-work (proof-of-work-verifier.ts),
+ * or an external human-verification service (site-verify.ts). A verifier checks one answer;
+ * remembering who passed is the gate's.
+ */
+export interface Verifier {
+  /** What `session` is sent to answer; `join` travels in it (the automatic join waits for the answer). */
+  challenge(session: SessionId, options: { join: boolean }): string;
+  /**
+   * Checks `session`'s `proof` payload, spending its challenge: whether the automatic join waits
+   * for it, or a throw (PROOF_INVALID with a fresh challenge, INVALID_PAYLOAD, UNAVAILABLE) that
+   * leaves everything as it was.
+   */
+  verify(session: SessionId, payload: unknown): Promise<{ join: boolean }>;
+}
+
+export interface VerifyingGateOptions {
   store: PairingStore;
-  work: ProofOfWork;
+  verifier: Verifier;
   /** How long a session stays verified (BOT_GATE_VERIFIED_TTL_MS); after that it proves itself again. */
   verifiedTtlMs: number;
 }
 
-const MESSAGES: Record<ProofFault | 'spent', string> = {
-  malformed: 'this is not a challenge this server issued',
-  expired: 'the challenge expired: solve the new one',
-  forged: 'the challenge was not issued to this session',
-  'too-easy': 'the challenge is easier than this server asks now: solve the new one',
-  wrong: 'the nonce does not solve the challenge',
-  spent: 'this challenge was answered before: solve the new one',
-};
-
-/** The proof-of-work gate: HMAC-signed hashcash challenges, each spent once (store `mark`). */
-export class ProofOfWorkGate implements BotGate {
+/** The gate over any verifier: a session that passed once is marked verified in the store. */
+export class VerifyingGate implements BotGate {
   readonly #store: PairingStore;
-  readonly #work: ProofOfWork;
+  readonly #verifier: Verifier;
   readonly #verifiedTtlMs: number;
 
-  constructor(options: ProofOfWorkGateOptions) {
+  constructor(options: VerifyingGateOptions) {
     this.#store = options.store;
-    this.#work = options.work;
+    this.#verifier = options.verifier;
     this.#verifiedTtlMs = options.verifiedTtlMs;
   }
 
   challenge(session: SessionId, options: { join: boolean }): string {
-    return this.#work.issue(session, options);
+    return this.#verifier.challenge(session, options);
   }
 
   isVerified(session: SessionId): Promise<boolean> {
@@ -59,28 +64,20 @@ export class ProofOfWorkGate implements BotGate {
   }
 
   async prove(session: SessionId, payload: unknown): Promise<{ join: boolean }> {
-    const parsed = proofPayloadSchema.safeParse(payload);
-    if (!parsed.success) {
-      throw new ProtocolError(
-        ErrorCode.INVALID_PAYLOAD,
-        `proof takes { challenge, nonce }: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
-      );
-    }
-    const now = Date.now();
-    const checked = this.#work.check(session, parsed.data.challenge, parsed.data.nonce, now);
-    if ('fault' in checked) throw this.#invalid(session, checked.fault, checked.join);
-    const { challenge } = checked;
-    // Spent once, everywhere, until it would have expired anyway: a replay is refused.
-    const first = await this.#store.mark(`proof:${challenge.id}`, Math.max(1, challenge.expiresAt - now));
-    if (!first) throw this.#invalid(session, 'spent', false);
+    const verdict = await this.#verifier.verify(session, payload);
     await this.#store.mark(verifiedKey(session), this.#verifiedTtlMs);
-    return { join: challenge.join };
+    return verdict;
   }
+}
 
-  /** The refusal, with a fresh challenge that keeps the automatic join waiting if the refused one did. */
-  #invalid(session: SessionId, fault: ProofFault | 'spent', join: boolean): ProtocolError {
-    return new ProtocolError(ErrorCode.PROOF_INVALID, MESSAGES[fault], undefined, this.challenge(session, { join }));
-  }
+/** PROOF_INVALID, with a fresh challenge that keeps the automatic join waiting if the refused one did. */
+export function proofInvalid(verifier: Verifier, session: SessionId, message: string, join: boolean): ProtocolError {
+  return new ProtocolError(ErrorCode.PROOF_INVALID, message, undefined, verifier.challenge(session, { join }));
+}
+
+/** Spends the challenge `id` once, everywhere, until `expiresAt` (a replay is refused meanwhile); false when spent before. */
+export function spendChallenge(store: PairingStore, id: string, expiresAt: number, now = Date.now()): Promise<boolean> {
+  return store.mark(`proof:${id}`, Math.max(1, expiresAt - now));
 }
 
 function verifiedKey(session: SessionId): string {

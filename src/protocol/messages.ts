@@ -85,13 +85,18 @@ export const ackPayloadSchema = z.strictObject({ seq: z.number().int().min(0).ma
 
 /**
  * `proof`: the answer to the bot gate's challenge (docs/protocol.md, "Bot gate"): the challenge as
- * the server sent it and a nonce such that SHA-256(challenge + nonce) starts with the challenge's
- * number of zero bits.
+ * the server sent it and either a nonce such that SHA-256(challenge + nonce) starts with the
+ * challenge's number of zero bits (BOT_GATE=pow), or the token a human-verification widget gave
+ * the page (BOT_GATE=siteverify).
  */
-export const proofPayloadSchema = z.strictObject({
-  challenge: z.string().min(1).max(256),
-  nonce: z.string().regex(/^[0-9a-z]{1,32}$/, 'nonce is 1–32 characters of 0-9 a-z'),
-});
+const challengeField = z.string().min(1).max(256);
+export const proofPayloadSchema = z.union([
+  z.strictObject({
+    challenge: challengeField,
+    nonce: z.string().regex(/^[0-9a-z]{1,32}$/, 'nonce is 1–32 characters of 0-9 a-z'),
+  }),
+  z.strictObject({ challenge: challengeField, token: z.string().min(1).max(4096) }),
+]);
 
 export type ProofPayload = z.infer<typeof proofPayloadSchema>;
 

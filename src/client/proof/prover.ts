@@ -2,6 +2,9 @@ import { ErrorCode } from '../../protocol/errors.js';
 import type { Ack, ProofPayload } from '../../protocol/messages.js';
 import type { SolveProof } from './solve-proof.js';
 
+/** What starts a human-verification challenge (src/botgate/site-verify.ts; the client cannot import the server's module). */
+const SITE_VERIFY_PREFIX = 'siteverify.';
+
 /** A wrong or stale proof gets a fresh challenge: how many of those in a row before giving up. */
 const MAX_ATTEMPTS = 3;
 
@@ -47,7 +50,11 @@ export class Prover {
     let challenge = first;
     try {
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        const ack = await this.#send({ challenge, nonce: await solve(challenge) });
+        const answer = await solve(challenge);
+        // A human-verification challenge is answered with the widget's token, a proof-of-work one with a nonce.
+        const ack = await this.#send(
+          challenge.startsWith(SITE_VERIFY_PREFIX) ? { challenge, token: answer } : { challenge, nonce: answer },
+        );
         if (ack.ok) return true;
         if (ack.error.code !== ErrorCode.PROOF_INVALID || ack.error.challenge === undefined) return false;
         challenge = ack.error.challenge;
