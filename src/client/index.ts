@@ -21,6 +21,7 @@ export {
   MAX_TEXT_LENGTH,
   type PeerConnectionFactory,
 } from './chat/index.js';
+export type { SolveProof } from './proof/solve-proof.js';
 export type { Signaling, SignalingListener } from './signaling.js';
 export { SignalingClient, type SignalingClientOptions } from './signaling-client.js';
 export {

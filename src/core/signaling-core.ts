@@ -1,7 +1,14 @@
 import type { BotGate } from '../botgate/bot-gate.js';
 import { type ErrorBody, ErrorCode, ProtocolError, StoreUnavailableError } from '../protocol/errors.js';
 import type { Ack, Command, CommandResults, LeaveReason, Signal } from '../protocol/messages.js';
-import { type PayloadLimits, parseAck, parseEmpty, parsePreferences, parseSignal } from '../protocol/validate.js';
+import {
+  type PayloadLimits,
+  parseAck,
+  parseEmpty,
+  parsePreferences,
+  parseProof,
+  parseSignal,
+} from '../protocol/validate.js';
 import {
   type Attached,
   type EnqueueResult,
@@ -295,9 +302,11 @@ export class SignalingCore {
     return this.#settle(session, result);
   }
 
-  /** Without a gate there is nothing to prove: a proof is acknowledged and changes nothing. */
-  #prove(session: SessionId, payload: unknown): Promise<{ join: boolean }> {
-    return this.#botGate ? this.#botGate.prove(session, payload) : Promise.resolve({ join: false });
+  /** Without a gate there is nothing to prove: a well-formed proof is acknowledged and changes nothing. */
+  async #prove(session: SessionId, payload: unknown): Promise<{ join: boolean }> {
+    if (this.#botGate) return this.#botGate.prove(session, payload);
+    parseProof(payload);
+    return { join: false };
   }
 
   async #requireProof(gate: BotGate, session: SessionId): Promise<void> {

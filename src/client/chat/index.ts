@@ -1,6 +1,8 @@
 /** The chat SDK: a one-to-one text chat over a WebRTC DataChannel, paired by a pairwire server. */
 
 export type { JoinPreferences } from '../../protocol/messages.js';
+// The bot gate's solver, for `signaling: { solveProof }` (docs/protocol.md, "Bot gate").
+export type { SolveProof } from '../proof/solve-proof.js';
 // The plain-WebSocket transport (API Gateway deployment), for `new ChatClient(url, { transport })`.
 export {
   type WebSocketConstructor,
