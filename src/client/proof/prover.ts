@@ -37,10 +37,11 @@ export class Prover {
    * Runs `command`; when the server says it needs a proof first (PROOF_REQUIRED, with a
    * challenge), answers that and runs `command` once more.
    */
-  async gated<T extends object>(command: () => Promise<Ack<T>>): Promise<Ack<T>> {
-    const ack = await command();
-    if (ack.ok || ack.error.code !== ErrorCode.PROOF_REQUIRED || ack.error.challenge === undefined) return ack;
-    return (await this.answer(ack.error.challenge)) ? command() : ack;
+  gated<T extends object>(command: () => Promise<Ack<T>>): Promise<Ack<T>> {
+    return command().then((ack) => {
+      if (ack.ok || ack.error.code !== ErrorCode.PROOF_REQUIRED || ack.error.challenge === undefined) return ack;
+      return this.answer(ack.error.challenge).then((proved) => (proved ? command() : ack));
+    });
   }
 
   /** A failure to solve or to send (a closed client, a timeout) is a proof not made: the gate's refusal stands. */
