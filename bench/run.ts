@@ -16,6 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { measureBotGate } from './bot-gate.js';
 import { type Pinning, spawnPinned } from './lib/pinned-process.js';
 import { mergeRounds, roundOrder } from './lib/rounds.js';
 import type { BurstResult, LoadJob, LoadResult, RelayResult, ScaleOutResult } from './load/job.js';
@@ -78,6 +79,12 @@ const report: BenchReport = {
   rounds,
   runs: [],
 };
+
+// In this process, before any server starts: the gate's own CPU and a client's solve.
+if (!profile && (!only || only.includes('pairwire-botgate'))) {
+  console.error('[bench] bot gate: CPU per challenge and proof, a client solve');
+  report.botGate = await measureBotGate();
+}
 
 const hasRedis = redisSupported();
 const chosen = targets.filter(

@@ -21,6 +21,7 @@ export const PER_ADDRESS_LIMITS_LIFTED = {
 
 export type TargetId =
   | 'pairwire'
+  | 'pairwire-botgate'
   | 'candidate'
   | 'candidate-redis'
   | 'naive-socketio'
@@ -42,7 +43,17 @@ export interface Target {
   instances: number;
   redis: boolean;
   scenarios: readonly Scenario[];
+  /** Settings of the server processes beyond the bench's own. */
+  env?: Record<string, string>;
 }
+
+/**
+ * The bot gate's figures are the server's: its clients solve at a difficulty that costs the load
+ * generator (one core for every client) a fraction of a millisecond each, so the burst measures
+ * issuing, checking and the gated join, not the clients' hashing. A client's solve time at the
+ * default difficulty is measured beside it (bench/bot-gate.ts).
+ */
+export const BOT_GATE_BENCH_DIFFICULTY = 8;
 
 export const TARGETS: readonly Target[] = [
   {
@@ -53,6 +64,16 @@ export const TARGETS: readonly Target[] = [
     instances: 1,
     redis: false,
     scenarios: BURST_AND_RELAY,
+  },
+  {
+    id: 'pairwire-botgate',
+    label: 'pairwire (memory), bot gate on',
+    protocol: 'socketio',
+    entry: PAIRWIRE_ENTRY,
+    instances: 1,
+    redis: false,
+    scenarios: ['burst'],
+    env: { BOT_GATE: 'pow', POW_DIFFICULTY: String(BOT_GATE_BENCH_DIFFICULTY) },
   },
   {
     id: 'naive-socketio',
@@ -182,6 +203,7 @@ export async function startTarget(target: Target, options: StartOptions): Promis
           // their defaults (the relay spreads its rate over enough couples to stay under them).
           ...PER_ADDRESS_LIMITS_LIFTED,
           ...(redis ? { REDIS_URL: redis.url } : {}),
+          ...target.env,
         },
       );
       children.push(child);

@@ -67,6 +67,26 @@ describe('config', () => {
     expect(() => loadConfig({ TURN_SECRET: 's3cret' })).toThrow(/^TURN_SECRET: is set but TURN_URLS is empty/);
   });
 
+  it('refuses BOT_GATE=pow with Redis but no BOT_GATE_SECRET: other instances could not check its challenges', () => {
+    const redis = { BOT_GATE: 'pow', REDIS_URL: 'redis://127.0.0.1:6379' };
+    expect(() => loadConfig(redis)).toThrow(/^BOT_GATE_SECRET: must be set/);
+    expect(loadConfig({ ...redis, BOT_GATE_SECRET: 'shared' })).toMatchObject({
+      botGate: 'pow',
+      botGateSecret: 'shared',
+    });
+    expect(loadConfig({ BOT_GATE: 'pow' })).toMatchObject({ botGate: 'pow', powDifficulty: 16 });
+    expect(loadConfig({})).toMatchObject({ botGate: 'off' });
+    expect(() => loadConfig({ BOT_GATE: 'captcha' })).toThrow(/^BOT_GATE:/);
+    expect(() => loadConfig({ BOT_GATE: 'siteverify' })).toThrow(/^BOT_GATE: siteverify needs SITEVERIFY_URL/);
+    expect(
+      loadConfig({
+        BOT_GATE: 'siteverify',
+        SITEVERIFY_URL: 'https://verify.example/siteverify',
+        SITEVERIFY_SECRET: 's',
+      }),
+    ).toMatchObject({ botGate: 'siteverify' });
+  });
+
   it('refuses a frame limit that leaves no room for the largest SDP', () => {
     expect(() => loadConfig({ MAX_SDP_BYTES: '65536', MAX_FRAME_BYTES: '65536' })).toThrow(/MAX_FRAME_BYTES/);
   });

@@ -395,6 +395,48 @@ export const SETTINGS = {
     doc: 'Lambda only: API Gateway management endpoint for PostToConnection; unset: https://{domain}/{stage} of the event (http://127.0.0.1:3001 under serverless offline).',
     parse: optionalText,
   },
+  botGate: {
+    env: 'BOT_GATE',
+    fallback: 'off',
+    doc: 'pow: a client solves a proof-of-work challenge (docs/security.md, "Bot gate") before its first join; siteverify: it answers with a human-verification token (SITEVERIFY_URL); off: no gate.',
+    parse: oneOf('off', 'pow', 'siteverify'),
+  },
+  powDifficulty: {
+    env: 'POW_DIFFICULTY',
+    fallback: '16',
+    doc: 'Leading zero bits of SHA-256(challenge + nonce) a proof needs; each bit doubles the work (16: about 65 000 hashes, a fraction of a second in a browser).',
+    parse: integer(1, 32),
+  },
+  powChallengeTtlMs: {
+    env: 'POW_CHALLENGE_TTL_MS',
+    fallback: '120000',
+    doc: 'How long a proof-of-work challenge may be answered; a spent one is remembered (in the store) this long.',
+    parse: integer(1000, 3_600_000),
+  },
+  botGateVerifiedTtlMs: {
+    env: 'BOT_GATE_VERIFIED_TTL_MS',
+    fallback: '86400000',
+    doc: 'How long a session stays verified once it proved itself; then its next join asks for a new proof.',
+    parse: integer(60_000, 30 * 86_400_000),
+  },
+  botGateSecret: {
+    env: 'BOT_GATE_SECRET',
+    fallback: undefined,
+    doc: 'Signs the bot gate challenges so every instance can check them; required with REDIS_URL. Unset without Redis: a random secret per process.',
+    parse: optionalText,
+  },
+  siteverifyUrl: {
+    env: 'SITEVERIFY_URL',
+    fallback: undefined,
+    doc: 'With BOT_GATE=siteverify: the human-verification service endpoint (Turnstile, hCaptcha) a token is POSTed to with SITEVERIFY_SECRET.',
+    parse: optionalText,
+  },
+  siteverifySecret: {
+    env: 'SITEVERIFY_SECRET',
+    fallback: undefined,
+    doc: "With BOT_GATE=siteverify: the site's secret with that service; never sent to a client.",
+    parse: optionalText,
+  },
   shutdownTimeoutMs: {
     env: 'SHUTDOWN_TIMEOUT_MS',
     fallback: '10000',
@@ -429,6 +471,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       result.reportWebhookUrl === undefined ? SETTINGS.reportWebhookSecret.env : SETTINGS.reportWebhookUrl.env,
       'REPORT_WEBHOOK_URL and REPORT_WEBHOOK_SECRET go together: set both or neither',
     );
+  }
+  // Another instance (or Lambda container) could not check a challenge signed with a secret of this process's own.
+  if (result.botGate !== 'off' && result.redisUrl !== undefined && result.botGateSecret === undefined) {
+    throw new ConfigError(
+      SETTINGS.botGateSecret.env,
+      `must be set when BOT_GATE=${result.botGate} and REDIS_URL are: every instance signs and checks challenges with it`,
+    );
+  }
+  if (
+    result.botGate === 'siteverify' &&
+    (result.siteverifyUrl === undefined || result.siteverifySecret === undefined)
+  ) {
+    throw new ConfigError(SETTINGS.botGate.env, 'siteverify needs SITEVERIFY_URL and SITEVERIFY_SECRET');
   }
   // A single relayed message must fit, or a client that reads would be dropped for one big offer.
   if (result.maxSendBufferBytes < result.maxFrameBytes) {

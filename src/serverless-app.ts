@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
+import { botGateFrom } from './botgate/from-config.js';
 import { type Config, ConfigError } from './config.js';
 import { SignalingCore } from './core/signaling-core.js';
 import { iceServersFor, turnSettings } from './ice/turn-credentials.js';
@@ -118,6 +119,9 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
   const salt = config.subjectSalt ?? randomBytes(32).toString('hex');
   if (config.subjectSalt === undefined) logger.warn('SUBJECT_SALT is unset: bans hold in this container only');
 
+  // One gate (and one secret) for every stage this container serves.
+  const botGate = botGateFrom(config, store);
+
   function bindStage(connections: ConnectionsApi): StageBinding {
     // A 410: the connection vanished without a $disconnect (yet), so its session is detached for
     // the grace, as a drop is; its client may resume it. Its partner is told if it never does
@@ -136,6 +140,7 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
       resumeGraceMs: config.resumeGraceMs,
       matchFallbackMs: config.matchFallbackMs,
       safety: safety.hooks,
+      botGate,
       observer: logObserver(logger),
       onInternalError: (err, context) => logger.error({ err, ...context }, 'command failed'),
     });

@@ -17,6 +17,8 @@ describe('demo page', () => {
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     const csp = page.headers.get('content-security-policy');
     expect(csp).toMatch(/script-src 'self'/);
+    // Workers from the page itself or a Blob URL only: the SDK's proof-of-work solver is one.
+    expect(csp).toMatch(/worker-src 'self' blob:(;|$)/);
     // Served over plain HTTP on a LAN address, an upgrade would send the bundle to a missing https://.
     expect(csp).not.toMatch(/upgrade-insecure-requests/);
     const html = await page.text();

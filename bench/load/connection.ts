@@ -1,6 +1,7 @@
 import { io } from 'socket.io-client';
 import { WebSocket } from 'ws';
 import { EventAcknowledger } from '../../src/client/event-acknowledger.js';
+import { SOLVER_SOURCE } from '../../src/client/proof/solver-source.js';
 import type { Signal } from '../../src/protocol/messages.js';
 
 /** How a server under test speaks: socket.io events, or `{ event, data }` JSON frames over `ws`. */
@@ -25,6 +26,9 @@ export function connect(protocol: WireProtocol, url: string, handlers: Connectio
   return protocol === 'socketio' ? connectSocketIo(url, handlers) : connectWs(url, handlers);
 }
 
+/** The SDK's own proof-of-work solver, run synchronously. */
+const solver = new Function(`${SOLVER_SOURCE}; return { solve };`)() as { solve(challenge: string): string };
+
 function connectSocketIo(url: string, handlers: ConnectionHandlers): BenchConnection {
   // forceNew: without it socket.io-client multiplexes every io(url) over one shared connection.
   const socket = io(url, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 30_000 });
@@ -44,6 +48,13 @@ function connectSocketIo(url: string, handlers: ConnectionHandlers): BenchConnec
       handlers.onEvent(event, data);
     });
   }
+  // pairwire's bot gate (when on): the challenge is answered at once, here, on the load
+  // generator's thread (the bench target asks for little work: its figures are the server's).
+  socket.on('session', (session: { challenge?: unknown }) => {
+    if (typeof session?.challenge === 'string') {
+      socket.emit('proof', { challenge: session.challenge, nonce: solver.solve(session.challenge) });
+    }
+  });
   socket.on('connect_error', (error) => handlers.onError(error));
   return {
     signal: (signal) => {

@@ -1,7 +1,8 @@
+import type { BotGateFigures } from '../bot-gate.js';
 import type { Pinning } from '../lib/pinned-process.js';
 import type { LatencySummary } from '../lib/stats.js';
 import type { BurstResult, RelayPhaseResult, RelayResult, ScaleOutResult } from '../load/job.js';
-import type { TargetId } from '../targets.js';
+import { BOT_GATE_BENCH_DIFFICULTY, type TargetId } from '../targets.js';
 import {
   allPhases,
   burstOf,
@@ -47,6 +48,8 @@ export interface BenchReport {
   /** How many rounds each figure is the median of (absent in results from before rounds). */
   rounds?: number;
   runs: TargetRun[];
+  /** The bot gate's own costs (bench/bot-gate.ts); absent in results from before it. */
+  botGate?: BotGateFigures;
 }
 
 const dash = '–';
@@ -75,6 +78,38 @@ function roundsNote(rounds: number): string[] {
     'whatever runs in it by tens of percent; rounds keep such a stretch from deciding a target.',
     '',
   ];
+}
+
+/** The gate's CPU per challenge and proof, a client's solve, and the burst with the gate on beside off. */
+function botGateSection(report: BenchReport): string {
+  const figures = report.botGate;
+  if (!figures) return 'Not measured in this run.';
+  const off = runOf(report, 'pairwire')?.bursts ?? [];
+  const on = runOf(report, 'pairwire-botgate')?.bursts ?? [];
+  const rows = on.map((gated) => {
+    const plain = off.find((burst) => burst.clients === gated.clients);
+    const perPair = (burst: BurstResult | undefined) => fixed(cpuPerPairMs(burst), 2);
+    return [
+      count(gated.clients),
+      `${fixed(plain?.pairsPerSecond, 0)} / ${fixed(gated.pairsPerSecond, 0)}`,
+      `${perPair(plain)} / ${perPair(gated)}`,
+      `${fixed(plain?.joinToPairedMs.p50, 1)} / ${fixed(gated.joinToPairedMs.p50, 1)}`,
+      `${fixed(plain?.joinToPairedMs.p99, 1)} / ${fixed(gated.joinToPairedMs.p99, 1)}`,
+    ];
+  });
+  return [
+    `Server CPU, in this process: **${fixed(figures.issueMicros, 1)} µs** to issue a challenge (one HMAC, no store call),`,
+    `**${fixed(figures.checkMicros, 1)} µs** to check a proof (HMAC + SHA-256), **${fixed(figures.proveMicros, 1)} µs** to accept one`,
+    'through the gate on the memory store (the payload schema, the check, two store marks; Redis adds two round trips).',
+    `A client at the default difficulty (${figures.difficulty} bits), the SDK's solver on one thread: mean **${fixed(figures.solveMeanMs, 0)} ms**,`,
+    `worst ${fixed(figures.solveMaxMs, 0)} ms over ${figures.solves} solves (${count(figures.hashesPerSecond)} hashes/s).`,
+    '',
+    `Pair burst, gate off / on (clients solve at ${BOT_GATE_BENCH_DIFFICULTY} bits, so the figures are the server's):`,
+    '',
+    rows.length > 0
+      ? table(['clients', 'pairs/s', 'server CPU ms per pair', 'join→paired p50 ms', 'p99 ms'], rows)
+      : 'No burst with the gate on in this run.',
+  ].join('\n');
 }
 
 /** docs/benchmarks.md: machine, command, the targets' verdicts, every scenario's table, then the findings. */
@@ -123,6 +158,10 @@ export function renderMarkdown(report: BenchReport, findings: string): string {
     '## What Redis costs on the relay path',
     '',
     redisSection(report),
+    '',
+    '## Bot gate',
+    '',
+    botGateSection(report),
     '',
     '## Scale-out as a cost model',
     '',

@@ -36,6 +36,8 @@ const COMMAND_SUMMARIES: Record<Command, string> = {
   leave: 'End the current pair (reason leave) or leave the queue; idempotent.',
   ack: 'The client processed every event up to seq (cumulative): the server may forget them.',
   block: 'End the pair like next; the two are never paired again while both sessions live.',
+  proof:
+    "Answer the bot gate's challenge (the session event's challenge) before join: a proof-of-work nonce or a human-verification token.",
   report:
     'Report the partner of a current or recently ended pair (room) to the operator; blocks them for the reporter and ends a current pair like block.',
 };

@@ -29,6 +29,7 @@ export {
   type ReportReason,
 } from './chat/index.js';
 export { DEVICE_STORAGE_KEY } from './device-token.js';
+export type { SolveProof } from './proof/solve-proof.js';
 export type { ConnectionRefusal, Signaling, SignalingListener } from './signaling.js';
 export { SignalingClient, type SignalingClientOptions } from './signaling-client.js';
 export {

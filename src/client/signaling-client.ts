@@ -15,6 +15,8 @@ import { callSafely } from './call-safely.js';
 import { nextEvent } from './chat/emitter.js';
 import { resolveDeviceToken } from './device-token.js';
 import { EventAcknowledger } from './event-acknowledger.js';
+import { Prover } from './proof/prover.js';
+import { type SolveProof, solveProof } from './proof/solve-proof.js';
 import type { ConnectionRefusal, Signaling, SignalingListener } from './signaling.js';
 import { UnackedSignals } from './unacked-signals.js';
 
@@ -49,6 +51,12 @@ export interface SignalingClientOptions {
    * localStorage under `pairwire-device` (made on first use); in Node to none. `false`: none.
    */
   device?: string | false;
+  /**
+   * Solves the server's bot gate challenges (docs/protocol.md, "Bot gate"). Default: in a Web
+   * Worker in a browser, in a worker thread in Node. False: this client answers none (it cannot
+   * pair on a server with the gate on, unless you send `proof` yourself).
+   */
+  solveProof?: SolveProof | false;
 }
 
 /** Refusals that pass with time: the connection is tried again after the hinted delay (socket.io does not retry a refused CONNECT). */
@@ -95,6 +103,7 @@ export class SignalingClient implements Signaling {
   #closed = false;
   /** When the ban the server announced (an `error` BANNED) ends, until the disconnect that follows it. */
   #bannedUntil: number | undefined;
+  readonly #prover: Prover;
 
   constructor(url: string, options: SignalingClientOptions = {}) {
     this.#url = url;
@@ -138,7 +147,8 @@ export class SignalingClient implements Signaling {
       this.#duplicate = typeof seq === 'number' && !this.#acknowledger.receive(seq);
       if (event === 'session') this.#duplicate = false;
     });
-    this.socket.on('session', ({ id, resumed }: { id: string; resumed: boolean }) => {
+    this.#prover = new Prover(options.solveProof ?? solveProof, (proof) => this.#command('proof', proof));
+    this.socket.on('session', ({ id, resumed, challenge }: ServerEvents['session']) => {
       this.#session = id;
       if (!resumed) this.#acknowledger.reset();
       // Signals wait for this event: only now is it known whether they still have their pair.
@@ -146,6 +156,8 @@ export class SignalingClient implements Signaling {
       if (!resumed && this.#claimed) this.#signals.abandon('the session ended before the signal was acknowledged');
       else this.#signals.resend();
       this.#ready = true;
+      // The bot gate: answered in the background; a join meanwhile waits for it (PROOF_REQUIRED).
+      if (challenge !== undefined) void this.#prover.answer(challenge);
     });
     // The server lost the session (this client fell too far behind, or its store lost it) and
     // closes the connection. socket.io-client never comes back from a server's disconnect by
@@ -183,7 +195,7 @@ export class SignalingClient implements Signaling {
 
   /** Queues for a partner; preferences given here are also those of later automatic joins. */
   join(preferences?: JoinPreferences): Promise<Ack<CommandResults['join']>> {
-    return this.#command('join', this.#prefer(preferences));
+    return this.#prover.gated(() => this.#command('join', this.#prefer(preferences)));
   }
 
   /**
@@ -197,12 +209,12 @@ export class SignalingClient implements Signaling {
   }
 
   next(preferences?: JoinPreferences): Promise<Ack<CommandResults['next']>> {
-    return this.#command('next', this.#prefer(preferences));
+    return this.#prover.gated(() => this.#command('next', this.#prefer(preferences)));
   }
 
   /** Ends the pair like `next`; the server never pairs this session with that partner again. */
   block(preferences?: JoinPreferences): Promise<Ack<CommandResults['block']>> {
-    return this.#command('block', this.#prefer(preferences));
+    return this.#prover.gated(() => this.#command('block', this.#prefer(preferences)));
   }
 
   /** The preferences to send: these, remembered for the next connection, or the current ones. */

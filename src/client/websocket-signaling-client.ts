@@ -19,6 +19,8 @@ import { CommandQueue, largestFrame } from './command-queue.js';
 import { resolveDeviceToken, withDeviceQuery } from './device-token.js';
 import { EventAcknowledger } from './event-acknowledger.js';
 import { EventSequencer } from './event-sequencer.js';
+import { Prover } from './proof/prover.js';
+import { type SolveProof, solveProof } from './proof/solve-proof.js';
 import type { ConnectionRefusal, Signaling, SignalingListener } from './signaling.js';
 
 /**
@@ -72,6 +74,11 @@ export interface WebSocketSignalingClientOptions {
    * `false`: none.
    */
   device?: string | false;
+  /**
+   * Solves the server's bot gate challenges (docs/protocol.md, "Bot gate"). Default: in a Web
+   * Worker in a browser, in a worker thread in Node. False: this client answers none.
+   */
+  solveProof?: SolveProof | false;
 }
 
 /** API Gateway's WebSocket frame quota (a message is one frame when a browser sends it). */
@@ -154,6 +161,7 @@ export class WebSocketSignalingClient implements Signaling {
   readonly #refusalListeners = new Set<(refusal: ConnectionRefusal) => void>();
   /** `once` and `connected` callers still waiting, so that `close()` can settle them. */
   readonly #waiters = new Set<Waiter>();
+  readonly #prover: Prover;
 
   constructor(url: string, options: WebSocketSignalingClientOptions = {}) {
     const WebSocketClass = options.WebSocket ?? globalWebSocket();
@@ -168,6 +176,7 @@ export class WebSocketSignalingClient implements Signaling {
     this.#reconnectDelayMs = options.reconnectDelayMs ?? 500;
     this.#maxReconnectDelayMs = options.maxReconnectDelayMs ?? 10_000;
     this.#maxMessageBytes = options.maxMessageBytes ?? API_GATEWAY_FRAME_BYTES;
+    this.#prover = new Prover(options.solveProof ?? solveProof, (proof) => this.#command('proof', proof));
     this.#commands = new CommandQueue(this.#ackTimeoutMs, () => this.#pump());
     this.#sequencer = new EventSequencer<ServerFrame>(
       (seq, frame) => this.#deliver(seq, frame),
@@ -183,7 +192,7 @@ export class WebSocketSignalingClient implements Signaling {
   }
 
   join(preferences?: JoinPreferences): Promise<Ack<CommandResults['join']>> {
-    return this.#command('join', preferences);
+    return this.#prover.gated(() => this.#command('join', preferences));
   }
 
   /** Sent at once, without waiting for the ack of a signal before it: the partner gets them in this order. */
@@ -197,12 +206,12 @@ export class WebSocketSignalingClient implements Signaling {
    * with the `waiting` or new `paired` that comes before its ack; `leave` with its ack.
    */
   next(preferences?: JoinPreferences): Promise<Ack<CommandResults['next']>> {
-    return this.#command('next', preferences);
+    return this.#prover.gated(() => this.#command('next', preferences));
   }
 
   /** Ends the pair like `next`; the server never pairs this session with that partner again. */
   block(preferences?: JoinPreferences): Promise<Ack<CommandResults['block']>> {
-    return this.#command('block', preferences);
+    return this.#prover.gated(() => this.#command('block', preferences));
   }
 
   /** Reports the partner of `payload.room` (src/protocol/report.ts); that partner is blocked for this session. */
@@ -488,6 +497,8 @@ export class WebSocketSignalingClient implements Signaling {
       this.#room = undefined;
     }
     this.#session = payload.id;
+    // The bot gate: answered in the background; a join meanwhile waits for it (PROOF_REQUIRED).
+    if (typeof payload.challenge === 'string') void this.#prover.answer(payload.challenge);
     this.#events.dispatch('session', payload);
   }
 

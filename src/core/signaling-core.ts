@@ -1,3 +1,4 @@
+import type { BotGate } from '../botgate/bot-gate.js';
 import { type ErrorBody, ErrorCode, ProtocolError, StoreUnavailableError } from '../protocol/errors.js';
 import type { Ack, Command, CommandResults, LeaveReason, Signal } from '../protocol/messages.js';
 import {
@@ -5,6 +6,7 @@ import {
   parseAck,
   parseEmpty,
   parsePreferences,
+  parseProof,
   parseReport,
   parseSignal,
 } from '../protocol/validate.js';
@@ -50,11 +52,16 @@ export interface CoreOptions {
   observer?: SignalingObserver;
   /** Told about reports and skips (the webhook, automatic bans: src/safety). */
   safety?: SafetyHooks;
+  /** The bot gate (BOT_GATE): a session proves itself with `proof` before it may join. None: no gate. */
+  botGate?: BotGate | undefined;
   /** Where unexpected faults are reported; they reach the client only as INTERNAL. */
   onInternalError?: (error: unknown, context: { command: string; session: SessionId }) => void;
 }
 
 type Handler<C extends Command> = (session: SessionId, payload: unknown) => Promise<CommandResults[C]>;
+
+/** What the bot gate holds back until the session proved itself: everything that pairs it. */
+const GATED: ReadonlySet<Command> = new Set(['join', 'next', 'block']);
 
 const OK_SIGNAL: Ack = Object.freeze({ ok: true as const });
 
@@ -76,6 +83,7 @@ export class SignalingCore {
   readonly #observer: SignalingObserver;
   readonly #matchFallbackMs: number;
   readonly #safety: SafetyHooks | undefined;
+  readonly #botGate: BotGate | undefined;
 
   /** The registry: command name → handler. */
   readonly #commands: { [C in Command]: Handler<C> } = {
@@ -87,6 +95,10 @@ export class SignalingCore {
     ack: (session, payload) => this.#ack(session, payload),
     block: (session, payload) => this.#block(session, payload),
     report: (session, payload) => this.#report(session, payload),
+    proof: async (session, payload) => {
+      await this.#prove(session, payload);
+      return {};
+    },
   };
 
   constructor(options: CoreOptions) {
@@ -99,17 +111,43 @@ export class SignalingCore {
     this.#observer = options.observer ?? silentObserver;
     this.#matchFallbackMs = options.matchFallbackMs ?? 10_000;
     this.#safety = options.safety;
+    this.#botGate = options.botGate;
   }
 
   /** Runs one command; never throws: every outcome, good or bad, is an acknowledgement. */
   async handle<C extends Command>(command: C, session: SessionId, payload: unknown): Promise<Ack<CommandResults[C]>> {
     if (command === 'signal') return (await this.relayNow(session, payload)) as Ack<CommandResults[C]>;
     try {
+      if (this.#botGate && GATED.has(command)) await this.#requireProof(this.#botGate, session);
       const result = await (this.#commands[command] as Handler<C>)(session, payload);
       return command === 'ack' ? (OK_SIGNAL as Ack<CommandResults[C]>) : { ok: true, ...result };
     } catch (error) {
       return this.#refused(error, command, session);
     }
+  }
+
+  /**
+   * `proof`, for a transport that joins for its client when the challenge says the automatic join
+   * waits for it (`join`): the acknowledgement, and whether to join now.
+   */
+  async prove(session: SessionId, payload: unknown): Promise<{ ack: Ack; join: boolean }> {
+    try {
+      const { join } = await this.#prove(session, payload);
+      return { ack: OK_SIGNAL, join };
+    } catch (error) {
+      return { ack: this.#refused(error, 'proof', session), join: false };
+    }
+  }
+
+  /**
+   * The challenge a connection names in its `session` event: none without the gate, or when the
+   * session proved itself already (a resumed one; a `fresh` one never has). `join`: the automatic
+   * join the transport would make waits for the proof instead.
+   */
+  async challengeFor(session: SessionId, options: { join: boolean; fresh: boolean }): Promise<string | undefined> {
+    if (!this.#botGate) return undefined;
+    if (!options.fresh && (await this.#botGate.isVerified(session))) return undefined;
+    return this.#botGate.challenge(session, { join: options.join });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -385,6 +423,23 @@ export class SignalingCore {
     // join announced the pair, so the caller is simply paired.
     if (result.status === 'already-paired') return { status: 'paired' };
     return this.#settle(session, result);
+  }
+
+  /** Without a gate there is nothing to prove: a well-formed proof is acknowledged and changes nothing. */
+  async #prove(session: SessionId, payload: unknown): Promise<{ join: boolean }> {
+    if (this.#botGate) return this.#botGate.prove(session, payload);
+    parseProof(payload);
+    return { join: false };
+  }
+
+  async #requireProof(gate: BotGate, session: SessionId): Promise<void> {
+    if (await gate.isVerified(session)) return;
+    throw new ProtocolError(
+      ErrorCode.PROOF_REQUIRED,
+      'the bot gate is on: answer the challenge with proof first',
+      undefined,
+      gate.challenge(session, { join: false }),
+    );
   }
 
   async #leave(session: SessionId, payload: unknown): Promise<CommandResults['leave']> {

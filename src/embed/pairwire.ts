@@ -10,6 +10,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { Express } from 'express';
 import { type Logger, pino } from 'pino';
 import { Server, type Server as SocketIoServer } from 'socket.io';
+import { botGateFrom } from '../botgate/from-config.js';
 import { createRedisCluster, type RedisCluster } from '../cluster/redis-cluster.js';
 import type { Config } from '../config.js';
 import { allOf } from '../core/observer.js';
@@ -224,6 +225,7 @@ function assemble(config: Config, deps: PairwireDeps) {
     limits: { maxSdpBytes: config.maxSdpBytes, maxCandidateBytes: config.maxCandidateBytes },
     resumeGraceMs: config.resumeGraceMs,
     matchFallbackMs: config.matchFallbackMs,
+    botGate: botGateFrom(config, store),
     observer: allOf(metrics.observer, logObserver(logger)),
     onInternalError: (err, context) => logger.error({ err, ...context }, 'command failed'),
   });

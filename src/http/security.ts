@@ -24,5 +24,12 @@ export function securityHeaders(allowedOrigins: readonly string[]): RequestHandl
   // No upgrade-insecure-requests: on plain HTTP away from localhost (`docker run -p 3000:3000`
   // reached by its LAN address) it sends the demo page's script and styles to an https:// that
   // does not exist. Behind TLS (Fly.io) every request is https already.
-  return [helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }), cors];
+  // worker-src blob:: the chat SDK solves the bot gate's proof-of-work in a Web Worker made from a
+  // Blob URL (src/client/proof), off the page's thread.
+  return [
+    helmet({
+      contentSecurityPolicy: { directives: { upgradeInsecureRequests: null, workerSrc: ["'self'", 'blob:'] } },
+    }),
+    cors,
+  ];
 }

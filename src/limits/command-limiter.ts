@@ -52,7 +52,15 @@ export type Budget = 'sdp' | 'candidates' | 'pairing';
 
 /** Which budget a command draws from; anything unrecognised counts as a candidate. */
 export function budgetOf(event: string, payload: unknown): Budget {
-  if (event === 'join' || event === 'next' || event === 'leave' || event === 'block' || event === 'report')
+  // A proof costs the server a store round trip, like a pairing command.
+  if (
+    event === 'join' ||
+    event === 'next' ||
+    event === 'leave' ||
+    event === 'block' ||
+    event === 'report' ||
+    event === 'proof'
+  )
     return 'pairing';
   if (event === 'signal') {
     const type = typeof payload === 'object' && payload !== null ? (payload as { type?: unknown }).type : undefined;

@@ -37,6 +37,17 @@ export const ErrorCode = {
    * join/next/block/report; a connection open when the ban is made is closed.
    */
   BANNED: 'BANNED',
+  /**
+   * The bot gate is on and this session has not proved its work yet (or its proof is older than
+   * BOT_GATE_VERIFIED_TTL_MS): `join`, `next` and `block` wait for a `proof`. `challenge` is a
+   * fresh challenge to solve.
+   */
+  PROOF_REQUIRED: 'PROOF_REQUIRED',
+  /**
+   * The `proof` is wrong, expired, for another session, or spent before: nothing changed.
+   * `challenge` is a fresh challenge to solve.
+   */
+  PROOF_INVALID: 'PROOF_INVALID',
   /** The pairing store cannot be reached right now; nothing changed, retry later. */
   UNAVAILABLE: 'UNAVAILABLE',
   /** An unexpected server fault; nothing the client did. */
@@ -50,24 +61,29 @@ export interface ErrorBody {
   message: string;
   /** Only with RATE_LIMITED and BANNED: how long to wait before the next attempt. */
   retryAfterMs?: number;
+  /** Only with PROOF_REQUIRED and PROOF_INVALID: a fresh proof-of-work challenge for this session. */
+  challenge?: string;
 }
 
 /** An error the client caused or must know about; becomes `{ ok: false, error }` on the wire. */
 export class ProtocolError extends Error {
   readonly code: ErrorCode;
   readonly retryAfterMs: number | undefined;
+  readonly challenge: string | undefined;
 
-  constructor(code: ErrorCode, message: string, retryAfterMs?: number) {
+  constructor(code: ErrorCode, message: string, retryAfterMs?: number, challenge?: string) {
     super(message);
     this.name = 'ProtocolError';
     this.code = code;
     this.retryAfterMs = retryAfterMs;
+    this.challenge = challenge;
   }
 
   toBody(): ErrorBody {
-    return this.retryAfterMs === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, retryAfterMs: this.retryAfterMs };
+    const body: ErrorBody = { code: this.code, message: this.message };
+    if (this.retryAfterMs !== undefined) body.retryAfterMs = this.retryAfterMs;
+    if (this.challenge !== undefined) body.challenge = this.challenge;
+    return body;
   }
 }
 

@@ -90,8 +90,20 @@ export interface ReportPayload {
   evidence?: EvidenceMessage[] | undefined;
 }
 
+/**
+ * `proof`: the answer to the bot gate's challenge (docs/protocol.md, "Bot gate"): the challenge as
+ * the server sent it and either a nonce such that SHA-256(challenge + nonce) starts with the
+ * challenge's number of zero bits (BOT_GATE=pow), or the token a human-verification widget gave
+ * the page (BOT_GATE=siteverify).
+ */
+export type ProofPayload =
+  /** `challenge`: as the server sent it (1–256 characters); `nonce`: 1–32 characters of 0-9 a-z. */
+  | { challenge: string; nonce: string }
+  /** `token`: 1–4096 characters. */
+  | { challenge: string; token: string };
+
 /** Commands a client may send, by event name. Anything else is UNKNOWN_EVENT. */
-export const COMMANDS = ['join', 'signal', 'next', 'leave', 'ack', 'block', 'report'] as const;
+export const COMMANDS = ['join', 'signal', 'next', 'leave', 'ack', 'block', 'report', 'proof'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export function isCommand(event: string): event is Command {
@@ -130,6 +142,11 @@ export interface SessionPayload {
   id: string;
   /** True when an earlier session (its pair or place in the queue) was resumed; false for a new one. */
   resumed: boolean;
+  /**
+   * Only when the bot gate is on and this session has not proved its work: the challenge to solve
+   * and answer with `proof` before `join` (docs/protocol.md, "Bot gate").
+   */
+  challenge?: string;
 }
 
 export interface PartnerLeftPayload {
@@ -186,4 +203,5 @@ export interface CommandResults {
   ack: Record<never, never>;
   /** The id the operator knows the report by. */
   report: { reportId: string };
+  proof: Record<never, never>;
 }

@@ -20,6 +20,7 @@ import {
   MAX_INTERESTS,
   MAX_REPORT_DETAILS_CHARS,
   MAX_REPORT_EVIDENCE_BYTES,
+  type ProofPayload,
   REPORT_REASONS,
   type ReportPayload,
   type ServerEventName,
@@ -93,6 +94,16 @@ export const joinPayloadSchema = z.union([
  */
 export const ackPayloadSchema = z.strictObject({ seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
 
+/** `proof`: the answer to the bot gate's challenge (docs/protocol.md, "Bot gate"). */
+const challengeField = z.string().min(1).max(256);
+export const proofPayloadSchema = z.union([
+  z.strictObject({
+    challenge: challengeField,
+    nonce: z.string().regex(/^[0-9a-z]{1,32}$/, 'nonce is 1–32 characters of 0-9 a-z'),
+  }),
+  z.strictObject({ challenge: challengeField, token: z.string().min(1).max(4096) }),
+]);
+
 // TextEncoder rather than Buffer, like the rest of the protocol.
 const utf8 = new TextEncoder();
 
@@ -134,6 +145,7 @@ export const errorBodySchema = z.object({
   code: errorCodeSchema,
   message: z.string().describe('For people; may change.'),
   retryAfterMs: z.number().int().min(0).optional().describe('Only with RATE_LIMITED and BANNED: how long to wait.'),
+  challenge: z.string().optional().describe('Only with PROOF_REQUIRED and PROOF_INVALID: a fresh challenge to solve.'),
 });
 
 export const iceServerSchema = z.object({
@@ -145,6 +157,10 @@ export const iceServerSchema = z.object({
 export const sessionPayloadSchema = z.object({
   id: z.string().describe("The session's secret id: present it to resume (auth.session, or resume's session)."),
   resumed: z.boolean().describe('True when an earlier session (pair or place in the queue) was resumed.'),
+  challenge: z
+    .string()
+    .optional()
+    .describe('Only with the bot gate on, until the session proved its work: the challenge to answer with proof.'),
 });
 
 export const waitingPayloadSchema = z.object({});
@@ -184,6 +200,7 @@ export const commandSchemas = {
   ack: { payload: ackPayloadSchema, optional: false, result: z.object({}) },
   block: { payload: joinPayloadSchema, optional: true, result: status('waiting', 'paired') },
   report: { payload: reportPayloadSchema, optional: false, result: z.object({ reportId: z.string() }) },
+  proof: { payload: proofPayloadSchema, optional: false, result: z.object({}) },
 } satisfies Record<Command, { payload: z.ZodType; optional: boolean; result: z.ZodObject }>;
 
 /** `{ ok: true, ...result }` or `{ ok: false, error }`: the acknowledgement of a command. */
@@ -204,8 +221,9 @@ export const schemasMatchTypes: [
   Same<z.infer<typeof ackPayloadSchema>, AckPayload>,
   Same<z.infer<typeof evidenceMessageSchema>, EvidenceMessage>,
   Same<z.infer<typeof reportPayloadSchema>, ReportPayload>,
+  Same<z.infer<typeof proofPayloadSchema>, ProofPayload>,
   Same<z.infer<typeof errorBodySchema>, ErrorBody>,
   Same<z.infer<typeof iceServerSchema>, IceServer>,
   Same<{ [E in ServerEventName]: z.infer<(typeof serverEventSchemas)[E]> }, ServerEvents>,
   Same<{ [C in Command]: z.infer<(typeof commandSchemas)[C]['result']> }, CommandResults>,
-] = [true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true];

@@ -1,9 +1,10 @@
 import { ErrorCode, ProtocolError } from './errors.js';
-import type { ReportPayload, Signal } from './messages.js';
+import type { ProofPayload, ReportPayload, Signal } from './messages.js';
 import {
   ackPayloadSchema,
   emptyPayloadSchema,
   joinPayloadSchema,
+  proofPayloadSchema,
   reportPayloadSchema,
   signalSchema,
 } from './schemas.js';
@@ -70,6 +71,15 @@ export function parseEmpty(raw: unknown, command: string): void {
   if (!emptyPayloadSchema.safeParse(raw).success) {
     throw new ProtocolError(ErrorCode.INVALID_PAYLOAD, `${command} takes no payload`);
   }
+}
+
+/** `proof`'s `{ challenge, nonce }` or `{ challenge, token }` (docs/protocol.md, "Bot gate"), or INVALID_PAYLOAD. */
+export function parseProof(raw: unknown): ProofPayload {
+  const parsed = proofPayloadSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ProtocolError(ErrorCode.INVALID_PAYLOAD, 'proof takes { challenge, nonce } or { challenge, token }');
+  }
+  return parsed.data;
 }
 
 /** `ack`'s `{ seq }`: the highest event the client processed. */

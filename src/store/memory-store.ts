@@ -127,6 +127,9 @@ export class MemoryPairingStore implements PairingStore {
   readonly #expiries: { session: SessionId; at: number }[] = [];
   /** Connection → the session it carries or carried last (API Gateway). */
   readonly #connections = new Map<string, SessionId>();
+  /** `mark`'s records: key → when it expires (ms). Swept whenever it has doubled since the last sweep. */
+  readonly #marks = new Map<string, number>();
+  #marksSweptAt = 0;
   readonly #limits: OutboxLimits;
   readonly #signalHoldMs: number;
   readonly #rules: MatchRules;
@@ -671,6 +674,27 @@ export class MemoryPairingStore implements PairingStore {
   /** One process: every event comes back in the result of the call that appended it. */
   watch(): () => void {
     return () => {};
+  }
+
+  async mark(key: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    if (this.#isMarkedAt(key, now)) return false;
+    this.#marks.set(key, now + ttlMs);
+    // Expired records are dropped in bulk, so the map stays within twice what is alive, in O(1) amortised.
+    if (this.#marks.size > 2 * this.#marksSweptAt + 1024) {
+      for (const [marked, expiresAt] of this.#marks) if (expiresAt <= now) this.#marks.delete(marked);
+      this.#marksSweptAt = this.#marks.size;
+    }
+    return true;
+  }
+
+  async isMarked(key: string): Promise<boolean> {
+    return this.#isMarkedAt(key, Date.now());
+  }
+
+  #isMarkedAt(key: string, now: number): boolean {
+    const expiresAt = this.#marks.get(key);
+    return expiresAt !== undefined && expiresAt > now;
   }
 
   async queueLength(): Promise<number> {

@@ -160,6 +160,30 @@ export function describePairingStoreContract(name: string, makeStore: StoreFacto
       expect(await store.stats()).toEqual({ online: 3, waiting: 0, pairs: 0 });
     });
 
+    describe('marks (the bot gate: spent challenges, verified sessions)', () => {
+      it('records a key once: a second mark is refused while the first lives', async () => {
+        const key = name('challenge');
+        expect(await store.isMarked(key)).toBe(false);
+        expect(await store.mark(key, 60_000)).toBe(true);
+        expect(await store.mark(key, 60_000)).toBe(false);
+        expect(await store.isMarked(key)).toBe(true);
+        expect(await store.isMarked(name('other'))).toBe(false);
+      });
+
+      it('forgets a mark when its time runs out, and then records it again', async () => {
+        const key = name('challenge');
+        expect(await store.mark(key, 50)).toBe(true);
+        await vi.waitFor(async () => expect(await store.isMarked(key)).toBe(false), { timeout: 2000, interval: 25 });
+        expect(await store.mark(key, 60_000)).toBe(true);
+      });
+
+      it('gives exactly one of many concurrent marks of one key', async () => {
+        const key = name('challenge');
+        const results = await Promise.all(Array.from({ length: 8 }, () => store.mark(key, 60_000)));
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
     it('reports ready', async () => {
       await expect(store.ready()).resolves.toBeUndefined();
     });

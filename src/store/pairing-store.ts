@@ -425,6 +425,14 @@ export interface PairingStore {
    * subject and its count so far in the window, or null when the session has no subject.
    */
   countSkip(session: SessionId, windowMs: number): Promise<{ subject: Subject; count: number } | null>;
+  /**
+   * Records `key` for `ttlMs` unless it is recorded already, in one atomic step (Redis `SET NX
+   * PX`): true when this call recorded it, false while an earlier record lives. The bot gate's
+   * memory, shared by every instance: a proof-of-work challenge spent once, a session verified.
+   */
+  mark(key: string, ttlMs: number): Promise<boolean>;
+  /** Whether `key` is recorded by `mark` and its time has not run out. */
+  isMarked(key: string): Promise<boolean>;
   /** How many sessions wait in the queue (leftovers of a crashed instance included until skipped). */
   queueLength(): Promise<number>;
   /**

@@ -515,6 +515,17 @@ export class RedisPairingStore implements PairingStore {
     return counted ? { subject: counted[0], count: Number(counted[1]) } : null;
   }
 
+  async mark(key: string, ttlMs: number): Promise<boolean> {
+    // https://redis.io/commands/set/ (NX: only when absent; PX: expires by itself)
+    const set = await this.#run(() => this.#redis.set(this.#key(`m:${key}`), '1', 'PX', ttlMs, 'NX'));
+    return set === 'OK';
+  }
+
+  async isMarked(key: string): Promise<boolean> {
+    // https://redis.io/commands/exists/
+    return (await this.#run(() => this.#redis.exists(this.#key(`m:${key}`)))) === 1;
+  }
+
   async queueLength(): Promise<number> {
     // https://redis.io/commands/zcard/
     return this.#run(() => this.#redis.zcard(this.#key('q')));

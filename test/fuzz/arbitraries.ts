@@ -233,14 +233,14 @@ const unknownEvent: fc.Arbitrary<string | number> = fc
   .filter((name) => !(COMMAND_NAMES as readonly unknown[]).includes(name) && !CLIENT_RESERVED.has(String(name)));
 
 /**
- * Any command a hostile client may emit. `join`/`next`/`leave` always carry something (a payload
+ * Any command a hostile client may emit. `join`/`next`/`leave`/`proof` always carry something (a payload
  * or extra arguments): the valid bare forms change pairing state, which the churn property covers.
  */
 export function hostileCommand(limits: SizeLimits): fc.Arbitrary<HostileCommand> {
   const signal = argumentsOf(signalPayload(limits)).map((args) => ({ event: 'signal', args, withAck: true }));
   const pairing = fc
     .tuple(
-      fc.constantFrom('join', 'next', 'leave'),
+      fc.constantFrom('join', 'next', 'leave', 'proof'),
       fc.array(hostileValue(limits), { minLength: 1, maxLength: 4 }),
       fc.boolean(),
     )

@@ -8,7 +8,7 @@ import { Decoder, Encoder, type Packet, PacketType } from 'socket.io-parser';
 import { z } from 'zod';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { COMMANDS } from '../../src/protocol/messages.js';
-import { signalSchema } from '../../src/protocol/schemas.js';
+import { proofPayloadSchema, signalSchema } from '../../src/protocol/schemas.js';
 import type { HostileCommand, SizeLimits } from './arbitraries.js';
 
 /** Any acknowledgement on the wire: `{ ok: true, ... }` or a typed error, nothing else. */
@@ -105,6 +105,8 @@ export function expectedVerdict(command: HostileCommand, paired: boolean, limits
   if (typeof event !== 'string' || !(COMMANDS as readonly string[]).includes(event)) return ErrorCode.UNKNOWN_EVENT;
   if (command.args.length > 1) return ErrorCode.INVALID_PAYLOAD;
   const [payload] = onTheWire(command.args);
+  // The fuzzed server has no bot gate: a well-formed proof is acknowledged, anything else refused.
+  if (event === 'proof') return proofPayloadSchema.safeParse(payload).success ? 'ok' : ErrorCode.INVALID_PAYLOAD;
   if (event !== 'signal') {
     const empty = command.args.length === 0 || isDeepStrictEqual(payload, {});
     if (!empty) return ErrorCode.INVALID_PAYLOAD;

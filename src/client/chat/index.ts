@@ -8,6 +8,8 @@ export {
   REPORT_REASONS,
   type ReportReason,
 } from '../../protocol/messages.js';
+// The bot gate's solver, for `signaling: { solveProof }` (docs/protocol.md, "Bot gate").
+export type { SolveProof } from '../proof/solve-proof.js';
 // The plain-WebSocket transport (API Gateway deployment), for `new ChatClient(url, { transport })`.
 export {
   type WebSocketConstructor,

@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { solveChallenge } from '../../../test/helpers/proof.js';
 import { startRedis } from '../../../test/helpers/redis.js';
 import { type Config, configWith } from '../../config.js';
 import { ErrorCode, ProtocolError } from '../../protocol/errors.js';
@@ -254,7 +255,7 @@ describe('WebSocket handlers', () => {
     expect(await connect('b')).toEqual({ statusCode: 200 });
     await send('a', { action: 'join', id: 1 });
     await send('b', { action: 'join', id: 1 });
-    const room = (framesOf(post, 'a', 'paired')[0]?.payload as { room: string }).room;
+    const room = (framesOf(post, 'a', 'paired')[0]?.payload as { room: string } | undefined)?.room ?? '';
     await send('b', { action: 'report', id: 2, payload: { room, reason: 'spam', details: 'ads' } });
     const acked = post.of('b').find((f) => (f as Frame).type === 'ack' && (f as Frame).id === 2) as Frame;
     expect(acked.payload).toEqual({ ok: true, reportId: expect.any(String) });
@@ -682,5 +683,64 @@ describe("signals in their sender's order (cseq)", () => {
       [4, 'ok'],
     ]);
     expect(candidatesAt(app.post, 'b')).toEqual(['candidate:1', 'candidate:4']);
+  });
+});
+
+describe('bot gate over API Gateway', () => {
+  const GATE_ON = { botGate: 'pow', powDifficulty: 8 } as const;
+
+  /** Connects `id`, asks for a new session to be queued, and returns the challenge of its `session` event. */
+  async function openGated(app: ReturnType<typeof lambda>, id: string): Promise<string> {
+    await app.connect(id);
+    await app.send(id, { action: 'resume', id: 1, payload: { join: true } });
+    const challenge = framesOf(app.post, id, 'session')[0]?.payload.challenge;
+    if (typeof challenge !== 'string') throw new Error('no challenge in the session event');
+    return challenge;
+  }
+
+  it('holds the join `resume` asked for until a valid proof, then makes it after the ack', async () => {
+    const app = lambda(GATE_ON);
+    const challenge = await openGated(app, 'a');
+    expect((app.post.of('a') as Frame[]).map((f) => f.type)).toEqual(['session', 'ack']);
+    await app.send('a', { action: 'join', id: 2 });
+    expect(framesOf(app.post, 'a', 'ack').at(-1)?.payload).toMatchObject({
+      ok: false,
+      error: { code: ErrorCode.PROOF_REQUIRED, challenge: expect.any(String) },
+    });
+    await app.send('a', { action: 'proof', id: 3, payload: { challenge, nonce: solveChallenge(challenge) } });
+    expect((app.post.of('a') as Frame[]).slice(-2)).toEqual([
+      { type: 'ack', id: 3, payload: { ok: true } },
+      { type: 'waiting', payload: {}, seq: 1 },
+    ]);
+  });
+
+  it('refuses a replayed proof and a proof for another session', async () => {
+    const app = lambda(GATE_ON);
+    const ofA = await openGated(app, 'a');
+    await openGated(app, 'b');
+    const proof = { challenge: ofA, nonce: solveChallenge(ofA) };
+    await app.send('b', { action: 'proof', id: 2, payload: proof });
+    expect(framesOf(app.post, 'b', 'ack').at(-1)?.payload).toMatchObject({
+      ok: false,
+      error: { code: ErrorCode.PROOF_INVALID },
+    });
+    await app.send('a', { action: 'proof', id: 2, payload: proof });
+    await app.send('a', { action: 'proof', id: 3, payload: proof });
+    expect(framesOf(app.post, 'a', 'ack').map((f) => f.payload)).toMatchObject([
+      { ok: true },
+      { ok: true },
+      { ok: false, error: { code: ErrorCode.PROOF_INVALID } },
+    ]);
+    // b proved nothing: no join for it, a waits alone.
+    expect(framesOf(app.post, 'b', 'waiting')).toEqual([]);
+    expect(await app.store.queueLength()).toBe(1);
+  });
+
+  it('with the gate off, names no challenge and queues at once', async () => {
+    const app = lambda();
+    await app.connect('a');
+    await app.send('a', { action: 'resume', id: 1, payload: { join: true } });
+    expect(framesOf(app.post, 'a', 'session')[0]?.payload).not.toHaveProperty('challenge');
+    expect(framesOf(app.post, 'a', 'waiting')).toHaveLength(1);
   });
 });

@@ -66,7 +66,16 @@ export async function resumeSession(context: ResumeContext, current: SessionId, 
   }
 
   const resumed = attached !== null;
-  await connections.post(connectionId, eventFrame('session', { id: session, resumed }));
+  const state = attached?.state;
+  if (state?.status === 'idle' && state.requeue) requeue = true;
+  // Its place in the queue, when it dropped while waiting; a new session, when it asked to be queued.
+  const join = requeue || (!resumed && claim.join);
+  // With the bot gate on, that join waits for the proof (the challenge says so).
+  const challenge = await core.challengeFor(session, { join, fresh: !resumed });
+  await connections.post(
+    connectionId,
+    eventFrame('session', challenge === undefined ? { id: session, resumed } : { id: session, resumed, challenge }),
+  );
   if (attached && (await postReplay(connections, connectionId, attached.replay, deps.iceServers)) === 'gone') return OK;
   if (session !== current) {
     // The new session this connection came with, never used: nothing to tell anyone.
@@ -76,17 +85,14 @@ export async function resumeSession(context: ResumeContext, current: SessionId, 
       await connections.drop(replaced).catch((err: unknown) => deps.logger.warn({ err }, 'old connection not closed'));
     }
   }
-  const state = attached?.state;
-  if (state?.status === 'idle' && state.requeue) requeue = true;
-  // Its place in the queue, when it dropped while waiting; a new session, when it asked to be queued.
-  if (requeue || (!resumed && claim.join)) await joinFor(context, session);
+  if (join && !challenge) await joinFor(context, session);
   // A partner that is gone for good since (its grace ran out while this one was away) is told now.
   if (resumed) await core.heartbeat([session]);
   return OK;
 }
 
 /** A join made on the client's behalf; a refusal reaches it as an `error` event. */
-async function joinFor({ core, connections, event }: ResumeContext, session: SessionId): Promise<void> {
+export async function joinFor({ core, connections, event }: ResumeContext, session: SessionId): Promise<void> {
   const result = await core.handle('join', session, undefined);
   if (!result.ok && result.error.code !== ErrorCode.ALREADY_WAITING && result.error.code !== ErrorCode.ALREADY_PAIRED) {
     await connections.post(event.connectionId, eventFrame('error', result.error));

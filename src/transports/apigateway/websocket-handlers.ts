@@ -14,7 +14,7 @@ import type { PairingStore, SessionId, Subject } from '../../store/pairing-store
 import { MAX_MESSAGE_BYTES } from './delivery.js';
 import { afterGrace } from './grace.js';
 import type { ApiLocation, ConnectionsApi } from './management-api.js';
-import { LOST, resumeSession } from './resume.js';
+import { joinFor, LOST, resumeSession } from './resume.js';
 import { parseWebSocketEvent, type WebSocketEvent } from './websocket-event.js';
 
 /** The core and the management API of one API Gateway stage (all events of a Lambda share one). */
@@ -232,6 +232,15 @@ async function answerFrame(context: FrameContext): Promise<Answer> {
     if (ordered !== undefined) {
       // The core passes the turn of a signal it refuses.
       return { answer: reply(await core.relayNow(session, frame.payload, { cseq: ordered })) };
+    }
+    if (frame.action === 'proof') {
+      // The bot gate: the automatic join the `resume` asked for waits for the proof; its events follow the ack.
+      const { ack, join } = await core.prove(session, frame.payload);
+      const answer = reply(ack);
+      if (!join) return { answer };
+      if (answer) await context.connections.post(connectionId, answer);
+      await joinFor(context, session);
+      return {};
     }
     return { answer: reply(await core.handle(frame.action, session, frame.payload)) };
   } catch (error) {

@@ -10,7 +10,7 @@ import { type Ack, type IceServer, isCommand } from '../../protocol/messages.js'
 import { deviceToken } from '../../safety/subject.js';
 import type { Ban, SessionId, SignalOrder, Subject } from '../../store/pairing-store.js';
 import { SerialQueue } from './serial-queue.js';
-import { establishSession } from './session.js';
+import { establishSession, joinFor } from './session.js';
 import type { SignalingNamespace, SignalingSocket } from './types.js';
 
 export interface SocketIoBindingOptions {
@@ -122,6 +122,11 @@ export function bindSocketIo(
           ack?.({ ok: false, error: { code: ErrorCode.INVALID_PAYLOAD, message: `${event} takes ${form}` } });
         } else if (event === 'signal') {
           ack?.(await core.relayNow(session, payload, order));
+        } else if (event === 'proof') {
+          // The bot gate: the automatic join this connection asked for waits for its proof.
+          const { ack: result, join } = await core.prove(session, payload);
+          ack?.(result);
+          if (join) await joinFor(socket, core, session);
         } else {
           // Not `ack?.(await …)`: without an ack that would skip the command itself.
           const result = await core.handle(event, session, payload);

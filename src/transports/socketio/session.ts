@@ -64,16 +64,21 @@ export async function establishSession(
     if (claim) {
       const attached = await core.resume(claim.session, claim.lastSeq, socket.data.subject);
       if (attached) {
-        open(socket, delivery, link, claim.session, attached, claim.lastSeq, true);
-        if (attached.state.status === 'idle' && attached.state.requeue) await joinFor(socket, core, claim.session);
+        const join = attached.state.status === 'idle' && attached.state.requeue === true;
+        const challenge = await core.challengeFor(claim.session, { join, fresh: false });
+        open(socket, delivery, link, claim.session, attached, claim.lastSeq, true, challenge);
+        if (join && !challenge) await joinFor(socket, core, claim.session);
         return claim.session;
       }
     }
 
     const fresh = newSessionId();
     const attached = await core.connect(fresh, socket.data.subject);
-    open(socket, delivery, link, fresh, attached ?? { state: { status: 'idle' }, replay: [] }, 0, false);
-    if (requestedJoin(socket.handshake.auth) ?? options.autoJoin) await joinFor(socket, core, fresh);
+    const join = requestedJoin(socket.handshake.auth) ?? options.autoJoin;
+    // With the bot gate on, the automatic join waits for the proof (the challenge says so).
+    const challenge = await core.challengeFor(fresh, { join, fresh: true });
+    open(socket, delivery, link, fresh, attached ?? { state: { status: 'idle' }, replay: [] }, 0, false, challenge);
+    if (join && !challenge) await joinFor(socket, core, fresh);
     return fresh;
   } catch (error) {
     // The store is unreachable, so the session could not be registered: say why, then cut the
@@ -95,9 +100,10 @@ function open(
   attached: Attached,
   after: number,
   resumed: boolean,
+  challenge: string | undefined,
 ): void {
   socket.data.session = session;
-  socket.emit('session', { id: session, resumed });
+  socket.emit('session', challenge === undefined ? { id: session, resumed } : { id: session, resumed, challenge });
   delivery.open(session, link, after, attached.replay);
 }
 
@@ -106,7 +112,7 @@ function open(
  * session that was waiting takes its place again with them: its client sends them at every
  * connection); a failure reaches it as an `error` event.
  */
-async function joinFor(socket: SignalingSocket, core: SignalingCore, session: SessionId) {
+export async function joinFor(socket: SignalingSocket, core: SignalingCore, session: SessionId): Promise<void> {
   const result = await core.handle('join', session, requestedPreferences(socket.handshake.auth));
   if (!result.ok) socket.emit('error', result.error);
 }
