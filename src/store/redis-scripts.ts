@@ -520,6 +520,18 @@ local function remember(of, other)
   expire_with(of, h)
 end
 
+-- Records the pair of polite and initiator (each {session, holder, seq, held}) and tells both,
+-- the polite side first.
+local function make_pair(polite, initiator, common)
+  local pair = pair_id .. '\\n' .. initiator[1] .. '\\n' .. polite[1]
+  redis.call('SET', key('p:', polite[1]), pair, 'PX', pair_ttl)
+  redis.call('SET', key('p:', initiator[1]), pair, 'PX', pair_ttl)
+  redis.call('ZADD', prefix .. 'pairs', now + tonumber(pair_ttl), pair_id)
+  push(polite[1], polite[2], paired_event(pair_id, false, common), overhead, polite[3], polite[4])
+  push(initiator[1], initiator[2], paired_event(pair_id, true, common), overhead, initiator[3], initiator[4])
+  return answer('paired', pair)
+end
+
 if best then
   local other, holder, other_seq, other_held = best[1], best[3], best[4], best[5]
   local common = {}
@@ -535,22 +547,12 @@ if best then
   -- The longer waiter initiates (in a join, the one that waits is always the longer). The polite
   -- side hears first: the initiator answers paired with an offer, which must not reach the polite
   -- side before its own paired where deliveries are unordered.
+  local me_entry = {me, caller, my_seq, my_held}
+  local other_entry = {other, holder, other_seq, other_held}
   if rematch and my_arrival < best[2] then
-    local pair = pair_id .. '\\n' .. me .. '\\n' .. other
-    redis.call('SET', key('p:', other), pair, 'PX', pair_ttl)
-    redis.call('SET', key('p:', me), pair, 'PX', pair_ttl)
-    redis.call('ZADD', prefix .. 'pairs', now + tonumber(pair_ttl), pair_id)
-    push(other, holder, paired_event(pair_id, false, common), overhead, other_seq, other_held)
-    push(me, caller, paired_event(pair_id, true, common), overhead, my_seq, my_held)
-    return answer('paired', pair)
+    return make_pair(other_entry, me_entry, common)
   end
-  local pair = pair_id .. '\\n' .. other .. '\\n' .. me
-  redis.call('SET', key('p:', other), pair, 'PX', pair_ttl)
-  redis.call('SET', key('p:', me), pair, 'PX', pair_ttl)
-  redis.call('ZADD', prefix .. 'pairs', now + tonumber(pair_ttl), pair_id)
-  push(me, caller, paired_event(pair_id, false, common), overhead, my_seq, my_held)
-  push(other, holder, paired_event(pair_id, true, common), overhead, other_seq, other_held)
-  return answer('paired', pair)
+  return make_pair(me_entry, other_entry, common)
 end
 
 local arrival = redis.call('INCR', prefix .. 'seq')
