@@ -229,6 +229,12 @@ export const SETTINGS = {
     doc: 'How long a recent partner is kept from being paired with the same client again.',
     parse: integer(0, 86_400_000),
   },
+  statsEventMs: {
+    env: 'STATS_EVENT_MS',
+    fallback: '5000',
+    doc: 'How often waiting clients get a `stats` event with the live counts (the same as GET /stats, asked once per interval per instance); 0 turns it off. socket.io only: Lambda clients poll GET /stats.',
+    parse: integer(0, 3_600_000),
+  },
   trustProxy: {
     env: 'TRUST_PROXY',
     fallback: '0',

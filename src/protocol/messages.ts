@@ -130,6 +130,16 @@ export interface PartnerLeftPayload {
   reason: LeaveReason;
 }
 
+/** The live counts (GET /stats, the `stats` event), across every instance with Redis. */
+export interface StatsPayload {
+  /** Sessions alive: connected, or dropped within their resume grace. */
+  online: number;
+  /** Sessions waiting for a partner. */
+  waiting: number;
+  /** Pairs. */
+  pairs: number;
+}
+
 /** Events the server emits, by name, with their payloads. */
 export interface ServerEvents {
   session: SessionPayload;
@@ -137,6 +147,8 @@ export interface ServerEvents {
   paired: PairedPayload;
   signal: Signal;
   'partner-left': PartnerLeftPayload;
+  /** Every STATS_EVENT_MS while the client waits (socket.io only): not numbered, not kept, not replayed. */
+  stats: StatsPayload;
   /** Something the server did on the client's behalf (the automatic join on connect) failed. */
   error: ErrorBody;
 }

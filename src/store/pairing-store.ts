@@ -11,7 +11,7 @@
  * whose delivery was cut (a drop, a crash of either side's instance) is replayed on resume. The
  * client acknowledges what it processed and the outbox forgets it.
  */
-import type { LeaveReason, Signal } from '../protocol/messages.js';
+import type { LeaveReason, Signal, StatsPayload } from '../protocol/messages.js';
 
 /** Opaque, unguessable id of one client session; never shown to the partner. */
 export type SessionId = string;
@@ -144,11 +144,7 @@ export interface Heartbeat {
 }
 
 /** What GET /stats shows (docs/protocol.md, "Live counts"). */
-export interface LiveStats {
-  online: number;
-  waiting: number;
-  pairs: number;
-}
+export type LiveStats = StatsPayload;
 
 /** What `rematch` did: paired the session, or nothing (it is not waiting, or nobody it may meet is). */
 export type RematchResult =

@@ -1,6 +1,6 @@
 /** The chat SDK: a one-to-one text chat over a WebRTC DataChannel, paired by a pairwire server. */
 
-export type { JoinPreferences } from '../../protocol/messages.js';
+export type { JoinPreferences, StatsPayload } from '../../protocol/messages.js';
 // The plain-WebSocket transport (API Gateway deployment), for `new ChatClient(url, { transport })`.
 export {
   type WebSocketConstructor,

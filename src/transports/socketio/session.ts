@@ -98,7 +98,7 @@ function open(
 ): void {
   socket.data.session = session;
   socket.emit('session', { id: session, resumed });
-  delivery.open(session, link, after, attached.replay);
+  delivery.open(session, link, after, attached.replay, attached.state.status);
 }
 
 /**
