@@ -1,6 +1,8 @@
 import type { Pinning } from '../lib/pinned-process.js';
 import type { LatencySummary } from '../lib/stats.js';
 import type { BurstResult, RelayPhaseResult, RelayResult, ScaleOutResult } from '../load/job.js';
+import { renderMatchmaking } from '../matchmaking/render.js';
+import type { MatchmakingResult } from '../matchmaking/scenario.js';
 import type { TargetId } from '../targets.js';
 import {
   allPhases,
@@ -47,6 +49,10 @@ export interface BenchReport {
   /** How many rounds each figure is the median of (absent in results from before rounds). */
   rounds?: number;
   runs: TargetRun[];
+  /** The matchmaking scenario (bench/matchmaking/), once per run; absent when it did not run. */
+  matchmaking?: MatchmakingResult;
+  /** Why the matchmaking scenario has no result, when it failed. */
+  matchmakingError?: string;
 }
 
 const dash = '–';
@@ -128,10 +134,17 @@ export function renderMarkdown(report: BenchReport, findings: string): string {
     '',
     scaleOutSection(report),
     '',
+    ...matchmakingSection(report),
     errorsSection(report),
     findings.trim(),
     '',
   ].join('\n');
+}
+
+function matchmakingSection(report: BenchReport): string[] {
+  if (report.matchmaking) return ['## Matchmaking', '', renderMatchmaking(report.matchmaking), ''];
+  if (report.matchmakingError) return ['## Matchmaking', '', `Failed: ${report.matchmakingError}`, ''];
+  return [];
 }
 
 function targetsTable(report: BenchReport): string {
