@@ -1,12 +1,13 @@
 import type { Delivery } from '../core/delivery.js';
-import type { LiveStats, Outgoing, PairingStore, SessionId } from '../store/pairing-store.js';
+import type { StatsPayload } from '../protocol/messages.js';
+import type { Outgoing, PairingStore, SessionId } from '../store/pairing-store.js';
 
 /** What a transport gives for one live connection of a session. */
 export interface SessionLink {
   /** Writes one event to the connection, as the transport frames it. */
   write(out: Outgoing): void;
   /** Writes a `stats` event: not numbered, not kept (a newer count replaces it, a lost one is not missed). */
-  writeStats(stats: LiveStats): void;
+  writeStats(stats: StatsPayload): void;
   /** The store lost the session: tell the client so (SESSION_LOST) and close the connection. */
   lose(): void;
 }
@@ -113,7 +114,7 @@ export class LocalDelivery implements Delivery {
   }
 
   /** Writes `stats` to every session connected here that is waiting, and to no other. */
-  writeStatsToWaiting(stats: LiveStats): void {
+  writeStatsToWaiting(stats: StatsPayload): void {
     for (const state of this.#links.values()) if (state.status === 'waiting') state.link.writeStats(stats);
   }
 

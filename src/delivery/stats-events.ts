@@ -28,7 +28,8 @@ export function startStatsEvents(
     stats
       .get()
       .then(
-        (counts) => delivery.writeStatsToWaiting(counts),
+        // The counts alone: the top interests stay on GET /stats (a larger payload, for pages that show them).
+        ({ online, waiting, pairs }) => delivery.writeStatsToWaiting({ online, waiting, pairs }),
         (error: unknown) => options.onError(error, { command: 'stats' }),
       )
       .finally(() => {

@@ -140,6 +140,17 @@ export interface StatsPayload {
   pairs: number;
 }
 
+/** How many wait with one interest. */
+export interface InterestCount {
+  tag: string;
+  waiting: number;
+}
+
+/** GET /stats: the live counts, and the interests most waited on (at most TOP_INTERESTS, most first, ties by tag). */
+export interface StatsResponse extends StatsPayload {
+  topInterests: InterestCount[];
+}
+
 /** Events the server emits, by name, with their payloads. */
 export interface ServerEvents {
   session: SessionPayload;

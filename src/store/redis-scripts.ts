@@ -18,6 +18,9 @@
  *   P q            ZSET    waiting sessions, scored by arrival (P seq): the FIFO queue, and the
  *                          truth about who waits (an entry below whose session is not here is a leftover)
  *   P qt:<tag>     ZSET    waiting sessions with that interest, scored by arrival
+ *   P qtn          ZSET    tag → minus the size of its qt: (negative so that ZRANGE lists the most
+ *                          waited-on first, ties by tag); kept with every ZADD/ZREM of a qt:, so
+ *                          GET /stats reads the top interests in O(log N) (leftovers counted until skipped)
  *   P qa           ZSET    waiting sessions that accept anyone (no interests, fallbackMs 0, or a
  *                          fallback that passed), scored by arrival
  *   P qf           ZSET    waiting sessions with interests and a fallback, scored by when it passes
@@ -92,11 +95,23 @@ local function expire_with(session, k)
   if ttl > 0 then redis.call('PEXPIRE', k, ttl) end
 end
 
+-- Puts the session in the queue of one interest, or takes it out, keeping that tag's count (qtn).
+local function join_tag(tag, arrival, session)
+  if redis.call('ZADD', prefix .. 'qt:' .. tag, arrival, session) == 1 then
+    redis.call('ZINCRBY', prefix .. 'qtn', -1, tag)
+  end
+end
+local function leave_tag(tag, session)
+  if redis.call('ZREM', prefix .. 'qt:' .. tag, session) == 1 then
+    if tonumber(redis.call('ZINCRBY', prefix .. 'qtn', 1, tag)) >= 0 then redis.call('ZREM', prefix .. 'qtn', tag) end
+  end
+end
+
 -- Takes the session off every queue it is in; true when it was waiting.
 local function unqueue(session)
   local m = key('m:', session)
   for _, field in ipairs(redis.call('HKEYS', m)) do
-    if string.sub(field, 1, 1) == '#' then redis.call('ZREM', prefix .. 'qt:' .. string.sub(field, 2), session) end
+    if string.sub(field, 1, 1) == '#' then leave_tag(string.sub(field, 2), session) end
   end
   redis.call('DEL', m)
   redis.call('ZREM', prefix .. 'qa', session)
@@ -447,6 +462,16 @@ local function is_recent(of, other)
   return at and tonumber(at) > now - recent_ms
 end
 
+-- Drops a leftover entry of queue (qa, or an interest's qt:, whose count follows).
+local tag_queue = prefix .. 'qt:'
+local function drop_entry(queue, other)
+  if string.sub(queue, 1, #tag_queue) == tag_queue then
+    leave_tag(string.sub(queue, #tag_queue + 1), other)
+  else
+    redis.call('ZREM', queue, other)
+  end
+end
+
 -- {other, arrival, holder, seq, held} when the caller may be paired with this entry of queue.
 local function compatible(queue, other)
   if other == me then return nil end
@@ -454,12 +479,12 @@ local function compatible(queue, other)
   if not holder or redis.call('EXISTS', key('p:', other)) == 1 then
     -- A leftover: its lease ran out (a crashed instance), or it is somehow paired.
     unqueue(other)
-    redis.call('ZREM', queue, other)
+    drop_entry(queue, other)
     return nil
   end
   local arrival = redis.call('ZSCORE', q, other)
   if not arrival then
-    redis.call('ZREM', queue, other) -- no longer waiting: an entry its leaving missed
+    drop_entry(queue, other) -- no longer waiting: an entry its leaving missed
     return nil
   end
   local theirs = redis.call('HGET', key('m:', other), 'l')
@@ -566,7 +591,7 @@ end
 for i = 1, n do
   fields[#fields + 1] = '#' .. tags[i]
   fields[#fields + 1] = tag_json[i]
-  redis.call('ZADD', prefix .. 'qt:' .. tags[i], arrival, me)
+  join_tag(tags[i], arrival, me)
 end
 redis.call('HSET', m, unpack(fields))
 expire_with(me, m)
@@ -663,15 +688,21 @@ return reply('ended', pair)
 `;
 
 /**
- * ARGV: prefix. Returns {online, waiting, pairs}, cluster-wide: the sessions and pairs whose
- * records have not expired (dropping the scores of those that have), and the queue's length.
+ * ARGV: prefix, limit. Returns {online, waiting, pairs, top}, cluster-wide: the sessions and pairs
+ * whose records have not expired (dropping the scores of those that have), the queue's length, and
+ * the `limit` interests most waited on, as {tag, -count, …} (qtn): one O(log N + limit) read.
  */
 export const STATS = `${SESSIONS}
 local now = clock_ms()
 local live, pairs = prefix .. 'live', prefix .. 'pairs'
 redis.call('ZREMRANGEBYSCORE', live, '-inf', now)
 redis.call('ZREMRANGEBYSCORE', pairs, '-inf', now)
-return {redis.call('ZCARD', live), redis.call('ZCARD', prefix .. 'q'), redis.call('ZCARD', pairs)}
+return {
+  redis.call('ZCARD', live),
+  redis.call('ZCARD', prefix .. 'q'),
+  redis.call('ZCARD', pairs),
+  redis.call('ZRANGE', prefix .. 'qtn', 0, tonumber(ARGV[2]) - 1, 'WITHSCORES'),
+}
 `;
 
 /** ARGV: prefix, session. Takes it off every queue; returns 1 when it was waiting. */

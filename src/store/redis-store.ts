@@ -26,6 +26,7 @@ import {
   type SessionId,
   type SessionState,
   type SignalOrder,
+  TOP_INTERESTS,
 } from './pairing-store.js';
 import { InboxReader, outgoing } from './redis-inbox.js';
 import {
@@ -399,8 +400,17 @@ export class RedisPairingStore implements PairingStore {
   }
 
   async stats(): Promise<LiveStats> {
-    const [online, waiting, pairs] = (await this.#eval(SCRIPTS.stats, [])) as [number, number, number];
-    return { online, waiting, pairs };
+    const [online, waiting, pairs, top] = (await this.#eval(SCRIPTS.stats, [TOP_INTERESTS])) as [
+      number,
+      number,
+      number,
+      string[],
+    ];
+    const topInterests: LiveStats['topInterests'] = [];
+    // {tag, -count, …}: qtn keeps counts negative so that its ascending order is most waited on first.
+    for (let i = 0; i + 1 < top.length; i += 2)
+      topInterests.push({ tag: top[i] as string, waiting: -Number(top[i + 1]) });
+    return { online, waiting, pairs, topInterests };
   }
 
   async ready(): Promise<void> {
