@@ -2,7 +2,7 @@
  * The matchmaking scenario on its own (also part of `npm run bench`): prints the result as JSON
  * on its last line, after the markdown section, and keeps it in bench/results/. Pins itself to the
  * load core and the servers to the server core, like bench/run.ts.
- * Usage: node dist/bench/bench/matchmaking.js [--quick]
+ * Usage: node dist/bench/bench/matchmaking.js [--quick] [--population=N] [--joiners=N] [--stores=memory,redis]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -16,7 +16,19 @@ const pinning = choosePinning();
 if (pinning.loadCore !== undefined) {
   execFileSync('taskset', ['-pc', String(pinning.loadCore), String(process.pid)], { stdio: 'ignore' });
 }
-const result = await runMatchmaking(quick ? MATCHMAKING_QUICK : MATCHMAKING_FULL, pinning);
+const number = (name: string) => {
+  const hit = process.argv.find((arg) => arg.startsWith(`--${name}=`));
+  return hit ? Number(hit.slice(name.length + 3)) : undefined;
+};
+const base = quick ? MATCHMAKING_QUICK : MATCHMAKING_FULL;
+const size = {
+  ...base,
+  population: number('population') ?? base.population,
+  joiners: number('joiners') ?? base.joiners,
+};
+const storeArg = process.argv.find((arg) => arg.startsWith('--stores='))?.slice('--stores='.length);
+const stores = storeArg ? (storeArg.split(',') as ('memory' | 'redis')[]) : undefined;
+const result = await runMatchmaking(size, pinning, stores);
 const resultsDir = fileURLToPath(new URL('../../../bench/results', import.meta.url));
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(`${resultsDir}/matchmaking-${quick ? 'quick' : 'full'}-latest.json`, JSON.stringify(result, null, 2));

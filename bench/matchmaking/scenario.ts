@@ -22,6 +22,8 @@ import { interestsOf, seededRandom, zipfSampler } from './population.js';
 import type { MatchServerJob, MatchServerReady } from './server.js';
 
 const SERVER_ENTRY = fileURLToPath(new URL('./server.js', import.meta.url));
+/** Joiners connecting at a time (before the burst). */
+const CONNECT_WAVE = 100;
 
 export interface MatchmakingSize {
   population: number;
@@ -40,6 +42,8 @@ export interface MatchmakingRun {
   joiners: number;
   /** Pairs the burst made (with someone waiting, or between two joiners); interest joiners whose tags nobody has wait. */
   paired: number;
+  /** Joins refused, by error code (UNAVAILABLE: the store did not answer in time). */
+  refused: Record<string, number>;
   /** Joiners paired by their join itself (the latency sample). */
   pairedAtOnce: number;
   /** join sent → `paired` received, for the joins that found a partner at once, milliseconds. */
@@ -64,12 +68,18 @@ export interface MatchmakingResult {
 }
 
 /** Every store × mode, FIFO first; failures are thrown (the caller records them). */
-export async function runMatchmaking(size: MatchmakingSize, pinning: Pinning): Promise<MatchmakingResult> {
+export async function runMatchmaking(
+  size: MatchmakingSize,
+  pinning: Pinning,
+  stores: readonly ('memory' | 'redis')[] = ['memory', 'redis'],
+): Promise<MatchmakingResult> {
   const runs: MatchmakingRun[] = [];
-  for (const store of ['memory', 'redis'] as const) {
+  for (const store of stores) {
     for (const mode of ['fifo', 'interests'] as const) {
       console.error(`[bench] matchmaking: ${store} store, ${mode}`);
-      runs.push(await runOne(store, mode, size, pinning));
+      const run = await runOne(store, mode, size, pinning);
+      console.error(`[bench] matchmaking: ${JSON.stringify(run)}`);
+      runs.push(run);
     }
   }
   return { size, runs };
@@ -91,7 +101,7 @@ async function runOne(
   );
   const client = redis ? new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 }) : undefined;
   client?.on('error', () => {});
-  const sockets: Socket[] = [];
+  const sockets: (Socket | undefined)[] = [];
   try {
     const emptyRedisBytes = client ? await usedMemory(client) : 0;
     const [, readyJson] = await waitForOutput(server, /READY (\{.*\})\n/, 180_000);
@@ -110,56 +120,85 @@ async function runOne(
     const pairedAtOnce = new Array<boolean>(size.joiners).fill(false);
     const rooms = new Set<string>();
     const acknowledgers: EventAcknowledger[] = [];
-    await Promise.all(
-      preferences.map(
-        (_, i) =>
-          new Promise<void>((resolve, reject) => {
-            const socket = io(url, {
-              transports: ['websocket'],
-              forceNew: true,
-              reconnection: false,
-              timeout: 30_000,
-              auth: { join: false },
-            });
-            sockets.push(socket);
-            const acknowledger = new EventAcknowledger((seq) => socket.emit('ack', { seq }));
-            acknowledgers.push(acknowledger);
-            socket.onAny((event: string, payload: unknown, seq: unknown) => {
-              if (typeof seq === 'number') acknowledger.receive(seq);
-              if (event === 'paired') rooms.add((payload as { room: string }).room);
-              if ((event !== 'paired' && event !== 'waiting') || answeredAt[i] !== 0) return;
-              answeredAt[i] = performance.now();
-              pairedAtOnce[i] = event === 'paired';
-            });
-            socket.once('session', () => resolve());
-            socket.once('connect_error', reject);
-          }),
-      ),
-    );
+    /** Opens joiner i's connection; resolves true once its session is named, false if it is not within the wave's time. */
+    const open = (i: number) =>
+      new Promise<boolean>((resolve) => {
+        const socket = io(url, {
+          transports: ['websocket'],
+          forceNew: true,
+          reconnection: false,
+          timeout: 20_000,
+          auth: { join: false },
+        });
+        sockets[i] = socket;
+        const acknowledger = new EventAcknowledger((seq) => socket.emit('ack', { seq }));
+        acknowledgers.push(acknowledger);
+        socket.onAny((event: string, payload: unknown, seq: unknown) => {
+          if (typeof seq === 'number') acknowledger.receive(seq);
+          if (event === 'paired') rooms.add((payload as { room: string }).room);
+          if ((event !== 'paired' && event !== 'waiting') || answeredAt[i] !== 0) return;
+          answeredAt[i] = performance.now();
+          pairedAtOnce[i] = event === 'paired';
+        });
+        const timer = setTimeout(() => resolve(false), 25_000);
+        socket.once('session', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+        socket.once('connect_error', () => {
+          clearTimeout(timer);
+          resolve(false);
+        });
+      });
+    // In waves, as the pair burst connects: a thousand handshakes at once on a loaded core leave
+    // some unanswered. A joiner that did not connect takes no part in the burst (counted in `joiners`).
+    const connected: boolean[] = [];
+    for (let from = 0; from < size.joiners; from += CONNECT_WAVE) {
+      const wave = Array.from({ length: Math.min(CONNECT_WAVE, size.joiners - from) }, (_, k) => open(from + k));
+      connected.push(...(await Promise.all(wave)));
+    }
+    const joining = connected.flatMap((ok, i) => (ok ? [i] : []));
+    for (const [i, ok] of connected.entries()) {
+      if (!ok) {
+        sockets[i]?.close();
+        answeredAt[i] = -1; // not in the burst
+      }
+    }
+    if (joining.length === 0) throw new Error('no joiner connected');
     await sleep(1000);
 
     const serverPids = [server.pid ?? 0];
     const redisPids = redis ? [redis.pid] : [];
     const cpu = startCpuWindow(serverPids, redisPids, pinning.serverCore);
     const joinedAt = performance.now();
-    for (const [i, socket] of sockets.entries()) socket.emit('join', preferences[i]);
-    // Done when every join is answered: paired with someone waiting, or queued (an interest nobody
-    // waiting has; a later joiner may still pick it up, and that pair counts too).
+    const refused: Record<string, number> = {};
+    let acked = 0;
+    for (const i of joining) {
+      sockets[i]?.emit('join', preferences[i], (ack: { ok: boolean; error?: { code: string } }) => {
+        acked++;
+        if (ack.ok) return;
+        const code = ack.error?.code ?? 'UNKNOWN';
+        refused[code] = (refused[code] ?? 0) + 1;
+      });
+    }
+    // Done when every join is acknowledged: paired with someone waiting, queued (an interest nobody
+    // waiting has; a later joiner may still pick it up, and that pair counts too), or refused.
     const deadline = joinedAt + size.timeoutMs;
-    while (performance.now() < deadline && answeredAt.some((at) => at === 0)) await sleep(10);
+    while (performance.now() < deadline && acked < joining.length) await sleep(10);
     await sleep(50); // the last pairs' second `paired`
     const window = cpu.stop();
     for (const acknowledger of acknowledgers) acknowledger.stop();
-    const latencies = answeredAt.flatMap((at, i) => (pairedAtOnce[i] ? [at - joinedAt] : []));
+    const latencies = answeredAt.flatMap((at, i) => (pairedAtOnce[i] && at > 0 ? [at - joinedAt] : []));
     const paired = rooms.size;
     const burstSeconds = window.wallSeconds;
     return {
       store,
       mode,
       population: size.population,
-      joiners: size.joiners,
+      joiners: joining.length,
       paired,
       pairedAtOnce: latencies.length,
+      refused,
       latencyMs: summarize(latencies),
       serverCpuUsPerPair: paired ? (window.serverCpuSeconds * 1e6) / paired : 0,
       redisCpuUsPerPair: paired ? (window.auxCpuSeconds * 1e6) / paired : 0,
@@ -170,7 +209,7 @@ async function runOne(
       redisBytesPerWaiting: redisBytes / size.population,
     };
   } finally {
-    for (const socket of sockets) socket.close();
+    for (const socket of sockets) socket?.close();
     client?.disconnect();
     await stopProcess(server);
     await redis?.stop();
