@@ -527,9 +527,23 @@ if rematch then
   best = first_compatible(prefix .. 'qa')
   if not best then return answer('unchanged') end
 else
+  -- The heads of the caller's interests' queues, merged by arrival: the first compatible entry is
+  -- the longest-waiting compatible one among them (what taking each queue's first and the oldest
+  -- of those would find), and a session waiting with several of them is checked once.
+  local heads = {}
   for i = 1, n do
-    local found = first_compatible(prefix .. 'qt:' .. tags[i])
-    if found and (not best or found[2] < best[2]) then best = found end
+    local queue = tag_queue .. tags[i]
+    local head = redis.call('ZRANGE', queue, 0, steps - 1, 'WITHSCORES')
+    for j = 1, #head, 2 do heads[#heads + 1] = {tonumber(head[j + 1]), head[j], queue} end
+  end
+  if n > 1 then table.sort(heads, function(x, y) return x[1] < y[1] end) end
+  local checked = {}
+  for _, head in ipairs(heads) do
+    if not checked[head[2]] then
+      checked[head[2]] = true
+      best = compatible(head[3], head[2])
+      if best then break end
+    end
   end
   if not best and accepts then
     mature()
