@@ -2,7 +2,7 @@
  * The matchmaking scenario on its own (also part of `npm run bench`): prints the result as JSON
  * on its last line, after the markdown section, and keeps it in bench/results/. Pins itself to the
  * load core and the servers to the server core, like bench/run.ts.
- * Usage: node dist/bench/bench/matchmaking.js [--quick] [--population=N] [--joiners=N] [--stores=memory,redis]
+ * Usage: node dist/bench/bench/matchmaking.js [--quick] [--population=N] [--joiners=N] [--stores=memory,redis] [--rounds=N]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -28,7 +28,8 @@ const size = {
 };
 const storeArg = process.argv.find((arg) => arg.startsWith('--stores='))?.slice('--stores='.length);
 const stores = storeArg ? (storeArg.split(',') as ('memory' | 'redis')[]) : undefined;
-const result = await runMatchmaking(size, pinning, stores);
+const rounds = number('rounds') ?? 1;
+const result = await runMatchmaking(size, pinning, stores, rounds);
 const resultsDir = fileURLToPath(new URL('../../../bench/results', import.meta.url));
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(`${resultsDir}/matchmaking-${quick ? 'quick' : 'full'}-latest.json`, JSON.stringify(result, null, 2));

@@ -225,7 +225,7 @@ function runLoadGenerator(job: LoadJob, timeoutMs: number): Promise<LoadResult> 
 
 /** bench/matchmaking.ts in a process of its own (it pins itself and its servers as this run does). */
 function runMatchmakingJob(): Promise<MatchmakingResult> {
-  const child = spawn(process.execPath, [MATCHMAKING_ENTRY, ...(quick ? ['--quick'] : [])], {
+  const child = spawn(process.execPath, [MATCHMAKING_ENTRY, ...(quick ? ['--quick'] : []), `--rounds=${rounds}`], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let stdout = '';

@@ -30,6 +30,10 @@ export function renderMatchmaking(result: MatchmakingResult): string {
       `| ${store} | ${fixed(cpuRatio, 2)}× | ≤ ${TARGET_CPU_RATIO}× | ${cpuRatio <= TARGET_CPU_RATIO ? 'met' : 'missed'} | ${fixed(p99Ratio, 2)}× | ≤ ${TARGET_P99_RATIO}× | ${p99Ratio <= TARGET_P99_RATIO ? 'met' : 'missed'} |`,
     );
   }
+  const rounds =
+    (result.rounds ?? 1) > 1
+      ? [`Each figure is the median of ${result.rounds} rounds, FIFO and interests in alternating order.`, '']
+      : [];
   return [
     `${thousands(size.population)} clients wait, then ${thousands(size.joiners)} idle socket.io clients send \`join\` at once`,
     `(a burst): with no interests on either side (FIFO), and with 1–3 interests each drawn from a Zipf`,
@@ -44,6 +48,7 @@ export function renderMatchmaking(result: MatchmakingResult): string {
     "a later joiner may pick it up). Memory: what the waiting population added to the server's heap after a",
     "full GC, and to Redis's `used_memory`, per waiting client.",
     '',
+    ...rounds,
     '| store | mode | pairs made | join→paired p50 (ms) | p99 (ms) | server CPU/pair (µs) | redis-server CPU/pair (µs) | heap/waiting (B) | Redis/waiting (B) | other tenants on the core (s) |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,

@@ -64,25 +64,70 @@ export interface MatchmakingRun {
 
 export interface MatchmakingResult {
   size: MatchmakingSize;
+  /** How many rounds each figure is the median of. */
+  rounds: number;
   runs: MatchmakingRun[];
 }
 
-/** Every store × mode, FIFO first; failures are thrown (the caller records them). */
+/**
+ * Every store × mode, `rounds` times, FIFO and interests in alternating order (the shared machine's
+ * slow stretches then fall on both); each figure is the median over the rounds. Failures are thrown
+ * (the caller records them).
+ */
 export async function runMatchmaking(
   size: MatchmakingSize,
   pinning: Pinning,
   stores: readonly ('memory' | 'redis')[] = ['memory', 'redis'],
+  rounds = 1,
 ): Promise<MatchmakingResult> {
-  const runs: MatchmakingRun[] = [];
-  for (const store of stores) {
-    for (const mode of ['fifo', 'interests'] as const) {
-      console.error(`[bench] matchmaking: ${store} store, ${mode}`);
-      const run = await runOne(store, mode, size, pinning);
-      console.error(`[bench] matchmaking: ${JSON.stringify(run)}`);
-      runs.push(run);
+  const samples = new Map<string, MatchmakingRun[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const store of stores) {
+      const modes = round % 2 === 0 ? (['fifo', 'interests'] as const) : (['interests', 'fifo'] as const);
+      for (const mode of modes) {
+        console.error(`[bench] matchmaking: round ${round + 1}/${rounds}, ${store} store, ${mode}`);
+        const run = await runOne(store, mode, size, pinning);
+        console.error(`[bench] matchmaking: ${JSON.stringify(run)}`);
+        samples.set(`${store}:${mode}`, [...(samples.get(`${store}:${mode}`) ?? []), run]);
+      }
     }
   }
-  return { size, runs };
+  return { size, rounds, runs: [...samples.values()].map(medianRun) };
+}
+
+/** The median of every figure over the rounds (refusals: the worst round's). */
+function medianRun(runs: MatchmakingRun[]): MatchmakingRun {
+  const [first] = runs;
+  if (!first || runs.length === 1) return first as MatchmakingRun;
+  const median = (pick: (run: MatchmakingRun) => number) => {
+    const sorted = runs.map(pick).sort((a, b) => a - b);
+    const middle = sorted.length >> 1;
+    return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+  };
+  const worst = runs.reduce((a, b) =>
+    Object.values(b.refused).reduce((x, y) => x + y, 0) > Object.values(a.refused).reduce((x, y) => x + y, 0) ? b : a,
+  );
+  return {
+    ...first,
+    joiners: median((run) => run.joiners),
+    paired: median((run) => run.paired),
+    pairedAtOnce: median((run) => run.pairedAtOnce),
+    refused: worst.refused,
+    latencyMs: {
+      count: median((run) => run.latencyMs.count),
+      p50: median((run) => run.latencyMs.p50),
+      p90: median((run) => run.latencyMs.p90),
+      p99: median((run) => run.latencyMs.p99),
+      max: median((run) => run.latencyMs.max),
+    },
+    serverCpuUsPerPair: median((run) => run.serverCpuUsPerPair),
+    redisCpuUsPerPair: median((run) => run.redisCpuUsPerPair),
+    foreignCpuSeconds: median((run) => run.foreignCpuSeconds),
+    burstSeconds: median((run) => run.burstSeconds),
+    populateSeconds: median((run) => run.populateSeconds),
+    heapBytesPerWaiting: median((run) => run.heapBytesPerWaiting),
+    redisBytesPerWaiting: median((run) => run.redisBytesPerWaiting),
+  };
 }
 
 async function runOne(
