@@ -6,9 +6,11 @@ const TARGET_P99_RATIO = 2;
 const fixed = (value: number, digits = 1) => value.toFixed(digits);
 const thousands = (value: number) => Math.round(value).toLocaleString('en-US');
 
-const refusals = (run: MatchmakingRun) => {
+const refusals = (run: MatchmakingRun, result: MatchmakingResult) => {
   const codes = Object.entries(run.refused ?? {});
-  return codes.length ? `; refused: ${codes.map(([code, n]) => `${n} ${code}`).join(', ')}` : '';
+  return codes.length
+    ? `; refused${(result.rounds ?? 1) > 1 ? ' in the worst round' : ''}: ${codes.map(([code, n]) => `${n} ${code}`).join(', ')}`
+    : '';
 };
 
 /** The matchmaking section of docs/benchmarks.md: both modes per store, and issue 15's targets. */
@@ -16,7 +18,7 @@ export function renderMatchmaking(result: MatchmakingResult): string {
   const { size, runs } = result;
   const rows = runs.map(
     (run) =>
-      `| ${run.store} | ${run.mode === 'fifo' ? 'FIFO (no interests)' : 'interests (Zipf)'} | ${thousands(run.paired)} of ${thousands(run.joiners)} (${thousands(run.pairedAtOnce)} at once${refusals(run)}) | ${fixed(run.latencyMs.p50)} | ${fixed(run.latencyMs.p99)} | ${thousands(run.serverCpuUsPerPair)} | ${thousands(run.redisCpuUsPerPair)} | ${thousands(run.heapBytesPerWaiting)} | ${thousands(run.redisBytesPerWaiting)} | ${fixed(run.foreignCpuSeconds, 2)} |`,
+      `| ${run.store} | ${run.mode === 'fifo' ? 'FIFO (no interests)' : 'interests (Zipf)'} | ${thousands(run.paired)} of ${thousands(run.joiners)} (${thousands(run.pairedAtOnce)} at once${refusals(run, result)}) | ${fixed(run.latencyMs.p50)} | ${fixed(run.latencyMs.p99)} | ${thousands(run.serverCpuUsPerPair)} | ${thousands(run.redisCpuUsPerPair)} | ${thousands(run.heapBytesPerWaiting)} | ${thousands(run.redisBytesPerWaiting)} | ${fixed(run.foreignCpuSeconds, 2)} |`,
   );
   const targets: string[] = [];
   for (const store of ['memory', 'redis'] as const) {
