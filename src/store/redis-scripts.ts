@@ -573,10 +573,12 @@ end
 
 if best then
   local other, holder, other_seq, other_held = best[1], best[3], best[4], best[5]
+  -- The caller's interests the other has too, from the other's list in one read (not a call per tag).
   local common = {}
-  local theirs = key('m:', other)
+  local theirs = {}
+  for tag in string.gmatch(redis.call('HGET', key('m:', other), 'i') or '', '[^\t]+') do theirs[tag] = true end
   for i = 1, n do
-    if redis.call('HEXISTS', theirs, '#' .. tags[i]) == 1 then common[#common + 1] = tag_json[i] end
+    if theirs[tags[i]] then common[#common + 1] = tag_json[i] end
   end
   common = '[' .. table.concat(common, ',') .. ']'
   unqueue(other)
