@@ -11,21 +11,25 @@
  * --rounds=<n> (every target n times, in alternating order; each figure is the median over rounds).
  * Each target runs the scenarios it lists (targets.ts): bursts, relay, and for the Redis set-ups
  * the scale-out cost model (one fixed rate on 1, 2 and 4 instances; not in --profile or --sustained).
+ * Then, once, the matchmaking scenario (bench/matchmaking/: interests against FIFO on both stores;
+ * not in --profile or --sustained; --only=matchmaking runs it alone).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { measureBotGate } from './bot-gate.js';
-import { type Pinning, spawnPinned } from './lib/pinned-process.js';
+import { choosePinning, spawnPinned } from './lib/pinned-process.js';
 import { mergeRounds, roundOrder } from './lib/rounds.js';
 import type { BurstResult, LoadJob, LoadResult, RelayResult, ScaleOutResult } from './load/job.js';
+import type { MatchmakingResult } from './matchmaking/scenario.js';
 import { type BenchReport, renderMarkdown, type TargetRun } from './report/render.js';
 import { FULL, MEDIUM, QUICK, SUSTAINED } from './sizes.js';
 import { candidateTargets, redisSupported, startTarget, TARGETS, type Target, withPairwireEntry } from './targets.js';
 
 const repo = (relative: string) => fileURLToPath(new URL(`../../../${relative}`, import.meta.url));
 const LOAD_ENTRY = fileURLToPath(new URL('./load/main.js', import.meta.url));
+const MATCHMAKING_ENTRY = fileURLToPath(new URL('./matchmaking.js', import.meta.url));
 
 const args = process.argv.slice(2);
 /** `--name` gives true, `--name=value` gives the value, absent gives undefined. */
@@ -135,6 +139,17 @@ for (const run of report.runs) {
   if (sample.scaleOuts.length > 0) run.scaleOut = mergeRounds(sample.scaleOuts);
 }
 
+// Matchmaking (issue 15): once per run, beside the targets, unless --only leaves it out.
+if (!profile && !sustained && (!only || only.includes('matchmaking'))) {
+  console.error('[bench] matchmaking');
+  try {
+    report.matchmaking = await runMatchmakingJob();
+  } catch (error) {
+    report.matchmakingError = (error instanceof Error ? error.message : String(error)).slice(0, 500);
+    console.error(`[bench] matchmaking failed: ${report.matchmakingError}`);
+  }
+}
+
 const stamp = report.machine.date.replace(/[:.]/g, '-');
 writeFileSync(`${resultsDir}/${report.mode}-${stamp}.json`, JSON.stringify(report, null, 2));
 writeFileSync(`${resultsDir}/${report.mode}-latest.json`, JSON.stringify(report, null, 2));
@@ -215,6 +230,24 @@ function runLoadGenerator(job: LoadJob, timeoutMs: number): Promise<LoadResult> 
   });
 }
 
+/** bench/matchmaking.ts in a process of its own (it pins itself and its servers as this run does). */
+function runMatchmakingJob(): Promise<MatchmakingResult> {
+  const child = spawn(process.execPath, [MATCHMAKING_ENTRY, ...(quick ? ['--quick'] : []), `--rounds=${rounds}`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20 * 60_000);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      const line = stdout.trim().split('\n').pop() ?? '';
+      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as MatchmakingResult);
+      else reject(new Error(`matchmaking exited (${code ?? signal})`));
+    });
+  });
+}
+
 /** The commit measured, marked when src/ has uncommitted changes (the built server is whatever is in the tree). */
 function sourceRevision(): string {
   try {
@@ -223,16 +256,5 @@ function sourceRevision(): string {
     return dirty ? `${head} + uncommitted changes in src/` : head;
   } catch {
     return 'unknown';
-  }
-}
-
-/** Server side on core 0, load on core 1, when there are two cores and taskset; else unpinned. */
-function choosePinning(): Pinning {
-  if (availableParallelism() < 2) return { serverCore: undefined, loadCore: undefined };
-  try {
-    execFileSync('taskset', ['-c', '0', 'true']);
-    return { serverCore: 0, loadCore: 1 };
-  } catch {
-    return { serverCore: undefined, loadCore: undefined };
   }
 }

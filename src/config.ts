@@ -305,6 +305,12 @@ export const SETTINGS = {
     doc: 'Secret (at least 16 characters) that client addresses and device tokens are hashed with into subjects, what reports name and bans apply to; the same on every instance. Unset: a random one per process (bans then hold only on the instance and until its restart).',
     parse: secret('SUBJECT_SALT', 16),
   },
+  statsEventMs: {
+    env: 'STATS_EVENT_MS',
+    fallback: '5000',
+    doc: 'How often waiting clients get a `stats` event with the live counts (the same as GET /stats, asked once per interval per instance); 0 turns it off. socket.io only: Lambda clients poll GET /stats.',
+    parse: integer(0, 3_600_000),
+  },
   trustProxy: {
     env: 'TRUST_PROXY',
     fallback: '0',

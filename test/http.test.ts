@@ -59,7 +59,7 @@ describe('HTTP routes', () => {
     await c.first('waiting');
     const response = await fetch(`${server.url}/stats`);
     expect(response.headers.get('cache-control')).toBe('public, max-age=2');
-    expect(await response.json()).toEqual({ online: 3, waiting: 1, pairs: 1 });
+    expect(await response.json()).toEqual({ online: 3, waiting: 1, pairs: 1, topInterests: [] });
     // Within the cache the store is not asked again, however many pages poll.
     let asked = 0;
     const stats = store.stats.bind(store);
@@ -71,7 +71,7 @@ describe('HTTP routes', () => {
     expect(asked).toBe(0);
   });
 
-  it('GET /stats is cluster-wide with Redis: two instances count the same clients', async () => {
+  it('GET /stats is cluster-wide with Redis: two instances count the same clients and interests', async () => {
     const redis = await startRedis();
     const one = await startServer({}, { store: createRedisStore(redis.url, { prefix: 'stats:' }) });
     const two = await startServer({}, { store: createRedisStore(redis.url, { prefix: 'stats:' }) });
@@ -80,10 +80,21 @@ describe('HTTP routes', () => {
       await a.first('waiting');
       const b = await two.connect();
       await Promise.all([a.first('paired'), b.first('paired')]);
-      const c = await two.connect();
+      const c = await two.connect({ preferences: { interests: ['Jazz', 'go'], lang: 'en', fallbackMs: null } });
       await c.first('waiting');
+      // Another language: both wait, and the interests they wait with are counted once each.
+      const d = await one.connect({ preferences: { interests: ['go'], lang: 'fr', fallbackMs: null } });
+      await d.first('waiting');
       for (const s of [one, two]) {
-        expect(await (await fetch(`${s.url}/stats`)).json()).toEqual({ online: 3, waiting: 1, pairs: 1 });
+        expect(await (await fetch(`${s.url}/stats`)).json()).toEqual({
+          online: 4,
+          waiting: 2,
+          pairs: 1,
+          topInterests: [
+            { tag: 'go', waiting: 2 },
+            { tag: 'jazz', waiting: 1 },
+          ],
+        });
       }
     } finally {
       await one.close();

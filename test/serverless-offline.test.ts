@@ -399,6 +399,52 @@ describe('serverless offline: reports and bans', { timeout: 30_000 }, () => {
   });
 });
 
+describe('serverless offline: matching', { timeout: 30_000 }, () => {
+  const patient = (interests: string[], lang?: string) => ({ interests, fallbackMs: null, ...(lang ? { lang } : {}) });
+
+  it('an interest match beats a longer wait (both hear what they share), lang separates, and nobody meets a recent or blocked partner again', async () => {
+    // Interests: c skips a, who waited longer, for b, with whom it shares "jazz".
+    const [a, b, c] = [await client(), await client(), await client()];
+    expect(await a.command('join')).toEqual({ ok: true, status: 'waiting' });
+    expect(await b.command('join', patient(['chess', 'Jazz']))).toEqual({ ok: true, status: 'waiting' });
+    expect(await c.command('join', patient([' JAZZ ', 'go']))).toEqual({ ok: true, status: 'paired' });
+    const [pb, pc] = [await b.event('paired'), await c.event('paired')];
+    expect(pb).toMatchObject({ room: pc.room, initiator: true, commonInterests: ['jazz'] });
+    expect(pc).toMatchObject({ initiator: false, commonInterests: ['jazz'] });
+    expect(a.count('paired')).toBe(0);
+    expect(await a.command('leave')).toEqual({ ok: true, status: 'idle' });
+
+    // Language: "en" and "fr" wait side by side; another "fr" meets the "fr".
+    const [en, fr, fr2] = [await client(), await client(), await client()];
+    expect(await en.command('join', { lang: 'en' })).toEqual({ ok: true, status: 'waiting' });
+    expect(await fr.command('join', { lang: 'fr' })).toEqual({ ok: true, status: 'waiting' });
+    expect(await fr2.command('join', { lang: 'FR' })).toEqual({ ok: true, status: 'paired' });
+    expect((await fr2.event('paired')).room).toBe((await fr.event('paired')).room);
+    expect(await en.command('leave')).toEqual({ ok: true, status: 'idle' });
+
+    // Recent partners: b skips c; c queues again and is not paired straight back with b.
+    expect(await b.command('next')).toEqual({ ok: true, status: 'waiting' });
+    expect(await c.event('partner-left')).toEqual({ room: pc.room, reason: 'next' });
+    expect(await c.command('join')).toEqual({ ok: true, status: 'waiting' });
+    expect(c.count('paired')).toBe(1);
+    // Someone new meets b (the longer waiter), the next one c.
+    const [d, e] = [await client(), await client()];
+    expect(await d.command('join')).toEqual({ ok: true, status: 'paired' });
+    expect((await d.event('paired')).room).toBe((await b.event('paired', 1)).room);
+    expect(await e.command('join')).toEqual({ ok: true, status: 'paired' });
+    const pe = await e.event('paired');
+    expect((await c.event('paired', 1)).room).toBe(pe.room);
+
+    // Block: e blocks c, and the two wait side by side rather than meet again.
+    expect(await e.command('block')).toEqual({ ok: true, status: 'waiting' });
+    expect(await c.event('partner-left', 1)).toEqual({ room: pe.room, reason: 'next' });
+    expect(await c.command('join')).toEqual({ ok: true, status: 'waiting' });
+    expect(c.count('paired')).toBe(2);
+    expect(e.count('paired')).toBe(1);
+    await Promise.all([b, c, d, e, fr, fr2].map((x) => x.command('leave')));
+  });
+});
+
 describe('serverless offline: resume and ordered signals', { timeout: 30_000 }, () => {
   const candidate = (n: number) => ({
     type: 'candidate' as const,

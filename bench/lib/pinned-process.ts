@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { availableParallelism } from 'node:os';
 
 /** Which CPU each side runs on; undefined when the machine has one core and nothing is pinned. */
 export interface Pinning {
@@ -55,4 +56,15 @@ export function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: n
       reject(new Error(`exited (${code ?? signal}) before ${pattern}:\n${output.slice(-2000)}`));
     });
   });
+}
+
+/** Server side on core 0, load on core 1, when there are two cores and taskset; else unpinned. */
+export function choosePinning(): Pinning {
+  if (availableParallelism() < 2) return { serverCore: undefined, loadCore: undefined };
+  try {
+    execFileSync('taskset', ['-c', '0', 'true']);
+    return { serverCore: 0, loadCore: 1 };
+  } catch {
+    return { serverCore: undefined, loadCore: undefined };
+  }
 }

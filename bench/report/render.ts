@@ -2,6 +2,8 @@ import type { BotGateFigures } from '../bot-gate.js';
 import type { Pinning } from '../lib/pinned-process.js';
 import type { LatencySummary } from '../lib/stats.js';
 import type { BurstResult, RelayPhaseResult, RelayResult, ScaleOutResult } from '../load/job.js';
+import { renderMatchmaking } from '../matchmaking/render.js';
+import type { MatchmakingResult } from '../matchmaking/scenario.js';
 import { BOT_GATE_BENCH_DIFFICULTY, type TargetId } from '../targets.js';
 import {
   allPhases,
@@ -50,6 +52,10 @@ export interface BenchReport {
   runs: TargetRun[];
   /** The bot gate's own costs (bench/bot-gate.ts); absent in results from before it. */
   botGate?: BotGateFigures;
+  /** The matchmaking scenario (bench/matchmaking/), once per run; absent when it did not run. */
+  matchmaking?: MatchmakingResult;
+  /** Why the matchmaking scenario has no result, when it failed. */
+  matchmakingError?: string;
 }
 
 const dash = '–';
@@ -167,10 +173,17 @@ export function renderMarkdown(report: BenchReport, findings: string): string {
     '',
     scaleOutSection(report),
     '',
+    ...matchmakingSection(report),
     errorsSection(report),
     findings.trim(),
     '',
   ].join('\n');
+}
+
+function matchmakingSection(report: BenchReport): string[] {
+  if (report.matchmaking) return ['## Matchmaking', '', renderMatchmaking(report.matchmaking), ''];
+  if (report.matchmakingError) return ['## Matchmaking', '', `Failed: ${report.matchmakingError}`, ''];
+  return [];
 }
 
 function targetsTable(report: BenchReport): string {

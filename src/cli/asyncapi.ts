@@ -47,6 +47,7 @@ const EVENT_SUMMARIES: Record<ServerEventName, string> = {
   waiting: 'The client entered the queue.',
   paired: 'The client has a partner.',
   signal: "The partner's signal, exactly as sent.",
+  stats: 'The live counts, every STATS_EVENT_MS while the client waits (socket.io only). Not numbered, never replayed.',
   'partner-left': 'The partner is gone; the client is now idle.',
   error:
     'Something the server did for the client failed (plain WebSocket: also a refused frame without an id). Not numbered.',
@@ -261,7 +262,7 @@ export function asyncApiDocument(): Json {
 
   for (const event of SERVER_EVENTS) {
     const payloadRef = ref(serverEventSchemas[event]);
-    const numbered = event !== 'session' && event !== 'error';
+    const numbered = event !== 'session' && event !== 'error' && event !== 'stats';
     const summary = EVENT_SUMMARIES[event];
     const key = pascal(event).replace(/^./, (c) => c.toLowerCase());
     const emitted = message('socketio', `${key}Event`, {
@@ -283,7 +284,9 @@ export function asyncApiDocument(): Json {
       summary,
       payload: serverFrame(event, payloadRef, extra, numbered ? ['seq'] : []),
     });
-    operations[`websocket.send.${event}`] = { action: 'send', channel: ws, summary, messages: [frame] };
+    // The plain WebSocket carries no stats event: its clients poll GET /stats.
+    if (event !== 'stats')
+      operations[`websocket.send.${event}`] = { action: 'send', channel: ws, summary, messages: [frame] };
   }
 
   return {

@@ -9,6 +9,7 @@ export type {
   PartnerLeftPayload,
   ServerEvents,
   Signal,
+  StatsPayload,
 } from '../protocol/messages.js';
 export {
   ChatClient,

@@ -25,4 +25,9 @@ export interface Delivery {
    * reply lost to a timeout) is late, never lost.
    */
   catchUp(lastSeq: ReadonlyMap<SessionId, number>): void;
+  /**
+   * The session is idle now without an event saying so (a `leave`: it announces nothing to its
+   * sender), for a transport that tells waiting clients apart (the `stats` event goes to those only).
+   */
+  idle(session: SessionId): void;
 }

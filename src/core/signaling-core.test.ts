@@ -22,6 +22,9 @@ function recordingDelivery(log: string[]): Delivery & { caughtUp: Map<SessionId,
     catchUp(lastSeq) {
       caughtUp.push(new Map(lastSeq));
     },
+    idle(session) {
+      log.push(`idle ${session}`);
+    },
   };
 }
 

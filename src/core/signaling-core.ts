@@ -446,6 +446,7 @@ export class SignalingCore {
     parseEmpty(payload, 'leave');
     await this.#store.dequeue(session);
     await this.#endPair(session, 'leave');
+    this.#delivery.idle(session);
     return { status: 'idle' };
   }
 

@@ -1,10 +1,13 @@
 import type { Delivery } from '../core/delivery.js';
+import type { StatsPayload } from '../protocol/messages.js';
 import type { Outgoing, PairingStore, SessionId } from '../store/pairing-store.js';
 
 /** What a transport gives for one live connection of a session. */
 export interface SessionLink {
   /** Writes one event to the connection, as the transport frames it. */
   write(out: Outgoing): void;
+  /** Writes a `stats` event: not numbered, not kept (a newer count replaces it, a lost one is not missed). */
+  writeStats(stats: StatsPayload): void;
   /** The store lost the session: tell the client so (SESSION_LOST) and close the connection. */
   lose(): void;
 }
@@ -18,11 +21,8 @@ interface LinkState {
   /** Set while the missing events are awaited or fetched. */
   gapTimer: ReturnType<typeof setTimeout> | undefined;
   fetching: boolean;
-  /**
-   * Whether the last pairing event written was `paired` (for the gauge of pairs held here). A
-   * `leave` announces nothing to its sender, so its session counts until its next event.
-   */
-  paired: boolean;
+  /** Where the session stands by what was written to it last (and `idle`): for the gauge of pairs held here, and who gets `stats`. */
+  status: 'idle' | 'waiting' | 'paired';
 }
 
 export interface LocalDeliveryOptions {
@@ -56,8 +56,15 @@ export class LocalDelivery implements Delivery {
    * A connection took up `session`, whose client has processed its events up to `after`: from now
    * on its events go to `link`, starting with `replay` (the outbox after `after`). A link that was
    * there before (the client reconnected before the old connection's drop was noticed) is replaced.
+   * `status` is where the store said the session stood when the connection took it up.
    */
-  open(session: SessionId, link: SessionLink, after: number, replay: readonly Outgoing[]): void {
+  open(
+    session: SessionId,
+    link: SessionLink,
+    after: number,
+    replay: readonly Outgoing[],
+    status: LinkState['status'] = 'idle',
+  ): void {
     this.#clearGap(this.#links.get(session));
     const state: LinkState = {
       link,
@@ -65,10 +72,13 @@ export class LocalDelivery implements Delivery {
       held: new Map(),
       gapTimer: undefined,
       fetching: false,
-      paired: false,
+      status: 'idle',
     };
     this.#links.set(session, state);
     for (const out of replay) this.#offer(state, out);
+    // Where the store says the session stands when it was taken up: the replay may end earlier
+    // (a `leave` after it), or be empty (all acknowledged).
+    state.status = status;
   }
 
   /** The connection closed: its session's events are no longer written here (unless another link took over). */
@@ -92,8 +102,25 @@ export class LocalDelivery implements Delivery {
   /** How many of the sessions connected here were last told they are paired (a gauge, read at scrape time). */
   pairedCount(): number {
     let paired = 0;
-    for (const state of this.#links.values()) if (state.paired) paired++;
+    for (const state of this.#links.values()) if (state.status === 'paired') paired++;
     return paired;
+  }
+
+  /** How many of the sessions connected here are waiting, by what they were last told. */
+  waitingCount(): number {
+    let waiting = 0;
+    for (const state of this.#links.values()) if (state.status === 'waiting') waiting++;
+    return waiting;
+  }
+
+  /** Writes `stats` to every session connected here that is waiting, and to no other. */
+  writeStatsToWaiting(stats: StatsPayload): void {
+    for (const state of this.#links.values()) if (state.status === 'waiting') state.link.writeStats(stats);
+  }
+
+  idle(session: SessionId): void {
+    const state = this.#links.get(session);
+    if (state) state.status = 'idle';
   }
 
   deliver(events: readonly Outgoing[]): void {
@@ -143,8 +170,17 @@ export class LocalDelivery implements Delivery {
 
   #write(state: LinkState, out: Outgoing): void {
     state.written = out.seq;
-    if (out.event.name === 'paired') state.paired = true;
-    else if (out.event.name !== 'signal') state.paired = false;
+    switch (out.event.name) {
+      case 'waiting':
+        state.status = 'waiting';
+        break;
+      case 'paired':
+        state.status = 'paired';
+        break;
+      case 'partner-left':
+        state.status = 'idle';
+        break;
+    }
     state.link.write(out);
   }
 

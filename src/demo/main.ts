@@ -25,7 +25,7 @@ const transport = await connectSignaling().catch((error: Error) => {
 });
 /** Where the interests typed last time are kept, so the first join of a visit uses them. */
 const INTERESTS_KEY = 'pairwire:interests';
-/** How often the online count is asked for (GET /stats answers from a 2 s cache). */
+/** How often the online count is asked for when no `stats` event brought it (GET /stats answers from a 2 s cache). */
 const STATS_EVERY_MS = 5000;
 
 view.interestsInput.value = localStorage.getItem(INTERESTS_KEY) ?? '';
@@ -168,8 +168,16 @@ view.interestsInput.addEventListener('change', () => {
   });
 });
 
+/** When the last `stats` event came: while they come (waiting, on socket.io), nothing is polled. */
+let pushedAt = Number.NEGATIVE_INFINITY;
+chat.on('stats', ({ online }) => {
+  pushedAt = Date.now();
+  view.showOnline(online);
+});
+
 /** The online count, from this page's own server (on Vercel, the deployment's /stats). */
 async function showOnline(): Promise<void> {
+  if (Date.now() - pushedAt < STATS_EVERY_MS) return;
   try {
     const response = await fetch('/stats', { cache: 'no-store' });
     const stats = (await response.json()) as { online?: unknown };

@@ -13,9 +13,11 @@ import { Server, type Server as SocketIoServer } from 'socket.io';
 import { botGateFrom } from '../botgate/from-config.js';
 import { createRedisCluster, type RedisCluster } from '../cluster/redis-cluster.js';
 import type { Config } from '../config.js';
+import { LiveStatsCache } from '../core/live-stats.js';
 import { allOf } from '../core/observer.js';
 import { SignalingCore } from '../core/signaling-core.js';
 import { LocalDelivery } from '../delivery/local-delivery.js';
+import { startStatsEvents } from '../delivery/stats-events.js';
 import { createHttpApp } from '../http/http-app.js';
 import { iceServersFor, turnSettings } from '../ice/turn-credentials.js';
 import { ConnectionGate } from '../limits/connection-gate.js';
@@ -211,7 +213,9 @@ function assemble(config: Config, deps: PairwireDeps) {
     pairedHere: () => delivery.pairedCount(),
     waiting: () => store.queueLength(),
   });
-  const routes = createHttpApp(config, { store, metrics: metrics.registry, demo: deps.demo === true });
+  // One cache of the live counts per process, for GET /stats and the `stats` event alike.
+  const stats = new LiveStatsCache(store);
+  const routes = createHttpApp(config, { store, stats, metrics: metrics.registry, demo: deps.demo === true });
   const gate = new ConnectionGate(config, cluster ? { redis: cluster.redis, prefix: config.redisPrefix } : undefined, {
     // A crashed instance's connections stop counting when its sessions are given up.
     leaseMs: config.resumeGraceMs,
@@ -252,6 +256,10 @@ function assemble(config: Config, deps: PairwireDeps) {
     });
     // Bans made anywhere (the admin API of any instance, an automatic ban) close the subject's connections here.
     const stopBans = store.watchBans((ban) => binding.disconnectBanned(ban));
+    const stopStatsEvents = startStatsEvents(delivery, stats, {
+      intervalMs: config.statsEventMs,
+      onError: (err, context) => logger.warn({ err, ...context }, 'background task failed'),
+    });
     let closing: Promise<void> | undefined;
     return {
       config,
@@ -265,6 +273,7 @@ function assemble(config: Config, deps: PairwireDeps) {
       close() {
         closing ??= (async () => {
           machines?.stop();
+          stopStatsEvents();
           try {
             // Each disconnect detaches (or ends) its session; the store must stay open until
             // those are written, so the drain waits for every disconnect to be handled.

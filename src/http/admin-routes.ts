@@ -1,9 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import * as z from 'zod';
+import { LiveStatsCache } from '../core/live-stats.js';
 import { REPORT_REASONS } from '../protocol/messages.js';
 import { type Ban, MAX_BAN_MS, type PairingStore, type StoredReport } from '../store/pairing-store.js';
-import { cachedStats } from './stats-route.js';
 
 /** The most reports one GET /admin/reports returns; the default is 100. */
 export const MAX_REPORTS_PAGE = 1000;
@@ -38,7 +38,8 @@ const banBody = z.strictObject({
 export function adminRoutes(store: PairingStore, token: string | undefined): Router {
   const router = Router();
   if (!token) return router;
-  const stats = cachedStats(store, 0);
+  // The operator sees the counts as they are now: nothing reused.
+  const stats = new LiveStatsCache(store, 0);
   const admin = Router();
   admin.use(requireBearer(token));
   admin.use(express.json({ limit: '16kb' }));
@@ -77,7 +78,7 @@ export function adminRoutes(store: PairingStore, token: string | undefined): Rou
   });
 
   admin.get('/stats', async (_req, res) => {
-    const [counts, bans] = await Promise.all([stats(), store.bans()]);
+    const [counts, bans] = await Promise.all([stats.get(), store.bans()]);
     res.json({ ...counts, bans: bans.length });
   });
 

@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
+import { LiveStatsCache } from '../core/live-stats.js';
 import { turnSettings } from '../ice/turn-credentials.js';
 import type { PairingStore } from '../store/pairing-store.js';
 import { adminRoutes } from './admin-routes.js';
@@ -16,6 +17,8 @@ export interface HttpAppParts {
   store: PairingStore;
   /** Prometheus registry for /metrics; without one the route does not exist (Lambda: use CloudWatch). */
   metrics?: Registry;
+  /** The process's live counts, shared with the `stats` event; by default one of the route's own. */
+  stats?: LiveStatsCache;
   /** Serve the demo page at `/` (it talks socket.io, so only the long-lived server offers it). */
   demo?: boolean;
 }
@@ -31,7 +34,7 @@ export function createHttpApp(config: Config, parts: HttpAppParts): Express {
   app.use(healthRoutes(parts.store));
   app.use(iceServersRoute(config.iceServers, turnSettings(config)));
   app.use(originCheckRoute(config.corsOrigins));
-  app.use(statsRoute(parts.store));
+  app.use(statsRoute(parts.stats ?? new LiveStatsCache(parts.store)));
   if (parts.metrics) app.use(metricsRoute(parts.metrics, config.metricsToken));
   app.use(adminRoutes(parts.store, config.adminToken));
   if (parts.demo) app.use(demoPage());

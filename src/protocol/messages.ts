@@ -154,6 +154,27 @@ export interface PartnerLeftPayload {
   reason: LeaveReason;
 }
 
+/** The live counts (GET /stats, the `stats` event), across every instance with Redis. */
+export interface StatsPayload {
+  /** Sessions alive: connected, or dropped within their resume grace. */
+  online: number;
+  /** Sessions waiting for a partner. */
+  waiting: number;
+  /** Pairs. */
+  pairs: number;
+}
+
+/** How many wait with one interest. */
+export interface InterestCount {
+  tag: string;
+  waiting: number;
+}
+
+/** GET /stats: the live counts, and the interests most waited on (at most TOP_INTERESTS, most first, ties by tag). */
+export interface StatsResponse extends StatsPayload {
+  topInterests: InterestCount[];
+}
+
 /** Events the server emits, by name, with their payloads. */
 export interface ServerEvents {
   session: SessionPayload;
@@ -161,6 +182,8 @@ export interface ServerEvents {
   paired: PairedPayload;
   signal: Signal;
   'partner-left': PartnerLeftPayload;
+  /** Every STATS_EVENT_MS while the client waits (socket.io only): not numbered, not kept, not replayed. */
+  stats: StatsPayload;
   /** Something the server did on the client's behalf (the automatic join on connect) failed. */
   error: ErrorBody;
 }
@@ -174,6 +197,7 @@ export const SERVER_EVENTS = [
   'paired',
   'signal',
   'partner-left',
+  'stats',
   'error',
 ] as const satisfies readonly ServerEventName[];
 

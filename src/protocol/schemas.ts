@@ -176,6 +176,12 @@ export const leaveReasonSchema = z.enum(['next', 'leave', 'disconnect']);
 
 export const partnerLeftPayloadSchema = z.object({ room: z.string(), reason: leaveReasonSchema });
 
+export const statsPayloadSchema = z.object({
+  online: z.number().int().min(0).describe('Sessions connected, or dropped within their grace, on every instance.'),
+  waiting: z.number().int().min(0).describe('Sessions in the queue.'),
+  pairs: z.number().int().min(0).describe('Pairs.'),
+});
+
 /** Every server event's payload, by name. */
 export const serverEventSchemas = {
   session: sessionPayloadSchema,
@@ -183,6 +189,7 @@ export const serverEventSchemas = {
   paired: pairedPayloadSchema,
   signal: signalSchema,
   'partner-left': partnerLeftPayloadSchema,
+  stats: statsPayloadSchema,
   error: errorBodySchema,
 } satisfies Record<ServerEventName, z.ZodType>;
 

@@ -34,6 +34,7 @@ import {
   type SignalOrder,
   type StoredReport,
   type Subject,
+  TOP_INTERESTS,
 } from './pairing-store.js';
 import { SortedQueue } from './sorted-queue.js';
 
@@ -702,7 +703,27 @@ export class MemoryPairingStore implements PairingStore {
   }
 
   async stats(): Promise<LiveStats> {
-    return { online: this.#sessions.size, waiting: this.#queue.size, pairs: this.#pairs.size / 2 };
+    return {
+      online: this.#sessions.size,
+      waiting: this.#queue.size,
+      pairs: this.#pairs.size / 2,
+      topInterests: this.#topInterests(),
+    };
+  }
+
+  /** A pass over the interests waited on (not the sessions): O(tags), asked at most every STATS_CACHE_MS. */
+  #topInterests(): LiveStats['topInterests'] {
+    const top: LiveStats['topInterests'] = [];
+    for (const [tag, waiting] of this.#byInterest) {
+      top.push({ tag, waiting: waiting.size });
+      if (top.length > 4 * TOP_INTERESTS) trim(top);
+    }
+    return trim(top);
+    function trim(list: LiveStats['topInterests']): LiveStats['topInterests'] {
+      list.sort((a, b) => b.waiting - a.waiting || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+      list.length = Math.min(list.length, TOP_INTERESTS);
+      return list;
+    }
   }
 
   /** What the store holds, for tests and gauges: sessions known, sessions in a pair, sessions queued. */

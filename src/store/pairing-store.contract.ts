@@ -14,6 +14,7 @@ import {
   type PairingStore,
   partnerOf,
   type ReportRules,
+  TOP_INTERESTS,
 } from './pairing-store.js';
 import { describeSafetyContract } from './safety-store.contract.js';
 
@@ -147,17 +148,54 @@ export function describePairingStoreContract(name: string, makeStore: StoreFacto
     });
 
     it('counts who is online, waiting and paired', async () => {
-      expect(await store.stats()).toEqual({ online: 0, waiting: 0, pairs: 0 });
+      expect(await store.stats()).toEqual({ online: 0, waiting: 0, pairs: 0, topInterests: [] });
       const [a, b, c, d] = [session('a'), session('b'), session('c'), session('d')];
       await settled();
       await store.enqueue(a);
       await store.enqueue(b);
       await store.enqueue(c);
-      expect(await store.stats()).toEqual({ online: 4, waiting: 1, pairs: 1 });
+      expect(await store.stats()).toEqual({ online: 4, waiting: 1, pairs: 1, topInterests: [] });
       await store.unpair(a, 'next');
       await store.release(d);
       await store.detach(c, 60_000); // dropped: still online within its grace, off the queue
-      expect(await store.stats()).toEqual({ online: 3, waiting: 0, pairs: 0 });
+      expect(await store.stats()).toEqual({ online: 3, waiting: 0, pairs: 0, topInterests: [] });
+    });
+
+    it('lists the interests most waited on, most first, ties by tag, at most TOP_INTERESTS', async () => {
+      const people = Array.from({ length: TOP_INTERESTS + 3 }, (_, i) => session(`t${i}`));
+      const [x, y] = [session('x'), session('y')];
+      await settled();
+      // Each waits with its own tag and a language of its own (nobody pairs); two more share "b".
+      for (const [i, who] of people.entries()) {
+        await store.enqueue(who, {
+          interests: [`tag${String(i).padStart(2, '0')}`, 'b'],
+          fallbackMs: null,
+          lang: `l${i}`,
+        });
+      }
+      await store.enqueue(x, { interests: ['a'], fallbackMs: null, lang: 'xx' });
+      await store.enqueue(y, { interests: ['a'], fallbackMs: null, lang: 'yy' });
+      const { topInterests } = await store.stats();
+      expect(topInterests).toHaveLength(TOP_INTERESTS);
+      expect(topInterests.slice(0, 4)).toEqual([
+        { tag: 'b', waiting: TOP_INTERESTS + 3 },
+        { tag: 'a', waiting: 2 },
+        { tag: 'tag00', waiting: 1 },
+        { tag: 'tag01', waiting: 1 },
+      ]);
+      // Leaving, by any way, takes a waiting session out of its interests' counts.
+      await store.dequeue(x);
+      await store.release(people[0] as string);
+      const joiner = session('joiner');
+      await settled();
+      expect(await store.enqueue(joiner, { interests: ['a'], fallbackMs: null, lang: null })).toMatchObject({
+        status: 'paired',
+      });
+      expect((await store.stats()).topInterests.slice(0, 3)).toEqual([
+        { tag: 'b', waiting: TOP_INTERESTS + 2 },
+        { tag: 'tag01', waiting: 1 },
+        { tag: 'tag02', waiting: 1 },
+      ]);
     });
 
     describe('marks (the bot gate: spent challenges, verified sessions)', () => {

@@ -11,7 +11,7 @@
  * whose delivery was cut (a drop, a crash of either side's instance) is replayed on resume. The
  * client acknowledges what it processed and the outbox forgets it.
  */
-import type { EvidenceMessage, LeaveReason, ReportReason, Signal } from '../protocol/messages.js';
+import type { EvidenceMessage, LeaveReason, ReportReason, Signal, StatsResponse } from '../protocol/messages.js';
 
 /** Opaque, unguessable id of one client session; never shown to the partner. */
 export type SessionId = string;
@@ -248,11 +248,10 @@ export interface Ban {
 export const MAX_BAN_MS = 10 * 365 * 24 * 60 * 60_000;
 
 /** What GET /stats shows (docs/protocol.md, "Live counts"). */
-export interface LiveStats {
-  online: number;
-  waiting: number;
-  pairs: number;
-}
+export type LiveStats = StatsResponse;
+
+/** How many interests GET /stats lists (the most waited on). */
+export const TOP_INTERESTS = 10;
 
 /** What `rematch` did: paired the session, or nothing (it is not waiting, or nobody it may meet is). */
 export type RematchResult =
@@ -436,8 +435,9 @@ export interface PairingStore {
   /** How many sessions wait in the queue (leftovers of a crashed instance included until skipped). */
   queueLength(): Promise<number>;
   /**
-   * Live counts across every instance, cheap (a few counters, never a scan): sessions alive
-   * (connected, or dropped within their grace), sessions waiting, pairs.
+   * Live counts across every instance, cheap (a few counters, never a scan of the sessions):
+   * sessions alive (connected, or dropped within their grace), sessions waiting, pairs, and the
+   * TOP_INTERESTS interests with the most sessions waiting (most first, ties by tag).
    */
   stats(): Promise<LiveStats>;
   /** Resolves when the backend answers; rejects with StoreUnavailableError when it does not. */

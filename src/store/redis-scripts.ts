@@ -18,6 +18,9 @@
  *   P q            ZSET    waiting sessions, scored by arrival (P seq): the FIFO queue, and the
  *                          truth about who waits (an entry below whose session is not here is a leftover)
  *   P qt:<tag>     ZSET    waiting sessions with that interest, scored by arrival
+ *   P qtn          ZSET    tag → minus the size of its qt: (negative so that ZRANGE lists the most
+ *                          waited-on first, ties by tag); kept with every ZADD/ZREM of a qt:, so
+ *                          GET /stats reads the top interests in O(log N) (leftovers counted until skipped)
  *   P qa           ZSET    waiting sessions that accept anyone (no interests, fallbackMs 0, or a
  *                          fallback that passed), scored by arrival
  *   P qf           ZSET    waiting sessions with interests and a fallback, scored by when it passes
@@ -107,11 +110,23 @@ local function expire_with(session, k)
   if ttl > 0 then redis.call('PEXPIRE', k, ttl) end
 end
 
+-- Puts the session in the queue of one interest, or takes it out, keeping that tag's count (qtn).
+local function join_tag(tag, arrival, session)
+  if redis.call('ZADD', prefix .. 'qt:' .. tag, arrival, session) == 1 then
+    redis.call('ZINCRBY', prefix .. 'qtn', -1, tag)
+  end
+end
+local function leave_tag(tag, session)
+  if redis.call('ZREM', prefix .. 'qt:' .. tag, session) == 1 then
+    if tonumber(redis.call('ZINCRBY', prefix .. 'qtn', 1, tag)) >= 0 then redis.call('ZREM', prefix .. 'qtn', tag) end
+  end
+end
+
 -- Takes the session off every queue it is in; true when it was waiting.
 local function unqueue(session)
   local m = key('m:', session)
   for _, field in ipairs(redis.call('HKEYS', m)) do
-    if string.sub(field, 1, 1) == '#' then redis.call('ZREM', prefix .. 'qt:' .. string.sub(field, 2), session) end
+    if string.sub(field, 1, 1) == '#' then leave_tag(string.sub(field, 2), session) end
   end
   redis.call('DEL', m)
   redis.call('ZREM', prefix .. 'qa', session)
@@ -486,6 +501,16 @@ local function is_recent(of, other)
   return at and tonumber(at) > now - recent_ms
 end
 
+-- Drops a leftover entry of queue (qa, or an interest's qt:, whose count follows).
+local tag_queue = prefix .. 'qt:'
+local function drop_entry(queue, other)
+  if string.sub(queue, 1, #tag_queue) == tag_queue then
+    leave_tag(string.sub(queue, #tag_queue + 1), other)
+  else
+    redis.call('ZREM', queue, other)
+  end
+end
+
 -- {other, arrival, holder, seq, held} when the caller may be paired with this entry of queue.
 local function compatible(queue, other)
   if other == me then return nil end
@@ -493,12 +518,12 @@ local function compatible(queue, other)
   if not holder or redis.call('EXISTS', key('p:', other)) == 1 then
     -- A leftover: its lease ran out (a crashed instance), or it is somehow paired.
     unqueue(other)
-    redis.call('ZREM', queue, other)
+    drop_entry(queue, other)
     return nil
   end
   local arrival = redis.call('ZSCORE', q, other)
   if not arrival then
-    redis.call('ZREM', queue, other) -- no longer waiting: an entry its leaving missed
+    drop_entry(queue, other) -- no longer waiting: an entry its leaving missed
     return nil
   end
   local theirs = redis.call('HGET', key('m:', other), 'l')
@@ -541,9 +566,23 @@ if rematch then
   best = first_compatible(prefix .. 'qa')
   if not best then return answer('unchanged') end
 else
+  -- The heads of the caller's interests' queues, merged by arrival: the first compatible entry is
+  -- the longest-waiting compatible one among them (what taking each queue's first and the oldest
+  -- of those would find), and a session waiting with several of them is checked once.
+  local heads = {}
   for i = 1, n do
-    local found = first_compatible(prefix .. 'qt:' .. tags[i])
-    if found and (not best or found[2] < best[2]) then best = found end
+    local queue = tag_queue .. tags[i]
+    local head = redis.call('ZRANGE', queue, 0, steps - 1, 'WITHSCORES')
+    for j = 1, #head, 2 do heads[#heads + 1] = {tonumber(head[j + 1]), head[j], queue} end
+  end
+  if n > 1 then table.sort(heads, function(x, y) return x[1] < y[1] end) end
+  local checked = {}
+  for _, head in ipairs(heads) do
+    if not checked[head[2]] then
+      checked[head[2]] = true
+      best = compatible(head[3], head[2])
+      if best then break end
+    end
   end
   if not best and accepts then
     mature()
@@ -559,12 +598,26 @@ local function remember(of, other)
   expire_with(of, h)
 end
 
+-- Records the pair of polite and initiator (each {session, holder, seq, held}) and tells both,
+-- the polite side first.
+local function make_pair(polite, initiator, common)
+  local pair = pair_id .. '\\n' .. initiator[1] .. '\\n' .. polite[1]
+  redis.call('SET', key('p:', polite[1]), pair, 'PX', pair_ttl)
+  redis.call('SET', key('p:', initiator[1]), pair, 'PX', pair_ttl)
+  redis.call('ZADD', prefix .. 'pairs', now + tonumber(pair_ttl), pair_id)
+  push(polite[1], polite[2], paired_event(pair_id, false, common), overhead, polite[3], polite[4])
+  push(initiator[1], initiator[2], paired_event(pair_id, true, common), overhead, initiator[3], initiator[4])
+  return answer('paired', pair)
+end
+
 if best then
   local other, holder, other_seq, other_held = best[1], best[3], best[4], best[5]
+  -- The caller's interests the other has too, from the other's list in one read (not a call per tag).
   local common = {}
-  local theirs = key('m:', other)
+  local theirs = {}
+  for tag in string.gmatch(redis.call('HGET', key('m:', other), 'i') or '', '[^\t]+') do theirs[tag] = true end
   for i = 1, n do
-    if redis.call('HEXISTS', theirs, '#' .. tags[i]) == 1 then common[#common + 1] = tag_json[i] end
+    if theirs[tags[i]] then common[#common + 1] = tag_json[i] end
   end
   common = '[' .. table.concat(common, ',') .. ']'
   unqueue(other)
@@ -574,22 +627,12 @@ if best then
   -- The longer waiter initiates (in a join, the one that waits is always the longer). The polite
   -- side hears first: the initiator answers paired with an offer, which must not reach the polite
   -- side before its own paired where deliveries are unordered.
+  local me_entry = {me, caller, my_seq, my_held}
+  local other_entry = {other, holder, other_seq, other_held}
   if rematch and my_arrival < best[2] then
-    local pair = pair_id .. '\\n' .. me .. '\\n' .. other
-    redis.call('SET', key('p:', other), pair, 'PX', pair_ttl)
-    redis.call('SET', key('p:', me), pair, 'PX', pair_ttl)
-    redis.call('ZADD', prefix .. 'pairs', now + tonumber(pair_ttl), pair_id)
-    push(other, holder, paired_event(pair_id, false, common), overhead, other_seq, other_held)
-    push(me, caller, paired_event(pair_id, true, common), overhead, my_seq, my_held)
-    return answer('paired', pair)
+    return make_pair(other_entry, me_entry, common)
   end
-  local pair = pair_id .. '\\n' .. other .. '\\n' .. me
-  redis.call('SET', key('p:', other), pair, 'PX', pair_ttl)
-  redis.call('SET', key('p:', me), pair, 'PX', pair_ttl)
-  redis.call('ZADD', prefix .. 'pairs', now + tonumber(pair_ttl), pair_id)
-  push(me, caller, paired_event(pair_id, false, common), overhead, my_seq, my_held)
-  push(other, holder, paired_event(pair_id, true, common), overhead, other_seq, other_held)
-  return answer('paired', pair)
+  return make_pair(me_entry, other_entry, common)
 end
 
 local arrival = redis.call('INCR', prefix .. 'seq')
@@ -603,7 +646,7 @@ end
 for i = 1, n do
   fields[#fields + 1] = '#' .. tags[i]
   fields[#fields + 1] = tag_json[i]
-  redis.call('ZADD', prefix .. 'qt:' .. tags[i], arrival, me)
+  join_tag(tags[i], arrival, me)
 end
 redis.call('HSET', m, unpack(fields))
 expire_with(me, m)
@@ -792,15 +835,21 @@ return {subject, count}
 `;
 
 /**
- * ARGV: prefix. Returns {online, waiting, pairs}, cluster-wide: the sessions and pairs whose
- * records have not expired (dropping the scores of those that have), and the queue's length.
+ * ARGV: prefix, limit. Returns {online, waiting, pairs, top}, cluster-wide: the sessions and pairs
+ * whose records have not expired (dropping the scores of those that have), the queue's length, and
+ * the `limit` interests most waited on, as {tag, -count, …} (qtn): one O(log N + limit) read.
  */
 export const STATS = `${SESSIONS}
 local now = clock_ms()
 local live, pairs = prefix .. 'live', prefix .. 'pairs'
 redis.call('ZREMRANGEBYSCORE', live, '-inf', now)
 redis.call('ZREMRANGEBYSCORE', pairs, '-inf', now)
-return {redis.call('ZCARD', live), redis.call('ZCARD', prefix .. 'q'), redis.call('ZCARD', pairs)}
+return {
+  redis.call('ZCARD', live),
+  redis.call('ZCARD', prefix .. 'q'),
+  redis.call('ZCARD', pairs),
+  redis.call('ZRANGE', prefix .. 'qtn', 0, tonumber(ARGV[2]) - 1, 'WITHSCORES'),
+}
 `;
 
 /** ARGV: prefix, session. Takes it off every queue; returns 1 when it was waiting. */

@@ -34,6 +34,7 @@ import {
   type SignalOrder,
   type StoredReport,
   type Subject,
+  TOP_INTERESTS,
 } from './pairing-store.js';
 import { InboxReader, outgoing } from './redis-inbox.js';
 import {
@@ -223,28 +224,14 @@ export class RedisPairingStore implements PairingStore {
   }
 
   async enqueue(session: SessionId, preferences: MatchPreferences = ANYONE): Promise<EnqueueResult> {
-    const { interests, fallbackMs, lang } = preferences;
     // Also this call's id: the script keeps its reply under it, for #afterLostEnqueue.
     const pairId = randomUUID();
     let reply: AppendReply;
     try {
-      reply = (await this.#eval(SCRIPTS.enqueue, [
-        ...this.#outboxContext(),
-        session,
-        pairId,
-        this.#pairTtl(0),
-        this.#leaseMs,
-        ENQUEUE_REPLY_TTL_MS,
-        lang ?? '',
-        fallbackMs ?? '',
-        this.#rules.recentPartners,
-        this.#rules.recentMs,
-        MATCH_SCAN_STEPS,
-        'join',
-        interests.length,
-        ...interests,
-        ...interests.map((tag) => JSON.stringify(tag)),
-      ])) as AppendReply;
+      reply = (await this.#eval(
+        SCRIPTS.enqueue,
+        this.#enqueueArgs(session, pairId, 'join', preferences),
+      )) as AppendReply;
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
       return this.#afterLostEnqueue(pairId, error);
@@ -269,23 +256,39 @@ export class RedisPairingStore implements PairingStore {
 
   async rematch(session: SessionId): Promise<RematchResult> {
     const pairId = randomUUID();
-    const [status, pair, ...appended] = (await this.#eval(SCRIPTS.enqueue, [
+    // A rematch keeps the preferences the session joined with: the script reads them from its entry.
+    const [status, pair, ...appended] = (await this.#eval(
+      SCRIPTS.enqueue,
+      this.#enqueueArgs(session, pairId, 'rematch', ANYONE),
+    )) as AppendReply;
+    if (status === 'paired') return { status, pair: parsePair(pair), events: appendedEvents(appended) };
+    return status === 'lost' ? { status } : { status: 'unchanged' };
+  }
+
+  /** ENQUEUE's ARGV (redis-scripts.ts), for a join and for a rematch alike. */
+  #enqueueArgs(
+    session: SessionId,
+    pairId: string,
+    mode: 'join' | 'rematch',
+    { interests, fallbackMs, lang }: MatchPreferences,
+  ): (string | number)[] {
+    return [
       ...this.#outboxContext(),
       session,
       pairId,
       this.#pairTtl(0),
       this.#leaseMs,
       ENQUEUE_REPLY_TTL_MS,
-      '',
-      '',
+      lang ?? '',
+      fallbackMs ?? '',
       this.#rules.recentPartners,
       this.#rules.recentMs,
       MATCH_SCAN_STEPS,
-      'rematch',
-      0,
-    ])) as AppendReply;
-    if (status === 'paired') return { status, pair: parsePair(pair), events: appendedEvents(appended) };
-    return status === 'lost' ? { status } : { status: 'unchanged' };
+      mode,
+      interests.length,
+      ...interests,
+      ...interests.map((tag) => JSON.stringify(tag)),
+    ];
   }
 
   async dequeue(session: SessionId): Promise<boolean> {
@@ -532,8 +535,17 @@ export class RedisPairingStore implements PairingStore {
   }
 
   async stats(): Promise<LiveStats> {
-    const [online, waiting, pairs] = (await this.#eval(SCRIPTS.stats, [])) as [number, number, number];
-    return { online, waiting, pairs };
+    const [online, waiting, pairs, top] = (await this.#eval(SCRIPTS.stats, [TOP_INTERESTS])) as [
+      number,
+      number,
+      number,
+      string[],
+    ];
+    const topInterests: LiveStats['topInterests'] = [];
+    // {tag, -count, …}: qtn keeps counts negative so that its ascending order is most waited on first.
+    for (let i = 0; i + 1 < top.length; i += 2)
+      topInterests.push({ tag: top[i] as string, waiting: -Number(top[i + 1]) });
+    return { online, waiting, pairs, topInterests };
   }
 
   async ready(): Promise<void> {

@@ -27,7 +27,9 @@ export interface TestServer {
 
 /** Starts a real server on a free 127.0.0.1 port; `close()` stops it and every client it made. */
 export async function startServer(overrides: Partial<Config> = {}, deps: AppDeps = {}): Promise<TestServer> {
-  const config = configWith({ logLevel: 'silent', ...LOAD_FROM_ONE_ADDRESS, ...overrides });
+  // No `stats` events unless a test asks (statsEventMs): they come on a clock, and tests compare
+  // the events they received.
+  const config = configWith({ logLevel: 'silent', statsEventMs: 0, ...LOAD_FROM_ONE_ADDRESS, ...overrides });
   const log: string[] = [];
   const app = createApp(config, { logger: testLogger(config.logLevel, log), ...deps });
   const { port } = await app.listen(0, '127.0.0.1');

@@ -296,6 +296,45 @@ export function describeSignalingSuite(
         }
       });
 
+      it('tells waiting clients, and only them, the live counts in unnumbered stats events', async () => {
+        const s = await start({ autoJoin: false, statsEventMs: 50 });
+        const [a, b, c, idle, left, f] = [
+          await s.connect(),
+          await s.connect(),
+          await s.connect(),
+          await s.connect(),
+          await s.connect(),
+          await s.connect(),
+        ];
+        const statsArguments: unknown[][] = [];
+        a.socket.on('stats', (...args: unknown[]) => statsArguments.push(args));
+        await pairOf(s); // two more sessions, one pair
+        expect(await b.join()).toEqual({ ok: true, status: 'waiting' });
+        expect(await c.join()).toEqual({ ok: true, status: 'paired' });
+        expect(await left.join()).toEqual({ ok: true, status: 'waiting' });
+        expect(await left.leave()).toEqual({ ok: true, status: 'idle' });
+        const leftHeard = left.all('stats').length; // it waited for a moment
+        expect(await a.join()).toEqual({ ok: true, status: 'waiting' });
+        // Counts asked while others waited (cached 2 s) may come first; then these, which GET /stats tells too.
+        await vi.waitFor(() => expect(a.all('stats').at(-1)).toEqual({ online: 8, waiting: 1, pairs: 2 }), {
+          timeout: 5000,
+        });
+        expect(left.all('stats')).toHaveLength(leftHeard); // left the queue: told no more
+        expect(await (await fetch(`${s.url}/stats`)).json()).toMatchObject({ online: 8, waiting: 1, pairs: 2 });
+        // The payload alone: no sequence number, so nothing for the client to acknowledge or replay.
+        expect(statsArguments.every((args) => args.length === 1)).toBe(true);
+
+        // Paired, a hears no more counts; the one who waits now does.
+        expect(await f.join()).toEqual({ ok: true, status: 'paired' });
+        await a.first('paired');
+        const heard = a.all('stats').length;
+        expect(await left.join()).toEqual({ ok: true, status: 'waiting' });
+        await left.nth('stats', 2);
+        expect(a.all('stats')).toHaveLength(heard);
+        // Never waiting (b was, for a moment), never told.
+        for (const client of [c, idle, f]) expect(client.all('stats')).toEqual([]);
+      });
+
       it('bad preferences in the handshake leave the client idle and say why', async () => {
         const s = await start();
         const a = await s.connect({ preferences: { interests: ['x'.repeat(40)] } });

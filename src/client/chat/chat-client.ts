@@ -8,6 +8,7 @@ import type {
   PairedPayload,
   ReportReason,
   Signal,
+  StatsPayload,
 } from '../../protocol/messages.js';
 import type { ConnectionRefusal, Signaling } from '../signaling.js';
 import { SignalingClient, type SignalingClientOptions } from '../signaling-client.js';
@@ -111,6 +112,11 @@ export interface ChatEvents {
   typing: { room: string; active: boolean };
   /** The partner is gone (the server says why); this client is idle until `next()`. */
   'partner-left': { room: string; reason: LeaveReason };
+  /**
+   * The live counts (people online, waiting, pairs), every few seconds while this client waits,
+   * on socket.io (docs/protocol.md, "Live counts"). Over API Gateway none come: poll GET /stats.
+   */
+  stats: StatsPayload;
   /** The open chat ended; `send` throws until the next `open`. */
   closed: { room: string; reason: ClosedReason };
   error: ChatError;
@@ -177,6 +183,8 @@ export class ChatClient<S extends Signaling = SignalingClient> extends Emitter<C
     this.signaling.on('paired', (paired) => this.#enqueue(() => this.#onPaired(paired)));
     this.signaling.on('signal', (signal) => this.#enqueue(() => this.#onSignal(signal)));
     this.signaling.on('partner-left', ({ room, reason }) => this.#enqueue(() => this.#onPartnerLeft(room, reason)));
+    // Not on the chain: a count concerns no pair, and a late one is worth nothing.
+    this.signaling.on('stats', (stats) => this.emit('stats', stats));
     this.signaling.on('error', (error) => {
       if (error.code !== 'BANNED') this.emit('error', new ChatError('SIGNALING', error.message));
       // The server disconnects next; a transport that reports refusals says then what it will do.

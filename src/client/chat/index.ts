@@ -1,6 +1,6 @@
 /** The chat SDK: a one-to-one text chat over a WebRTC DataChannel, paired by a pairwire server. */
 
-export type { JoinPreferences } from '../../protocol/messages.js';
+export type { JoinPreferences, StatsPayload } from '../../protocol/messages.js';
 export {
   type EvidenceMessage,
   MAX_REPORT_DETAILS_CHARS,

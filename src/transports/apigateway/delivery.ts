@@ -104,5 +104,7 @@ export function apiGatewayDelivery(
     // Every event is posted by the invocation that appended it: there is no writer here that
     // could fall behind the outbox. (A `ping` re-posts what its session has not acknowledged.)
     catchUp() {},
+    // No process holds API Gateway's connections: nobody here sends them `stats` (they poll GET /stats).
+    idle() {},
   };
 }

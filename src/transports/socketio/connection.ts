@@ -199,6 +199,10 @@ function socketLink(socket: SignalingSocket, iceServers: (session: SessionId) =>
       // to its name already.
       (socket.emit as (event: string, payload: unknown, seq: number) => boolean)(name, payload, out.seq);
     },
+    writeStats(stats) {
+      // No seq: a count is stale by the next one, so it is neither numbered nor kept for replay.
+      socket.emit('stats', stats);
+    },
     lose() {
       socket.emit('error', {
         code: ErrorCode.SESSION_LOST,

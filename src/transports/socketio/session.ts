@@ -104,7 +104,7 @@ function open(
 ): void {
   socket.data.session = session;
   socket.emit('session', challenge === undefined ? { id: session, resumed } : { id: session, resumed, challenge });
-  delivery.open(session, link, after, attached.replay);
+  delivery.open(session, link, after, attached.replay, attached.state.status);
 }
 
 /**
