@@ -282,6 +282,13 @@ describe('WebSocket handlers', () => {
     expect((await connectWith('e', 'a-device-token-0001')).statusCode).toBe(200);
     // A malformed token is ignored: the address alone, banned.
     expect((await connectWith('f', 'bad token!')).statusCode).toBe(403);
+    // b is connected and banned too: its keep-alive finds the ban, ends its session and closes it.
+    expect(post.dropped).toEqual([]);
+    await send('b', { action: 'ping', id: 9 });
+    expect(framesOf(post, 'b', 'error').map((f) => f.payload)).toMatchObject([{ code: 'BANNED' }]);
+    expect(post.dropped).toEqual(['b']);
+    // Its session is over, not waiting out a resume grace.
+    expect(await store.sessionOfConnection('b')).toBeNull();
   });
 
   it('refuses a page from an origin that is not allowed', async () => {
