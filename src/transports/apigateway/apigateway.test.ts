@@ -254,7 +254,7 @@ describe('WebSocket handlers', () => {
     expect(await connect('b')).toEqual({ statusCode: 200 });
     await send('a', { action: 'join', id: 1 });
     await send('b', { action: 'join', id: 1 });
-    const room = (framesOf(post, 'a', 'paired')[0]?.payload as { room: string }).room;
+    const room = String(framesOf(post, 'a', 'paired')[0]?.payload.room);
     await send('b', { action: 'report', id: 2, payload: { room, reason: 'spam', details: 'ads' } });
     const acked = post.of('b').find((f) => (f as Frame).type === 'ack' && (f as Frame).id === 2) as Frame;
     expect(acked.payload).toEqual({ ok: true, reportId: expect.any(String) });
