@@ -228,6 +228,12 @@ export class SignalingCore {
     return ban ? bannedBody(ban) : null;
   }
 
+  /** The BANNED refusal when the subject behind `session` is banned now, else null (API Gateway's keep-alive asks). */
+  async bannedSession(session: SessionId): Promise<ErrorBody | null> {
+    const ban = await this.#store.banOfSession(session);
+    return ban ? bannedBody(ban) : null;
+  }
+
   // -------------------------------------------------------------------------------------------
   // Commands
 

@@ -451,7 +451,9 @@ export class RedisPairingStore implements PairingStore {
   async reports({ reason, since, until, limit }: ReportQuery): Promise<StoredReport[]> {
     const found: StoredReport[] = [];
     let end = until === undefined ? '+' : String(Math.floor(until));
-    const start = since === undefined ? '-' : String(Math.ceil(since));
+    // XTRIM MINID ~ trims whole stream nodes only: older entries may linger, and are never shown.
+    const oldest = Date.now() - this.#reportRules.retentionMs;
+    const start = String(Math.ceil(Math.max(since ?? 0, oldest)));
     while (found.length < limit) {
       // https://redis.io/commands/xrevrange/
       const page = await this.#run(() =>

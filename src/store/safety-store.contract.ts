@@ -124,6 +124,16 @@ export function describeSafetyContract(makeStore: ReportStoreFactory): void {
       expect(kept.map((r) => r.details)).toEqual(['#2', '#1']);
     });
 
+    it('forgets reports older than retentionMs', async () => {
+      await open({ retentionMs: 300 });
+      const first = await pairOf('r', 'x');
+      await store.fileReport(first.a, spam(first.room, { details: 'old' }));
+      await sleep(400);
+      const second = await pairOf('r', 'x');
+      await store.fileReport(second.a, spam(second.room, { details: 'new' }));
+      expect((await store.reports({ limit: 10 })).map((r) => r.details)).toEqual(['new']);
+    });
+
     it('counts the distinct reporters of a subject within the window', async () => {
       await open();
       const counts = [];

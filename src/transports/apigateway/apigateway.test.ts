@@ -255,7 +255,7 @@ describe('WebSocket handlers', () => {
     expect(await connect('b')).toEqual({ statusCode: 200 });
     await send('a', { action: 'join', id: 1 });
     await send('b', { action: 'join', id: 1 });
-    const room = (framesOf(post, 'a', 'paired')[0]?.payload as { room: string } | undefined)?.room ?? '';
+    const room = String(framesOf(post, 'a', 'paired')[0]?.payload.room);
     await send('b', { action: 'report', id: 2, payload: { room, reason: 'spam', details: 'ads' } });
     const acked = post.of('b').find((f) => (f as Frame).type === 'ack' && (f as Frame).id === 2) as Frame;
     expect(acked.payload).toEqual({ ok: true, reportId: expect.any(String) });
@@ -283,6 +283,13 @@ describe('WebSocket handlers', () => {
     expect((await connectWith('e', 'a-device-token-0001')).statusCode).toBe(200);
     // A malformed token is ignored: the address alone, banned.
     expect((await connectWith('f', 'bad token!')).statusCode).toBe(403);
+    // b is connected and banned too: its keep-alive finds the ban, ends its session and closes it.
+    expect(post.dropped).toEqual([]);
+    await send('b', { action: 'ping', id: 9 });
+    expect(framesOf(post, 'b', 'error').map((f) => f.payload)).toMatchObject([{ code: 'BANNED' }]);
+    expect(post.dropped).toEqual(['b']);
+    // Its session is over, not waiting out a resume grace.
+    expect(await store.sessionOfConnection('b')).toBeNull();
   });
 
   it('refuses a page from an origin that is not allowed', async () => {

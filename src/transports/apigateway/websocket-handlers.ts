@@ -161,8 +161,8 @@ interface FrameContext extends StageBinding {
 interface Answer {
   /** The frame to send back (an ack, or an error event), if any. */
   answer?: string;
-  /** Close the connection after the answer: its client exhausted its abuse budget, or it has no session. */
-  close?: 'abusive' | 'no-session';
+  /** Close the connection after the answer: its client exhausted its abuse budget, it has no session, or it is banned. */
+  close?: 'abusive' | 'no-session' | 'banned';
 }
 
 /** Runs one inbound frame: budget first, then parsing, then the core. */
@@ -217,8 +217,15 @@ async function answerFrame(context: FrameContext): Promise<Answer> {
       throw new ProtocolError(ErrorCode.INVALID_PAYLOAD, 'cseq: only a signal has one');
     }
     switch (frame.action) {
-      case PING:
-        return { answer: reply(await ping(context, session)) };
+      case PING: {
+        // No process holds API Gateway connections, so a ban cannot close them when it is made:
+        // the keep-alive (every 5 minutes from the SDK) finds it, ends the session (its partner
+        // hears at once) and closes the connection.
+        const banned = await core.bannedSession(session);
+        if (!banned) return { answer: reply(await ping(context, session)) };
+        await core.disconnect(session);
+        return { answer: eventFrame('error', banned), close: 'banned' };
+      }
       case RESUME: {
         const ack = await resumeSession(context, session, parseResume(frame.payload));
         return { answer: reply(ack), ...(ack === LOST ? { close: 'no-session' as const } : {}) };
