@@ -1,9 +1,4 @@
-import {
-  ApiGatewayManagementApiClient,
-  DeleteConnectionCommand,
-  GoneException,
-  PostToConnectionCommand,
-} from '@aws-sdk/client-apigatewaymanagementapi';
+import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 
 /** Whether a frame reached its connection, or the connection no longer exists (HTTP 410). */
 export type PostOutcome = 'sent' | 'gone';
@@ -45,35 +40,56 @@ export function managementEndpoint(
   return `https://${api.domainName}/${api.stage}`;
 }
 
+/** The AWS SDK's management client module, loaded at its first use (see sdkConnections). */
+type ManagementSdk = typeof import('@aws-sdk/client-apigatewaymanagementapi');
+
 /**
  * The management API through the AWS SDK. A 410 (GoneException) is an outcome, not an error: the
  * caller cleans up that one connection. Any other failure (throttling, network) is thrown.
+ *
+ * The SDK is imported at the first post or drop, not with the handler: it is about a third of what
+ * a cold start imports (docs/deploy.md, "Cold starts"), and `$connect`, a `$disconnect` without a
+ * partner to tell, and every frame answered by nothing never need it. esbuild puts it in a chunk of
+ * its own that only that import reads.
  */
 export function sdkConnections(endpoint: string): ConnectionsApi {
-  const client = new ApiGatewayManagementApiClient({ endpoint });
+  let loaded: Promise<{ sdk: ManagementSdk; client: ApiGatewayManagementApiClient }> | undefined;
+  const load = () => {
+    loaded ??= import('@aws-sdk/client-apigatewaymanagementapi').then((sdk) => ({
+      sdk,
+      client: new sdk.ApiGatewayManagementApiClient({ endpoint }),
+    }));
+    // A failed import is tried again at the next call rather than remembered.
+    loaded.catch(() => {
+      loaded = undefined;
+    });
+    return loaded;
+  };
   const encoder = new TextEncoder();
   return {
     async post(connectionId, data) {
+      const { sdk, client } = await load();
       try {
-        await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: encoder.encode(data) }));
+        await client.send(new sdk.PostToConnectionCommand({ ConnectionId: connectionId, Data: encoder.encode(data) }));
         return 'sent';
       } catch (error) {
-        if (isGone(error)) return 'gone';
+        if (isGone(sdk, error)) return 'gone';
         throw error;
       }
     },
     async drop(connectionId) {
+      const { sdk, client } = await load();
       try {
-        await client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+        await client.send(new sdk.DeleteConnectionCommand({ ConnectionId: connectionId }));
       } catch (error) {
-        if (!isGone(error)) throw error;
+        if (!isGone(sdk, error)) throw error;
       }
     },
   };
 }
 
-function isGone(error: unknown): boolean {
-  if (error instanceof GoneException) return true;
+function isGone(sdk: ManagementSdk, error: unknown): boolean {
+  if (error instanceof sdk.GoneException) return true;
   // Some SDK paths (and serverless-offline's plain 410) surface only the status code.
   const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
   return status === 410;
