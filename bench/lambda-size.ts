@@ -37,7 +37,7 @@ if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error('--runs: a whole number
 
 /** Each bundle, the functions that package it, and the module each side imports. */
 const HANDLERS = [
-  { bundle: 'websocket', functions: ['connect', 'disconnect', 'message'] },
+  { bundle: 'websocket', functions: ['connect', 'disconnect', 'message', 'sweep'] },
   { bundle: 'http', functions: ['http'] },
 ] as const;
 

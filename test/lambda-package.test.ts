@@ -25,10 +25,11 @@ const BUNDLE: Record<LambdaFunction, 'websocket' | 'http'> = {
   connect: 'websocket',
   disconnect: 'websocket',
   message: 'websocket',
+  sweep: 'websocket',
   http: 'http',
 };
 
-const EXPORTS = { websocket: ['connect', 'disconnect', 'message'], http: ['handler'] };
+const EXPORTS = { websocket: ['connect', 'disconnect', 'message', 'sweep'], http: ['handler'] };
 
 let dir: string;
 let zips: Record<LambdaFunction, string>;

@@ -22,7 +22,7 @@ export const ROOT = (() => {
 })();
 
 /** The functions serverless.yml declares, each packaged into `<name>.zip`. */
-export const LAMBDA_FUNCTIONS = ['connect', 'disconnect', 'message', 'http'] as const;
+export const LAMBDA_FUNCTIONS = ['connect', 'disconnect', 'message', 'sweep', 'http'] as const;
 export type LambdaFunction = (typeof LAMBDA_FUNCTIONS)[number];
 
 /**

@@ -143,6 +143,12 @@ export interface Heartbeat {
   due: SessionId[];
 }
 
+/** What `claimLapsed` hands out. */
+export interface LapsedDrops {
+  sessions: SessionId[];
+  nextInMs: number | null;
+}
+
 /** What GET /stats shows (docs/protocol.md, "Live counts"). */
 export interface LiveStats {
   online: number;
@@ -289,6 +295,15 @@ export interface PairingStore {
    * that must not be undone), or when there is none.
    */
   detachConnection(connection: string, graceMs: number): Promise<SessionId | null>;
+  /**
+   * Sessions that `detachConnection` detached while they were paired, whose grace has run out
+   * since: up to `limit`, each handed to one caller only (it tells the partner, unless the client
+   * came back). Recorded in the same atomic step as the detach, so a detach whose reply was lost
+   * (a stalled Redis that ran the command after the caller gave up) is still recorded: on API
+   * Gateway no process keeps a timer, and this is how a drop's end is never lost (docs/deploy.md).
+   * `nextInMs`: how long until the next recorded one lapses; null when none is recorded.
+   */
+  claimLapsed(limit: number): Promise<LapsedDrops>;
   /** How many sessions wait in the queue (leftovers of a crashed instance included until skipped). */
   queueLength(): Promise<number>;
   /**

@@ -12,6 +12,7 @@ import {
   EVENT_OVERHEAD_BYTES,
   eventBytes,
   type Heartbeat,
+  type LapsedDrops,
   type LiveStats,
   MATCH_SCAN_STEPS,
   MAX_MISSING_SIGNALS,
@@ -32,6 +33,7 @@ import {
   ACKNOWLEDGE,
   ATTACH,
   BIND_CONNECTION,
+  CLAIM_LAPSED,
   DEQUEUE,
   DETACH,
   DETACH_CONNECTION,
@@ -111,6 +113,7 @@ const SCRIPTS = {
   relayInOrder: script(RELAY_IN_ORDER),
   bindConnection: script(BIND_CONNECTION),
   detachConnection: script(DETACH_CONNECTION),
+  claimLapsed: script(CLAIM_LAPSED),
   unpair: script(UNPAIR),
   acknowledge: script(ACKNOWLEDGE),
   replay: script(REPLAY),
@@ -376,6 +379,11 @@ export class RedisPairingStore implements PairingStore {
       this.#pairTtl(graceMs),
     ]);
     return typeof session === 'string' ? session : null;
+  }
+
+  async claimLapsed(limit: number): Promise<LapsedDrops> {
+    const [sessions, wait] = (await this.#eval(SCRIPTS.claimLapsed, [limit])) as [string[], number];
+    return { sessions, nextInMs: wait < 0 ? null : wait };
   }
 
   /**
