@@ -13,7 +13,7 @@ import {
   type ApiLocation,
   type ConnectionsApi,
   managementEndpoint,
-  sdkConnections,
+  signedConnections,
 } from './transports/apigateway/management-api.js';
 import {
   createWebSocketHandlers,
@@ -51,7 +51,7 @@ export function scheduledApi(env: Record<string, string | undefined>): ApiLocati
 export interface ServerlessDeps {
   /** A store instead of the Redis one built from REDIS_URL (unit tests use the memory store). */
   store?: PairingStore;
-  /** The management API of a stage's endpoint; default: the AWS SDK's (PostToConnection, DeleteConnection). */
+  /** The management API of a stage's endpoint; default: signed HTTPS requests (PostToConnection, DeleteConnection). */
   connections?: (endpoint: string) => ConnectionsApi;
   logger?: Logger;
   env?: Record<string, string | undefined>;
@@ -101,7 +101,7 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
   // No process outlives a connection here to renew its slot: $disconnect (or the 2 h cap) ends it.
   const gate = new ConnectionGate(config, counters, { leaseMs: API_GATEWAY_MAX_CONNECTION_MS, renew: false });
   const limiter = new SharedCommandLimiter(config, counters);
-  const connectionsFor = deps.connections ?? sdkConnections;
+  const connectionsFor = deps.connections ?? ((endpoint: string) => signedConnections(endpoint, env));
   const turn = turnSettings(config);
 
   // One binding per management endpoint: in practice one per Lambda, built on its first event.
