@@ -14,7 +14,11 @@ export const LAPSED_PER_PASS = 25;
  */
 export async function tellLapsed(core: SignalingCore, store: PairingStore): Promise<number | null> {
   const { sessions, nextInMs } = await store.claimLapsed(LAPSED_PER_PASS);
-  for (const session of sessions) await tellPartner(core, store, session);
+  // Claimed means handed to this pass alone: one that fails does not keep the others from their turn.
+  const failed = (await Promise.allSettled(sessions.map((session) => tellPartner(core, store, session)))).find(
+    (outcome) => outcome.status === 'rejected',
+  );
+  if (failed) throw failed.reason;
   return sessions.length === LAPSED_PER_PASS ? 0 : nextInMs;
 }
 

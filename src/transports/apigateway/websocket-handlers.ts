@@ -105,14 +105,14 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
     }
   };
   /** Tells the partners of lapsed drops, at most once per PASS_INTERVAL_MS per container. */
-  const passBy = async (core: SignalingCore) => {
+  const passBy = async (core: () => SignalingCore) => {
     const now = Date.now();
     if (now - lastPass < PASS_INTERVAL_MS) return;
     lastPass = now;
     try {
-      await tellLapsed(core, store);
+      await tellLapsed(core(), store);
     } catch (err) {
-      logger.warn({ err }, 'lapsed drops not told: store unavailable');
+      logger.warn({ err }, 'lapsed drops not told');
     }
   };
 
@@ -131,10 +131,9 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
           return { statusCode: 429, body: admission.reason };
         }
       }
-      const { core } = deps.stage(event.api);
       try {
         const session = newSessionId();
-        await core.connect(session);
+        await deps.stage(event.api).core.connect(session);
         await store.bindConnection(session, event.connectionId);
       } catch (err) {
         if (deps.gate && event.sourceIp) deps.gate.release(event.sourceIp, event.connectionId);
@@ -143,14 +142,13 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
       }
       logger.info('connected');
       await detachEarlier();
-      await passBy(core);
+      await passBy(() => deps.stage(event.api).core);
       return OK;
     },
 
     async disconnect(raw, context) {
       const event = parseWebSocketEvent(raw);
       if (deps.gate && event.sourceIp) deps.gate.release(event.sourceIp, event.connectionId);
-      const { core } = deps.stage(event.api);
       await detachEarlier();
       let session: SessionId | null;
       try {
@@ -169,7 +167,7 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
         return OK;
       }
       logger.info(session ? 'connection dropped; its session stays resumable for the grace' : 'disconnected');
-      await passBy(core);
+      await passBy(() => deps.stage(event.api).core);
       return OK;
     },
 
@@ -194,7 +192,12 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
     async message(raw) {
       const event = parseWebSocketEvent(raw);
       const binding = deps.stage(event.api);
-      const { answer, close } = await answerFrame({ ...binding, deps, event, passBy: () => passBy(binding.core) });
+      const { answer, close } = await answerFrame({
+        ...binding,
+        deps,
+        event,
+        passBy: () => passBy(() => binding.core),
+      });
       const { connections } = binding;
       try {
         // A sender gone before its answer needs nothing more: its $disconnect detaches its session.
