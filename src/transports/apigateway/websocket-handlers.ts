@@ -74,7 +74,7 @@ const SWEEP_POLL_MS = 1000;
 const MAX_UNDETACHED = 1000;
 
 /**
- * The three WebSocket routes, bound to the signaling core. A session is not its connection: each
+ * The three WebSocket routes and the scheduled sweep, bound to the signaling core. A session is not its connection: each
  * connection starts with a new session of its own (a bearer secret, as on socket.io), and its
  * first frame, `resume`, either names that one to the client or claims an earlier session, which
  * the connection carries from then on (docs/protocol.md, "Plain WebSocket"). Which connection
