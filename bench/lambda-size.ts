@@ -2,8 +2,8 @@
  * `npm run bench:lambda`: what a Lambda cold start pays for pairwire's code, before and after
  * bundling. For each handler: the artifact AWS gets (zipped and unzipped size, files) and the time
  * to import the handler module in a fresh Node process (what runs before the first event: every
- * module read and compiled, the app built), the median of several runs, before and after taking
- * turns so that a busy machine slows both alike.
+ * module read and compiled, the app built), wall and CPU time, the median of several runs, before
+ * and after taking turns so that a busy machine slows both alike.
  *
  * Before: a revision that packaged the unbundled tree (default BEFORE_REVISION, the last one;
  * `--before=<git rev>` for another), checked out in a temporary folder with a copy of this
@@ -18,8 +18,8 @@
  * Prints a Markdown report; writes bench/results/lambda-size.json. Options: --runs=N (default 7).
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extractZip, packageFunctions, ROOT, readZip, serverlessPackage } from '../src/cli/lambda-artifacts.js';
 
@@ -37,17 +37,23 @@ if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error('--runs: a whole number
 
 /** Each bundle, the functions that package it, and the module each side imports. */
 const HANDLERS = [
-  { bundle: 'websocket', functions: ['connect', 'disconnect', 'message'] },
+  { bundle: 'websocket', functions: ['connect', 'disconnect', 'message', 'sweep'] },
   { bundle: 'http', functions: ['http'] },
 ] as const;
 
-/** Run in each fresh process: the import alone, timed from inside. */
+/**
+ * Run in each fresh process: the import alone, timed from inside, in wall time and in the CPU time
+ * the process spent meanwhile (every thread: the compiler's and the garbage collector's too). On a
+ * shared machine the wall time also counts the time spent waiting for a core; the CPU time does not.
+ */
 const IMPORT_SCRIPT = `
   import { pathToFileURL } from 'node:url';
   const url = pathToFileURL(process.argv[1]).href;
   const start = performance.now();
+  const cpu = process.cpuUsage();
   await import(url);
-  console.log(performance.now() - start);
+  const used = process.cpuUsage(cpu);
+  console.log(performance.now() - start, (used.user + used.system) / 1000);
   process.exit(0);
 `;
 
@@ -55,6 +61,11 @@ interface Artifact {
   zipped: number;
   unzipped: number;
   files: number;
+}
+
+interface Imports {
+  wall: ImportTimes;
+  cpu: ImportTimes;
 }
 
 interface ImportTimes {
@@ -102,11 +113,13 @@ function checkout(rev: string): string {
   execFileSync('tar', ['-x', '-C', dir], { input: archive });
   // A real folder, not a link: Serverless finds the development dependencies to leave out by
   // asking npm, which does not follow a linked node_modules. Hard links cost no space or time.
+  // The folder itself where this node_modules is a link to another's (a git worktree's).
+  const modules = realpathSync(join(ROOT, 'node_modules'));
   try {
-    execFileSync('cp', ['-al', join(ROOT, 'node_modules'), dir], { stdio: 'ignore' });
+    execFileSync('cp', ['-al', modules, join(dir, 'node_modules')], { stdio: 'ignore' });
   } catch {
     rmSync(join(dir, 'node_modules'), { recursive: true, force: true });
-    execFileSync('cp', ['-a', join(ROOT, 'node_modules'), dir]);
+    execFileSync('cp', ['-a', modules, join(dir, 'node_modules')]);
   }
   execFileSync(join(dir, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], { cwd: dir, stdio: 'inherit' });
   return dir;
@@ -129,16 +142,23 @@ async function artifact(zip: string): Promise<Artifact> {
 }
 
 /** Import times of two modules, RUNS fresh processes each, taking turns. */
-async function timeImports(first: string, second: string): Promise<[ImportTimes, ImportTimes]> {
-  const times: [number[], number[]] = [[], []];
+async function timeImports(first: string, second: string): Promise<[Imports, Imports]> {
+  const wall: [number[], number[]] = [[], []];
+  const cpu: [number[], number[]] = [[], []];
   for (let run = 0; run < RUNS; run++) {
-    times[0].push(await timeImport(first));
-    times[1].push(await timeImport(second));
+    for (const [i, file] of [first, second].entries()) {
+      const [ms, cpuMs] = await timeImport(file);
+      wall[i]?.push(ms);
+      cpu[i]?.push(cpuMs);
+    }
   }
-  return [summary(times[0]), summary(times[1])];
+  return [
+    { wall: summary(wall[0]), cpu: summary(cpu[0]) },
+    { wall: summary(wall[1]), cpu: summary(cpu[1]) },
+  ];
 }
 
-function timeImport(file: string): Promise<number> {
+function timeImport(file: string): Promise<[number, number]> {
   const { NODE_PATH, ...inherited } = process.env;
   return new Promise((resolve, reject) => {
     execFile(
@@ -154,9 +174,10 @@ function timeImport(file: string): Promise<number> {
         timeout: 60_000,
       },
       (error, stdout, stderr) => {
-        const ms = Number(stdout.trim().split('\n').at(-1));
-        if (error || !Number.isFinite(ms)) reject(new Error(`importing ${file} failed: ${error?.message}\n${stderr}`));
-        else resolve(ms);
+        const [ms, cpuMs] = (stdout.trim().split('\n').at(-1) ?? '').split(' ').map(Number);
+        if (error || !Number.isFinite(ms) || !Number.isFinite(cpuMs)) {
+          reject(new Error(`importing ${file} failed: ${error?.message}\n${stderr}`));
+        } else resolve([ms as number, cpuMs as number]);
       },
     );
   });
@@ -176,21 +197,25 @@ function render(
     functions: readonly string[];
     before: Artifact;
     after: Artifact;
-    beforeTimes: ImportTimes;
-    afterTimes: ImportTimes;
+    beforeTimes: Imports;
+    afterTimes: Imports;
   }[],
 ): string {
   const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
   const ms = (t: ImportTimes) => `${t.median.toFixed(0)} ms (${t.min.toFixed(0)}–${t.max.toFixed(0)})`;
+  const ratio = (after: ImportTimes, before: ImportTimes) => (after.median / before.median).toFixed(2);
   const lines = [
-    `Node ${process.version}, ${RUNS} runs each, median (min–max); before: revision ${BEFORE_REV.slice(0, 7)}, after: this tree.`,
+    `Node ${process.version}, ${RUNS} runs each, median (min–max); before: revision ${BEFORE_REV.slice(0, 7)}, after: this tree; load average at the end ${loadavg()
+      .map((load) => load.toFixed(1))
+      .join(' / ')}.`,
     '',
-    '| Handler | Functions | Zipped before → after | Unzipped before → after | Files before → after | Import before → after | After / before |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| Handler | Functions | Zipped before → after | Unzipped before → after | Files before → after | Import, wall, before → after | After / before | Import, CPU, before → after | After / before |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const row of rows) {
+    const [before, after] = [row.beforeTimes, row.afterTimes];
     lines.push(
-      `| \`${row.bundle}\` | ${row.functions.join(', ')} | ${mb(row.before.zipped)} → ${mb(row.after.zipped)} | ${mb(row.before.unzipped)} → ${mb(row.after.unzipped)} | ${row.before.files} → ${row.after.files} | ${ms(row.beforeTimes)} → ${ms(row.afterTimes)} | ${(row.afterTimes.median / row.beforeTimes.median).toFixed(2)} |`,
+      `| \`${row.bundle}\` | ${row.functions.join(', ')} | ${mb(row.before.zipped)} → ${mb(row.after.zipped)} | ${mb(row.before.unzipped)} → ${mb(row.after.unzipped)} | ${row.before.files} → ${row.after.files} | ${ms(before.wall)} → ${ms(after.wall)} | ${ratio(after.wall, before.wall)} | ${ms(before.cpu)} → ${ms(after.cpu)} | ${ratio(after.cpu, before.cpu)} |`,
     );
   }
   return lines.join('\n');

@@ -1,7 +1,7 @@
 /**
  * Lambda entrypoint of the HTTP API (serverless.yml: /healthz, /readyz, /ice-servers): the same
  * Express routes as every deployment, /readyz checking the Redis that signaling uses. It builds no
- * signaling core, so its bundle carries neither the core nor the AWS SDK.
+ * signaling core, so its bundle carries neither the core nor the management API.
  */
 import serverless from 'serverless-http';
 import { ConfigError, loadConfig } from '../src/config.js';

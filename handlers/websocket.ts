@@ -1,5 +1,6 @@
 /**
- * Lambda entrypoints of the WebSocket API (serverless.yml: $connect, $disconnect, $default).
+ * Lambda entrypoints of the WebSocket API (serverless.yml: $connect, $disconnect, $default, and
+ * the scheduled sweep that tells the partners of drops whose grace ran out).
  * Built once per container, at cold start; the Redis connection is reused by warm invocations.
  */
 import { loadConfig } from '../src/config.js';
@@ -10,3 +11,4 @@ const { websocket } = createServerlessApp(loadConfig());
 export const connect = websocket.connect;
 export const disconnect = websocket.disconnect;
 export const message = websocket.message;
+export const sweep = websocket.sweep;

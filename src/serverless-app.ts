@@ -17,7 +17,7 @@ import {
   type ApiLocation,
   type ConnectionsApi,
   managementEndpoint,
-  sdkConnections,
+  signedConnections,
 } from './transports/apigateway/management-api.js';
 import {
   createWebSocketHandlers,
@@ -42,10 +42,20 @@ const API_GATEWAY_MAX_CONNECTION_MS = 2 * 60 * 60_000;
 /** Every Lambda container renews any session: ownership is not tied to a process here. */
 const SERVERLESS_OWNER = 'apigateway';
 
+/**
+ * The API a scheduled invocation posts to: its event names none, so serverless.yml gives the sweep
+ * function the WebSocket API's id and stage (WEBSOCKET_API_ID, WEBSOCKET_STAGE) and the endpoint is
+ * the API's own execute-api one (WEBSOCKET_MANAGEMENT_ENDPOINT, and IS_OFFLINE, still come first).
+ */
+export function scheduledApi(env: Record<string, string | undefined>): ApiLocation {
+  const { WEBSOCKET_API_ID: id, WEBSOCKET_STAGE: stage, AWS_REGION: region } = env;
+  return { domainName: id && region ? `${id}.execute-api.${region}.amazonaws.com` : undefined, stage };
+}
+
 export interface ServerlessDeps {
   /** A store instead of the Redis one built from REDIS_URL (unit tests use the memory store). */
   store?: PairingStore;
-  /** The management API of a stage's endpoint; default: the AWS SDK's (PostToConnection, DeleteConnection). */
+  /** The management API of a stage's endpoint; default: signed HTTPS requests (PostToConnection, DeleteConnection). */
   connections?: (endpoint: string) => ConnectionsApi;
   logger?: Logger;
   env?: Record<string, string | undefined>;
@@ -96,7 +106,7 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
   // No process outlives a connection here to renew its slot: $disconnect (or the 2 h cap) ends it.
   const gate = new ConnectionGate(config, counters, { leaseMs: API_GATEWAY_MAX_CONNECTION_MS, renew: false });
   const limiter = new SharedCommandLimiter(config, counters);
-  const connectionsFor = deps.connections ?? sdkConnections;
+  const connectionsFor = deps.connections ?? ((endpoint: string) => signedConnections(endpoint, env));
   const turn = turnSettings(config);
 
   // One binding per management endpoint: in practice one per Lambda, built on its first event.
@@ -150,6 +160,7 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
   return {
     websocket: createWebSocketHandlers({
       stage,
+      scheduledApi: scheduledApi(env),
       store,
       resumeGraceMs: config.resumeGraceMs,
       iceServers,

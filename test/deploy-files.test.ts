@@ -157,7 +157,7 @@ describe('serverless.yml', () => {
     const functions = [
       ...yml.matchAll(/handler: (dist\/lambda\/([\w-]+)\/[\w-]+)\.(\w+)\n {4}package:\n {6}patterns:\n {8}- (\S+)\n/g),
     ];
-    expect(functions.length).toBe(4);
+    expect(functions.length).toBe(5);
     for (const [, file, folder, name, pattern] of functions) {
       const built = read(`${file}.mjs`); // built by `npm test` before vitest
       // Minified, the bundle exports its names in one clause at the end: `export{a as connect,…}`.

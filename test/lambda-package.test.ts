@@ -25,10 +25,11 @@ const BUNDLE: Record<LambdaFunction, 'websocket' | 'http'> = {
   connect: 'websocket',
   disconnect: 'websocket',
   message: 'websocket',
+  sweep: 'websocket',
   http: 'http',
 };
 
-const EXPORTS = { websocket: ['connect', 'disconnect', 'message'], http: ['handler'] };
+const EXPORTS = { websocket: ['connect', 'disconnect', 'message', 'sweep'], http: ['handler'] };
 
 let dir: string;
 let zips: Record<LambdaFunction, string>;
@@ -47,7 +48,14 @@ function bundledSources(entries: ZipEntry[]): string[] {
   return entries
     .filter((entry) => entry.name.endsWith('.mjs.map'))
     .flatMap((entry) => (JSON.parse(entry.data().toString('utf8')) as { sources: string[] }).sources)
-    .map((source) => source.replace(/^(\.\.\/)+/, ''));
+    .map(repoPath);
+}
+
+/** A dependency as `node_modules/…` wherever node_modules is (a git worktree may link another's). */
+function repoPath(source: string): string {
+  const relative = source.replace(/^(\.\.\/)+/, '');
+  const dependency = relative.indexOf('/node_modules/');
+  return dependency === -1 ? relative : relative.slice(dependency + 1);
 }
 
 /** Imports a bundle in a fresh Node process with `cwd` as its folder; resolves its exports' types. */
@@ -105,10 +113,13 @@ describe('serverless package', () => {
       expect(sources.filter((source) => source.includes('node_modules/werift/'))).toEqual([]);
       expect(sources.filter((source) => /node_modules\/socket\.io/.test(source))).toEqual([]);
       expect(sources.filter((source) => /^src\/(cli|demo|client)\//.test(source))).toEqual([]);
-      // zod's error messages in English (its default) only, not its dozens of other languages.
-      expect(sources.filter((source) => source.includes('zod/v4/locales/'))).toEqual(
-        bundle === 'websocket' ? ['node_modules/zod/v4/locales/en.js'] : [],
-      );
+      // zod's error messages in English (its default) only, not its dozens of other languages (the
+      // HTTP function validates too since it serves the operator API).
+      expect(sources.filter((source) => source.includes('zod/v4/locales/'))).toEqual([
+        'node_modules/zod/v4/locales/en.js',
+      ]);
+      // The management API is signed requests of our own (sigv4.ts): no AWS SDK in either bundle.
+      expect(sources.filter((source) => /node_modules\/@(aws-sdk|smithy|aws-crypto)\//.test(source))).toEqual([]);
       if (bundle === 'websocket') {
         expect(sources).toContain('handlers/websocket.ts');
         // rate-limiter-flexible's entry loads every limiter it has; the bundle takes the ones it uses.
@@ -119,8 +130,9 @@ describe('serverless package', () => {
         ).toEqual([]);
       } else {
         expect(sources).toContain('handlers/http.ts');
-        // The HTTP function answers /healthz, /readyz and /ice-servers: no signaling core, no AWS SDK.
-        expect(sources.filter((source) => /node_modules\/@aws-sdk\/|^src\/core\//.test(source))).toEqual([]);
+        // The HTTP function answers /healthz, /readyz, /ice-servers, /stats and /admin: no signaling
+        // core (the live-counts cache is all it takes from src/core).
+        expect(sources.filter((source) => /^src\/core\//.test(source))).toEqual(['src/core/live-stats.ts']);
       }
     }
   });

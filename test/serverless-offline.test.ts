@@ -253,6 +253,9 @@ describe('serverless offline: API Gateway WebSocket + Lambda + Redis', { timeout
     await f.close();
     await logged('connection dropped; its session stays resumable for the grace');
     expect(a.count('partner-left')).toBe(1);
+    // No invocation waits the grace out: the scheduled sweep (invoked here as the schedule would)
+    // keeps watch while the drop is pending and tells the partner once it lapses.
+    await offline.invoke('sweep');
     expect(await a.event('partner-left', 1)).toEqual({ room: room3, reason: 'disconnect' });
     await Promise.all([a.command('leave'), c.command('leave')]);
   });
@@ -442,6 +445,35 @@ describe('serverless offline: matching', { timeout: 30_000 }, () => {
     expect(c.count('paired')).toBe(2);
     expect(e.count('paired')).toBe(1);
     await Promise.all([b, c, d, e, fr, fr2].map((x) => x.command('leave')));
+  });
+});
+
+describe('serverless offline: a $disconnect that meets a stalled Redis', { timeout: 40_000 }, () => {
+  it('the partner hears partner-left within seconds of the grace once Redis is back', async () => {
+    const [a, b] = [await client(), await client()];
+    expect(await a.command('resume', { join: true })).toEqual({ ok: true });
+    expect(await b.command('resume', { join: true })).toEqual({ ok: true });
+    const room = (await a.event('paired')).room;
+    const dropped = (await b.event('session')).id;
+    const admin = new Redis(redis.url);
+    try {
+      // Every client stalls for 3 s, longer than the store client's 2 s command timeout: the
+      // $disconnect's first detach times out, and Redis runs it when the pause ends.
+      await admin.call('CLIENT', 'PAUSE', '3000', 'ALL');
+      b.ws.terminate();
+      // Recorded with the detach, whichever try ran it.
+      await vi.waitFor(async () => expect(await admin.zscore(`${PREFIX}lapse`, dropped)).not.toBeNull(), {
+        timeout: WAIT_MS,
+        interval: 200,
+      });
+      expect(a.count('partner-left')).toBe(0);
+      await offline.invoke('sweep');
+      expect(await a.event('partner-left')).toEqual({ room, reason: 'disconnect' });
+      expect(await admin.zscore(`${PREFIX}lapse`, dropped)).toBeNull();
+      await a.command('leave');
+    } finally {
+      admin.disconnect();
+    }
   });
 });
 

@@ -32,8 +32,7 @@ async function buildBundle(name: (typeof LAMBDA_BUNDLES)[number]): Promise<void>
     outdir: `${LAMBDA_OUTDIR}/${name}`,
     bundle: true,
     // What a dependency loads with import() becomes a file of its own, read only if that import
-    // runs: the AWS SDK's credential providers for SSO, profiles, web identity and the like are
-    // never read on Lambda, whose credentials come from the environment.
+    // runs.
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
     platform: 'node',
@@ -48,17 +47,17 @@ async function buildBundle(name: (typeof LAMBDA_BUNDLES)[number]): Promise<void>
     banner: {
       js: "import { createRequire as pairwireCreateRequire } from 'node:module'; const require = pairwireCreateRequire(import.meta.url);",
     },
-    // A package's ES build when it has one (the AWS SDK's dist-es): unlike CommonJS, esbuild can
-    // drop what nothing imports from it.
+    // A package's ES build when it has one: unlike CommonJS, esbuild can drop what nothing imports
+    // from it.
     mainFields: ['module', 'main'],
     minify: true,
     // Stack traces name the TypeScript file and line (NODE_OPTIONS=--enable-source-maps in
     // serverless.yml). The maps list the sources without embedding them: half the size.
     sourcemap: true,
     sourcesContent: false,
-    // Everything is bundled, the AWS SDK included, though Lambda's Node.js runtimes ship one: AWS
-    // recommends bundling it for cold starts, the runtime's copy changes version without notice,
-    // and an ES module cannot import it reliably (docs/deploy.md, "Cold starts").
+    // Everything is bundled. No AWS SDK is reached: the management API is two signed HTTPS
+    // requests (src/transports/apigateway/sigv4.ts), and the SDK's client was a third of the
+    // import (docs/deploy.md, "Cold starts").
     plugins: [rateLimiterClassesOnly, pinoCallersUnmapped],
     metafile: true,
     logLevel: 'warning',

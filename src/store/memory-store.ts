@@ -11,6 +11,7 @@ import {
   type EnqueueResult,
   eventBytes,
   type Heartbeat,
+  type LapsedDrops,
   type LiveStats,
   MATCH_SCAN_STEPS,
   MAX_MISSING_SIGNALS,
@@ -126,6 +127,8 @@ export class MemoryPairingStore implements PairingStore {
    * reattaches stays listed until its old expiry passes, and is then skipped as live.
    */
   readonly #expiries: { session: SessionId; at: number }[] = [];
+  /** Sessions detached by their connection's close while paired → when their grace ends (claimLapsed). */
+  readonly #lapses = new Map<SessionId, number>();
   /** Connection → the session it carries or carried last (API Gateway). */
   readonly #connections = new Map<string, SessionId>();
   /** `mark`'s records: key → when it expires (ms). Swept whenever it has doubled since the last sweep. */
@@ -541,6 +544,7 @@ export class MemoryPairingStore implements PairingStore {
     if (session === undefined || record?.connection !== connection) return null;
     record.connection = undefined;
     await this.detach(session, graceMs);
+    if (this.#pairs.has(session)) this.#lapses.set(session, Date.now() + graceMs);
     return session;
   }
 
@@ -670,6 +674,21 @@ export class MemoryPairingStore implements PairingStore {
     if (ban.until > Date.now()) return ban;
     this.#bans.delete(subject);
     return null;
+  }
+
+  async claimLapsed(limit: number): Promise<LapsedDrops> {
+    const now = Date.now();
+    const sessions: SessionId[] = [];
+    let next: number | null = null;
+    for (const [session, at] of this.#lapses) {
+      if (at < now && sessions.length < limit) {
+        sessions.push(session);
+        this.#lapses.delete(session);
+      } else if (next === null || at < next) {
+        next = at;
+      }
+    }
+    return { sessions, nextInMs: next === null ? null : Math.max(0, next - now) };
   }
 
   /** One process: every event comes back in the result of the call that appended it. */
@@ -841,6 +860,7 @@ export class MemoryPairingStore implements PairingStore {
       }
     }
     this.#sessions.delete(session);
+    this.#lapses.delete(session);
     this.#unqueue(session);
   }
 

@@ -797,6 +797,47 @@ export function describePairingStoreContract(name: string, makeStore: StoreFacto
         expect((await store.attach(a, { resume: true }))?.state).toEqual({ status: 'idle', requeue: true });
       });
 
+      it('hands out a paired session its connection dropped, once, when its grace has run out', async () => {
+        const [a, b, c] = [session('a'), session('b'), session('c')];
+        await settled();
+        const [ca, cb, cc] = [name('conn'), name('conn'), name('conn')];
+        await Promise.all([store.bindConnection(a, ca), store.bindConnection(b, cb), store.bindConnection(c, cc)]);
+        await store.enqueue(a);
+        await store.enqueue(b);
+        expect(await store.claimLapsed(10)).toEqual({ sessions: [], nextInMs: null });
+        // Unpaired, c's drop has nobody to tell: nothing recorded.
+        expect(await store.detachConnection(cc, 50)).toBe(c);
+        expect(await store.claimLapsed(10)).toEqual({ sessions: [], nextInMs: null });
+        expect(await store.detachConnection(ca, 50)).toBe(a);
+        const early = await store.claimLapsed(10);
+        expect(early.sessions).toEqual([]);
+        expect(early.nextInMs).toBeGreaterThanOrEqual(0);
+        expect(early.nextInMs).toBeLessThanOrEqual(50);
+        await sleep(80);
+        expect(await store.claimLapsed(10)).toEqual({ sessions: [a], nextInMs: null });
+        expect(await store.claimLapsed(10)).toEqual({ sessions: [], nextInMs: null });
+        // By then a is gone for good: b's heartbeat finds its partner gone.
+        expect((await store.heartbeat([b])).orphans).toEqual([b]);
+      });
+
+      it('hands out at most the limit at a time, the rest at the next claim', async () => {
+        const ids = ['a', 'b', 'c', 'd'].map((n) => session(n));
+        await settled();
+        const connections = ids.map(() => name('conn'));
+        for (const [i, id] of ids.entries()) {
+          await store.bindConnection(id, connections[i] as string);
+          await store.enqueue(id);
+        }
+        for (const connection of connections.slice(0, 3)) await store.detachConnection(connection, 10);
+        await sleep(40);
+        const first = await store.claimLapsed(2);
+        expect(first.sessions).toHaveLength(2);
+        expect(first.nextInMs).toBe(0);
+        const second = await store.claimLapsed(2);
+        expect([...first.sessions, ...second.sessions].sort()).toEqual(ids.slice(0, 3).sort());
+        expect(second.nextInMs).toBeNull();
+      });
+
       it("forgets a released session's connection", async () => {
         const a = session('a');
         await settled();

@@ -158,6 +158,12 @@ export interface ReportInput {
   evidence: EvidenceMessage[] | null;
 }
 
+/** What `claimLapsed` hands out. */
+export interface LapsedDrops {
+  sessions: SessionId[];
+  nextInMs: number | null;
+}
+
 /** A report as the operator reads it (GET /admin/reports). Session ids never appear: they are bearer secrets. */
 export interface StoredReport extends ReportInput {
   /** Opaque and unique; ordered by time in both stores (a Redis stream id, "<ms>-<n>"). */
@@ -432,6 +438,15 @@ export interface PairingStore {
   mark(key: string, ttlMs: number): Promise<boolean>;
   /** Whether `key` is recorded by `mark` and its time has not run out. */
   isMarked(key: string): Promise<boolean>;
+  /**
+   * Sessions that `detachConnection` detached while they were paired, whose grace has run out
+   * since: up to `limit`, each handed to one caller only (it tells the partner, unless the client
+   * came back). Recorded in the same atomic step as the detach, so a detach whose reply was lost
+   * (a stalled Redis that ran the command after the caller gave up) is still recorded: on API
+   * Gateway no process keeps a timer, and this is how a drop's end is never lost (docs/deploy.md).
+   * `nextInMs`: how long until the next recorded one lapses; null when none is recorded.
+   */
+  claimLapsed(limit: number): Promise<LapsedDrops>;
   /** How many sessions wait in the queue (leftovers of a crashed instance included until skipped). */
   queueLength(): Promise<number>;
   /**

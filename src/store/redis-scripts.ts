@@ -56,6 +56,8 @@
  *                          connection closes without a goodbye (DETACH_CONNECTION)
  *   P conn:<conn>  STRING  the session a connection carries or carried last, same PX: frames still on
  *                          their way after the close count for it
+ *   P lapse        ZSET    sessions DETACH_CONNECTION detached while paired, scored by when their grace
+ *                          ends (ms, Redis's clock); CLAIM_LAPSED hands each out once, when it is due
  * A session's o:, c:, m:, h:, b:, u: and e: live exactly as long as its s: (set to the same PX whenever s: is set or
  * renewed, given s:'s remaining time when a write creates them, deleted with it on release or loss),
  * so nothing of a session outlives it.
@@ -364,8 +366,25 @@ local connection, owner, grace, pair_ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local me = redis.call('GET', key('conn:', connection))
 if not me or redis.call('GET', key('at:', me)) ~= connection then return false end
 redis.call('DEL', key('at:', me))
-detach(me, owner, grace, pair_ttl)
+if detach(me, owner, grace, pair_ttl) == 1 and redis.call('EXISTS', key('p:', me)) == 1 then
+  redis.call('ZADD', prefix .. 'lapse', clock_ms() + tonumber(grace), me)
+end
 return me
+`;
+
+/**
+ * ARGV: prefix, limit. Takes up to `limit` sessions off lapse whose grace has ended (strictly
+ * before now, so their s: has expired), and returns them with the ms until the next one's ends (-1
+ * when none is left).
+ */
+export const CLAIM_LAPSED = `${SESSIONS}
+local lapse, now = prefix .. 'lapse', clock_ms()
+local due = redis.call('ZRANGEBYSCORE', lapse, '-inf', '(' .. now, 'LIMIT', 0, tonumber(ARGV[2]))
+if #due > 0 then redis.call('ZREM', lapse, unpack(due)) end
+local first = redis.call('ZRANGE', lapse, 0, 0, 'WITHSCORES')
+local wait = -1
+if first[2] then wait = math.max(0, tonumber(first[2]) - now) end
+return {due, wait}
 `;
 
 /**

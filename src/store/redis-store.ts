@@ -14,6 +14,7 @@ import {
   EVENT_OVERHEAD_BYTES,
   eventBytes,
   type Heartbeat,
+  type LapsedDrops,
   type LiveStats,
   MATCH_SCAN_STEPS,
   MAX_MISSING_SIGNALS,
@@ -43,6 +44,7 @@ import {
   BAN,
   BAN_OF_SESSION,
   BIND_CONNECTION,
+  CLAIM_LAPSED,
   COUNT_SKIP,
   DEQUEUE,
   DETACH,
@@ -127,6 +129,7 @@ const SCRIPTS = {
   relayInOrder: script(RELAY_IN_ORDER),
   bindConnection: script(BIND_CONNECTION),
   detachConnection: script(DETACH_CONNECTION),
+  claimLapsed: script(CLAIM_LAPSED),
   unpair: script(UNPAIR),
   acknowledge: script(ACKNOWLEDGE),
   replay: script(REPLAY),
@@ -407,6 +410,11 @@ export class RedisPairingStore implements PairingStore {
       this.#pairTtl(graceMs),
     ]);
     return typeof session === 'string' ? session : null;
+  }
+
+  async claimLapsed(limit: number): Promise<LapsedDrops> {
+    const [sessions, wait] = (await this.#eval(SCRIPTS.claimLapsed, [limit])) as [string[], number];
+    return { sessions, nextInMs: wait < 0 ? null : wait };
   }
 
   /**

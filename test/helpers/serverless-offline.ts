@@ -20,6 +20,11 @@ export interface ServerlessOffline {
   httpUrl: string;
   /** The management API (PostToConnection), served by the WebSocket server. */
   managementUrl: string;
+  /**
+   * Invokes a function of serverless.yml by its key (`sweep`) through serverless offline's Lambda
+   * Invoke API, as a schedule would, and resolves when it returns.
+   */
+  invoke(name: string, event?: object): Promise<void>;
   child: ChildProcess;
   /** Everything it wrote so far (Lambda logs included). */
   output(): string;
@@ -113,6 +118,13 @@ async function startOnFreePorts(env: Record<string, string>, startTimeoutMs: num
     wsUrl: `ws://127.0.0.1:${wsPort}`,
     httpUrl: `http://127.0.0.1:${httpPort}`,
     managementUrl,
+    async invoke(name, event = {}) {
+      const response = await fetch(
+        `http://127.0.0.1:${lambdaPort}/2015-03-31/functions/pairwire-dev-${name}/invocations`,
+        { method: 'POST', body: JSON.stringify(event) },
+      );
+      if (!response.ok) throw new Error(`invoking ${name}: HTTP ${response.status} ${await response.text()}`);
+    },
     child,
     output: () => output,
     async stop() {

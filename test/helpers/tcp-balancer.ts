@@ -6,6 +6,8 @@ export interface TcpBalancer {
   url: string;
   /** Replaces the instances new connections are spread over (round robin). */
   setTargets(ports: number[]): void;
+  /** Cuts every connection it carries now (with no targets, an outage of what is behind it). */
+  cutAll(): void;
   close(): Promise<void>;
 }
 
@@ -38,6 +40,9 @@ export async function startTcpBalancer(initialTargets: number[]): Promise<TcpBal
     url: `http://127.0.0.1:${port}`,
     setTargets(ports) {
       targets = [...ports];
+    },
+    cutAll() {
+      open.destroyAll();
     },
     async close() {
       open.destroyAll();

@@ -1,7 +1,9 @@
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { solveChallenge } from '../../../test/helpers/proof.js';
 import { startRedis } from '../../../test/helpers/redis.js';
+import { startTcpBalancer } from '../../../test/helpers/tcp-balancer.js';
 import { type Config, configWith } from '../../config.js';
 import { ErrorCode, ProtocolError } from '../../protocol/errors.js';
 import { createServerlessApp } from '../../serverless-app.js';
@@ -57,22 +59,25 @@ function lambda(overrides: Partial<Config> = {}, logger = pino({ level: 'silent'
     store,
     connections: post.factory,
     logger,
-    env: {},
+    // What serverless.yml gives the scheduled sweep: the API of requestContext below.
+    env: { WEBSOCKET_API_ID: 'abc123', WEBSOCKET_STAGE: 'prod', AWS_REGION: 'eu-west-1' },
   });
   const connect = (id: string, headers: Record<string, string> = {}, query?: Record<string, string>) =>
     app.websocket.connect({ requestContext: requestContext(id), headers, queryStringParameters: query });
   const send = (id: string, frame: object | string) =>
     app.websocket.message(message(id, typeof frame === 'string' ? frame : JSON.stringify(frame)));
-  /** $disconnect; `remainingMs` is what the Lambda has left (the grace is waited out only within it). */
+  /** $disconnect; `remainingMs` is what the Lambda has left (a stalled store is tried again within it). */
   const disconnect = (id: string, remainingMs = 0) =>
     app.websocket.disconnect({ requestContext: requestContext(id) }, { getRemainingTimeInMillis: () => remainingMs });
+  /** The scheduled sweep, with no time to keep watch: one pass. */
+  const sweep = () => app.websocket.sweep({}, { getRemainingTimeInMillis: () => 0 });
   /** The session a connection carries, as the store says. */
   const sessionOf = async (id: string) => {
     const session = await store.sessionOfConnection(id);
     if (!session) throw new Error(`connection ${id} carries no session`);
     return session;
   };
-  return { app, post, store, connect, send, disconnect, sessionOf };
+  return { app, post, store, connect, send, disconnect, sweep, sessionOf };
 }
 
 type Frame = { type: string; id?: number; seq?: number; room?: string; payload: Record<string, unknown> };
@@ -589,26 +594,45 @@ describe('resume over API Gateway', () => {
     expect(await app.store.queueLength()).toBe(1);
   });
 
-  it('a drop keeps the pair for the grace; when the client does not come back its partner is told', async () => {
+  it('a drop keeps the pair for the grace; when the client does not come back the next sweep tells its partner', async () => {
     const app = lambda({ resumeGraceMs: 50 });
     const a = await open(app, 'a', { join: true });
     await open(app, 'b', { join: true });
     const room = framesOf(app.post, 'b', 'paired')[0]?.payload.room;
-    // The $disconnect invocation waits out the grace (it has the time), then tells the partner.
+    // The $disconnect invocation returns at once (it has the time, and waits for nothing).
     await app.disconnect('a', 60_000);
+    await app.sweep();
+    expect(framesOf(app.post, 'b', 'partner-left')).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    await app.sweep();
     expect(framesOf(app.post, 'b', 'partner-left')).toEqual([
       { type: 'partner-left', payload: { room, reason: 'disconnect' }, seq: 2 },
     ]);
     expect(await app.store.attach(a, { resume: true })).toBeNull();
+    // Told once: the drop was handed out to that sweep alone.
+    await app.sweep();
+    expect(framesOf(app.post, 'b', 'partner-left')).toHaveLength(1);
+  });
+
+  it("a lapsed drop is told by whichever invocation comes by: another client's $connect", async () => {
+    const app = lambda({ resumeGraceMs: 50 });
+    await open(app, 'a', { join: true });
+    await open(app, 'b', { join: true });
+    await app.disconnect('a', 60_000);
+    // Past the container's once-a-second pass (the $disconnect above made one), and the grace.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await app.connect('c');
+    expect(framesOf(app.post, 'b', 'partner-left')).toHaveLength(1);
   });
 
   it('a drop the client comes back from within the grace tells the partner nothing', async () => {
-    const app = lambda({ resumeGraceMs: 200 });
+    const app = lambda({ resumeGraceMs: 50 });
     const a = await open(app, 'a1', { join: true });
     await open(app, 'b', { join: true });
-    const waited = app.disconnect('a1', 60_000);
+    await app.disconnect('a1', 60_000);
     await open(app, 'a2', { session: a, lastSeq: 2 });
-    await waited;
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    await app.sweep();
     expect(framesOf(app.post, 'b', 'partner-left')).toEqual([]);
     await app.send('b', { action: 'signal', payload: candidate(1) });
     expect(candidatesAt(app.post, 'a2')).toEqual(['candidate:1']);
@@ -750,4 +774,94 @@ describe('bot gate over API Gateway', () => {
     expect(framesOf(app.post, 'a', 'session')[0]?.payload).not.toHaveProperty('challenge');
     expect(framesOf(app.post, 'a', 'waiting')).toHaveLength(1);
   });
+});
+
+describe('a $disconnect that meets a stalled Redis', () => {
+  const GRACE_MS = 300;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  /** A Lambda app on a real Redis at `url`; `a` and `b` paired. */
+  async function pairedOn(url: string) {
+    const post = new RecordingPost();
+    const app = createServerlessApp(configWith({ redisUrl: url, redisPrefix: 'stall:', resumeGraceMs: GRACE_MS }), {
+      connections: post.factory,
+      logger: pino({ level: 'silent' }),
+      env: { WEBSOCKET_API_ID: 'abc123', WEBSOCKET_STAGE: 'prod', AWS_REGION: 'eu-west-1' },
+    });
+    for (const id of ['a', 'b']) {
+      await app.websocket.connect({ requestContext: requestContext(id), headers: {} });
+      await app.websocket.message(message(id, JSON.stringify({ action: 'resume', id: 1, payload: { join: true } })));
+    }
+    expect(framesOf(post, 'b', 'paired')).toHaveLength(1);
+    const disconnect = (id: string, remainingMs = 9000) =>
+      app.websocket.disconnect({ requestContext: requestContext(id) }, { getRemainingTimeInMillis: () => remainingMs });
+    const sweep = () => app.websocket.sweep({}, { getRemainingTimeInMillis: () => 0 });
+    return { app, post, disconnect, sweep };
+  }
+
+  it('a stall longer than a command timeout: the detach that timed out ran later, and its drop still lapses', async () => {
+    const redis = await startRedis();
+    const admin = new Redis(redis.url);
+    const { app, post, disconnect, sweep } = await pairedOn(redis.url);
+    try {
+      // The store's client gives up on a command after 2 s (createStoreClient); Redis runs it at 2.5 s.
+      await admin.call('CLIENT', 'PAUSE', '2500', 'ALL');
+      await disconnect('a');
+      await sleep(GRACE_MS + 100);
+      expect(framesOf(post, 'b', 'partner-left')).toEqual([]);
+      await sweep();
+      expect(framesOf(post, 'b', 'partner-left')).toHaveLength(1);
+    } finally {
+      admin.disconnect();
+      await app.close();
+      await redis.stop();
+    }
+  }, 20_000);
+
+  it('an outage that the detach never reached: tried again within the time budget until Redis is back', async () => {
+    const redis = await startRedis();
+    const proxy = await startTcpBalancer([redis.port]);
+    const { app, post, disconnect, sweep } = await pairedOn(`redis://127.0.0.1:${proxy.port}`);
+    try {
+      proxy.setTargets([]);
+      proxy.cutAll();
+      const disconnected = disconnect('a');
+      await sleep(1500);
+      proxy.setTargets([redis.port]);
+      await disconnected;
+      await sleep(GRACE_MS + 100);
+      await sweep();
+      expect(framesOf(post, 'b', 'partner-left')).toHaveLength(1);
+    } finally {
+      await app.close();
+      await proxy.close();
+      await redis.stop();
+    }
+  }, 20_000);
+
+  it('an outage longer than the time budget: the next invocation of the container detaches it', async () => {
+    const redis = await startRedis();
+    const proxy = await startTcpBalancer([redis.port]);
+    const { app, post, disconnect, sweep } = await pairedOn(`redis://127.0.0.1:${proxy.port}`);
+    try {
+      proxy.setTargets([]);
+      proxy.cutAll();
+      // 1.5 s left: half a second to try in, then the invocation gives up and remembers the connection.
+      await disconnect('a', 1500);
+      proxy.setTargets([redis.port]);
+      // Not detached yet: the store never heard of the drop.
+      const a = (await app.store.sessionOfConnection('a')) ?? '';
+      expect(await app.store.connectionsOf([a])).toEqual(new Map([[a, 'a']]));
+      // The next invocation here (a new client's $connect) records that drop first; its grace runs from then.
+      await app.websocket.connect({ requestContext: requestContext('c'), headers: {} });
+      expect(framesOf(post, 'b', 'partner-left')).toEqual([]);
+      await sleep(GRACE_MS + 100);
+      await sweep();
+      expect(framesOf(post, 'b', 'partner-left')).toHaveLength(1);
+    } finally {
+      await app.close();
+      await proxy.close();
+      await redis.stop();
+    }
+  }, 20_000);
 });

@@ -12,9 +12,10 @@ import { type Ack, type IceServer, isCommand } from '../../protocol/messages.js'
 import { deviceToken } from '../../safety/subject.js';
 import type { PairingStore, SessionId, Subject } from '../../store/pairing-store.js';
 import { MAX_MESSAGE_BYTES } from './delivery.js';
-import { afterGrace } from './grace.js';
+import { tellLapsed } from './lapsed.js';
 import type { ApiLocation, ConnectionsApi } from './management-api.js';
 import { joinFor, LOST, resumeSession } from './resume.js';
+import { budgetOf, type LambdaContext, retryWithin, sleep } from './time-budget.js';
 import { parseWebSocketEvent, type WebSocketEvent } from './websocket-event.js';
 
 /** The core and the management API of one API Gateway stage (all events of a Lambda share one). */
@@ -25,6 +26,8 @@ export interface StageBinding {
 
 export interface WebSocketHandlerDeps {
   stage: (api: ApiLocation) => StageBinding;
+  /** The API the scheduled `sweep` posts to (its event names none): from the function's environment. */
+  scheduledApi: ApiLocation;
   /** The store the core uses: which connection carries which session, and the signals' order. */
   store: PairingStore;
   /** How long a session whose connection dropped stays resumable (RESUME_GRACE_MS). */
@@ -47,22 +50,25 @@ export interface RouteResult {
   body?: string;
 }
 
-/** What the Lambda runtime passes beside the event; only the time left is read. */
-export interface LambdaContext {
-  getRemainingTimeInMillis?: () => number;
-}
-
 export interface WebSocketHandlers {
   connect(event: unknown): Promise<RouteResult>;
   disconnect(event: unknown, context?: LambdaContext): Promise<RouteResult>;
   message(event: unknown): Promise<RouteResult>;
+  /** Scheduled (serverless.yml): tells the partners of drops whose grace ran out, while any is pending. */
+  sweep(event: unknown, context?: LambdaContext): Promise<RouteResult>;
 }
 
 const OK: RouteResult = { statusCode: 200 };
 const PONG: Ack = { ok: true };
+/** An invocation that comes by tells the partners of lapsed drops at most this often per container. */
+const PASS_INTERVAL_MS = 1000;
+/** How often a sweep looks again while drops are pending. */
+const SWEEP_POLL_MS = 1000;
+/** The most connections one container remembers it could not detach (a long outage must not grow it without bound). */
+const MAX_UNDETACHED = 1000;
 
 /**
- * The three WebSocket routes, bound to the signaling core. A session is not its connection: each
+ * The three WebSocket routes and the scheduled sweep, bound to the signaling core. A session is not its connection: each
  * connection starts with a new session of its own (a bearer secret, as on socket.io), and its
  * first frame, `resume`, either names that one to the client or claims an earlier session, which
  * the connection carries from then on (docs/protocol.md, "Plain WebSocket"). Which connection
@@ -70,6 +76,39 @@ const PONG: Ack = { ok: true };
  */
 export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHandlers {
   const { logger, store } = deps;
+  /**
+   * Connections whose $disconnect found the store down for its whole time budget: detached by the
+   * next invocation of this container (a warm one serves many). Only this container knows them;
+   * should it never run again, their sessions end when their lease does (SERVERLESS_LEASE_MS).
+   */
+  const undetached = new Set<string>();
+  let lastPass = 0;
+
+  const remember = (connection: string) => {
+    if (undetached.size < MAX_UNDETACHED) undetached.add(connection);
+  };
+  const detachEarlier = async () => {
+    for (const connection of undetached) {
+      try {
+        await store.detachConnection(connection, deps.resumeGraceMs);
+        undetached.delete(connection);
+        logger.info('an earlier disconnect recorded');
+      } catch {
+        return;
+      }
+    }
+  };
+  /** Tells the partners of lapsed drops, at most once per PASS_INTERVAL_MS per container. */
+  const passBy = async (core: () => SignalingCore) => {
+    const now = Date.now();
+    if (now - lastPass < PASS_INTERVAL_MS) return;
+    lastPass = now;
+    try {
+      await tellLapsed(core(), store);
+    } catch (err) {
+      logger.warn({ err }, 'lapsed drops not told');
+    }
+  };
 
   return {
     async connect(raw) {
@@ -106,30 +145,50 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
         return { statusCode: 503, body: 'pairing is unavailable right now' };
       }
       logger.info('connected');
+      await detachEarlier();
+      await passBy(() => deps.stage(event.api).core);
       return OK;
     },
 
     async disconnect(raw, context) {
       const event = parseWebSocketEvent(raw);
       if (deps.gate && event.sourceIp) deps.gate.release(event.sourceIp, event.connectionId);
+      await detachEarlier();
       let session: SessionId | null;
       try {
-        // A drop, unless a `bye` ended the session first: it stays resumable for the grace.
-        session = await store.detachConnection(event.connectionId, deps.resumeGraceMs);
+        // A drop, unless a `bye` ended the session first: it stays resumable for the grace, and the
+        // store records the drop so that whoever comes by after the grace tells the partner (no
+        // Lambda waits it out). API Gateway sends $disconnect once: a store that stalls (a failover,
+        // a slow command) is tried again while this invocation has time. A try that timed out may
+        // still have run (a stalled server runs what it was sent; the retry then finds nothing to
+        // detach): the drop is recorded in the same atomic step as the detach, so it counts either way.
+        session = await retryWithin(budgetOf(context, 0), () =>
+          store.detachConnection(event.connectionId, deps.resumeGraceMs),
+        );
       } catch (err) {
-        logger.warn({ err }, 'disconnect not recorded: store unavailable');
+        remember(event.connectionId);
+        logger.warn({ err }, 'disconnect not recorded: store unavailable; tried again at the next invocation here');
         return OK;
       }
-      if (!session) {
-        logger.info('disconnected');
-        return OK;
-      }
-      logger.info('connection dropped; its session stays resumable for the grace');
-      const remainingMs = context?.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY;
+      logger.info(session ? 'connection dropped; its session stays resumable for the grace' : 'disconnected');
+      await passBy(() => deps.stage(event.api).core);
+      return OK;
+    },
+
+    async sweep(_raw, context) {
+      await detachEarlier();
       try {
-        await afterGrace(deps.stage(event.api).core, store, session, deps.resumeGraceMs, remainingMs);
+        const { core } = deps.stage(deps.scheduledApi);
+        // While drops are pending, keep watch: each is told within SWEEP_POLL_MS of its grace.
+        for (;;) {
+          const nextInMs = await tellLapsed(core, store);
+          if (nextInMs === null) break;
+          const wait = Math.min(nextInMs, SWEEP_POLL_MS);
+          if (budgetOf(context, 0) < wait) break;
+          await sleep(wait);
+        }
       } catch (err) {
-        logger.warn({ err }, 'the partner of a dropped session could not be told');
+        logger.warn({ err }, 'sweep stopped');
       }
       return OK;
     },
@@ -137,7 +196,12 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
     async message(raw) {
       const event = parseWebSocketEvent(raw);
       const binding = deps.stage(event.api);
-      const { answer, close } = await answerFrame({ ...binding, deps, event });
+      const { answer, close } = await answerFrame({
+        ...binding,
+        deps,
+        event,
+        passBy: () => passBy(() => binding.core),
+      });
       const { connections } = binding;
       try {
         // A sender gone before its answer needs nothing more: its $disconnect detaches its session.
@@ -156,6 +220,8 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
 interface FrameContext extends StageBinding {
   deps: WebSocketHandlerDeps;
   event: WebSocketEvent;
+  /** Tells the partners of lapsed drops, if no invocation of this container did lately. */
+  passBy: () => Promise<void>;
 }
 
 interface Answer {
@@ -257,9 +323,13 @@ async function answerFrame(context: FrameContext): Promise<Answer> {
   }
 }
 
-/** Renews the session's lease, and tells it if its partner is gone without a goodbye. */
-async function ping({ core }: FrameContext, session: SessionId): Promise<Ack> {
+/**
+ * Renews the session's lease, and tells it if its partner is gone without a goodbye; every client
+ * pings every few minutes, so pings also come by for other sessions' lapsed drops.
+ */
+async function ping({ core, passBy }: FrameContext, session: SessionId): Promise<Ack> {
   await core.heartbeat([session]);
+  await passBy();
   return PONG;
 }
 
