@@ -127,6 +127,7 @@ describe('serverless.yml', () => {
       'CLIENT_IP_HEADER',
       'METRICS_TOKEN',
       'SHUTDOWN_TIMEOUT_MS',
+      'STATS_EVENT_MS',
     ]);
     const deployDoc = read('docs/deploy.md');
     for (const { env } of Object.values(SETTINGS)) {
