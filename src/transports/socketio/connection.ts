@@ -121,7 +121,9 @@ export function bindSocketIo(
           const form = event === 'signal' ? 'a signal payload and an optional cseq' : 'one payload argument';
           ack?.({ ok: false, error: { code: ErrorCode.INVALID_PAYLOAD, message: `${event} takes ${form}` } });
         } else if (event === 'signal') {
-          ack?.(await core.relayNow(session, payload, order));
+          // Not `ack?.(await …)`: without an ack that would skip the relay itself.
+          const result = await core.relayNow(session, payload, order);
+          ack?.(result);
         } else if (event === 'proof') {
           // The bot gate: the automatic join this connection asked for waits for its proof.
           const { ack: result, join } = await core.prove(session, payload);
