@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Signal } from '../src/protocol/messages.js';
 import { type RedisServer, startRedis } from './helpers/redis.js';
 import { RecordingClient, startServer, type TestServer } from './helpers/server.js';
-import { OpenSockets } from './helpers/socket-splice.js';
+import { cutTogether, OpenSockets } from './helpers/socket-splice.js';
 
 const OFFER: Signal = { type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n' };
 
@@ -35,14 +35,7 @@ async function startLossyProxy(targetPort: number): Promise<LossyProxy> {
     legs.push(leg);
     client.on('data', (chunk) => leg.swallowed.has('up') || upstream.write(chunk));
     upstream.on('data', (chunk) => leg.swallowed.has('down') || client.write(chunk));
-    const cut = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    for (const socket of [client, upstream]) {
-      socket.once('error', cut);
-      socket.once('close', cut);
-    }
+    cutTogether(client, upstream);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };

@@ -19,6 +19,12 @@ export class OpenSockets {
  * real proxy drops the other leg (a half-open leg would hide a dropped connection from the test).
  */
 export function splice(client: Socket, upstream: Socket): void {
+  cutTogether(client, upstream);
+  upstream.pipe(client).pipe(upstream);
+}
+
+/** When either leg errors or closes, both are destroyed (for a proxy that moves the bytes itself). */
+export function cutTogether(client: Socket, upstream: Socket): void {
   const cut = () => {
     client.destroy();
     upstream.destroy();
@@ -27,5 +33,4 @@ export function splice(client: Socket, upstream: Socket): void {
     socket.once('error', cut);
     socket.once('close', cut);
   }
-  upstream.pipe(client).pipe(upstream);
 }
