@@ -5,6 +5,7 @@
  * promise timed out), and one whose acknowledgement was lost could only be sent again blind.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Signal } from '../src/protocol/messages.js';
 import { type RedisServer, startRedis } from './helpers/redis.js';
@@ -165,4 +166,47 @@ describe('numbered signals sent back to back without acks', () => {
       await redis?.stop();
     }
   });
+});
+
+describe('a signal sent while Redis stalls', () => {
+  // The store's command times out (2 s) and the client is answered UNAVAILABLE, though the relay
+  // may still run once Redis answers (here it does not: on a fresh Redis the script is not loaded
+  // yet, and EVALSHA's NOSCRIPT comes after the timeout). The SDK sends it again with its number
+  // until another answer: `ok` (relayed, or a duplicate of a late run), never a second copy. Before,
+  // the SDK handed the UNAVAILABLE to its caller, who could only send it again blind or give up on
+  // it; and the server queued the retry behind the next signal, which it held for the retry's
+  // turn, so both came late and out of order.
+  it('is acknowledged ok once Redis answers, and relayed once, in order with the next one', async () => {
+    const redis = await startRedis();
+    const server = await startServer({ redisUrl: redis.url, autoJoin: false });
+    const [a, b] = [await server.connect(), await server.connect()];
+    const probe = new Redis(redis.url);
+    try {
+      await a.join();
+      await b.join();
+      await Promise.all([a.first('paired'), b.first('paired')]);
+      const stall = probe.eval(
+        "local t = redis.call('TIME'); local stop = t[1] * 1e6 + t[2] + ARGV[1] * 1000; repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] >= stop",
+        0,
+        2500,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const candidate: Signal = {
+        type: 'candidate',
+        candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 5001 typ host', sdpMid: '0', sdpMLineIndex: 0 },
+      };
+      const sent = [a.signal(OFFER), a.signal(candidate)];
+      await stall;
+      expect(await Promise.all(sent)).toEqual([{ ok: true }, { ok: true }]);
+      await b.nth('signal', 1);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(b.all('signal')).toEqual([OFFER, candidate]);
+    } finally {
+      probe.disconnect();
+      a.close();
+      b.close();
+      await server.close();
+      await redis.stop();
+    }
+  }, 20_000);
 });

@@ -1,5 +1,6 @@
 import { commandFrame, MAX_ACK_ID } from '../protocol/frames.js';
 import type { Ack } from '../protocol/messages.js';
+import { asksForRetry, retryPause } from './signal-retry.js';
 
 /** Ack ids stay at most MAX_ACK_ID (src/protocol/frames.ts); after that they start again at 1. */
 const MAX_ID = MAX_ACK_ID;
@@ -19,6 +20,8 @@ interface PendingCommand {
   resolve(ack: Ack<object>): void;
   reject(error: Error): void;
   timer: ReturnType<typeof setTimeout>;
+  /** A signal's UNAVAILABLE answers so far: each doubles the pause before it goes again. */
+  tries: number;
 }
 
 /**
@@ -71,6 +74,7 @@ export class CommandQueue {
         payload,
         id: undefined,
         cseq: undefined,
+        tries: 0,
         resolve,
         reject,
         timer: setTimeout(() => {
@@ -113,6 +117,10 @@ export class CommandQueue {
   answered(id: number, payload: unknown): { action: string; ack: Ack<object> | undefined } | undefined {
     const command = this.#inFlight.get(id);
     if (!command) return undefined;
+    if (command.cseq !== undefined && isAck(payload) && asksForRetry(payload)) {
+      this.#retryLater(id, command, payload);
+      return undefined;
+    }
     this.#inFlight.delete(id);
     clearTimeout(command.timer);
     if (!isAck(payload)) {
@@ -160,6 +168,24 @@ export class CommandQueue {
       clearTimeout(command.timer);
       command.reject(error);
     }
+  }
+
+  /**
+   * A numbered signal answered UNAVAILABLE goes again, first and with its number, after a pause
+   * (src/client/signal-retry.ts), until another answer or its ack timeout. Until then it stays in
+   * flight under its old id, so nothing that must follow it (a `next`) overtakes it. A connection
+   * that closes meanwhile has queued it for the resume already.
+   */
+  #retryLater(id: number, command: PendingCommand, ack: Ack<object>): void {
+    setTimeout(
+      () => {
+        if (this.#inFlight.get(id) !== command) return;
+        this.#inFlight.delete(id);
+        this.#waiting.unshift(command);
+        this.#wake();
+      },
+      retryPause(command.tries++, ack),
+    );
   }
 
   /** A signal may follow signals in flight; anything else goes only once every earlier command is acked. */

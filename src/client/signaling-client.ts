@@ -116,12 +116,16 @@ export class SignalingClient implements Signaling {
     this.#acknowledger = new EventAcknowledger((seq) => {
       if (this.socket.connected) this.socket.emit('ack', { seq });
     });
-    this.#signals = new UnackedSignals(this.#ackTimeoutMs, (cseq, signal, answered) => {
-      this.socket.emit('signal', signal, cseq, (ack: Ack) => {
-        for (const listener of [...this.#answerListeners]) callSafely(() => listener('signal', ack));
-        answered(ack);
-      });
-    });
+    this.#signals = new UnackedSignals(
+      this.#ackTimeoutMs,
+      (cseq, signal, answered) => {
+        this.socket.emit('signal', signal, cseq, (ack: Ack) => {
+          for (const listener of [...this.#answerListeners]) callSafely(() => listener('signal', ack));
+          answered(ack);
+        });
+      },
+      () => this.#ready && this.socket.connected,
+    );
     // auth is read on every (re)connection: after a drop or a server restart the client claims
     // its session and the last event it processed, and the server replays what came after
     // (docs/protocol.md, "Resuming").

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Ack, Signal } from '../protocol/messages.js';
 import { UnackedSignals } from './unacked-signals.js';
 
@@ -49,5 +49,46 @@ describe('UnackedSignals', () => {
   it('rejects a signal nobody answers within the timeout', async () => {
     const signals = new UnackedSignals(20, () => {});
     await expect(signals.add(offer, true)).rejects.toThrow('signal not acknowledged within 20 ms');
+  });
+
+  it('sends a signal answered UNAVAILABLE again, with the same number and back-off, until another answer', async () => {
+    vi.useFakeTimers();
+    try {
+      let connected = true;
+      const sent: Array<{ cseq: number; answered: (ack: Ack) => void }> = [];
+      const signals = new UnackedSignals(
+        60_000,
+        (cseq, _signal, answered) => sent.push({ cseq, answered }),
+        () => connected,
+      );
+      const unavailable: Ack = { ok: false, error: { code: 'UNAVAILABLE', message: 'retry shortly' } };
+      const result = signals.add(offer, true);
+      sent[0]?.answered(unavailable);
+      await vi.advanceTimersByTimeAsync(249);
+      expect(sent).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(sent.map(({ cseq }) => cseq)).toEqual([1, 1]);
+      // Disconnected when the next try is due: nothing is written; the resume's resend sends it.
+      sent[1]?.answered(unavailable);
+      connected = false;
+      await vi.advanceTimersByTimeAsync(500);
+      expect(sent).toHaveLength(2);
+      connected = true;
+      signals.resend();
+      expect(sent).toHaveLength(3);
+      sent[2]?.answered({ ok: true });
+      await expect(result).resolves.toEqual({ ok: true });
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(sent).toHaveLength(3);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('settles with any other refusal at once', async () => {
+    const { sent, signals } = recorder();
+    const result = signals.add(offer, true);
+    sent[0]?.answered({ ok: false, error: { code: 'NOT_PAIRED', message: 'no partner' } });
+    await expect(result).resolves.toMatchObject({ ok: false, error: { code: 'NOT_PAIRED' } });
   });
 });

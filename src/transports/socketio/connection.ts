@@ -83,6 +83,11 @@ export function bindSocketIo(
       logger.info({ socket: socket.id }, 'client connected');
     });
 
+    // The highest signal number this connection has taken in, and the retries running beside the
+    // queue (see below).
+    let highestCseq = 0;
+    let retriesRunning = 0;
+
     /** Answers a refusal made here, before the core; a numbered signal's turn passes with it. */
     const refuse = (ack: AckFn | undefined, order: SignalOrder | undefined, error: ErrorBody) => {
       ack?.({ ok: false, error });
@@ -104,6 +109,30 @@ export function bindSocketIo(
           socket.disconnect(true);
         }
         return;
+      }
+      if (order && !extra && session) {
+        if (order.cseq <= highestCseq) {
+          // A number already taken in: the retry of a signal answered UNAVAILABLE (its first try
+          // may not have taken its turn). Its successors may be held in this queue for that turn
+          // (the store keeps the sender's order); queued behind them, the retry would wait out
+          // their hold and arrive after them. So it runs now: the store puts it in its place and
+          // relays it at most once. The in-flight cap bounds these as it bounds the queue.
+          if (retriesRunning >= options.maxInFlight) {
+            refuse(ack, order, {
+              code: ErrorCode.RATE_LIMITED,
+              message: 'too many retries in flight',
+              retryAfterMs: 100,
+            });
+            return;
+          }
+          retriesRunning++;
+          Promise.resolve(core.relayNow(session, payload, order)).then((result) => {
+            retriesRunning--;
+            ack?.(result);
+          });
+          return;
+        }
+        highestCseq = order.cseq;
       }
       // The relay hot path: with nothing of this client's pending, a signal goes to the store at
       // once (the memory store answers in this very turn, so it is written and acked here too).
