@@ -456,6 +456,44 @@ describe('WebSocket handlers', () => {
     expect(await store.pairOf(await sessionOf('a'))).toBeNull();
   });
 
+  it('a ping of a waiting client whose fallback passed pairs it with anyone who accepts anyone', async () => {
+    const { post, connect, send } = lambda();
+    for (const id of ['a', 'b']) await connect(id);
+    await send('a', { action: 'join', payload: { interests: ['chess'], fallbackMs: 0 } });
+    await send('b', { action: 'join', payload: { interests: ['go'], fallbackMs: 20 } });
+    await send('b', { action: 'ping', id: 1 });
+    expect(framesOf(post, 'b', 'paired')).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    await send('b', { action: 'ping', id: 2 });
+    const [pa, pb] = [framesOf(post, 'a', 'paired')[0], framesOf(post, 'b', 'paired')[0]];
+    expect(pa?.payload).toMatchObject({ room: pb?.payload.room, initiator: true, commonInterests: [] });
+    expect(pb?.payload).toMatchObject({ initiator: false, commonInterests: [] });
+  });
+
+  it('the scheduled sweep pairs waiting clients whose fallbacks passed, nobody else coming by, and keeps watch for those due within its run', async () => {
+    const { app, post, connect, send, sweep } = lambda();
+    for (const id of ['a', 'b', 'c', 'd']) await connect(id);
+    const hurried = (interests: string[], fallbackMs: number) => ({
+      action: 'join',
+      payload: { interests, fallbackMs },
+    });
+    await send('a', hurried(['chess'], 20));
+    await send('b', hurried(['go'], 20));
+    await sweep();
+    expect(framesOf(post, 'a', 'paired')).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    await sweep();
+    const [pa, pb] = [framesOf(post, 'a', 'paired')[0], framesOf(post, 'b', 'paired')[0]];
+    expect(pa?.payload).toMatchObject({ room: pb?.payload.room, initiator: true, commonInterests: [] });
+    expect(pb?.payload).toMatchObject({ initiator: false, commonInterests: [] });
+    // With time left in its run, the sweep waits for fallbacks that pass meanwhile.
+    await send('c', hurried(['jazz'], 200));
+    await send('d', hurried(['folk'], 200));
+    await app.websocket.sweep({}, { getRemainingTimeInMillis: () => 5000 });
+    expect(framesOf(post, 'c', 'paired')[0]?.payload.room).toBe(framesOf(post, 'd', 'paired')[0]?.payload.room);
+    expect(framesOf(post, 'c', 'paired')).toHaveLength(1);
+  });
+
   it('bounds the outboxes of its Redis store by OUTBOX_MAX_EVENTS, as the long-lived server does', async () => {
     const redis = await startRedis();
     const post = new RecordingPost();
