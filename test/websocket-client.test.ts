@@ -20,7 +20,7 @@ import {
   WebSocketSignalingClient,
   type WebSocketSignalingClientOptions,
 } from '../src/client/index.js';
-import type { Signal } from '../src/protocol/messages.js';
+import type { JoinPreferences, Signal } from '../src/protocol/messages.js';
 import { type RedisServer, startRedis } from './helpers/redis.js';
 import { type ServerlessOffline, startServerlessOffline } from './helpers/serverless-offline.js';
 
@@ -503,6 +503,39 @@ describe('WebSocketSignalingClient transport mechanics (a ws test double)', () =
     ]);
   });
 
+  it('sends its preferences in every resume: the option, then those of a join, then setPreferences', async () => {
+    const double = await testDouble((frame, socket) => {
+      socket.send(JSON.stringify({ type: 'ack', id: frame.id, payload: { ok: true, status: 'waiting' } }));
+      // Cut after each join, so the next resume shows what the client would send now.
+      if (frame.action === 'join') socket.terminate();
+    });
+    const jazz = { interests: ['jazz'], fallbackMs: null };
+    const c = client({ preferences: jazz, reconnectDelayMs: 10, maxReconnectDelayMs: 20 }, double.url);
+    c.queueOnConnect(() => true);
+    await c.connected();
+    expect(double.resumes[0]?.payload).toEqual({ join: true, interests: ['jazz'], fallbackMs: null });
+    expect(await c.join({ interests: ['go'], lang: 'en' })).toMatchObject({ ok: true });
+    await until(() => double.resumes.length === 2, 'the second resume');
+    expect(double.resumes[1]?.payload).toEqual({
+      session: expect.any(String),
+      lastSeq: 0,
+      join: true,
+      interests: ['go'],
+      lang: 'en',
+    });
+    // A join without preferences sends the current ones.
+    expect(await c.join()).toMatchObject({ ok: true });
+    expect(double.frames.map((frame) => frame.payload)).toEqual([
+      { interests: ['go'], lang: 'en' },
+      { interests: ['go'], lang: 'en' },
+    ]);
+    await until(() => double.resumes.length === 3, 'the third resume');
+    c.setPreferences(undefined);
+    expect(await c.join()).toMatchObject({ ok: true });
+    await until(() => double.resumes.length === 4, 'the fourth resume');
+    expect(double.resumes[3]?.payload).toEqual({ session: expect.any(String), lastSeq: 0, join: true });
+  });
+
   it('is not connected until its resume is answered, and starts over when it is not', async () => {
     const deaf = await testDouble(
       () => {},
@@ -742,12 +775,16 @@ describe('WebSocketSignalingClient transport mechanics (a ws test double)', () =
 });
 
 describe('ChatClient over WebSocketSignalingClient (serverless offline)', () => {
-  function chatter(options: WebSocketSignalingClientOptions = {}): ChatClient<WebSocketSignalingClient> {
+  function chatter(
+    options: WebSocketSignalingClientOptions = {},
+    preferences?: JoinPreferences,
+  ): ChatClient<WebSocketSignalingClient> {
     const transport = new WebSocketSignalingClient(sls.wsUrl, { WebSocket, ackTimeoutMs: 5000, ...options });
     const chat = new ChatClient(sls.wsUrl, {
       transport,
       createPeerConnection: weriftPeerConnection,
       openTimeoutMs: 10_000,
+      ...(preferences ? { preferences } : {}),
     });
     chats.push(chat);
     return chat;
@@ -795,6 +832,20 @@ describe('ChatClient over WebSocketSignalingClient (serverless offline)', () => 
     expect((await heard).text).toBe('hello over API Gateway');
     expect(alice.state).toBe('open');
   }, 30_000);
+
+  it('joins on connect with its preferences: an interest match, told to both, and never the waiting stranger', async () => {
+    // Someone who takes anyone waits first: without its preferences, alice's automatic join would take it.
+    const stranger = client();
+    await stranger.connected();
+    expect(await stranger.join()).toEqual({ ok: true, status: 'waiting' });
+    const alice = chatter({}, { interests: ['Jazz', 'chess'], fallbackMs: null });
+    await next(alice, 'waiting');
+    const bob = chatter({}, { interests: ['go', 'JAZZ'], fallbackMs: null });
+    const [pairedA, pairedB] = await Promise.all([next(alice, 'paired'), next(bob, 'paired')]);
+    expect(pairedA).toMatchObject({ room: pairedB.room, initiator: true, commonInterests: ['jazz'] });
+    expect(pairedB).toMatchObject({ initiator: false, commonInterests: ['jazz'] });
+    expect(await queue()).toEqual([stranger.sessionId]);
+  });
 
   it('a waiting chat dropped by the server resumes its place in the queue', async () => {
     const chat = chatter({ reconnectDelayMs: 50 });

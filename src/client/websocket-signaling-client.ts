@@ -1,5 +1,13 @@
 import { ErrorCode } from '../protocol/errors.js';
-import { BYE, commandFrame, PING, parseServerFrame, RESUME, type ServerFrame } from '../protocol/frames.js';
+import {
+  BYE,
+  commandFrame,
+  PING,
+  parseServerFrame,
+  RESUME,
+  type ResumePayload,
+  type ServerFrame,
+} from '../protocol/frames.js';
 import {
   type Ack,
   type Command,
@@ -40,6 +48,12 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 export interface WebSocketSignalingClientOptions {
   /** How long a command may take, queueing included, before it rejects. Default 10 s. */
   ackTimeoutMs?: number;
+  /**
+   * Matchmaking preferences for the server's automatic join (sent in every `resume`, so a session
+   * that resumes its place in the queue keeps them). `join`, `next` and `block` with preferences
+   * replace them.
+   */
+  preferences?: JoinPreferences;
   /**
    * The WebSocket class. Default `globalThis.WebSocket` (browsers, Node ≥ 22); on Node 20 pass
    * the `ws` package's: `import { WebSocket } from 'ws'`.
@@ -145,6 +159,8 @@ export class WebSocketSignalingClient implements Signaling {
   /** The session's id (a bearer secret), from the server's `session` event. */
   #session: string | undefined;
   #queueOnConnect: (() => boolean) | undefined;
+  /** The preferences of the joins made for this client: sent in every `resume` (see the option). */
+  #preferences: JoinPreferences | undefined;
   /** The pair this session is in, from `paired`; a relayed signal of any other pair is stale. */
   #room: string | undefined;
 
@@ -176,6 +192,7 @@ export class WebSocketSignalingClient implements Signaling {
     this.#reconnectDelayMs = options.reconnectDelayMs ?? 500;
     this.#maxReconnectDelayMs = options.maxReconnectDelayMs ?? 10_000;
     this.#maxMessageBytes = options.maxMessageBytes ?? API_GATEWAY_FRAME_BYTES;
+    this.#preferences = options.preferences;
     this.#prover = new Prover(options.solveProof ?? solveProof, (proof) => this.#command('proof', proof));
     this.#commands = new CommandQueue(this.#ackTimeoutMs, () => this.#pump());
     this.#sequencer = new EventSequencer<ServerFrame>(
@@ -191,8 +208,9 @@ export class WebSocketSignalingClient implements Signaling {
     return this.#session;
   }
 
+  /** Queues for a partner; preferences given here are also those of later automatic joins. */
   join(preferences?: JoinPreferences): Promise<Ack<CommandResults['join']>> {
-    return this.#prover.gated(() => this.#command('join', preferences));
+    return this.#prover.gated(() => this.#command('join', this.#prefer(preferences)));
   }
 
   /** Sent at once, without waiting for the ack of a signal before it: the partner gets them in this order. */
@@ -206,12 +224,23 @@ export class WebSocketSignalingClient implements Signaling {
    * with the `waiting` or new `paired` that comes before its ack; `leave` with its ack.
    */
   next(preferences?: JoinPreferences): Promise<Ack<CommandResults['next']>> {
-    return this.#prover.gated(() => this.#command('next', preferences));
+    return this.#prover.gated(() => this.#command('next', this.#prefer(preferences)));
   }
 
   /** Ends the pair like `next`; the server never pairs this session with that partner again. */
   block(preferences?: JoinPreferences): Promise<Ack<CommandResults['block']>> {
-    return this.#prover.gated(() => this.#command('block', preferences));
+    return this.#prover.gated(() => this.#command('block', this.#prefer(preferences)));
+  }
+
+  /** The preferences sent in `resume` from the next connection on (`join`, `next` and `block` with preferences set them too). */
+  setPreferences(preferences: JoinPreferences | undefined): void {
+    this.#preferences = preferences;
+  }
+
+  /** The preferences to send: these, remembered for the next connection, or the current ones. */
+  #prefer(preferences: JoinPreferences | undefined): JoinPreferences | undefined {
+    if (preferences) this.#preferences = preferences;
+    return this.#preferences;
   }
 
   /** Reports the partner of `payload.room` (src/protocol/report.ts); that partner is blocked for this session. */
@@ -363,7 +392,9 @@ export class WebSocketSignalingClient implements Signaling {
     this.#open = true;
     const socket = this.#socket;
     const id = this.#commands.nextId();
-    const claim: { session?: string; lastSeq?: number; join?: boolean } = {};
+    // The preferences go with every claim: the join the server makes (`join`, or a resumed session
+    // taking its place in the queue again) uses them.
+    const claim: ResumePayload = { ...this.#preferences };
     if (this.#session !== undefined) {
       claim.session = this.#session;
       claim.lastSeq = this.#sequencer.last;

@@ -550,6 +550,41 @@ describe('resume over API Gateway', () => {
     expect((app.post.of('b') as Frame[]).map((f) => f.type)).toEqual(['session', 'ack']);
   });
 
+  it('queues a new session with the preferences its resume carries; bad ones fail the join, not the resume', async () => {
+    const app = lambda();
+    await open(app, 'anyone', { join: true });
+    await open(app, 'a', { join: true, interests: ['Jazz', 'chess'], fallbackMs: null });
+    // Not the one who takes anyone: a wants a shared interest, and waits for it.
+    expect(framesOf(app.post, 'a', 'waiting')).toHaveLength(1);
+    await open(app, 'b', { join: true, interests: ['go', 'JAZZ'], fallbackMs: null, lang: 'EN' });
+    const [pa, pb] = [framesOf(app.post, 'a', 'paired')[0], framesOf(app.post, 'b', 'paired')[0]];
+    expect(pa?.payload).toMatchObject({ room: pb?.payload.room, initiator: true, commonInterests: ['jazz'] });
+    expect(pb?.payload).toMatchObject({ initiator: false, commonInterests: ['jazz'] });
+    expect(framesOf(app.post, 'anyone', 'paired')).toEqual([]);
+
+    await open(app, 'c', { join: true, interests: ['x'], fallbackMs: -1 });
+    expect((app.post.of('c') as Frame[]).map((f) => [f.type, f.payload.code])).toEqual([
+      ['session', undefined],
+      ['error', 'INVALID_PAYLOAD'],
+      ['ack', undefined],
+    ]);
+    expect(await app.store.queueLength()).toBe(1);
+  });
+
+  it('a client that dropped while waiting takes its place again with the preferences of its resume', async () => {
+    const app = lambda();
+    const a = await open(app, 'a1', { join: true, interests: ['jazz'], fallbackMs: null });
+    await app.disconnect('a1');
+    await open(app, 'a2', { session: a, lastSeq: 1, interests: ['jazz'], fallbackMs: null });
+    await open(app, 'anyone', { join: true });
+    expect(framesOf(app.post, 'anyone', 'paired')).toEqual([]);
+    await open(app, 'b', { join: true, interests: ['jazz'] });
+    expect(framesOf(app.post, 'a2', 'paired')[0]?.payload).toMatchObject({
+      initiator: true,
+      commonInterests: ['jazz'],
+    });
+  });
+
   it('a dropped client resumes on a new connection: everything after lastSeq, once and in order, then live', async () => {
     const app = lambda();
     const a = await open(app, 'a1', { join: true });

@@ -316,7 +316,9 @@ async function answerFrame(context: FrameContext): Promise<Answer> {
       return { answer: reply(await core.relayNow(session, frame.payload, { cseq: ordered })) };
     }
     if (frame.action === 'proof') {
-      // The bot gate: the automatic join the `resume` asked for waits for the proof; its events follow the ack.
+      // The bot gate: the automatic join the `resume` asked for waits for the proof; its events follow
+      // the ack. The preferences that resume carried came to another invocation and are not kept
+      // anywhere: this join is for anyone (docs/protocol.md, "Bot gate", says so).
       const { ack, join } = await core.prove(session, frame.payload);
       const answer = reply(ack);
       if (!join) return { answer };
