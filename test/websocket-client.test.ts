@@ -477,6 +477,22 @@ describe('WebSocketSignalingClient against serverless offline', () => {
     expect(await left).toEqual({ room: paired.room, reason: 'disconnect' });
   }, 30_000);
 
+  it('a waiting client whose fallback passes pings, and is paired with anyone then, with nobody else joining', async () => {
+    const log: string[] = [];
+    // No keep-alive to speak of (5 min): the only pings are the ones the fallbacks call for.
+    const a = client({ WebSocket: recordingWebSocket(log) });
+    const b = client();
+    await Promise.all([a.connected(), b.connected()]);
+    const paired = Promise.all([a.once('paired', 8000), b.once('paired', 8000)]);
+    expect(await a.join({ interests: ['chess'], fallbackMs: 1000 })).toEqual({ ok: true, status: 'waiting' });
+    expect(await b.join({ interests: ['go'], fallbackMs: 1000 })).toEqual({ ok: true, status: 'waiting' });
+    const [pa, pb] = await paired;
+    expect(pa).toMatchObject({ room: pb.room, initiator: true, commonInterests: [] });
+    expect(pb).toMatchObject({ initiator: false, commonInterests: [] });
+    // One ping for the one fallback that passed while a was waiting.
+    expect(log.filter((line) => line.startsWith('out {"action":"ping"'))).toHaveLength(1);
+  });
+
   it('close() says goodbye: the partner hears partner-left at once, not after the grace', async () => {
     const [a, b, room] = await pair();
     // Well within the grace: a drop would only be told after it.
@@ -534,6 +550,35 @@ describe('WebSocketSignalingClient transport mechanics (a ws test double)', () =
     expect(await c.join()).toMatchObject({ ok: true });
     await until(() => double.resumes.length === 4, 'the fourth resume');
     expect(double.resumes[3]?.payload).toEqual({ session: expect.any(String), lastSeq: 0, join: true });
+  });
+
+  it('pings once when its fallback passes while it still waits; not once paired, nor when it never falls back', async () => {
+    // Who pinged, by the interests its connection joined with.
+    const joinedWith = new Map<number, string>();
+    const pinged: string[] = [];
+    const double = await testDouble((frame, socket, nth) => {
+      if (frame.action === 'ping') pinged.push(joinedWith.get(nth) ?? 'no join');
+      if (frame.action === 'join') {
+        const { interests } = frame.payload as { interests: string[] };
+        joinedWith.set(nth, interests.join());
+        socket.send(JSON.stringify({ type: 'waiting', payload: {}, seq: 1 }));
+        // Someone shares "go" at once.
+        if (interests.includes('go')) {
+          const paired = { room: 'r', initiator: false, iceServers: [], commonInterests: ['go'] };
+          socket.send(JSON.stringify({ type: 'paired', payload: paired, seq: 2 }));
+        }
+      }
+      socket.send(JSON.stringify({ type: 'ack', id: frame.id, payload: { ok: true } }));
+    });
+    const [waits, pairs, patient] = [client({}, double.url), client({}, double.url), client({}, double.url)];
+    await Promise.all([waits.connected(), pairs.connected(), patient.connected()]);
+    await waits.join({ interests: ['chess'], fallbackMs: 50 });
+    await pairs.join({ interests: ['go'], fallbackMs: 50 });
+    await patient.join({ interests: ['jazz'], fallbackMs: null });
+    await until(() => pinged.length === 1, 'the fallback ping');
+    // Well past every fallback: that ping was the only one, from the one still waiting.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(pinged).toEqual(['chess']);
   });
 
   it('is not connected until its resume is answered, and starts over when it is not', async () => {
