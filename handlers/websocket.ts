@@ -1,6 +1,7 @@
 /**
  * Lambda entrypoints of the WebSocket API (serverless.yml: $connect, $disconnect, $default, and
- * the scheduled sweep that tells the partners of drops whose grace ran out).
+ * the scheduled sweep that tells the partners of drops whose grace ran out and pairs waiting
+ * clients whose fallback passed).
  * Built once per container, at cold start; the Redis connection is reused by warm invocations.
  */
 import { loadConfig } from '../src/config.js';

@@ -446,6 +446,20 @@ describe('serverless offline: matching', { timeout: 30_000 }, () => {
     expect(e.count('paired')).toBe(1);
     await Promise.all([b, c, d, e, fr, fr2].map((x) => x.command('leave')));
   });
+
+  it('two clients whose fallbacks pass while both wait are paired by the scheduled sweep, with nobody joining and no frame from either', async () => {
+    const [a, b] = [await client(), await client()];
+    const hurried = (interests: string[]) => ({ interests, fallbackMs: 1000 });
+    expect(await a.command('join', hurried(['chess']))).toEqual({ ok: true, status: 'waiting' });
+    expect(await b.command('join', hurried(['go']))).toEqual({ ok: true, status: 'waiting' });
+    // Neither client sends anything more: the sweep (invoked as the schedule would, before the
+    // fallbacks pass) keeps watch while they come due within its run, and pairs them.
+    await offline.invoke('sweep');
+    const [pa, pb] = [await a.event('paired'), await b.event('paired')];
+    expect(pa).toMatchObject({ room: pb.room, initiator: true, commonInterests: [] });
+    expect(pb).toMatchObject({ initiator: false, commonInterests: [] });
+    await Promise.all([a.command('leave'), b.command('leave')]);
+  });
 });
 
 describe('serverless offline: a $disconnect that meets a stalled Redis', { timeout: 40_000 }, () => {

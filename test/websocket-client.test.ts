@@ -20,7 +20,7 @@ import {
   WebSocketSignalingClient,
   type WebSocketSignalingClientOptions,
 } from '../src/client/index.js';
-import type { Signal } from '../src/protocol/messages.js';
+import type { JoinPreferences, Signal } from '../src/protocol/messages.js';
 import { type RedisServer, startRedis } from './helpers/redis.js';
 import { type ServerlessOffline, startServerlessOffline } from './helpers/serverless-offline.js';
 
@@ -477,6 +477,22 @@ describe('WebSocketSignalingClient against serverless offline', () => {
     expect(await left).toEqual({ room: paired.room, reason: 'disconnect' });
   }, 30_000);
 
+  it('a waiting client whose fallback passes pings, and is paired with anyone then, with nobody else joining', async () => {
+    const log: string[] = [];
+    // No keep-alive to speak of (5 min): the only pings are the ones the fallbacks call for.
+    const a = client({ WebSocket: recordingWebSocket(log) });
+    const b = client();
+    await Promise.all([a.connected(), b.connected()]);
+    const paired = Promise.all([a.once('paired', 8000), b.once('paired', 8000)]);
+    expect(await a.join({ interests: ['chess'], fallbackMs: 1000 })).toEqual({ ok: true, status: 'waiting' });
+    expect(await b.join({ interests: ['go'], fallbackMs: 1000 })).toEqual({ ok: true, status: 'waiting' });
+    const [pa, pb] = await paired;
+    expect(pa).toMatchObject({ room: pb.room, initiator: true, commonInterests: [] });
+    expect(pb).toMatchObject({ initiator: false, commonInterests: [] });
+    // One ping for the one fallback that passed while a was waiting.
+    expect(log.filter((line) => line.startsWith('out {"action":"ping"'))).toHaveLength(1);
+  });
+
   it('close() says goodbye: the partner hears partner-left at once, not after the grace', async () => {
     const [a, b, room] = await pair();
     // Well within the grace: a drop would only be told after it.
@@ -501,6 +517,68 @@ describe('WebSocketSignalingClient transport mechanics (a ws test double)', () =
       { action: 'join', id: 2 },
       { action: 'signal', id: 3, payload: candidate, cseq: 1 },
     ]);
+  });
+
+  it('sends its preferences in every resume: the option, then those of a join, then setPreferences', async () => {
+    const double = await testDouble((frame, socket) => {
+      socket.send(JSON.stringify({ type: 'ack', id: frame.id, payload: { ok: true, status: 'waiting' } }));
+      // Cut after each join, so the next resume shows what the client would send now.
+      if (frame.action === 'join') socket.terminate();
+    });
+    const jazz = { interests: ['jazz'], fallbackMs: null };
+    const c = client({ preferences: jazz, reconnectDelayMs: 10, maxReconnectDelayMs: 20 }, double.url);
+    c.queueOnConnect(() => true);
+    await c.connected();
+    expect(double.resumes[0]?.payload).toEqual({ join: true, interests: ['jazz'], fallbackMs: null });
+    expect(await c.join({ interests: ['go'], lang: 'en' })).toMatchObject({ ok: true });
+    await until(() => double.resumes.length === 2, 'the second resume');
+    expect(double.resumes[1]?.payload).toEqual({
+      session: expect.any(String),
+      lastSeq: 0,
+      join: true,
+      interests: ['go'],
+      lang: 'en',
+    });
+    // A join without preferences sends the current ones.
+    expect(await c.join()).toMatchObject({ ok: true });
+    expect(double.frames.map((frame) => frame.payload)).toEqual([
+      { interests: ['go'], lang: 'en' },
+      { interests: ['go'], lang: 'en' },
+    ]);
+    await until(() => double.resumes.length === 3, 'the third resume');
+    c.setPreferences(undefined);
+    expect(await c.join()).toMatchObject({ ok: true });
+    await until(() => double.resumes.length === 4, 'the fourth resume');
+    expect(double.resumes[3]?.payload).toEqual({ session: expect.any(String), lastSeq: 0, join: true });
+  });
+
+  it('pings once when its fallback passes while it still waits; not once paired, nor when it never falls back', async () => {
+    // Who pinged, by the interests its connection joined with.
+    const joinedWith = new Map<number, string>();
+    const pinged: string[] = [];
+    const double = await testDouble((frame, socket, nth) => {
+      if (frame.action === 'ping') pinged.push(joinedWith.get(nth) ?? 'no join');
+      if (frame.action === 'join') {
+        const { interests } = frame.payload as { interests: string[] };
+        joinedWith.set(nth, interests.join());
+        socket.send(JSON.stringify({ type: 'waiting', payload: {}, seq: 1 }));
+        // Someone shares "go" at once.
+        if (interests.includes('go')) {
+          const paired = { room: 'r', initiator: false, iceServers: [], commonInterests: ['go'] };
+          socket.send(JSON.stringify({ type: 'paired', payload: paired, seq: 2 }));
+        }
+      }
+      socket.send(JSON.stringify({ type: 'ack', id: frame.id, payload: { ok: true } }));
+    });
+    const [waits, pairs, patient] = [client({}, double.url), client({}, double.url), client({}, double.url)];
+    await Promise.all([waits.connected(), pairs.connected(), patient.connected()]);
+    await waits.join({ interests: ['chess'], fallbackMs: 50 });
+    await pairs.join({ interests: ['go'], fallbackMs: 50 });
+    await patient.join({ interests: ['jazz'], fallbackMs: null });
+    await until(() => pinged.length === 1, 'the fallback ping');
+    // Well past every fallback: that ping was the only one, from the one still waiting.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(pinged).toEqual(['chess']);
   });
 
   it('is not connected until its resume is answered, and starts over when it is not', async () => {
@@ -742,12 +820,16 @@ describe('WebSocketSignalingClient transport mechanics (a ws test double)', () =
 });
 
 describe('ChatClient over WebSocketSignalingClient (serverless offline)', () => {
-  function chatter(options: WebSocketSignalingClientOptions = {}): ChatClient<WebSocketSignalingClient> {
+  function chatter(
+    options: WebSocketSignalingClientOptions = {},
+    preferences?: JoinPreferences,
+  ): ChatClient<WebSocketSignalingClient> {
     const transport = new WebSocketSignalingClient(sls.wsUrl, { WebSocket, ackTimeoutMs: 5000, ...options });
     const chat = new ChatClient(sls.wsUrl, {
       transport,
       createPeerConnection: weriftPeerConnection,
       openTimeoutMs: 10_000,
+      ...(preferences ? { preferences } : {}),
     });
     chats.push(chat);
     return chat;
@@ -795,6 +877,20 @@ describe('ChatClient over WebSocketSignalingClient (serverless offline)', () => 
     expect((await heard).text).toBe('hello over API Gateway');
     expect(alice.state).toBe('open');
   }, 30_000);
+
+  it('joins on connect with its preferences: an interest match, told to both, and never the waiting stranger', async () => {
+    // Someone who takes anyone waits first: without its preferences, alice's automatic join would take it.
+    const stranger = client();
+    await stranger.connected();
+    expect(await stranger.join()).toEqual({ ok: true, status: 'waiting' });
+    const alice = chatter({}, { interests: ['Jazz', 'chess'], fallbackMs: null });
+    await next(alice, 'waiting');
+    const bob = chatter({}, { interests: ['go', 'JAZZ'], fallbackMs: null });
+    const [pairedA, pairedB] = await Promise.all([next(alice, 'paired'), next(bob, 'paired')]);
+    expect(pairedA).toMatchObject({ room: pairedB.room, initiator: true, commonInterests: ['jazz'] });
+    expect(pairedB).toMatchObject({ initiator: false, commonInterests: ['jazz'] });
+    expect(await queue()).toEqual([stranger.sessionId]);
+  });
 
   it('a waiting chat dropped by the server resumes its place in the queue', async () => {
     const chat = chatter({ reconnectDelayMs: 50 });

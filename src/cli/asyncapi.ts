@@ -236,7 +236,7 @@ export function asyncApiDocument(): Json {
     [PING, 'Keep-alive: renews the session and resets API Gateway’s 10-minute idle timer.', undefined],
     [
       RESUME,
-      'The connection’s first frame: claims an earlier session, or takes the connection’s own. Answered by a session event, the replay of every event after lastSeq, then the ack.',
+      'The connection’s first frame: claims an earlier session, or takes the connection’s own; its Preferences are those of the join it asks for. Answered by a session event, the replay of every event after lastSeq, then the ack.',
       ref(resumePayloadSchema),
     ],
     [BYE, 'The goodbye: the session and its pair end at once.', undefined],

@@ -1,5 +1,13 @@
 import { ErrorCode } from '../protocol/errors.js';
-import { BYE, commandFrame, PING, parseServerFrame, RESUME, type ServerFrame } from '../protocol/frames.js';
+import {
+  BYE,
+  commandFrame,
+  PING,
+  parseServerFrame,
+  RESUME,
+  type ResumePayload,
+  type ServerFrame,
+} from '../protocol/frames.js';
 import {
   type Ack,
   type Command,
@@ -41,6 +49,12 @@ export interface WebSocketSignalingClientOptions {
   /** How long a command may take, queueing included, before it rejects. Default 10 s. */
   ackTimeoutMs?: number;
   /**
+   * Matchmaking preferences for the server's automatic join (sent in every `resume`, so a session
+   * that resumes its place in the queue keeps them). `join`, `next` and `block` with preferences
+   * replace them.
+   */
+  preferences?: JoinPreferences;
+  /**
    * The WebSocket class. Default `globalThis.WebSocket` (browsers, Node ≥ 22); on Node 20 pass
    * the `ws` package's: `import { WebSocket } from 'ws'`.
    */
@@ -48,6 +62,9 @@ export interface WebSocketSignalingClientOptions {
   /**
    * How often to send `ping` while connected; 0 turns it off. It renews the session's lease on
    * the server and keeps API Gateway from closing the connection after 10 idle minutes. Default 5 min.
+   * Besides, the client pings once when the `fallbackMs` of its preferences passes while it waits
+   * (10 s when they have interests but give none): that ping is when the server matches it with
+   * anyone.
    */
   keepAliveMs?: number;
   /** Reconnect after an unexpected close (API Gateway also ends every connection after 2 h). Default true. */
@@ -80,6 +97,11 @@ export interface WebSocketSignalingClientOptions {
    */
   solveProof?: SolveProof | false;
 }
+
+/** The server's default `fallbackMs` (MATCH_FALLBACK_MS, docs/protocol.md): assumed when the preferences give none. */
+const DEFAULT_FALLBACK_MS = 10_000;
+/** How long after its fallback the client pings: a timer may fire a little early, and the frame must not arrive before the fallback has passed. */
+const FALLBACK_PING_MARGIN_MS = 100;
 
 /** API Gateway's WebSocket frame quota (a message is one frame when a browser sends it). */
 const API_GATEWAY_FRAME_BYTES = 32 * 1024;
@@ -136,6 +158,8 @@ export class WebSocketSignalingClient implements Signaling {
   #attempts = 0;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #keepAliveTimer: ReturnType<typeof setInterval> | undefined;
+  /** Pings once this session's fallback has passed while it still waits (see #watchFallback). */
+  #fallbackTimer: ReturnType<typeof setTimeout> | undefined;
   /**
    * When the ban the server announced ends (`BANNED`, as an `error` event or the answer to
    * `resume`): no connection is tried before then. Infinite when the server did not say.
@@ -145,6 +169,8 @@ export class WebSocketSignalingClient implements Signaling {
   /** The session's id (a bearer secret), from the server's `session` event. */
   #session: string | undefined;
   #queueOnConnect: (() => boolean) | undefined;
+  /** The preferences of the joins made for this client: sent in every `resume` (see the option). */
+  #preferences: JoinPreferences | undefined;
   /** The pair this session is in, from `paired`; a relayed signal of any other pair is stale. */
   #room: string | undefined;
 
@@ -176,6 +202,7 @@ export class WebSocketSignalingClient implements Signaling {
     this.#reconnectDelayMs = options.reconnectDelayMs ?? 500;
     this.#maxReconnectDelayMs = options.maxReconnectDelayMs ?? 10_000;
     this.#maxMessageBytes = options.maxMessageBytes ?? API_GATEWAY_FRAME_BYTES;
+    this.#preferences = options.preferences;
     this.#prover = new Prover(options.solveProof ?? solveProof, (proof) => this.#command('proof', proof));
     this.#commands = new CommandQueue(this.#ackTimeoutMs, () => this.#pump());
     this.#sequencer = new EventSequencer<ServerFrame>(
@@ -191,8 +218,9 @@ export class WebSocketSignalingClient implements Signaling {
     return this.#session;
   }
 
+  /** Queues for a partner; preferences given here are also those of later automatic joins. */
   join(preferences?: JoinPreferences): Promise<Ack<CommandResults['join']>> {
-    return this.#prover.gated(() => this.#command('join', preferences));
+    return this.#prover.gated(() => this.#command('join', this.#prefer(preferences)));
   }
 
   /** Sent at once, without waiting for the ack of a signal before it: the partner gets them in this order. */
@@ -206,12 +234,23 @@ export class WebSocketSignalingClient implements Signaling {
    * with the `waiting` or new `paired` that comes before its ack; `leave` with its ack.
    */
   next(preferences?: JoinPreferences): Promise<Ack<CommandResults['next']>> {
-    return this.#prover.gated(() => this.#command('next', preferences));
+    return this.#prover.gated(() => this.#command('next', this.#prefer(preferences)));
   }
 
   /** Ends the pair like `next`; the server never pairs this session with that partner again. */
   block(preferences?: JoinPreferences): Promise<Ack<CommandResults['block']>> {
-    return this.#prover.gated(() => this.#command('block', preferences));
+    return this.#prover.gated(() => this.#command('block', this.#prefer(preferences)));
+  }
+
+  /** The preferences sent in `resume` from the next connection on (`join`, `next` and `block` with preferences set them too). */
+  setPreferences(preferences: JoinPreferences | undefined): void {
+    this.#preferences = preferences;
+  }
+
+  /** The preferences to send: these, remembered for the next connection, or the current ones. */
+  #prefer(preferences: JoinPreferences | undefined): JoinPreferences | undefined {
+    if (preferences) this.#preferences = preferences;
+    return this.#preferences;
   }
 
   /** Reports the partner of `payload.room` (src/protocol/report.ts); that partner is blocked for this session. */
@@ -221,7 +260,10 @@ export class WebSocketSignalingClient implements Signaling {
 
   async leave(): Promise<Ack<CommandResults['leave']>> {
     const ack = await this.#command<CommandResults['leave']>('leave');
-    if (ack.ok) this.#room = undefined;
+    if (ack.ok) {
+      this.#room = undefined;
+      this.#stopFallback();
+    }
     return ack;
   }
 
@@ -363,7 +405,9 @@ export class WebSocketSignalingClient implements Signaling {
     this.#open = true;
     const socket = this.#socket;
     const id = this.#commands.nextId();
-    const claim: { session?: string; lastSeq?: number; join?: boolean } = {};
+    // The preferences go with every claim: the join the server makes (`join`, or a resumed session
+    // taking its place in the queue again) uses them.
+    const claim: ResumePayload = { ...this.#preferences };
     if (this.#session !== undefined) {
       claim.session = this.#session;
       claim.lastSeq = this.#sequencer.last;
@@ -495,6 +539,7 @@ export class WebSocketSignalingClient implements Signaling {
       this.#acknowledger.reset();
       this.#commands.sessionEnded();
       this.#room = undefined;
+      this.#stopFallback();
     }
     this.#session = payload.id;
     // The bot gate: answered in the background; a join meanwhile waits for it (PROOF_REQUIRED).
@@ -543,6 +588,7 @@ export class WebSocketSignalingClient implements Signaling {
   }
 
   #dispatch(frame: ServerFrame): void {
+    this.#watchFallback(frame);
     if (!this.#current(frame)) return;
     // The payload is the server's, passed on as it came (the socket.io client does not check it either).
     this.#events.dispatch(frame.type as keyof ServerEvents, frame.payload as never);
@@ -573,6 +619,33 @@ export class WebSocketSignalingClient implements Signaling {
     return true;
   }
 
+  /**
+   * A session waiting with interests accepts anyone once its `fallbackMs` has passed, but on API
+   * Gateway no process holds it to notice: the server matches it again when it hears from it. So
+   * after `waiting`, once the fallback of the preferences it was queued with has passed, this
+   * client pings once (docs/protocol.md, "Matching"); `paired`, leaving the queue or a new session
+   * call that off. Runs before #current, which forgets the room a `partner-left` ends.
+   */
+  #watchFallback(frame: ServerFrame): void {
+    if (frame.type === 'waiting') {
+      this.#stopFallback();
+      const { interests = [], fallbackMs = DEFAULT_FALLBACK_MS } = this.#preferences ?? {};
+      // No interests, or a fallback of 0: it accepts anyone already. null: it never will.
+      if (interests.length === 0 || fallbackMs === null || fallbackMs === 0) return;
+      this.#fallbackTimer = setTimeout(() => {
+        this.#fallbackTimer = undefined;
+        this.#ping();
+      }, fallbackMs + FALLBACK_PING_MARGIN_MS);
+    } else if (frame.type === 'paired' || (frame.type === 'partner-left' && roomOf(frame.payload) === this.#room)) {
+      this.#stopFallback();
+    }
+  }
+
+  #stopFallback(): void {
+    if (this.#fallbackTimer !== undefined) clearTimeout(this.#fallbackTimer);
+    this.#fallbackTimer = undefined;
+  }
+
   #ping(): void {
     // One ping at a time is enough: another in the queue would renew nothing more.
     if (this.#commands.has(PING)) return;
@@ -597,6 +670,7 @@ export class WebSocketSignalingClient implements Signaling {
   #shutDown(error: Error): void {
     this.#closed = true;
     this.#stopKeepAlive();
+    this.#stopFallback();
     this.#stopHandshake();
     this.#acknowledger.stop();
     this.#sequencer.dropHeld();

@@ -44,6 +44,21 @@ function coreWith(log: string[], options: Partial<CoreOptions> & { outbox?: Outb
 const offer = { type: 'offer', sdp: 'v=0' } as const;
 
 describe('SignalingCore', () => {
+  it('rematch pairs waiting sessions whose fallback passed and announces the pair to both; the rest keep waiting', async () => {
+    const log: string[] = [];
+    const { core, store } = coreWith(log);
+    for (const session of ['a', 'b', 'c']) await core.connect(session);
+    await core.handle('join', 'a', { interests: ['chess'], fallbackMs: 20 });
+    await core.handle('join', 'b', { interests: ['go'], fallbackMs: 20 });
+    await core.handle('join', 'c', { interests: ['jazz'], fallbackMs: null });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const { sessions } = await store.claimDueFallbacks(10);
+    expect(sessions).toEqual(['a', 'b']);
+    await core.rematch(sessions);
+    expect(log.filter((line) => line.startsWith('paired'))).toEqual(['paired → b #2', 'paired → a #2']);
+    expect(await store.queueLength()).toBe(1);
+  });
+
   it('a waiting client whose `next` races another join is simply paired, not refused', async () => {
     const log: string[] = [];
     const { core } = coreWith(log);

@@ -209,14 +209,24 @@ export class SignalingCore {
       await this.#deliver(ended.events);
     }
     // Waiting sessions whose fallback passed meet anyone now, even if nobody joins (the store has no timers).
-    for (const session of beat.due) {
+    await this.rematch(beat.due);
+    this.#delivery.catchUp(beat.lastSeq);
+  }
+
+  /**
+   * Matches these waiting sessions again, in order, now that their fallback has passed (the
+   * heartbeat's `due`, or those API Gateway's sweep claimed): each is paired with the longest-waiting
+   * compatible session that accepts anyone, if there is one, and both hear `paired`; the rest keep
+   * their place. A session whose own outbox is full is lost, and its connection told.
+   */
+  async rematch(sessions: readonly SessionId[]): Promise<void> {
+    for (const session of sessions) {
       const rematched = await this.#store.rematch(session);
       if (rematched.status === 'lost') await this.#delivery.lost([session]);
       if (rematched.status !== 'paired') continue;
       this.#observer.paired(rematched.pair);
       await this.#deliver(rematched.events);
     }
-    this.#delivery.catchUp(beat.lastSeq);
   }
 
   /**

@@ -13,6 +13,7 @@ import {
   type ResumeClaim,
   type ResumePayload,
 } from './frames.js';
+import { preferencesSchema } from './schemas.js';
 
 /** Ack ids are the client's own counter; bounded so they stay exact in every JSON parser. */
 const ackId = z.number().int().min(0).max(MAX_ACK_ID);
@@ -52,28 +53,50 @@ export function parseClientFrame(text: string): ClientFrame {
   );
 }
 
-export const resumePayloadSchema = z.strictObject({
+/** What a `resume` claims. */
+const claimFields = {
   /** The session's id, from its `session` event: a bearer secret, never longer than this. */
   session: z.string().min(1).max(MAX_SESSION_ID_CHARS).optional(),
   /** The highest seq the client processed: counts as acknowledged. */
   lastSeq: counter(0).optional(),
   /** Queue a new session at once (true) or leave it idle (false, the default). */
   join: z.boolean().optional(),
+};
+
+/** The preferences a `resume` may carry for the join made for it (schemas.ts, `Preferences`). */
+const PREFERENCE_KEYS = Object.keys(preferencesSchema.shape) as (keyof typeof preferencesSchema.shape)[];
+
+/** `resume`'s payload as documented (docs/asyncapi.yaml): the claim, and the preferences of its join. */
+export const resumePayloadSchema = z.strictObject({ ...claimFields, ...preferencesSchema.shape });
+
+/**
+ * What `parseResume` holds a payload to: the claim as documented, the preferences only for being
+ * known keys. The join made with them checks them like any `join`'s, as with socket.io's `auth`:
+ * a bad one reaches the client as an `error` event (INVALID_PAYLOAD) and leaves it idle, while
+ * the resume itself goes through (refused, the client would only reconnect and send it again).
+ */
+const resumeClaimSchema = z.strictObject({
+  ...claimFields,
+  ...Object.fromEntries(PREFERENCE_KEYS.map((key) => [key, z.unknown().optional()])),
 });
 
 /** Reads a `resume` payload; throws INVALID_PAYLOAD. No payload asks for the connection's own new session. */
 export function parseResume(payload: unknown): ResumeClaim {
-  const parsed = resumePayloadSchema.safeParse(payload ?? {});
+  const parsed = resumeClaimSchema.safeParse(payload ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue && issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : '';
     throw new ProtocolError(
       ErrorCode.INVALID_PAYLOAD,
-      `resume: ${where}${issue?.message ?? 'invalid'} (expected {"session"?, "lastSeq"?, "join"?})`,
+      `resume: ${where}${issue?.message ?? 'invalid'} (expected {"session"?, "lastSeq"?, "join"?, "interests"?, "fallbackMs"?, "lang"?})`,
     );
   }
   const { session, lastSeq = 0, join = false } = parsed.data;
-  return { session, lastSeq, join };
+  const given = parsed.data as Record<string, unknown>;
+  const preferences = Object.fromEntries(
+    PREFERENCE_KEYS.filter((key) => Object.hasOwn(given, key)).map((key) => [key, given[key]]),
+  );
+  return { session, lastSeq, join, preferences: Object.keys(preferences).length > 0 ? preferences : undefined };
 }
 
 /** The ack id of a frame that failed to parse, when it has a usable one. */

@@ -60,9 +60,25 @@ describe('client frames', () => {
 
 describe('resume claims', () => {
   it('reads a claim, and no payload as a new session that is not queued', () => {
-    expect(parseResume({ session: 's', lastSeq: 4, join: true })).toEqual({ session: 's', lastSeq: 4, join: true });
-    expect(parseResume({ session: 's' })).toEqual({ session: 's', lastSeq: 0, join: false });
-    expect(parseResume(undefined)).toEqual({ session: undefined, lastSeq: 0, join: false });
+    expect(parseResume({ session: 's', lastSeq: 4, join: true })).toEqual({
+      session: 's',
+      lastSeq: 4,
+      join: true,
+      preferences: undefined,
+    });
+    expect(parseResume({ session: 's' })).toEqual({ session: 's', lastSeq: 0, join: false, preferences: undefined });
+    expect(parseResume(undefined)).toEqual({ session: undefined, lastSeq: 0, join: false, preferences: undefined });
+  });
+
+  it('passes the preferences on as sent, for the join made with them to check', () => {
+    expect(parseResume({ join: true, interests: [' Jazz'], fallbackMs: null, lang: 'EN' })).toEqual({
+      session: undefined,
+      lastSeq: 0,
+      join: true,
+      preferences: { interests: [' Jazz'], fallbackMs: null, lang: 'EN' },
+    });
+    // A bad one does not fail the resume: the join made with it is refused (an error event).
+    expect(parseResume({ join: true, fallbackMs: -1 }).preferences).toEqual({ fallbackMs: -1 });
   });
 
   it.each([

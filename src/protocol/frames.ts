@@ -16,14 +16,16 @@
  * encoders of both directions and the client's decoder. The server's validating decoder of client
  * frames is in frame-parsing.ts.
  */
-import type { Ack, ServerEvents, Signal } from './messages.js';
+import type { Ack, JoinPreferences, ServerEvents, Signal } from './messages.js';
 
 /** Keep-alive: renews the session and resets API Gateway's 10-minute idle timer. Acked `{ok:true}`. */
 export const PING = 'ping';
 /**
- * `{"session"?, "lastSeq"?, "join"?}`: claims an earlier session (after a drop), or with no
- * `session` takes the connection's own new one. Answered by a `session` event, then every event
- * after `lastSeq`; sent again on the same session, it replays what came after `lastSeq` (a gap).
+ * `{"session"?, "lastSeq"?, "join"?, "interests"?, "fallbackMs"?, "lang"?}`: claims an earlier
+ * session (after a drop), or with no `session` takes the connection's own new one; the
+ * preferences are those of the join the server makes for it (`join`, or a resumed session taking
+ * its place in the queue again). Answered by a `session` event, then every event after `lastSeq`;
+ * sent again on the same session, it replays what came after `lastSeq` (a gap).
  */
 export const RESUME = 'resume';
 /** The goodbye: the session ends at once (its partner hears `partner-left`), where a drop keeps it for the grace. */
@@ -52,8 +54,12 @@ export interface ClientFrame {
   cseq?: number | undefined;
 }
 
-/** The payload of `resume`. */
-export interface ResumePayload {
+/**
+ * The payload of `resume`: the claim, and the matchmaking preferences of the join the server makes
+ * for the session (`join: true` for a new one; a resumed one that was waiting takes its place
+ * again), as socket.io's `auth` carries them. The client sends them with every `resume`.
+ */
+export interface ResumePayload extends JoinPreferences {
   /** The session's id, from its `session` event: a bearer secret, at most MAX_SESSION_ID_CHARS. */
   session?: string;
   /** The highest seq the client processed: counts as acknowledged. */
@@ -66,6 +72,11 @@ export interface ResumeClaim {
   session: string | undefined;
   lastSeq: number;
   join: boolean;
+  /**
+   * The preferences it carried, as sent (undefined when none): the payload of the join made for
+   * it, which checks them as any `join`'s (a bad one fails that join, not the resume).
+   */
+  preferences: Record<string, unknown> | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -67,26 +67,26 @@ export const interestSchema = z
   .describe('Compared in Unicode NFKC, trimmed, lower-cased; then 1–32 characters, no control character.');
 
 /**
- * `join`, `next` and `block` take optional matchmaking preferences (docs/protocol.md, "Matching");
- * nothing or `{}` asks for anyone, as before. Also accepted in the socket.io `auth` of a
- * connection that is queued at once (`auth: { join: true, interests, fallbackMs, lang }`).
+ * Matchmaking preferences (docs/protocol.md, "Matching"); `{}` asks for anyone. Also accepted in
+ * the socket.io `auth`, and in the plain-WebSocket `resume`, of a connection that is queued at once
+ * (`{ join: true, interests, fallbackMs, lang }`).
  */
-export const joinPayloadSchema = z.union([
-  z.undefined(),
-  z.strictObject({
-    /** What the client wants to talk about; duplicates (after normalising) count once. */
-    interests: z.array(interestSchema).max(MAX_INTERESTS).optional(),
-    /** How long to wait for a shared interest before anyone will do; null: never. Default MATCH_FALLBACK_MS. */
-    fallbackMs: z.number().int().min(0).max(MAX_FALLBACK_MS).nullable().optional(),
-    /** A BCP 47 primary language subtag ("en", "pt"): only partners with the same one, or none, are matched. */
-    lang: z
-      .string()
-      .regex(/^[A-Za-z]{2,8}$/, 'lang is a BCP 47 primary language subtag, like "en"')
-      .transform((lang) => lang.toLowerCase())
-      .nullable()
-      .optional(),
-  }),
-]);
+export const preferencesSchema = z.strictObject({
+  /** What the client wants to talk about; duplicates (after normalising) count once. */
+  interests: z.array(interestSchema).max(MAX_INTERESTS).optional(),
+  /** How long to wait for a shared interest before anyone will do; null: never. Default MATCH_FALLBACK_MS. */
+  fallbackMs: z.number().int().min(0).max(MAX_FALLBACK_MS).nullable().optional(),
+  /** A BCP 47 primary language subtag ("en", "pt"): only partners with the same one, or none, are matched. */
+  lang: z
+    .string()
+    .regex(/^[A-Za-z]{2,8}$/, 'lang is a BCP 47 primary language subtag, like "en"')
+    .transform((lang) => lang.toLowerCase())
+    .nullable()
+    .optional(),
+});
+
+/** `join`, `next` and `block` take optional preferences: nothing (or `{}`) asks for anyone, as before. */
+export const joinPayloadSchema = z.union([z.undefined(), preferencesSchema]);
 
 /**
  * `ack`: the client has processed every event up to `seq` (cumulative), so the server may forget

@@ -8,6 +8,7 @@ import {
   DEFAULT_OUTBOX_LIMITS,
   DEFAULT_REPORT_RULES,
   DEFAULT_SIGNAL_HOLD_MS,
+  type DueFallbacks,
   type EnqueueResult,
   eventBytes,
   type Heartbeat,
@@ -689,6 +690,22 @@ export class MemoryPairingStore implements PairingStore {
       }
     }
     return { sessions, nextInMs: next === null ? null : Math.max(0, next - now) };
+  }
+
+  async claimDueFallbacks(limit: number): Promise<DueFallbacks> {
+    const now = Date.now();
+    const sessions: SessionId[] = [];
+    for (const { id, key } of this.#fallbacks.head(limit)) {
+      if (key > now) break;
+      this.#fallbacks.delete(id, key);
+      const waiter = this.#queue.get(id);
+      if (!waiter) continue;
+      waiter.due = null;
+      this.#anyone.add(id, waiter.seq);
+      sessions.push(id);
+    }
+    const [next] = this.#fallbacks.head(1);
+    return { sessions, nextInMs: next === undefined ? null : Math.max(0, next.key - now) };
   }
 
   /** One process: every event comes back in the result of the call that appended it. */

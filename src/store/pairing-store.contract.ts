@@ -478,6 +478,41 @@ export function describePairingStoreContract(name: string, makeStore: StoreFacto
         expect(await store.queueLength()).toBe(1);
       });
 
+      it('hands out waiting sessions whose fallback passed, first due first, once each, ready for rematch', async () => {
+        const [a, b, c, d, e] = [session('a'), session('b'), session('c'), session('d'), session('e')];
+        await settled();
+        expect(await store.claimDueFallbacks(10)).toEqual({ sessions: [], nextInMs: null });
+        await store.enqueue(a, likes(['x'], { fallbackMs: 100 }));
+        await store.enqueue(b, likes(['y'], { fallbackMs: 100 }));
+        await store.enqueue(c, likes(['z'], { fallbackMs: 60_000 }));
+        await store.enqueue(d, likes(['w'], { fallbackMs: null })); // never falls back
+        await store.enqueue(e, likes(['v'], { fallbackMs: 100 }));
+        await store.dequeue(e); // no longer waiting: never handed out
+        const early = await store.claimDueFallbacks(10);
+        expect(early.sessions).toEqual([]);
+        expect(early.nextInMs).toBeGreaterThan(0);
+        expect(early.nextInMs).toBeLessThanOrEqual(100);
+        await sleep(200);
+        expect(await store.claimDueFallbacks(1)).toEqual({ sessions: [a], nextInMs: 0 });
+        const second = await store.claimDueFallbacks(10);
+        expect(second.sessions).toEqual([b]);
+        expect(second.nextInMs).toBeGreaterThan(50_000); // c's
+        expect((await store.claimDueFallbacks(10)).sessions).toEqual([]);
+        // Claimed means moved already: the heartbeat has nothing more to report of them.
+        expect((await store.heartbeat([a, b])).due).toEqual([]);
+        // Both accept anyone now: the rematch of either pairs them, the longer waiter initiating.
+        const result = await store.rematch(b);
+        if (result.status !== 'paired') throw new Error(result.status);
+        expect(result.pair).toMatchObject({ initiator: a, polite: b });
+        expect(result.events.map((out) => [out.to, out.event])).toEqual([
+          [b, { name: 'paired', room: result.pair.id, initiator: false, commonInterests: [] }],
+          [a, { name: 'paired', room: result.pair.id, initiator: true, commonInterests: [] }],
+        ]);
+        expect(await store.queueLength()).toBe(2); // c and d
+        await store.dequeue(c);
+        expect(await store.claimDueFallbacks(10)).toEqual({ sessions: [], nextInMs: null });
+      });
+
       it('reads a bounded number of entries per queue: beyond them a compatible session is not found', async () => {
         const blocked = Array.from({ length: MATCH_SCAN_STEPS }, (_, i) => session(`fr${i}`));
         const [en, far, joiner] = [session('en'), session('far'), session('joiner')];

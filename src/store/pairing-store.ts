@@ -164,6 +164,13 @@ export interface LapsedDrops {
   nextInMs: number | null;
 }
 
+/** What `claimDueFallbacks` hands out. */
+export interface DueFallbacks {
+  sessions: SessionId[];
+  /** How long until the next waiting session's fallback passes (0: more are due now); null when none waits for one. */
+  nextInMs: number | null;
+}
+
 /** A report as the operator reads it (GET /admin/reports). Session ids never appear: they are bearer secrets. */
 export interface StoredReport extends ReportInput {
   /** Opaque and unique; ordered by time in both stores (a Redis stream id, "<ms>-<n>"). */
@@ -447,6 +454,17 @@ export interface PairingStore {
    * `nextInMs`: how long until the next recorded one lapses; null when none is recorded.
    */
   claimLapsed(limit: number): Promise<LapsedDrops>;
+  /**
+   * Waiting sessions whose fallback has passed (they wait with interests and a `fallbackMs`), up to
+   * `limit`, the first due first, each handed to one caller only: in the same atomic step each is
+   * moved among those who accept anyone, so the caller's `rematch` of each can pair it (with
+   * another one claimed here too). The heartbeat's `due` does this for a process that holds its
+   * sessions; on API Gateway none does, and nothing runs when nobody sends a frame, so the
+   * scheduled sweep claims them (src/transports/apigateway/fallbacks.ts). One that is claimed is no
+   * longer in the heartbeat's `due`: it was moved already. `nextInMs`: how long until the next
+   * fallback passes (0: more are due now); null when no waiting session has one pending.
+   */
+  claimDueFallbacks(limit: number): Promise<DueFallbacks>;
   /** How many sessions wait in the queue (leftovers of a crashed instance included until skipped). */
   queueLength(): Promise<number>;
   /**

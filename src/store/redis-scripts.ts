@@ -24,7 +24,8 @@
  *   P qa           ZSET    waiting sessions that accept anyone (no interests, fallbackMs 0, or a
  *                          fallback that passed), scored by arrival
  *   P qf           ZSET    waiting sessions with interests and a fallback, scored by when it passes
- *                          (ms, Redis's clock); a join moves those due to qa (no timers)
+ *                          (ms, Redis's clock); a join moves those due to qa (no timers), and so
+ *                          does CLAIM_DUE_FALLBACKS (API Gateway's sweep, which rematches them)
  *   P m:<session>  HASH    a waiting session's preferences: `w` its arrival, `l` its lang, `i` its
  *                          interests in order (tab-separated: a tag has no control characters),
  *                          `#<tag>` → that tag as JSON (made by JS); deleted when it stops waiting
@@ -385,6 +386,29 @@ local first = redis.call('ZRANGE', lapse, 0, 0, 'WITHSCORES')
 local wait = -1
 if first[2] then wait = math.max(0, tonumber(first[2]) - now) end
 return {due, wait}
+`;
+
+/**
+ * ARGV: prefix, limit. Takes up to `limit` sessions off qf whose fallback has passed (the first due
+ * first) and moves each that still waits to qa, as a join's mature() would; returns those whose
+ * session lives (a leftover moved with them is dropped when met, as any is), with the ms until the
+ * next fallback in qf passes (-1 when qf is empty).
+ */
+export const CLAIM_DUE_FALLBACKS = `${SESSIONS}
+local qf, now = prefix .. 'qf', clock_ms()
+local claimed = {}
+for _, me in ipairs(redis.call('ZRANGEBYSCORE', qf, '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))) do
+  redis.call('ZREM', qf, me)
+  local arrival = redis.call('ZSCORE', prefix .. 'q', me)
+  if arrival then
+    redis.call('ZADD', prefix .. 'qa', arrival, me)
+    if redis.call('EXISTS', key('s:', me)) == 1 then claimed[#claimed + 1] = me end
+  end
+end
+local first = redis.call('ZRANGE', qf, 0, 0, 'WITHSCORES')
+local wait = -1
+if first[2] then wait = math.max(0, tonumber(first[2]) - now) end
+return {claimed, wait}
 `;
 
 /**

@@ -10,6 +10,7 @@ import {
   DEFAULT_OUTBOX_LIMITS,
   DEFAULT_REPORT_RULES,
   DEFAULT_SIGNAL_HOLD_MS,
+  type DueFallbacks,
   type EnqueueResult,
   EVENT_OVERHEAD_BYTES,
   eventBytes,
@@ -44,6 +45,7 @@ import {
   BAN,
   BAN_OF_SESSION,
   BIND_CONNECTION,
+  CLAIM_DUE_FALLBACKS,
   CLAIM_LAPSED,
   COUNT_SKIP,
   DEQUEUE,
@@ -130,6 +132,7 @@ const SCRIPTS = {
   bindConnection: script(BIND_CONNECTION),
   detachConnection: script(DETACH_CONNECTION),
   claimLapsed: script(CLAIM_LAPSED),
+  claimDueFallbacks: script(CLAIM_DUE_FALLBACKS),
   unpair: script(UNPAIR),
   acknowledge: script(ACKNOWLEDGE),
   replay: script(REPLAY),
@@ -414,6 +417,11 @@ export class RedisPairingStore implements PairingStore {
 
   async claimLapsed(limit: number): Promise<LapsedDrops> {
     const [sessions, wait] = (await this.#eval(SCRIPTS.claimLapsed, [limit])) as [string[], number];
+    return { sessions, nextInMs: wait < 0 ? null : wait };
+  }
+
+  async claimDueFallbacks(limit: number): Promise<DueFallbacks> {
+    const [sessions, wait] = (await this.#eval(SCRIPTS.claimDueFallbacks, [limit])) as [string[], number];
     return { sessions, nextInMs: wait < 0 ? null : wait };
   }
 

@@ -456,6 +456,44 @@ describe('WebSocket handlers', () => {
     expect(await store.pairOf(await sessionOf('a'))).toBeNull();
   });
 
+  it('a ping of a waiting client whose fallback passed pairs it with anyone who accepts anyone', async () => {
+    const { post, connect, send } = lambda();
+    for (const id of ['a', 'b']) await connect(id);
+    await send('a', { action: 'join', payload: { interests: ['chess'], fallbackMs: 0 } });
+    await send('b', { action: 'join', payload: { interests: ['go'], fallbackMs: 20 } });
+    await send('b', { action: 'ping', id: 1 });
+    expect(framesOf(post, 'b', 'paired')).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    await send('b', { action: 'ping', id: 2 });
+    const [pa, pb] = [framesOf(post, 'a', 'paired')[0], framesOf(post, 'b', 'paired')[0]];
+    expect(pa?.payload).toMatchObject({ room: pb?.payload.room, initiator: true, commonInterests: [] });
+    expect(pb?.payload).toMatchObject({ initiator: false, commonInterests: [] });
+  });
+
+  it('the scheduled sweep pairs waiting clients whose fallbacks passed, nobody else coming by, and keeps watch for those due within its run', async () => {
+    const { app, post, connect, send, sweep } = lambda();
+    for (const id of ['a', 'b', 'c', 'd']) await connect(id);
+    const hurried = (interests: string[], fallbackMs: number) => ({
+      action: 'join',
+      payload: { interests, fallbackMs },
+    });
+    await send('a', hurried(['chess'], 20));
+    await send('b', hurried(['go'], 20));
+    await sweep();
+    expect(framesOf(post, 'a', 'paired')).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    await sweep();
+    const [pa, pb] = [framesOf(post, 'a', 'paired')[0], framesOf(post, 'b', 'paired')[0]];
+    expect(pa?.payload).toMatchObject({ room: pb?.payload.room, initiator: true, commonInterests: [] });
+    expect(pb?.payload).toMatchObject({ initiator: false, commonInterests: [] });
+    // With time left in its run, the sweep waits for fallbacks that pass meanwhile.
+    await send('c', hurried(['jazz'], 200));
+    await send('d', hurried(['folk'], 200));
+    await app.websocket.sweep({}, { getRemainingTimeInMillis: () => 5000 });
+    expect(framesOf(post, 'c', 'paired')[0]?.payload.room).toBe(framesOf(post, 'd', 'paired')[0]?.payload.room);
+    expect(framesOf(post, 'c', 'paired')).toHaveLength(1);
+  });
+
   it('bounds the outboxes of its Redis store by OUTBOX_MAX_EVENTS, as the long-lived server does', async () => {
     const redis = await startRedis();
     const post = new RecordingPost();
@@ -510,6 +548,41 @@ describe('resume over API Gateway', () => {
     await app.connect('b');
     await app.send('b', { action: 'resume', id: 1 });
     expect((app.post.of('b') as Frame[]).map((f) => f.type)).toEqual(['session', 'ack']);
+  });
+
+  it('queues a new session with the preferences its resume carries; bad ones fail the join, not the resume', async () => {
+    const app = lambda();
+    await open(app, 'anyone', { join: true });
+    await open(app, 'a', { join: true, interests: ['Jazz', 'chess'], fallbackMs: null });
+    // Not the one who takes anyone: a wants a shared interest, and waits for it.
+    expect(framesOf(app.post, 'a', 'waiting')).toHaveLength(1);
+    await open(app, 'b', { join: true, interests: ['go', 'JAZZ'], fallbackMs: null, lang: 'EN' });
+    const [pa, pb] = [framesOf(app.post, 'a', 'paired')[0], framesOf(app.post, 'b', 'paired')[0]];
+    expect(pa?.payload).toMatchObject({ room: pb?.payload.room, initiator: true, commonInterests: ['jazz'] });
+    expect(pb?.payload).toMatchObject({ initiator: false, commonInterests: ['jazz'] });
+    expect(framesOf(app.post, 'anyone', 'paired')).toEqual([]);
+
+    await open(app, 'c', { join: true, interests: ['x'], fallbackMs: -1 });
+    expect((app.post.of('c') as Frame[]).map((f) => [f.type, f.payload.code])).toEqual([
+      ['session', undefined],
+      ['error', 'INVALID_PAYLOAD'],
+      ['ack', undefined],
+    ]);
+    expect(await app.store.queueLength()).toBe(1);
+  });
+
+  it('a client that dropped while waiting takes its place again with the preferences of its resume', async () => {
+    const app = lambda();
+    const a = await open(app, 'a1', { join: true, interests: ['jazz'], fallbackMs: null });
+    await app.disconnect('a1');
+    await open(app, 'a2', { session: a, lastSeq: 1, interests: ['jazz'], fallbackMs: null });
+    await open(app, 'anyone', { join: true });
+    expect(framesOf(app.post, 'anyone', 'paired')).toEqual([]);
+    await open(app, 'b', { join: true, interests: ['jazz'] });
+    expect(framesOf(app.post, 'a2', 'paired')[0]?.payload).toMatchObject({
+      initiator: true,
+      commonInterests: ['jazz'],
+    });
   });
 
   it('a dropped client resumes on a new connection: everything after lastSeq, once and in order, then live', async () => {

@@ -29,7 +29,8 @@ export const LOST: Ack = {
  * it took up since). Answers with the `session` event, then what the session missed, in order;
  * the ack follows. Posted here rather than from $connect, where the connection is not open yet.
  *
- * - No claim: the connection's own session, `resumed: false` (queued at once with `join`).
+ * - No claim: the connection's own session, `resumed: false` (queued at once with `join`, with the
+ *   preferences the claim carries).
  * - A claim of `current` itself: what came after `lastSeq` again (a client that saw a gap).
  * - A claim of another session, known and within its grace: the connection carries it from now
  *   on, its events after `lastSeq` are replayed, and `current` is ended. Unknown, expired or
@@ -85,15 +86,23 @@ export async function resumeSession(context: ResumeContext, current: SessionId, 
       await connections.drop(replaced).catch((err: unknown) => deps.logger.warn({ err }, 'old connection not closed'));
     }
   }
-  if (join && !challenge) await joinFor(context, session);
+  // With the preferences the client sent, as a socket.io client's auth gives them to its joins.
+  if (join && !challenge) await joinFor(context, session, claim.preferences);
   // A partner that is gone for good since (its grace ran out while this one was away) is told now.
   if (resumed) await core.heartbeat([session]);
   return OK;
 }
 
-/** A join made on the client's behalf; a refusal reaches it as an `error` event. */
-export async function joinFor({ core, connections, event }: ResumeContext, session: SessionId): Promise<void> {
-  const result = await core.handle('join', session, undefined);
+/**
+ * A join made on the client's behalf, with the preferences of its `resume` (checked there like any
+ * `join`'s); a refusal (bad preferences among them) reaches it as an `error` event.
+ */
+export async function joinFor(
+  { core, connections, event }: ResumeContext,
+  session: SessionId,
+  preferences?: Record<string, unknown>,
+): Promise<void> {
+  const result = await core.handle('join', session, preferences);
   if (!result.ok && result.error.code !== ErrorCode.ALREADY_WAITING && result.error.code !== ErrorCode.ALREADY_PAIRED) {
     await connections.post(event.connectionId, eventFrame('error', result.error));
   }

@@ -12,6 +12,7 @@ import { type Ack, type IceServer, isCommand } from '../../protocol/messages.js'
 import { deviceToken } from '../../safety/subject.js';
 import type { PairingStore, SessionId, Subject } from '../../store/pairing-store.js';
 import { MAX_MESSAGE_BYTES } from './delivery.js';
+import { pairDueFallbacks } from './fallbacks.js';
 import { tellLapsed } from './lapsed.js';
 import type { ApiLocation, ConnectionsApi } from './management-api.js';
 import { joinFor, LOST, resumeSession } from './resume.js';
@@ -54,7 +55,10 @@ export interface WebSocketHandlers {
   connect(event: unknown): Promise<RouteResult>;
   disconnect(event: unknown, context?: LambdaContext): Promise<RouteResult>;
   message(event: unknown): Promise<RouteResult>;
-  /** Scheduled (serverless.yml): tells the partners of drops whose grace ran out, while any is pending. */
+  /**
+   * Scheduled (serverless.yml): tells the partners of drops whose grace ran out, and pairs waiting
+   * clients whose fallback passed, keeping watch while more come due within its run.
+   */
   sweep(event: unknown, context?: LambdaContext): Promise<RouteResult>;
 }
 
@@ -62,7 +66,7 @@ const OK: RouteResult = { statusCode: 200 };
 const PONG: Ack = { ok: true };
 /** An invocation that comes by tells the partners of lapsed drops at most this often per container. */
 const PASS_INTERVAL_MS = 1000;
-/** How often a sweep looks again while drops are pending. */
+/** How often a sweep looks again while drops or fallbacks are pending. */
 const SWEEP_POLL_MS = 1000;
 /** The most connections one container remembers it could not detach (a long outage must not grow it without bound). */
 const MAX_UNDETACHED = 1000;
@@ -179,12 +183,17 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
       await detachEarlier();
       try {
         const { core } = deps.stage(deps.scheduledApi);
-        // While drops are pending, keep watch: each is told within SWEEP_POLL_MS of its grace.
+        // While a drop will lapse or a fallback pass within this run, keep watch: each is handled
+        // within SWEEP_POLL_MS of its time (looking every SWEEP_POLL_MS also finds the fallbacks of
+        // clients who join meanwhile). What comes due after the run is the next run's.
         for (;;) {
-          const nextInMs = await tellLapsed(core, store);
-          if (nextInMs === null) break;
+          const lapsed = await tellLapsed(core, store);
+          const fallbacks = await pairDueFallbacks(core, store);
+          const nextInMs = soonest(lapsed, fallbacks);
+          const budget = budgetOf(context, 0);
+          if (nextInMs === null || nextInMs > budget) break;
           const wait = Math.min(nextInMs, SWEEP_POLL_MS);
-          if (budgetOf(context, 0) < wait) break;
+          if (budget < wait) break;
           await sleep(wait);
         }
       } catch (err) {
@@ -307,7 +316,9 @@ async function answerFrame(context: FrameContext): Promise<Answer> {
       return { answer: reply(await core.relayNow(session, frame.payload, { cseq: ordered })) };
     }
     if (frame.action === 'proof') {
-      // The bot gate: the automatic join the `resume` asked for waits for the proof; its events follow the ack.
+      // The bot gate: the automatic join the `resume` asked for waits for the proof; its events follow
+      // the ack. The preferences that resume carried came to another invocation and are not kept
+      // anywhere: this join is for anyone (docs/protocol.md, "Bot gate", says so).
       const { ack, join } = await core.prove(session, frame.payload);
       const answer = reply(ack);
       if (!join) return { answer };
@@ -323,9 +334,17 @@ async function answerFrame(context: FrameContext): Promise<Answer> {
   }
 }
 
+/** The sooner of two waits, either of which may be none (null). */
+function soonest(x: number | null, y: number | null): number | null {
+  if (x === null) return y;
+  return y === null ? x : Math.min(x, y);
+}
+
 /**
- * Renews the session's lease, and tells it if its partner is gone without a goodbye; every client
- * pings every few minutes, so pings also come by for other sessions' lapsed drops.
+ * Renews the session's lease, tells it if its partner is gone without a goodbye, and, when it waits
+ * and its fallback has passed, matches it again with anyone (the heartbeat's `due`: the SDK pings
+ * when its fallback passes, docs/protocol.md); every client pings every few minutes, so pings also
+ * come by for other sessions' lapsed drops.
  */
 async function ping({ core, passBy }: FrameContext, session: SessionId): Promise<Ack> {
   await core.heartbeat([session]);
