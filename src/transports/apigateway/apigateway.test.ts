@@ -460,10 +460,11 @@ describe('WebSocket handlers', () => {
     const { post, connect, send } = lambda();
     for (const id of ['a', 'b']) await connect(id);
     await send('a', { action: 'join', payload: { interests: ['chess'], fallbackMs: 0 } });
-    await send('b', { action: 'join', payload: { interests: ['go'], fallbackMs: 20 } });
+    // Margins of half a second: on a loaded machine a join and a ping can be 20 ms apart.
+    await send('b', { action: 'join', payload: { interests: ['go'], fallbackMs: 500 } });
     await send('b', { action: 'ping', id: 1 });
     expect(framesOf(post, 'b', 'paired')).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    await new Promise((resolve) => setTimeout(resolve, 550));
     await send('b', { action: 'ping', id: 2 });
     const [pa, pb] = [framesOf(post, 'a', 'paired')[0], framesOf(post, 'b', 'paired')[0]];
     expect(pa?.payload).toMatchObject({ room: pb?.payload.room, initiator: true, commonInterests: [] });
@@ -477,11 +478,11 @@ describe('WebSocket handlers', () => {
       action: 'join',
       payload: { interests, fallbackMs },
     });
-    await send('a', hurried(['chess'], 20));
-    await send('b', hurried(['go'], 20));
+    await send('a', hurried(['chess'], 500));
+    await send('b', hurried(['go'], 500));
     await sweep();
     expect(framesOf(post, 'a', 'paired')).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    await new Promise((resolve) => setTimeout(resolve, 550));
     await sweep();
     const [pa, pb] = [framesOf(post, 'a', 'paired')[0], framesOf(post, 'b', 'paired')[0]];
     expect(pa?.payload).toMatchObject({ room: pb?.payload.room, initiator: true, commonInterests: [] });
