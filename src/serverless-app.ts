@@ -17,6 +17,7 @@ import { apiGatewayDelivery, checkSignalFrame } from './transports/apigateway/de
 import {
   type ApiLocation,
   type ConnectionsApi,
+  configuredApi,
   managementEndpoint,
   signedConnections,
 } from './transports/apigateway/management-api.js';
@@ -42,16 +43,6 @@ const API_GATEWAY_MAX_CONNECTION_MS = 2 * 60 * 60_000;
 
 /** Every Lambda container renews any session: ownership is not tied to a process here. */
 const SERVERLESS_OWNER = 'apigateway';
-
-/**
- * The API a scheduled invocation posts to: its event names none, so serverless.yml gives the sweep
- * function the WebSocket API's id and stage (WEBSOCKET_API_ID, WEBSOCKET_STAGE) and the endpoint is
- * the API's own execute-api one (WEBSOCKET_MANAGEMENT_ENDPOINT, and IS_OFFLINE, still come first).
- */
-export function scheduledApi(env: Record<string, string | undefined>): ApiLocation {
-  const { WEBSOCKET_API_ID: id, WEBSOCKET_STAGE: stage, AWS_REGION: region } = env;
-  return { domainName: id && region ? `${id}.execute-api.${region}.amazonaws.com` : undefined, stage };
-}
 
 export interface ServerlessDeps {
   /** A store instead of the Redis one built from REDIS_URL (unit tests use the memory store). */
@@ -171,7 +162,8 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
   return {
     websocket: createWebSocketHandlers({
       stage,
-      scheduledApi: scheduledApi(env),
+      // The scheduled sweep's event names no API.
+      scheduledApi: configuredApi(env),
       store,
       resumeGraceMs: config.resumeGraceMs,
       iceServers,

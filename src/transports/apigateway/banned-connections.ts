@@ -1,7 +1,7 @@
 import { bannedBody } from '../../protocol/errors.js';
 import { eventFrame } from '../../protocol/frames.js';
 import type { Ban, PairingStore } from '../../store/pairing-store.js';
-import type { ConnectionsApi } from './management-api.js';
+import { type ConnectionsApi, configuredApi, managementEndpoint, signedConnections } from './management-api.js';
 
 /**
  * Closes every open API Gateway connection of a banned subject, at once, from whichever function
@@ -47,4 +47,29 @@ export async function closeBannedConnections(
     }),
   );
   return closed.filter(Boolean).length;
+}
+
+/**
+ * What a function that holds no WebSocket event does with a ban (the HTTP function's POST
+ * /admin/bans): closes the subject's connections through the management API of the WebSocket API
+ * its environment names (WEBSOCKET_MANAGEMENT_ENDPOINT; under serverless offline the local one;
+ * else WEBSOCKET_API_ID and WEBSOCKET_STAGE, which serverless.yml sets). Undefined when it names
+ * none: the ban holds all the same, and each connection's next `ping` finds it.
+ */
+export function banCloserFor(
+  explicitEndpoint: string | undefined,
+  env: Record<string, string | undefined>,
+  store: Pick<PairingStore, 'subjectConnections'>,
+  onError: (error: unknown) => void,
+): ((ban: Ban) => Promise<void>) | undefined {
+  let endpoint: string;
+  try {
+    endpoint = managementEndpoint(explicitEndpoint, env, configuredApi(env));
+  } catch {
+    return undefined;
+  }
+  const connections = signedConnections(endpoint, env);
+  return async (ban) => {
+    await closeBannedConnections(store, connections, ban, onError);
+  };
 }
