@@ -10,12 +10,14 @@ import { SharedCommandLimiter } from './limits/shared-command-limiter.js';
 import { logObserver } from './observability/log-observer.js';
 import { createSafety } from './safety/safety.js';
 import { subjectOf } from './safety/subject.js';
-import { matchRules, type PairingStore, reportRules, type SessionId } from './store/pairing-store.js';
+import { type Ban, matchRules, type PairingStore, reportRules, type SessionId } from './store/pairing-store.js';
 import { createStoreClient, RedisPairingStore } from './store/redis-store.js';
+import { closeBannedConnections } from './transports/apigateway/banned-connections.js';
 import { apiGatewayDelivery, checkSignalFrame } from './transports/apigateway/delivery.js';
 import {
   type ApiLocation,
   type ConnectionsApi,
+  configuredApi,
   managementEndpoint,
   signedConnections,
 } from './transports/apigateway/management-api.js';
@@ -41,16 +43,6 @@ const API_GATEWAY_MAX_CONNECTION_MS = 2 * 60 * 60_000;
 
 /** Every Lambda container renews any session: ownership is not tied to a process here. */
 const SERVERLESS_OWNER = 'apigateway';
-
-/**
- * The API a scheduled invocation posts to: its event names none, so serverless.yml gives the sweep
- * function the WebSocket API's id and stage (WEBSOCKET_API_ID, WEBSOCKET_STAGE) and the endpoint is
- * the API's own execute-api one (WEBSOCKET_MANAGEMENT_ENDPOINT, and IS_OFFLINE, still come first).
- */
-export function scheduledApi(env: Record<string, string | undefined>): ApiLocation {
-  const { WEBSOCKET_API_ID: id, WEBSOCKET_STAGE: stage, AWS_REGION: region } = env;
-  return { domainName: id && region ? `${id}.execute-api.${region}.amazonaws.com` : undefined, stage };
-}
 
 export interface ServerlessDeps {
   /** A store instead of the Redis one built from REDIS_URL (unit tests use the memory store). */
@@ -124,7 +116,17 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
   const iceServers = (session: SessionId) => iceServersFor(config.iceServers, turn, session);
   // On Lambda a webhook retry waits in a container that may be frozen between invocations: it is
   // sent when the container next runs, or lost with it (docs/security.md says so).
-  const safety = createSafety(config, store, logger);
+  // An automatic ban closes its subject's open connections at once, as the operator's does from
+  // the HTTP function: through the management API of each stage this container serves (one, in
+  // practice; a connection id of another API is simply not found there).
+  const closeBanned = async (ban: Ban) => {
+    const onError = (err: unknown) => logger.warn({ err }, "a banned subject's connection not closed");
+    for (const { connections } of stages.values()) {
+      const closed = await closeBannedConnections(store, connections, ban, onError);
+      if (closed > 0) logger.info({ closed }, "closed a banned subject's connections");
+    }
+  };
+  const safety = createSafety(config, store, logger, closeBanned);
   // Every container must hash subjects alike, or a ban made in one would not hold in another.
   const salt = config.subjectSalt ?? randomBytes(32).toString('hex');
   if (config.subjectSalt === undefined) logger.warn('SUBJECT_SALT is unset: bans hold in this container only');
@@ -160,11 +162,16 @@ export function createServerlessApp(config: Config, deps: ServerlessDeps = {}): 
   return {
     websocket: createWebSocketHandlers({
       stage,
-      scheduledApi: scheduledApi(env),
+      // The scheduled sweep's event names no API.
+      scheduledApi: configuredApi(env),
       store,
       resumeGraceMs: config.resumeGraceMs,
       iceServers,
       subjectOf: (address, device) => subjectOf(salt, address, device),
+      // An address holds at most MAX_CONNECTIONS_PER_IP connections, and a subject is one address
+      // (and device); none outlives API Gateway's 2-hour cap, so a lost $disconnect leaks no longer.
+      subjectConnections: { max: config.maxConnectionsPerIp, ttlMs: API_GATEWAY_MAX_CONNECTION_MS },
+      settle: () => safety.settled(),
       corsOrigins: config.corsOrigins,
       gate,
       limiter,

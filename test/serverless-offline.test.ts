@@ -168,6 +168,8 @@ beforeAll(async () => {
     ABUSE_STRIKES: '5',
     ADMIN_TOKEN,
     SUBJECT_SALT: 'the-salt-of-every-lambda',
+    // Two distinct reporters ban (the automatic-ban test); every other test has one at most.
+    AUTO_BAN_REPORTERS: '2',
   });
 }, 60_000);
 
@@ -366,8 +368,26 @@ describe('serverless offline: API Gateway WebSocket + Lambda + Redis', { timeout
 });
 
 describe('serverless offline: reports and bans', { timeout: 30_000 }, () => {
-  it('a report is kept for the operator; a ban through the HTTP function refuses its subject at $connect and at join', async () => {
-    const device = (name: string) => `${offline.wsUrl}?device=${name.padEnd(20, '0')}`;
+  const device = (name: string) => `${offline.wsUrl}?device=${name.padEnd(20, '0')}`;
+  const headers = { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' };
+
+  /** `offender` paired with a new client of device `reporter`, which reports it; resolves once the pair ended. */
+  async function reportedBy(offender: FrameClient, reporter: string): Promise<string> {
+    const by = await FrameClient.open(device(reporter));
+    clients.push(by);
+    const pairs = offender.count('paired');
+    expect(await offender.command('join')).toMatchObject({ ok: true, status: 'waiting' });
+    expect(await by.command('join')).toMatchObject({ ok: true, status: 'paired' });
+    const { room } = await offender.event('paired', pairs);
+    expect(await by.command('report', { room, reason: 'harassment' })).toMatchObject({ ok: true });
+    expect(await offender.event('partner-left', pairs)).toEqual({ room, reason: 'next' });
+    return room;
+  }
+
+  /** Resolves with the close code once the server closed the client's WebSocket. */
+  const closedByServer = (c: FrameClient) => new Promise<number>((resolve) => c.ws.once('close', resolve));
+
+  it('a report is kept for the operator; a ban through the HTTP function closes its subject and refuses it at $connect', async () => {
     const offender = await FrameClient.open(device('offender'));
     const reporter = await FrameClient.open(device('reporter'));
     clients.push(offender, reporter);
@@ -378,7 +398,6 @@ describe('serverless offline: reports and bans', { timeout: 30_000 }, () => {
     expect(ack).toEqual({ ok: true, reportId: expect.any(String) });
     expect(await offender.event('partner-left')).toEqual({ room, reason: 'next' });
 
-    const headers = { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' };
     const listed = await fetch(`${offline.httpUrl}/admin/reports?reason=harassment`, { headers });
     expect(listed.status).toBe(200);
     const { reports } = (await listed.json()) as {
@@ -389,16 +408,58 @@ describe('serverless offline: reports and bans', { timeout: 30_000 }, () => {
     expect(report?.reported).not.toBe(report?.reporter);
     expect((await fetch(`${offline.httpUrl}/admin/reports`)).status).toBe(401);
 
+    const closed = closedByServer(offender);
     const banned = await fetch(`${offline.httpUrl}/admin/bans`, {
       method: 'POST',
       headers,
       body: JSON.stringify({ subject: report?.reported, reason: 'insults', durationMs: 600_000 }),
     });
     expect(banned.status).toBe(201);
-    expect(await offender.command('join')).toMatchObject({ ok: false, error: { code: 'BANNED' } });
+    expect(await offender.event('error')).toMatchObject({ code: 'BANNED' });
+    await closed;
     await expect(FrameClient.open(device('offender'))).rejects.toThrow(/refused: HTTP 403/);
     expect(await reporter.command('join')).toMatchObject({ ok: true });
     await reporter.command('leave');
+  });
+
+  it("an operator's ban through the HTTP function closes the subject's open WebSocket at once: BANNED, then closed, and its partner hears", async () => {
+    const target = await FrameClient.open(device('ban-target'));
+    clients.push(target);
+    const room = await reportedBy(target, 'ban-reporter');
+    const listed = await fetch(`${offline.httpUrl}/admin/reports?reason=harassment`, { headers });
+    const { reports } = (await listed.json()) as { reports: { room: string; reported: string }[] };
+    const subject = reports.find((r) => r.room === room)?.reported;
+    // Paired again, and banned while connected: the client sends nothing more (no ping: the SDK's
+    // comes every 5 minutes), yet it is told and closed at once, and its partner hears now.
+    const partner = await FrameClient.open(device('ban-partner'));
+    clients.push(partner);
+    expect(await target.command('join')).toMatchObject({ ok: true, status: 'waiting' });
+    expect(await partner.command('join')).toMatchObject({ ok: true, status: 'paired' });
+    const { room: room2 } = await partner.event('paired');
+    const closed = closedByServer(target);
+    const banned = await fetch(`${offline.httpUrl}/admin/bans`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ subject, reason: 'insults', durationMs: 600_000 }),
+    });
+    expect(banned.status).toBe(201);
+    expect(await target.event('error')).toMatchObject({ code: 'BANNED', retryAfterMs: expect.any(Number) });
+    await closed;
+    expect(await partner.event('partner-left')).toEqual({ room: room2, reason: 'disconnect' });
+    await logged('a banned client disconnected; its session ended');
+    await partner.command('leave');
+  });
+
+  it("an automatic ban (AUTO_BAN_REPORTERS distinct reporters) closes the offender's open WebSocket at once", async () => {
+    const offender = await FrameClient.open(device('auto-offender'));
+    clients.push(offender);
+    await reportedBy(offender, 'auto-reporter-1');
+    expect(offender.count('error')).toBe(0);
+    const closed = closedByServer(offender);
+    await reportedBy(offender, 'auto-reporter-2');
+    expect(await offender.event('error')).toMatchObject({ code: 'BANNED', retryAfterMs: expect.any(Number) });
+    await closed;
+    await expect(FrameClient.open(device('auto-offender'))).rejects.toThrow(/refused: HTTP 403/);
   });
 });
 

@@ -1,5 +1,5 @@
 import type { BotGate } from '../botgate/bot-gate.js';
-import { type ErrorBody, ErrorCode, ProtocolError, StoreUnavailableError } from '../protocol/errors.js';
+import { bannedBody, type ErrorBody, ErrorCode, ProtocolError, StoreUnavailableError } from '../protocol/errors.js';
 import type { Ack, Command, CommandResults, LeaveReason, Signal } from '../protocol/messages.js';
 import {
   type PayloadLimits,
@@ -12,7 +12,6 @@ import {
 } from '../protocol/validate.js';
 import {
   type Attached,
-  type Ban,
   type EnqueueResult,
   type FiledReport,
   type MatchPreferences,
@@ -519,13 +518,4 @@ export class SignalingCore {
     this.#onInternalError(error, { command, session });
     return { code: ErrorCode.INTERNAL, message: 'internal error' };
   }
-}
-
-/** The refusal a banned client gets (its ban's reason is the operator's, not shown to the client). */
-export function bannedBody(ban: Ban): ErrorBody {
-  return {
-    code: ErrorCode.BANNED,
-    message: `banned until ${new Date(ban.until).toISOString()}`,
-    retryAfterMs: Math.max(0, ban.until - Date.now()),
-  };
 }

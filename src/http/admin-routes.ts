@@ -34,8 +34,16 @@ const banBody = z.strictObject({
  * The operator API (docs/openapi.yaml), only with `Authorization: Bearer <ADMIN_TOKEN>`. Without a
  * configured token the routes do not exist (404, like any unknown path); with a wrong or missing
  * bearer they answer 401 and read nothing.
+ *
+ * `onBan`, when given, is awaited after each ban is stored and before the answer: where no process
+ * holds the subject's connections (API Gateway) it closes them, so that a 201 means they are
+ * closed. Elsewhere every instance hears of the ban through the store (watchBans).
  */
-export function adminRoutes(store: PairingStore, token: string | undefined): Router {
+export function adminRoutes(
+  store: PairingStore,
+  token: string | undefined,
+  onBan?: (ban: Ban) => Promise<void>,
+): Router {
   const router = Router();
   if (!token) return router;
   // The operator sees the counts as they are now: nothing reused.
@@ -67,6 +75,7 @@ export function adminRoutes(store: PairingStore, token: string | undefined): Rou
       until: at + body.data.durationMs,
     };
     await store.ban(ban);
+    await onBan?.(ban);
     res.status(201).json({ ban: showBan(ban) });
   });
 

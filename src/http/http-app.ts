@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import { LiveStatsCache } from '../core/live-stats.js';
 import { turnSettings } from '../ice/turn-credentials.js';
-import type { PairingStore } from '../store/pairing-store.js';
+import type { Ban, PairingStore } from '../store/pairing-store.js';
 import { adminRoutes } from './admin-routes.js';
 import { demoPage } from './demo-page.js';
 import { healthRoutes } from './health.js';
@@ -21,6 +21,11 @@ export interface HttpAppParts {
   stats?: LiveStatsCache;
   /** Serve the demo page at `/` (it talks socket.io, so only the long-lived server offers it). */
   demo?: boolean;
+  /**
+   * Closes a banned subject's open connections, before POST /admin/bans answers (the Lambda HTTP
+   * function: no process holds API Gateway's connections). Elsewhere the store's watchBans does.
+   */
+  onBan?: (ban: Ban) => Promise<void>;
 }
 
 /**
@@ -36,7 +41,7 @@ export function createHttpApp(config: Config, parts: HttpAppParts): Express {
   app.use(originCheckRoute(config.corsOrigins));
   app.use(statsRoute(parts.stats ?? new LiveStatsCache(parts.store)));
   if (parts.metrics) app.use(metricsRoute(parts.metrics, config.metricsToken));
-  app.use(adminRoutes(parts.store, config.adminToken));
+  app.use(adminRoutes(parts.store, config.adminToken, parts.onBan));
   if (parts.demo) app.use(demoPage());
   return app;
 }

@@ -87,6 +87,19 @@ export class ProtocolError extends Error {
   }
 }
 
+/**
+ * The refusal a banned client gets, the same on every transport (socket.io `connect_error` and
+ * `error` event, API Gateway's 403 body and `error` frame), from any function that holds the ban:
+ * when it ends, never its reason (the operator's, not shown to the client).
+ */
+export function bannedBody(ban: { until: number }): ErrorBody {
+  return {
+    code: ErrorCode.BANNED,
+    message: `banned until ${new Date(ban.until).toISOString()}`,
+    retryAfterMs: Math.max(0, ban.until - Date.now()),
+  };
+}
+
 /** Thrown by stores when their backend cannot be reached; the core maps it to UNAVAILABLE. */
 export class StoreUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

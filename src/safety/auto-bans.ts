@@ -6,6 +6,7 @@
  *   connections on every instance: a rate no person clicking "next" produces, only a script
  *   cycling through everyone online.
  * Either bans for AUTO_BAN_MS, unless a ban that lasts longer is in force already (an operator's).
+ * Nothing waits for it (a command's answer does not), but `settled()` says when it is done.
  */
 import type { Ban, FiledReport, PairingStore, SessionId, Subject } from '../store/pairing-store.js';
 
@@ -20,15 +21,34 @@ export interface AutoBanRules {
 
 const MINUTE_MS = 60_000;
 
+export interface AutoBanHooks {
+  onError: (error: unknown) => void;
+  /**
+   * Told of each ban made, once it is stored: where no process holds the subject's connections
+   * (API Gateway), this closes them; elsewhere the store's watchBans does.
+   */
+  onBan?: ((ban: Ban) => Promise<void>) | undefined;
+}
+
 export class AutoBans {
   readonly #store: PairingStore;
   readonly #rules: AutoBanRules;
-  readonly #onError: (error: unknown) => void;
+  readonly #hooks: AutoBanHooks;
+  /** What was set going and is not done yet: counting a skip, making a ban and closing its connections. */
+  readonly #pending = new Set<Promise<void>>();
 
-  constructor(store: PairingStore, rules: AutoBanRules, onError: (error: unknown) => void) {
+  constructor(store: PairingStore, rules: AutoBanRules, hooks: AutoBanHooks) {
     this.#store = store;
     this.#rules = rules;
-    this.#onError = onError;
+    this.#hooks = hooks;
+  }
+
+  /**
+   * Resolves once everything set going so far is done (never rejects: failures go to onError). A
+   * Lambda invocation awaits it before it returns, or a frozen container would hold a ban back.
+   */
+  async settled(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all(this.#pending);
   }
 
   /** A report was filed: bans the reported subject when enough distinct subjects reported it. */
@@ -43,20 +63,31 @@ export class AutoBans {
   skipped(session: SessionId): void {
     const limit = this.#rules.skipsPerMinute;
     if (limit === 0) return;
-    this.#store.countSkip(session, MINUTE_MS).then((counted) => {
-      if (counted && counted.count > limit) {
-        this.#ban(counted.subject, 'auto-skips', `more than ${limit} next/block in a minute`);
-      }
-    }, this.#onError);
+    this.#track(
+      this.#store.countSkip(session, MINUTE_MS).then((counted) => {
+        if (counted && counted.count > limit) {
+          this.#ban(counted.subject, 'auto-skips', `more than ${limit} next/block in a minute`);
+        }
+      }),
+    );
   }
 
   #ban(subject: Subject, by: Ban['by'], reason: string): void {
     const at = Date.now();
     const until = at + this.#rules.banMs;
-    (async () => {
-      const current = await this.#store.banOf(subject);
-      if (current && current.until >= until) return;
-      await this.#store.ban({ subject, reason, by, at, until });
-    })().catch(this.#onError);
+    this.#track(
+      (async () => {
+        const current = await this.#store.banOf(subject);
+        if (current && current.until >= until) return;
+        const ban: Ban = { subject, reason, by, at, until };
+        await this.#store.ban(ban);
+        await this.#hooks.onBan?.(ban);
+      })(),
+    );
+  }
+
+  #track(work: Promise<void>): void {
+    const tracked = work.catch(this.#hooks.onError).finally(() => this.#pending.delete(tracked));
+    this.#pending.add(tracked);
   }
 }

@@ -6,12 +6,14 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { SafetyHooks } from '../core/signaling-core.js';
-import type { PairingStore } from '../store/pairing-store.js';
+import type { Ban, PairingStore } from '../store/pairing-store.js';
 import { AutoBans } from './auto-bans.js';
 import { ReportWebhook } from './report-webhook.js';
 
 export interface Safety {
   hooks: SafetyHooks;
+  /** Resolves once the automatic bans set going so far are made, and `onBan` is done with each. */
+  settled(): Promise<void>;
   /** Stops the webhook's retries (on shutdown). */
   close(): void;
 }
@@ -28,6 +30,8 @@ export function createSafety(
   >,
   store: PairingStore,
   logger: Logger,
+  /** Told of each automatic ban once stored (API Gateway closes the subject's connections). */
+  onBan?: (ban: Ban) => Promise<void>,
 ): Safety {
   const { reportWebhookUrl: url, reportWebhookSecret: secret } = config;
   const webhook =
@@ -47,7 +51,7 @@ export function createSafety(
       skipsPerMinute: config.autoBanSkipsPerMinute,
       banMs: config.autoBanMs,
     },
-    (err) => logger.warn({ err }, 'automatic ban not made'),
+    { onError: (err) => logger.warn({ err }, 'automatic ban not made'), onBan },
   );
   return {
     hooks: {
@@ -58,6 +62,7 @@ export function createSafety(
       },
       skipped: (session) => autoBans.skipped(session),
     },
+    settled: () => autoBans.settled(),
     close: () => webhook?.close(),
   };
 }

@@ -36,6 +36,7 @@ import {
   type SignalOrder,
   type StoredReport,
   type Subject,
+  type SubjectConnectionLimits,
   TOP_INTERESTS,
 } from './pairing-store.js';
 import { SortedQueue } from './sorted-queue.js';
@@ -132,6 +133,10 @@ export class MemoryPairingStore implements PairingStore {
   readonly #lapses = new Map<SessionId, number>();
   /** Connection → the session it carries or carried last (API Gateway). */
   readonly #connections = new Map<string, SessionId>();
+  /** Subject → its open connections (API Gateway) → when each expires (ms); in the order added, oldest first. */
+  readonly #subjectConnections = new Map<Subject, Map<string, number>>();
+  /** Connection → the subject it is open for (the other way round of #subjectConnections). */
+  readonly #connectionSubjects = new Map<string, Subject>();
   /** `mark`'s records: key → when it expires (ms). Swept whenever it has doubled since the last sweep. */
   readonly #marks = new Map<string, number>();
   #marksSweptAt = 0;
@@ -549,6 +554,51 @@ export class MemoryPairingStore implements PairingStore {
     return session;
   }
 
+  async addSubjectConnection(subject: Subject, connection: string, limits: SubjectConnectionLimits): Promise<void> {
+    const before = this.#connectionSubjects.get(connection);
+    if (before !== undefined) this.#subjectConnections.get(before)?.delete(connection);
+    const open = this.#openOf(subject) ?? new Map<string, number>();
+    // Deleted first, so that an added-again connection counts as the newest.
+    open.delete(connection);
+    open.set(connection, Date.now() + limits.ttlMs);
+    this.#connectionSubjects.set(connection, subject);
+    for (const oldest of open.keys()) {
+      if (open.size <= limits.max) break;
+      open.delete(oldest);
+      this.#connectionSubjects.delete(oldest);
+    }
+    this.#subjectConnections.set(subject, open);
+  }
+
+  async removeSubjectConnection(connection: string): Promise<Subject | null> {
+    const subject = this.#connectionSubjects.get(connection);
+    if (subject === undefined) return null;
+    const open = this.#openOf(subject);
+    this.#connectionSubjects.delete(connection);
+    if (!open?.delete(connection)) return null;
+    if (open.size === 0) this.#subjectConnections.delete(subject);
+    return subject;
+  }
+
+  async subjectConnections(subject: Subject): Promise<string[]> {
+    return [...(this.#openOf(subject)?.keys() ?? [])];
+  }
+
+  /** A subject's open connections, without those whose time ran out (forgotten as they are met). */
+  #openOf(subject: Subject): Map<string, number> | undefined {
+    const open = this.#subjectConnections.get(subject);
+    if (!open) return undefined;
+    const now = Date.now();
+    for (const [connection, expires] of open) {
+      if (expires > now) continue;
+      open.delete(connection);
+      this.#connectionSubjects.delete(connection);
+    }
+    if (open.size > 0) return open;
+    this.#subjectConnections.delete(subject);
+    return undefined;
+  }
+
   async fileReport(reporter: SessionId, input: ReportInput): Promise<ReportResult> {
     const record = this.#live(reporter);
     if (!record) return { status: 'not-in-room' };
@@ -778,6 +828,8 @@ export class MemoryPairingStore implements PairingStore {
     this.#pairs.clear();
     this.#sessions.clear();
     this.#connections.clear();
+    this.#subjectConnections.clear();
+    this.#connectionSubjects.clear();
     this.#expiries.length = 0;
     this.#reports.length = 0;
     this.#bans.clear();

@@ -14,6 +14,7 @@ import {
   type PairingStore,
   partnerOf,
   type ReportRules,
+  type SubjectConnectionLimits,
   TOP_INTERESTS,
 } from './pairing-store.js';
 import { describeSafetyContract } from './safety-store.contract.js';
@@ -881,6 +882,67 @@ export function describePairingStoreContract(name: string, makeStore: StoreFacto
         await store.release(a);
         expect(await store.connectionsOf([a])).toEqual(new Map());
         expect(await store.detachConnection(c, 60_000)).toBeNull();
+      });
+    });
+
+    describe("subjects' open connections (what a ban closes)", () => {
+      const HOUR = { max: 10, ttlMs: 60 * 60_000 };
+      /** Adds, a few ms after the last add: their order is by time, and ties within one ms are in no order. */
+      const add = async (subject: string, connection: string, limits: SubjectConnectionLimits) => {
+        await sleep(2);
+        await store.addSubjectConnection(subject, connection, limits);
+      };
+
+      it('lists what was added, oldest first, until each is removed; a removal names its subject once', async () => {
+        const [banned, other] = [name('subject'), name('subject')];
+        const [c1, c2, c3] = [name('conn'), name('conn'), name('conn')];
+        expect(await store.subjectConnections(banned)).toEqual([]);
+        await add(banned, c1, HOUR);
+        await add(other, c2, HOUR);
+        await add(banned, c3, HOUR);
+        expect(await store.subjectConnections(banned)).toEqual([c1, c3]);
+        expect(await store.subjectConnections(other)).toEqual([c2]);
+        expect(await store.removeSubjectConnection(c1)).toBe(banned);
+        expect(await store.removeSubjectConnection(c1)).toBeNull();
+        expect(await store.removeSubjectConnection(name('conn'))).toBeNull();
+        expect(await store.subjectConnections(banned)).toEqual([c3]);
+        expect(await store.removeSubjectConnection(c3)).toBe(banned);
+        expect(await store.subjectConnections(banned)).toEqual([]);
+        expect(await store.subjectConnections(other)).toEqual([c2]);
+      });
+
+      it('keeps at most `max` per subject, the newest: the oldest go first, and their removal finds nothing', async () => {
+        const subject = name('subject');
+        const conns = [name('conn'), name('conn'), name('conn'), name('conn')];
+        for (const c of conns) await add(subject, c, { max: 3, ttlMs: 60_000 });
+        expect(await store.subjectConnections(subject)).toEqual(conns.slice(1));
+        expect(await store.removeSubjectConnection(conns[0] as string)).toBeNull();
+        // Added again, a connection counts as the newest: conns[1] outlives conns[2], which goes.
+        await add(subject, conns[1] as string, { max: 3, ttlMs: 60_000 });
+        await add(subject, conns[0] as string, { max: 3, ttlMs: 60_000 });
+        expect(await store.subjectConnections(subject)).toEqual([conns[3], conns[1], conns[0]]);
+      });
+
+      it('forgets a connection whose time ran out (its $disconnect was lost)', async () => {
+        const subject = name('subject');
+        const [brief, lasting] = [name('conn'), name('conn')];
+        await add(subject, brief, { max: 10, ttlMs: 40 });
+        await add(subject, lasting, HOUR);
+        expect(await store.subjectConnections(subject)).toEqual([brief, lasting]);
+        await sleep(80);
+        expect(await store.subjectConnections(subject)).toEqual([lasting]);
+        expect(await store.removeSubjectConnection(brief)).toBeNull();
+        expect(await store.removeSubjectConnection(lasting)).toBe(subject);
+      });
+
+      it('a connection is open for one subject: added for another, it leaves the first', async () => {
+        const [first, second] = [name('subject'), name('subject')];
+        const c = name('conn');
+        await add(first, c, HOUR);
+        await add(second, c, HOUR);
+        expect(await store.subjectConnections(first)).toEqual([]);
+        expect(await store.subjectConnections(second)).toEqual([c]);
+        expect(await store.removeSubjectConnection(c)).toBe(second);
       });
     });
 

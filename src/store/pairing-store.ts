@@ -257,6 +257,12 @@ export interface Ban {
   until: number;
 }
 
+/** How many open connections a subject's index keeps, and for how long (PairingStore.addSubjectConnection). */
+export interface SubjectConnectionLimits {
+  max: number;
+  ttlMs: number;
+}
+
 /** The longest ban: ten years (an operator's "for good"). */
 export const MAX_BAN_MS = 10 * 365 * 24 * 60 * 60_000;
 
@@ -406,6 +412,19 @@ export interface PairingStore {
    * that must not be undone), or when there is none.
    */
   detachConnection(connection: string, graceMs: number): Promise<SessionId | null>;
+  /**
+   * The open connections of each subject (API Gateway), so that a ban closes them at once from
+   * wherever it is made: the HTTP function's operator API holds no connection and no session.
+   * `connection` is open for `subject` from now on, for at most `ttlMs` (API Gateway ends every
+   * connection within 2 hours, so a lost $disconnect leaks nothing past that); a subject keeps at
+   * most `max` (the oldest go first: the per-address cap bounds the ones really open anyway). A
+   * connection is open for one subject: added for another, it leaves the first.
+   */
+  addSubjectConnection(subject: Subject, connection: string, limits: SubjectConnectionLimits): Promise<void>;
+  /** `connection` closed: forgets it; returns the subject it was open for, or null (never added, capped out or expired). */
+  removeSubjectConnection(connection: string): Promise<Subject | null>;
+  /** The open connections of `subject`: added, not removed, not capped out, within their `ttlMs`; oldest first. */
+  subjectConnections(subject: Subject): Promise<string[]>;
   /**
    * `reporter` reports its partner in `input.room`: the pair it is in now, or one of its last
    * REPORTABLE_ROOMS pairs that ended within `windowMs`. In one atomic step: a current pair ends

@@ -59,6 +59,10 @@
  *                          their way after the close count for it
  *   P lapse        ZSET    sessions DETACH_CONNECTION detached while paired, scored by when their grace
  *                          ends (ms, Redis's clock); CLAIM_LAPSED hands each out once, when it is due
+ *   P sc:<subject> ZSET    the subject's open connections (API Gateway), scored by when each is
+ *                          forgotten (ms, Redis's clock): what a ban closes; at most the per-address
+ *                          cap (the oldest go first); PX = that time, refreshed by each add
+ *   P cs:<conn>    STRING  the subject a connection is open for, same PX: what its $disconnect removes
  * A session's o:, c:, m:, h:, b:, u: and e: live exactly as long as its s: (set to the same PX whenever s: is set or
  * renewed, given s:'s remaining time when a write creates them, deleted with it on release or loss),
  * so nothing of a session outlives it.
@@ -919,4 +923,42 @@ if redis.call('EXISTS', key('s:', me)) == 0 then return false end
 local out = {}
 outbox_after(me, tonumber(ARGV[3]), out)
 return out
+`;
+
+/**
+ * ARGV: prefix, subject, connection, max, ttlMs. The connection is open for the subject (and no
+ * longer for any other) until it is removed or ttlMs has passed; the subject keeps its newest max.
+ */
+export const ADD_SUBJECT_CONNECTION = `${SESSIONS}
+local subject, connection, max, ttl = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local open, now = key('sc:', subject), clock_ms()
+local before = redis.call('GET', key('cs:', connection))
+if before and before ~= subject then redis.call('ZREM', key('sc:', before), connection) end
+redis.call('ZREMRANGEBYSCORE', open, '-inf', now)
+redis.call('ZADD', open, now + ttl, connection)
+redis.call('SET', key('cs:', connection), subject, 'PX', ttl)
+local over = redis.call('ZCARD', open) - max
+if over > 0 then
+  for _, oldest in ipairs(redis.call('ZRANGE', open, 0, over - 1)) do
+    if redis.call('GET', key('cs:', oldest)) == subject then redis.call('DEL', key('cs:', oldest)) end
+  end
+  redis.call('ZREMRANGEBYRANK', open, 0, over - 1)
+end
+redis.call('PEXPIRE', open, ttl)
+return 1
+`;
+
+/** ARGV: prefix, connection. Forgets the connection; returns the subject it was open for, or nil. */
+export const REMOVE_SUBJECT_CONNECTION = `${SESSIONS}
+local connection = ARGV[2]
+local subject = redis.call('GET', key('cs:', connection))
+if not subject then return false end
+redis.call('DEL', key('cs:', connection))
+if redis.call('ZREM', key('sc:', subject), connection) == 0 then return false end
+return subject
+`;
+
+/** ARGV: prefix, subject. Its open connections whose time has not run out, oldest first. */
+export const SUBJECT_CONNECTIONS = `${SESSIONS}
+return redis.call('ZRANGEBYSCORE', key('sc:', ARGV[2]), '(' .. clock_ms(), '+inf')
 `;

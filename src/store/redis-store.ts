@@ -36,11 +36,13 @@ import {
   type SignalOrder,
   type StoredReport,
   type Subject,
+  type SubjectConnectionLimits,
   TOP_INTERESTS,
 } from './pairing-store.js';
 import { InboxReader, outgoing } from './redis-inbox.js';
 import {
   ACKNOWLEDGE,
+  ADD_SUBJECT_CONNECTION,
   ATTACH,
   BAN,
   BAN_OF_SESSION,
@@ -57,8 +59,10 @@ import {
   RELAY,
   RELAY_IN_ORDER,
   RELEASE,
+  REMOVE_SUBJECT_CONNECTION,
   REPLAY,
   STATS,
+  SUBJECT_CONNECTIONS,
   UNBAN,
   UNPAIR,
 } from './redis-scripts.js';
@@ -144,6 +148,9 @@ const SCRIPTS = {
   unban: script(UNBAN),
   banOfSession: script(BAN_OF_SESSION),
   countSkip: script(COUNT_SKIP),
+  addSubjectConnection: script(ADD_SUBJECT_CONNECTION),
+  removeSubjectConnection: script(REMOVE_SUBJECT_CONNECTION),
+  subjectConnections: script(SUBJECT_CONNECTIONS),
 };
 
 /** How many stream entries one XREVRANGE of GET /admin/reports reads while filtering. */
@@ -413,6 +420,19 @@ export class RedisPairingStore implements PairingStore {
       this.#pairTtl(graceMs),
     ]);
     return typeof session === 'string' ? session : null;
+  }
+
+  async addSubjectConnection(subject: Subject, connection: string, limits: SubjectConnectionLimits): Promise<void> {
+    await this.#eval(SCRIPTS.addSubjectConnection, [subject, connection, limits.max, limits.ttlMs]);
+  }
+
+  async removeSubjectConnection(connection: string): Promise<Subject | null> {
+    const subject = await this.#eval(SCRIPTS.removeSubjectConnection, [connection]);
+    return typeof subject === 'string' ? subject : null;
+  }
+
+  async subjectConnections(subject: Subject): Promise<string[]> {
+    return (await this.#eval(SCRIPTS.subjectConnections, [subject])) as string[];
   }
 
   async claimLapsed(limit: number): Promise<LapsedDrops> {

@@ -6,8 +6,10 @@ import { startRedis } from '../../../test/helpers/redis.js';
 import { startTcpBalancer } from '../../../test/helpers/tcp-balancer.js';
 import { type Config, configWith } from '../../config.js';
 import { ErrorCode, ProtocolError } from '../../protocol/errors.js';
+import { subjectOf } from '../../safety/subject.js';
 import { createServerlessApp } from '../../serverless-app.js';
 import { MemoryPairingStore } from '../../store/memory-store.js';
+import { closeBannedConnections } from './banned-connections.js';
 import { apiGatewayDelivery, checkSignalFrame, MAX_MESSAGE_BYTES } from './delivery.js';
 import { managementEndpoint, type PostOutcome } from './management-api.js';
 import { parseWebSocketEvent } from './websocket-event.js';
@@ -525,6 +527,132 @@ describe('WebSocket handlers', () => {
   it('requires Redis when no store is given', () => {
     expect(() => createServerlessApp(configWith(), { logger: pino({ level: 'silent' }) })).toThrow(/REDIS_URL/);
   });
+});
+
+describe("a ban closes its subject's API Gateway connections at once", () => {
+  const DAY = { max: 50, ttlMs: 24 * 60 * 60_000 };
+  const banFor = (subject: string) => ({ subject, until: Date.now() + 60_000 });
+
+  it('each open connection of the subject gets BANNED, then is closed; a vanished one or a failure stops nothing', async () => {
+    const store = new MemoryPairingStore();
+    const post = new RecordingPost();
+    const api = post.factory('https://abc123.execute-api.eu-west-1.amazonaws.com/prod');
+    for (const id of ['x1', 'x2', 'x3', 'x4']) await store.addSubjectConnection('banned', id, DAY);
+    await store.addSubjectConnection('bystander', 'y1', DAY);
+    post.gone.add('x2');
+    const failing = {
+      post: async (id: string, data: string) => {
+        if (id === 'x3') throw new Error('HTTP 500');
+        return api.post(id, data);
+      },
+      drop: api.drop,
+    };
+    const errors: unknown[] = [];
+    expect(await closeBannedConnections(store, failing, banFor('banned'), (e) => errors.push(e))).toBe(3);
+    for (const id of ['x1', 'x4']) {
+      expect(post.of(id)).toEqual([
+        { type: 'error', payload: { code: 'BANNED', message: expect.any(String), retryAfterMs: expect.any(Number) } },
+      ]);
+    }
+    // x2 was gone already; x3 could not be told, and is closed all the same.
+    expect(post.dropped.sort()).toEqual(['x1', 'x3', 'x4']);
+    expect(errors).toEqual([new Error('HTTP 500')]);
+    expect(post.of('y1')).toEqual([]);
+  });
+
+  it('a store that does not answer closes nothing, and says so', async () => {
+    const store = new MemoryPairingStore();
+    const post = new RecordingPost();
+    const unreachable = {
+      subjectConnections: () => Promise.reject(new Error('store down')),
+    };
+    const errors: unknown[] = [];
+    const api = post.factory('https://abc123.execute-api.eu-west-1.amazonaws.com/prod');
+    expect(await closeBannedConnections(unreachable, api, banFor('banned'), (e) => errors.push(e))).toBe(0);
+    expect(errors).toEqual([new Error('store down')]);
+    await store.close();
+  });
+
+  it("$connect records the subject's connection, and its $disconnect, once banned, ends the session at once: the partner hears now", async () => {
+    const { post, connect, disconnect, send, store, sessionOf } = lambda({ subjectSalt: 'a-salt-for-this-test' });
+    await connect('a', {}, { device: 'offender-device-0001' });
+    await connect('b', {}, { device: 'partner-device-00001' });
+    await send('a', { action: 'join' });
+    await send('b', { action: 'join' });
+    const room = framesOf(post, 'b', 'paired')[0]?.payload.room;
+    const session = await sessionOf('a');
+    // The subject, as the operator reads it from a report.
+    await send('b', { action: 'report', id: 1, payload: { room, reason: 'spam' } });
+    const [report] = await store.reports({ limit: 1 });
+    const subject = report?.reported ?? '';
+    expect(await store.subjectConnections(subject)).toEqual(['a']);
+    // Paired again with someone else, then banned: the ban closes `a`, and its $disconnect follows.
+    await connect('c', {}, { device: 'another-device-0001' });
+    await send('a', { action: 'join' });
+    await send('c', { action: 'join' });
+    const room2 = framesOf(post, 'c', 'paired')[0]?.payload.room;
+    await store.ban({ subject, reason: 'test', by: 'operator', at: Date.now(), until: Date.now() + 60_000 });
+    await disconnect('a', 60_000);
+    expect(framesOf(post, 'c', 'partner-left').map((f) => f.payload)).toEqual([{ room: room2, reason: 'disconnect' }]);
+    expect(await store.attach(session, { resume: true })).toBeNull();
+    expect(await store.subjectConnections(subject)).toEqual([]);
+  });
+
+  it("an unbanned subject's $disconnect is a drop as before: forgotten by the index, resumable for the grace", async () => {
+    const { connect, disconnect, send, store, sessionOf } = lambda({ subjectSalt: 'a-salt-for-this-test' });
+    await connect('a', {}, { device: 'offender-device-0001' });
+    await send('a', { action: 'join' });
+    const session = await sessionOf('a');
+    const subject = subjectOf('a-salt-for-this-test', '198.51.100.7', 'offender-device-0001');
+    expect(await store.subjectConnections(subject)).toEqual(['a']);
+    await disconnect('a', 60_000);
+    expect(await store.subjectConnections(subject)).toEqual([]);
+    expect((await store.attach(session, { resume: true }))?.state).toEqual({ status: 'idle', requeue: true });
+  });
+
+  it("an automatic ban (AUTO_BAN_REPORTERS) closes the offender's connections before the invocation that made it returns (Redis)", async () => {
+    const redis = await startRedis();
+    const post = new RecordingPost();
+    const app = createServerlessApp(
+      configWith({ redisUrl: redis.url, subjectSalt: 'a-salt-for-this-test', autoBanReporters: 2 }),
+      {
+        connections: post.factory,
+        logger: pino({ level: 'silent' }),
+        env: { WEBSOCKET_API_ID: 'abc123', WEBSOCKET_STAGE: 'prod', AWS_REGION: 'eu-west-1' },
+      },
+    );
+    const connect = (id: string, device: string) =>
+      app.websocket.connect({ requestContext: requestContext(id), headers: {}, queryStringParameters: { device } });
+    const send = (id: string, frame: object) => app.websocket.message(message(id, JSON.stringify(frame)));
+    try {
+      await connect('o', 'offender-device-0001');
+      await connect('o2', 'offender-device-0001');
+      for (const [i, reporter] of ['r1', 'r2'].entries()) {
+        await connect(reporter, `reporter-device-000${i}`);
+        await send('o', { action: 'join' });
+        await send(reporter, { action: 'join' });
+        const room = framesOf(post, reporter, 'paired')[0]?.payload.room;
+        expect(post.dropped).toEqual([]);
+        // Once this invocation returns, its container may be frozen: the ban and the closing are done by then.
+        await send(reporter, { action: 'report', id: 1, payload: { room, reason: 'harassment' } });
+      }
+      // Both connections of the offender's subject; the reporters are untouched.
+      expect(post.dropped.sort()).toEqual(['o', 'o2']);
+      for (const id of ['o', 'o2']) expect(framesOf(post, id, 'error').map((f) => f.payload.code)).toEqual(['BANNED']);
+      const [ban] = await app.store.bans();
+      expect(ban).toMatchObject({ by: 'auto-reports' });
+      for (const id of ['o', 'o2']) {
+        await app.websocket.disconnect(
+          { requestContext: requestContext(id) },
+          { getRemainingTimeInMillis: () => 9000 },
+        );
+      }
+      expect(await app.store.subjectConnections(ban?.subject ?? '')).toEqual([]);
+    } finally {
+      await app.close();
+      await redis.stop();
+    }
+  }, 20_000);
 });
 
 describe('resume over API Gateway', () => {

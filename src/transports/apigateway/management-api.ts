@@ -42,6 +42,17 @@ export function managementEndpoint(
   return `https://${api.domainName}/${api.stage}`;
 }
 
+/**
+ * The API of a function whose events name none (the scheduled sweep; the HTTP function, which
+ * closes a banned subject's WebSocket connections): serverless.yml gives it the WebSocket API's id
+ * and stage (WEBSOCKET_API_ID, WEBSOCKET_STAGE), and the endpoint is that API's own execute-api
+ * one. `managementEndpoint` reads WEBSOCKET_MANAGEMENT_ENDPOINT, and IS_OFFLINE, first.
+ */
+export function configuredApi(env: Record<string, string | undefined>): ApiLocation {
+  const { WEBSOCKET_API_ID: id, WEBSOCKET_STAGE: stage, AWS_REGION: region } = env;
+  return { domainName: id && region ? `${id}.execute-api.${region}.amazonaws.com` : undefined, stage };
+}
+
 /** Tries of one call that met throttling (429), a server error (5xx) or the network, as the AWS SDK makes. */
 const MAX_ATTEMPTS = 3;
 const FIRST_BACKOFF_MS = 100;

@@ -10,7 +10,7 @@ import { parseClientFrame, parseResume, salvageAckId } from '../../protocol/fram
 import { ackFrame, BYE, type ClientFrame, eventFrame, PING, RESUME } from '../../protocol/frames.js';
 import { type Ack, type IceServer, isCommand } from '../../protocol/messages.js';
 import { deviceToken } from '../../safety/subject.js';
-import type { PairingStore, SessionId, Subject } from '../../store/pairing-store.js';
+import type { PairingStore, SessionId, Subject, SubjectConnectionLimits } from '../../store/pairing-store.js';
 import { MAX_MESSAGE_BYTES } from './delivery.js';
 import { pairDueFallbacks } from './fallbacks.js';
 import { tellLapsed } from './lapsed.js';
@@ -40,6 +40,14 @@ export interface WebSocketHandlerDeps {
   gate?: ConnectionGate | undefined;
   /** The subject of a client at this address with this device token (safety/subject.ts). */
   subjectOf: (address: string, device: string | undefined) => Subject;
+  /** How many open connections the store keeps per subject, and how long: what a ban closes (banned-connections.ts). */
+  subjectConnections: SubjectConnectionLimits;
+  /**
+   * Resolves once what a frame set going in the background is done (an automatic ban and the
+   * closing of its subject's connections): awaited before the invocation returns, since Lambda
+   * freezes a container between invocations and would hold it until the next one.
+   */
+  settle?: () => Promise<void>;
   /** Per-connection message budgets (shared through Redis: every frame may land on another container). */
   limiter: SharedCommandLimiter;
   logger: Logger;
@@ -114,6 +122,29 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
     }
   };
 
+  /**
+   * The connection closed; if its subject is banned (the ban closed it, or its client left while
+   * banned), its session ends now, as after a goodbye, and its partner hears `partner-left` at
+   * once: a banned client cannot come back to resume it. True when it did; false (and the drop
+   * goes the usual way) when the subject is not banned, the session moved to another connection,
+   * or the store did not answer.
+   */
+  const endBanned = async (event: WebSocketEvent): Promise<boolean> => {
+    try {
+      const subject = await store.removeSubjectConnection(event.connectionId);
+      if (subject === null || !(await store.banOf(subject))) return false;
+      const session = await store.sessionOfConnection(event.connectionId);
+      if (session === null) return false;
+      if ((await store.connectionsOf([session])).get(session) !== event.connectionId) return false;
+      await deps.stage(event.api).core.disconnect(session);
+      logger.info('a banned client disconnected; its session ended');
+      return true;
+    } catch (err) {
+      logger.warn({ err }, 'ban not checked at disconnect');
+      return false;
+    }
+  };
+
   return {
     async connect(raw) {
       const event = parseWebSocketEvent(raw);
@@ -143,6 +174,8 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
         const session = newSessionId();
         await core.connect(session, subject);
         await store.bindConnection(session, event.connectionId);
+        // So that a ban made anywhere (the HTTP function included) finds and closes this connection.
+        await store.addSubjectConnection(subject, event.connectionId, deps.subjectConnections);
       } catch (err) {
         if (deps.gate && event.sourceIp) deps.gate.release(event.sourceIp, event.connectionId);
         logger.warn({ err }, 'connection refused: store unavailable');
@@ -158,6 +191,10 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
       const event = parseWebSocketEvent(raw);
       if (deps.gate && event.sourceIp) deps.gate.release(event.sourceIp, event.connectionId);
       await detachEarlier();
+      if (await endBanned(event)) {
+        await passBy(() => deps.stage(event.api).core);
+        return OK;
+      }
       let session: SessionId | null;
       try {
         // A drop, unless a `bye` ended the session first: it stays resumable for the grace, and the
@@ -221,6 +258,7 @@ export function createWebSocketHandlers(deps: WebSocketHandlerDeps): WebSocketHa
       } catch (err) {
         logger.warn({ err }, 'answer not delivered');
       }
+      await deps.settle?.();
       return OK;
     },
   };
@@ -293,9 +331,10 @@ async function answerFrame(context: FrameContext): Promise<Answer> {
     }
     switch (frame.action) {
       case PING: {
-        // No process holds API Gateway connections, so a ban cannot close them when it is made:
-        // the keep-alive (every 5 minutes from the SDK) finds it, ends the session (its partner
-        // hears at once) and closes the connection.
+        // A ban closes its subject's open connections when it is made (banned-connections.ts);
+        // one it missed (opened while the ban was being made, or whose index entry was lost) is
+        // found by the keep-alive (every 5 minutes from the SDK): it ends the session (its
+        // partner hears at once) and closes the connection.
         const banned = await core.bannedSession(session);
         if (!banned) return { answer: reply(await ping(context, session)) };
         await core.disconnect(session);

@@ -1,11 +1,10 @@
 import type { Logger } from 'pino';
 import type { SignalingCore } from '../../core/signaling-core.js';
-import { bannedBody } from '../../core/signaling-core.js';
 import type { LocalDelivery, SessionLink } from '../../delivery/local-delivery.js';
 import { wireEvent } from '../../delivery/wire-event.js';
 import { CommandLimiter, type CommandLimits } from '../../limits/command-limiter.js';
 import { addressTag } from '../../observability/address-tag.js';
-import { type ErrorBody, ErrorCode } from '../../protocol/errors.js';
+import { bannedBody, type ErrorBody, ErrorCode } from '../../protocol/errors.js';
 import { type Ack, type IceServer, isCommand } from '../../protocol/messages.js';
 import { deviceToken } from '../../safety/subject.js';
 import type { Ban, SessionId, SignalOrder, Subject } from '../../store/pairing-store.js';
