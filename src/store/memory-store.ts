@@ -120,6 +120,12 @@ export class MemoryPairingStore implements PairingStore {
   readonly #anyone = new SortedQueue();
   /** Waiting sessions with interests and a fallback, by when it passes (then moved to #anyone). */
   readonly #fallbacks = new SortedQueue();
+  /**
+   * Sessions a join moved to #anyone when their fallback passed (#mature), owed a rematch of their
+   * own: the join looked for its own partner only, so two of them could otherwise wait side by side
+   * in #anyone until someone new came. The heartbeat and claimDueFallbacks hand them out.
+   */
+  readonly #owed = new Set<SessionId>();
   #arrivals = 0;
   /** Both members of every pair point at the same record. */
   readonly #pairs = new Map<SessionId, Pair>();
@@ -210,7 +216,7 @@ export class MemoryPairingStore implements PairingStore {
       }
       beat.lastSeq.set(session, record.seq);
       const due = this.#queue.get(session)?.due;
-      if (due !== undefined && due !== null && due <= now) beat.due.push(session);
+      if ((due !== undefined && due !== null && due <= now) || this.#owed.has(session)) beat.due.push(session);
       const pair = this.#pairs.get(session);
       if (pair && !this.#live(partnerOf(pair, session))) beat.orphans.push(session);
     }
@@ -257,6 +263,7 @@ export class MemoryPairingStore implements PairingStore {
     }
     const now = Date.now();
     this.#mature(now);
+    this.#owed.delete(session);
     // Only a session that accepts anyone now has anything new to look for.
     if (waiter.due !== null || !this.#anyone.delete(session, waiter.seq)) return { status: 'unchanged' };
     this.#anyone.add(session, waiter.seq);
@@ -341,6 +348,7 @@ export class MemoryPairingStore implements PairingStore {
       if (!waiter) continue;
       waiter.due = null;
       this.#anyone.add(id, waiter.seq);
+      this.#owed.add(id);
     }
   }
 
@@ -403,6 +411,7 @@ export class MemoryPairingStore implements PairingStore {
     const waiter = this.#queue.get(session);
     if (!waiter) return false;
     this.#queue.delete(session);
+    this.#owed.delete(session);
     for (const tag of waiter.preferences.interests) {
       const waiting = this.#byInterest.get(tag);
       waiting?.delete(session);
@@ -752,6 +761,11 @@ export class MemoryPairingStore implements PairingStore {
       if (!waiter) continue;
       waiter.due = null;
       this.#anyone.add(id, waiter.seq);
+      sessions.push(id);
+    }
+    for (const id of this.#owed) {
+      if (sessions.length >= limit) break;
+      this.#owed.delete(id);
       sessions.push(id);
     }
     const [next] = this.#fallbacks.head(1);

@@ -479,6 +479,35 @@ export function describePairingStoreContract(name: string, makeStore: StoreFacto
         expect(await store.queueLength()).toBe(1);
       });
 
+      it('owes a rematch to the sessions a join moved among those who accept anyone: two of them are not left side by side', async () => {
+        const [a, b, d, c] = [session('a'), session('b'), session('d'), session('c')];
+        const [f, g, h] = [session('f'), session('g'), session('h')];
+        await settled();
+        await store.enqueue(a, likes(['x'], { fallbackMs: 50 }));
+        await store.enqueue(b, likes(['y'], { fallbackMs: 50 }));
+        await store.enqueue(d, likes(['w'], { fallbackMs: 50 }));
+        await sleep(150);
+        // c accepts anyone: its join moves a, b and d (due) among those who do, and takes a.
+        expect(partner(await store.enqueue(c))).toMatchObject({ initiator: a, polite: c });
+        // b and d accept anyone too now, yet the join looked for c's partner only.
+        expect((await store.heartbeat([b, d])).due).toEqual([b, d]);
+        const result = await store.rematch(b);
+        if (result.status !== 'paired') throw new Error(result.status);
+        expect(result.pair).toMatchObject({ initiator: b, polite: d });
+        expect((await store.heartbeat([b, d])).due).toEqual([]);
+
+        // The same through claimDueFallbacks (API Gateway's sweep), once each.
+        await store.enqueue(f, likes(['p'], { fallbackMs: 50 }));
+        await store.enqueue(g, likes(['q'], { fallbackMs: 50 }));
+        await sleep(150);
+        expect(partner(await store.enqueue(h))).toMatchObject({ initiator: f, polite: h });
+        expect((await store.claimDueFallbacks(10)).sessions).toEqual([g]);
+        expect((await store.claimDueFallbacks(10)).sessions).toEqual([]);
+        expect((await store.heartbeat([g])).due).toEqual([]);
+        expect(await store.rematch(g)).toEqual({ status: 'unchanged' });
+        expect(await store.queueLength()).toBe(1);
+      });
+
       it('hands out waiting sessions whose fallback passed, first due first, once each, ready for rematch', async () => {
         const [a, b, c, d, e] = [session('a'), session('b'), session('c'), session('d'), session('e')];
         await settled();

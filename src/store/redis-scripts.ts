@@ -26,6 +26,9 @@
  *   P qf           ZSET    waiting sessions with interests and a fallback, scored by when it passes
  *                          (ms, Redis's clock); a join moves those due to qa (no timers), and so
  *                          does CLAIM_DUE_FALLBACKS (API Gateway's sweep, which rematches them)
+ *   P qm           ZSET    sessions a join moved from qf to qa, owed a rematch of their own (the join
+ *                          looked for its own partner only), scored by when: HEARTBEAT reports them
+ *                          due and CLAIM_DUE_FALLBACKS hands them out; a rematch or unqueue removes them
  *   P m:<session>  HASH    a waiting session's preferences: `w` its arrival, `l` its lang, `i` its
  *                          interests in order (tab-separated: a tag has no control characters),
  *                          `#<tag>` → that tag as JSON (made by JS); deleted when it stops waiting
@@ -138,6 +141,7 @@ local function unqueue(session)
   redis.call('DEL', m)
   redis.call('ZREM', prefix .. 'qa', session)
   redis.call('ZREM', prefix .. 'qf', session)
+  redis.call('ZREM', prefix .. 'qm', session)
   return redis.call('ZREM', prefix .. 'q', session) == 1
 end
 
@@ -394,7 +398,8 @@ return {due, wait}
 
 /**
  * ARGV: prefix, limit. Takes up to `limit` sessions off qf whose fallback has passed (the first due
- * first) and moves each that still waits to qa, as a join's mature() would; returns those whose
+ * first) and moves each that still waits to qa, as a join's mature() would, then off qm (moved by a
+ * join, owed a rematch); returns those whose
  * session lives (a leftover moved with them is dropped when met, as any is), with the ms until the
  * next fallback in qf passes (-1 when qf is empty).
  */
@@ -406,6 +411,14 @@ for _, me in ipairs(redis.call('ZRANGEBYSCORE', qf, '-inf', now, 'LIMIT', 0, ton
   local arrival = redis.call('ZSCORE', prefix .. 'q', me)
   if arrival then
     redis.call('ZADD', prefix .. 'qa', arrival, me)
+    if redis.call('EXISTS', key('s:', me)) == 1 then claimed[#claimed + 1] = me end
+  end
+end
+-- Then those a join moved to qa, owed a rematch (qm).
+local room = tonumber(ARGV[2]) - #claimed
+if room > 0 then
+  for _, me in ipairs(redis.call('ZRANGE', prefix .. 'qm', 0, room - 1)) do
+    redis.call('ZREM', prefix .. 'qm', me)
     if redis.call('EXISTS', key('s:', me)) == 1 then claimed[#claimed + 1] = me end
   end
 end
@@ -458,7 +471,7 @@ for i = 5, #ARGV do
     last[#last + 1] = me
     last[#last + 1] = redis.call('HGET', key('c:', me), 'seq') or '0'
     local at = redis.call('ZSCORE', prefix .. 'qf', me)
-    if at and tonumber(at) <= now then due[#due + 1] = me end
+    if (at and tonumber(at) <= now) or redis.call('ZSCORE', prefix .. 'qm', me) then due[#due + 1] = me end
     local p = key('p:', me)
     local pair = redis.call('GET', p)
     if pair then
@@ -600,7 +613,10 @@ local function mature()
   for _, other in ipairs(redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, steps)) do
     redis.call('ZREM', due, other)
     local arrival = redis.call('ZSCORE', q, other)
-    if arrival then redis.call('ZADD', prefix .. 'qa', arrival, other) end
+    if arrival then
+      redis.call('ZADD', prefix .. 'qa', arrival, other)
+      redis.call('ZADD', prefix .. 'qm', now, other)
+    end
   end
 end
 
@@ -608,6 +624,7 @@ local best
 local accepts = n == 0 or fallback == '0'
 if rematch then
   mature()
+  redis.call('ZREM', prefix .. 'qm', me)
   -- Only a session that accepts anyone now has anything new to look for.
   if not redis.call('ZSCORE', prefix .. 'qa', me) then return answer('unchanged') end
   best = first_compatible(prefix .. 'qa')
