@@ -152,7 +152,8 @@ describe('serverless.yml', () => {
     const deployDoc = read('docs/deploy.md');
     for (const needed of ['VPC_SUBNET_IDS', 'VPC_SECURITY_GROUP_IDS', 'NAT gateway', 'How `REDIS_URL` is resolved'])
       expect(deployDoc).toContain(needed);
-  });
+    // Four `serverless print` runs, ~3 s each alone; on a loaded machine they passed 15 s.
+  }, 60_000);
 
   it('names handlers that the build emits and exports: each function packages its own bundle folder', () => {
     const functions = [

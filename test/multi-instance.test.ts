@@ -2,6 +2,7 @@
  * Several real instances (child processes, so they can be killed) on one real redis-server,
  * behind a plain TCP balancer where a test needs clients to move between instances.
  */
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { PairedPayload, Signal } from '../src/protocol/messages.js';
 import { answer, candidate, endOfCandidates, offer } from './fixtures/webrtc.js';
@@ -150,6 +151,49 @@ describe('several instances on one Redis', () => {
     expect(await a.signal(candidate(6))).toEqual({ ok: true });
     expect(await b.nth('signal', 1)).toEqual(candidate(6));
   }, 30_000);
+
+  it('SIGKILL just before a lease renewal: a client back within the grace of the crash still resumes', async () => {
+    // A longer grace than the others here, so that "within the grace" leaves room for reconnecting.
+    const grace = 6000;
+    const [one, two] = await cluster(2, { AUTO_JOIN: 'false', RESUME_GRACE_MS: String(grace) });
+    balancer = await startTcpBalancer([one?.port ?? 0]);
+    const a = await client(balancer.url, {
+      socket: { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 300 },
+    });
+    const b = await client(two?.url ?? '');
+    await a.join();
+    await b.join();
+    const [pa] = await Promise.all([a.first('paired'), b.first('paired')]);
+    const probe = new Redis(redis.url);
+    try {
+      // The crash comes when a's lease is at its shortest: just before its instance renews it
+      // (every third of the grace). What is left of the lease then is what a has to come back in.
+      const lease = `mi${prefix}:s:${a.sessionId}`;
+      let longest = 0;
+      const until = Date.now() + 3 * grace;
+      for (;;) {
+        const left = await probe.pttl(lease);
+        longest = Math.max(longest, left);
+        if (longest > 0 && left <= longest - grace / 3 + 150) break;
+        if (Date.now() > until) throw new Error(`no renewal of ${lease} seen`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      balancer.setTargets([]);
+      await one?.stop('SIGKILL');
+      expect(await b.signal(answer)).toEqual({ ok: true });
+      // a is away for most of the grace: before, its lease (the grace, from the last renewal) had
+      // run out by then.
+      await new Promise((resolve) => setTimeout(resolve, grace - 1000));
+      balancer.setTargets([two?.port ?? 0]);
+      expect(await a.nth('session', 1, 10_000)).toMatchObject({ resumed: true });
+      await a.first('signal', 5000);
+      expect(a.all('signal')).toEqual([answer]);
+      expect(a.all('paired').map((p) => p.room)).toEqual([pa.room]);
+      expect(b.all('partner-left')).toEqual([]);
+    } finally {
+      probe.disconnect();
+    }
+  }, 40_000);
 
   it('SIGKILL of a client that never comes back: its partner is told "disconnect" within the grace', async () => {
     const [one, two] = await cluster(2, { AUTO_JOIN: 'false' });

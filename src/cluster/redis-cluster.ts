@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { matchRules, reportRules } from '../store/pairing-store.js';
 import { createStoreClient, RedisPairingStore } from '../store/redis-store.js';
+import { sessionLeaseMs } from './session-lease.js';
 
 export interface RedisCluster {
   store: RedisPairingStore;
@@ -53,7 +54,7 @@ export function createRedisCluster(
     prefix: config.redisPrefix,
     // Unique per process start (in a container the pid is always 1): it names this process's inbox.
     owner: `${process.env.FLY_MACHINE_ID ?? hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
-    leaseMs: config.resumeGraceMs,
+    leaseMs: sessionLeaseMs(config.resumeGraceMs),
     outbox: { maxEvents: config.outboxMaxEvents, maxBytes: config.outboxMaxBytes },
     matching: matchRules(config),
     reports: reportRules(config),

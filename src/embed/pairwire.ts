@@ -12,6 +12,7 @@ import { type Logger, pino } from 'pino';
 import { Server, type Server as SocketIoServer } from 'socket.io';
 import { botGateFrom } from '../botgate/from-config.js';
 import { createRedisCluster, type RedisCluster } from '../cluster/redis-cluster.js';
+import { heartbeatIntervalMs, sessionLeaseMs } from '../cluster/session-lease.js';
 import type { Config } from '../config.js';
 import { LiveStatsCache } from '../core/live-stats.js';
 import { allOf } from '../core/observer.js';
@@ -218,7 +219,7 @@ function assemble(config: Config, deps: PairwireDeps) {
   const routes = createHttpApp(config, { store, stats, metrics: metrics.registry, demo: deps.demo === true });
   const gate = new ConnectionGate(config, cluster ? { redis: cluster.redis, prefix: config.redisPrefix } : undefined, {
     // A crashed instance's connections stop counting when its sessions are given up.
-    leaseMs: config.resumeGraceMs,
+    leaseMs: sessionLeaseMs(config.resumeGraceMs),
     renew: true,
   });
   const safety = createSafety(config, store, logger);
@@ -248,7 +249,7 @@ function assemble(config: Config, deps: PairwireDeps) {
       delivery,
       iceServers: (session) => iceServersFor(config.iceServers, turn, session),
       subjectOf: (address, device) => subjectOf(salt, address, device),
-      heartbeatMs: Math.floor(config.resumeGraceMs / 3),
+      heartbeatMs: heartbeatIntervalMs(config.resumeGraceMs),
       limits: config,
       logger,
       observeWait: metrics.observeWait,
