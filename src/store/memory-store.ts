@@ -76,8 +76,11 @@ interface SessionRecord {
   connection: string | undefined;
   /** Every connection that carried it: forgotten with the session. */
   connections: Set<string> | undefined;
-  /** Its last partners, oldest first, with when each was paired. */
-  recent: Map<SessionId, number> | undefined;
+  /**
+   * Its last partners, oldest first, each followed by when it was paired: `[partner, at, …]`. A
+   * flat array of two slots per partner costs a fraction of a Map, and most sessions have one.
+   */
+  recent: (SessionId | number)[] | undefined;
   /** The sessions it blocked. */
   blocked: Set<SessionId> | undefined;
   /** Who is behind it (reports and bans). */
@@ -326,8 +329,10 @@ export class MemoryPairingStore implements PairingStore {
   }
 
   #isRecent(record: SessionRecord, partner: SessionId, now: number): boolean {
-    const at = record.recent?.get(partner);
-    return at !== undefined && at > now - this.#rules.recentMs;
+    const recent = record.recent;
+    if (!recent) return false;
+    const index = recent.indexOf(partner);
+    return index >= 0 && (recent[index + 1] as number) > now - this.#rules.recentMs;
   }
 
   /** Moves waiting sessions whose fallback has passed to #anyone, a bounded number per join. */
@@ -391,13 +396,17 @@ export class MemoryPairingStore implements PairingStore {
 
   /** Keeps `partner` as one of the last MatchRules.recentPartners of `record`. */
   #remember(record: SessionRecord, partner: SessionId, now: number): void {
-    record.recent ??= new Map();
-    const recent = record.recent;
-    recent.delete(partner);
-    recent.set(partner, now);
-    if (recent.size <= this.#rules.recentPartners) return;
-    const oldest = recent.keys().next().value;
-    if (oldest !== undefined) recent.delete(oldest);
+    let recent = record.recent;
+    if (recent) {
+      const index = recent.indexOf(partner);
+      if (index >= 0) recent.splice(index, 2);
+      recent.push(partner, now);
+    } else {
+      // Made at its final size: an array grown from empty by a push reserves seventeen slots.
+      recent = [partner, now];
+      record.recent = recent;
+    }
+    if (recent.length > 2 * this.#rules.recentPartners) recent.splice(0, 2);
   }
 
   /** Takes `session` off every queue it is in; true when it was waiting. */
