@@ -9,25 +9,50 @@ interface EnginePacket {
 }
 
 /**
- * Calls `onOverflow` (once) when more than `maxBytes` wait to be written to `connection`: a client
- * that stops reading would otherwise have its partner's signals pile up in the server until the
- * ping timeout. What waits is engine.io's packet buffer (packets queue there while the transport
- * is busy with the previous batch) plus, on a WebSocket, what ws has not handed to the kernel.
- * Kept as a running sum, so each packet costs O(1).
+ * Calls `onOverflow(connection)` (once per connection) when more than `maxBytes` wait to be
+ * written to a watched connection: a client that stops reading would otherwise have its
+ * partner's signals pile up in the server until the ping timeout. What waits is engine.io's
+ * packet buffer (packets queue there while the transport is busy with the previous batch) plus,
+ * on a WebSocket, what ws has not handed to the kernel. Kept as a running sum, so each packet
+ * costs O(1). One pair of listeners serves every connection (engine.io calls them with the
+ * connection as `this`), and each connection's sum is a number in a WeakMap: nothing is made per
+ * connection but that entry.
  */
-export function capSendBuffer(connection: EngineConnection, maxBytes: number, onOverflow: () => void): void {
-  let queued = 0;
-  let overflowed = false;
-  connection.on('packetCreate', (packet: EnginePacket) => {
-    queued += byteSize(packet.data);
-    if (overflowed || queued + webSocketBuffered(connection) <= maxBytes) return;
-    overflowed = true;
-    // Not from inside the emit that queued the packet (it may be a broadcast in mid-loop).
-    process.nextTick(onOverflow);
-  });
-  connection.on('flush', (packets: EnginePacket[]) => {
-    for (const packet of packets) queued -= byteSize(packet.data);
-  });
+export class SendBufferCap {
+  /** Bytes in each watched connection's engine.io buffer; -1 once it overflowed. */
+  readonly #queued = new WeakMap<EngineConnection, number>();
+  readonly #onPacketCreate: (this: EngineConnection, packet: EnginePacket) => void;
+  readonly #onFlush: (this: EngineConnection, packets: EnginePacket[]) => void;
+
+  constructor(maxBytes: number, onOverflow: (connection: EngineConnection) => void) {
+    const queued = this.#queued;
+    this.#onPacketCreate = function (packet) {
+      const before = queued.get(this);
+      if (before === undefined || before < 0) return;
+      const now = before + byteSize(packet.data);
+      if (now + webSocketBuffered(this) <= maxBytes) {
+        queued.set(this, now);
+        return;
+      }
+      queued.set(this, -1);
+      // Not from inside the emit that queued the packet (it may be a broadcast in mid-loop).
+      process.nextTick(onOverflow, this);
+    };
+    this.#onFlush = function (packets) {
+      let now = queued.get(this);
+      if (now === undefined || now < 0) return;
+      for (const packet of packets) now -= byteSize(packet.data);
+      queued.set(this, now);
+    };
+  }
+
+  /** Watches `connection` from now on (again: nothing more). */
+  watch(connection: EngineConnection): void {
+    if (this.#queued.has(connection)) return;
+    this.#queued.set(connection, 0);
+    connection.on('packetCreate', this.#onPacketCreate);
+    connection.on('flush', this.#onFlush);
+  }
 }
 
 /**
