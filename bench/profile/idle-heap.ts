@@ -1,19 +1,24 @@
 /**
  * JS heap per idle paired connection, pairwire against naive socket.io, from V8 heap snapshots of
  * the real servers (the bench's own targets and settings, bench/targets.ts, memory store). For
- * each server: 100 paired clients first (JIT warm, first-use costs paid; they stay connected),
- * a snapshot, then N more paired clients with the bench's client (bench/load/connection.ts, which
- * acknowledges pairwire's events as its SDK does), 3 s for the acknowledgements, a second
- * snapshot. V8 collects garbage before each snapshot. Prints heap (and RSS) per connection, the
- * ratio to naive socket.io, and the growth per connection by kind of object, side by side.
- * Heap figures hardly move with other processes' CPU load, unlike CPU figures.
+ * each server: warm-up clients first, paired (JIT warm, first-use costs paid; they stay
+ * connected), a snapshot, then N more paired clients with the bench's client
+ * (bench/load/connection.ts, which acknowledges pairwire's events as its SDK does), 3 s for the
+ * acknowledgements, a second snapshot. V8 collects garbage before each snapshot. Prints heap per
+ * connection and its ratio to naive socket.io, with and without compiled code (what the JIT
+ * compiles meanwhile is not held per connection, and varies from run to run), and the growth per
+ * connection by kind of object, side by side. Heap figures hardly move with other processes' CPU
+ * load, unlike CPU figures.
  *
- * Usage: node dist/bench/bench/profile/idle-heap.js [--clients=2000] [--targets=pairwire,naive-socketio]
- *   [--candidate=path/to/dist/src/server.js] [--top=30] [--keep=DIR] [--retainers]
+ * Usage: node dist/bench/bench/profile/idle-heap.js [--clients=2000] [--warmup=600]
+ *   [--targets=pairwire,naive-socketio] [--candidate=path/to/dist/src/server.js] [--top=30]
+ *   [--retainers] [--keep=DIR] [--from=DIR] [--rss]
  * --candidate adds another build of pairwire (e.g. a copy of main) to compare in the same run;
- * --keep leaves the snapshots in DIR (for Chrome DevTools' comparison view); --retainers tells
- * backing stores, heap numbers, strings, code and contexts apart by what holds them; --from=DIR
- * reads the snapshots a --keep run left there instead of running the servers (heap figures only).
+ * --retainers tells backing stores, heap numbers, strings, code and contexts apart by what holds
+ * them; --keep leaves the snapshots in DIR (for Chrome DevTools' comparison view); --from=DIR
+ * reads the snapshots a --keep run left there instead of running the servers; --rss also measures
+ * RSS per connection, in a second pass without snapshots (taking one leaves the process with
+ * memory of its own).
  */
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,10 +28,9 @@ import { sampleProcess } from '../lib/proc-stat.js';
 import { connectPaired } from '../load/connect-paired.js';
 import type { BenchConnection } from '../load/connection.js';
 import { collectGarbage, sleep } from '../load/cpu-window.js';
-import { candidateTargets, startTarget, TARGETS, type Target } from '../targets.js';
+import { candidateTargets, type RunningTarget, startTarget, TARGETS, type Target } from '../targets.js';
 import { heapGrowth, heapTotals, type Tally, totalBytes } from './heap-snapshot.js';
 
-const WARMUP_CLIENTS = 100;
 /** pairwire's clients acknowledge `waiting` and `paired` within ~500 ms; the outboxes are empty after. */
 const SETTLE_MS = 3000;
 /** Not SIGUSR2 (the bench's GC hook) nor SIGUSR1 (the inspector): nothing in the servers handles SIGHUP. */
@@ -34,12 +38,16 @@ const SNAPSHOT_SIGNAL = 'SIGHUP';
 
 const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
 const clients = Number(option('clients') ?? 2000);
+const warmupClients = Number(option('warmup') ?? 600);
 const top = Number(option('top') ?? 30);
 const keep = option('keep');
+const from = option('from');
 const candidate = option('candidate');
 const retainers = process.argv.includes('--retainers');
-const from = option('from');
-if (!(clients > 0 && clients % 2 === 0)) throw new Error('--clients must be a positive even number');
+const rss = process.argv.includes('--rss') && !from;
+if (!(clients > 0 && clients % 2 === 0 && warmupClients % 2 === 0)) {
+  throw new Error('--clients and --warmup must be even (and --clients positive)');
+}
 const targets: Target[] = (option('targets') ?? 'pairwire,naive-socketio').split(',').map((id) => {
   const target = TARGETS.find((t) => t.id === id && !t.redis && t.instances === 1);
   if (!target) throw new Error(`no single-instance memory-store target "${id}"`);
@@ -49,35 +57,60 @@ if (candidate) targets.push(candidateTargets(candidate)[0] as Target);
 
 const watchdog = setTimeout(
   () => {
-    console.error('idle-heap: over its 10-minute bound, giving up');
+    console.error('idle-heap: over its bound, giving up');
     process.exit(2);
   },
-  10 * 60_000 * Math.max(1, targets.length / 2),
+  targets.length * (rss ? 8 : 5) * 60_000,
 );
 
 interface Measured {
   target: Target;
   heapBytesPerConnection: number;
-  rssBytesPerConnection: number;
+  /** Of which compiled code. */
+  codeBytesPerConnection: number;
+  rssBytesPerConnection: number | undefined;
   growth: Map<string, Tally>;
 }
 
 const pinning = choosePinning();
 const results: Measured[] = [];
-for (const target of targets) results.push(from ? reread(target, from) : await measure(target));
+for (const target of targets) {
+  const growth = from ? reread(target, from) : await measureHeap(target);
+  const heap = totalBytes(growth);
+  const code = [...growth].reduce(
+    (sum, [key, t]) => (key === 'code' || key.startsWith('code ') ? sum + t.bytes : sum),
+    0,
+  );
+  const rssBytes = rss ? await measureRss(target) : undefined;
+  results.push({
+    target,
+    heapBytesPerConnection: heap / clients,
+    codeBytesPerConnection: code / clients,
+    rssBytesPerConnection: rssBytes === undefined ? undefined : rssBytes / clients,
+    growth,
+  });
+}
 clearTimeout(watchdog);
 
 const naive = results.find((r) => r.target.id === 'naive-socketio');
-console.log(`\nidle paired connections: ${clients} (after ${WARMUP_CLIENTS} warm-up clients), memory store`);
+const kb = (bytes: number) => (bytes / 1000).toFixed(2).padStart(6);
+console.log(`\nidle paired connections: ${clients} (after ${warmupClients} warm-up clients), memory store`);
 for (const r of results) {
-  const ratio = naive ? `  ${(r.heapBytesPerConnection / naive.heapBytesPerConnection).toFixed(2)}× naive` : '';
+  const noCode = r.heapBytesPerConnection - r.codeBytesPerConnection;
+  const ratio = (mine: number, theirs: number | undefined) =>
+    theirs === undefined ? '' : ` (${(mine / theirs).toFixed(2)}× naive)`;
+  const naiveNoCode = naive ? naive.heapBytesPerConnection - naive.codeBytesPerConnection : undefined;
+  const rssText =
+    r.rssBytesPerConnection === undefined
+      ? ''
+      : `   RSS ${(r.rssBytesPerConnection / 1024).toFixed(1)} KiB/conn${ratio(r.rssBytesPerConnection, naive?.rssBytesPerConnection)}`;
   console.log(
-    `${r.target.label.padEnd(24)} heap ${(r.heapBytesPerConnection / 1000).toFixed(2).padStart(6)} KB/conn${ratio}` +
-      `   RSS ${(r.rssBytesPerConnection / 1024).toFixed(1).padStart(5)} KiB/conn`,
+    `${r.target.label.padEnd(22)} heap ${kb(r.heapBytesPerConnection)} KB/conn${ratio(r.heapBytesPerConnection, naive?.heapBytesPerConnection)}` +
+      `   without compiled code ${kb(noCode)} KB/conn${ratio(noCode, naiveNoCode)}${rssText}`,
   );
 }
 
-// Growth per connection by kind, every server side by side, largest excess over naive socket.io first.
+// Growth per connection by kind, every server side by side, largest difference from naive socket.io first.
 const reference = naive ?? results[results.length - 1];
 const first = results[0];
 if (first && reference) {
@@ -99,51 +132,72 @@ if (first && reference) {
 }
 process.exit(0);
 
-/** A kept run's snapshots, read again (its RSS was not kept). */
-function reread(target: Target, dir: string): Measured {
+/** A kept run's snapshots, read again. */
+function reread(target: Target, dir: string): Map<string, Tally> {
   const file = (when: string) => join(dir, `${target.id}-${when}.heapsnapshot`);
-  const growth = heapGrowth(heapTotals(file('before'), { retainers }), heapTotals(file('after'), { retainers }));
-  return { target, heapBytesPerConnection: totalBytes(growth) / clients, rssBytesPerConnection: Number.NaN, growth };
+  return heapGrowth(heapTotals(file('before'), { retainers }), heapTotals(file('after'), { retainers }));
 }
 
-async function measure(target: Target): Promise<Measured> {
+/** The heap's growth from N more idle paired clients, by kind. */
+async function measureHeap(target: Target): Promise<Map<string, Tally>> {
   const dir = mkdtempSync(join(tmpdir(), 'idle-heap-'));
-  const running = await startTarget(target, {
-    pinning,
-    nodeFlags: [`--heapsnapshot-signal=${SNAPSHOT_SIGNAL}`, `--diagnostic-dir=${dir}`],
+  try {
+    return await withServer(
+      target,
+      [`--heapsnapshot-signal=${SNAPSHOT_SIGNAL}`, `--diagnostic-dir=${dir}`],
+      async (pid, more) => {
+        const beforeFile = await snapshot(pid, dir);
+        await more();
+        const afterFile = await snapshot(pid, dir);
+        const growth = heapGrowth(heapTotals(beforeFile, { retainers }), heapTotals(afterFile, { retainers }));
+        if (keep) {
+          mkdirSync(keep, { recursive: true });
+          renameSync(beforeFile, join(keep, `${target.id}-before.heapsnapshot`));
+          renameSync(afterFile, join(keep, `${target.id}-after.heapsnapshot`));
+        }
+        console.log(`${target.id}: ${(totalBytes(growth) / clients / 1000).toFixed(2)} KB of heap per connection`);
+        return growth;
+      },
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The RSS growth (bytes) from N more idle paired clients, each read after a full GC. */
+async function measureRss(target: Target): Promise<number> {
+  return withServer(target, [], async (pid, more) => {
+    const before = sampleProcess(pid).rssBytes;
+    await more();
+    return sampleProcess(pid).rssBytes - before;
   });
+}
+
+/**
+ * Starts `target`, pairs the warm-up clients, then runs `measure` with the server's pid and a
+ * function that pairs N more clients and lets them settle (each side of it after a full GC).
+ */
+async function withServer<T>(
+  target: Target,
+  nodeFlags: string[],
+  measure: (pid: number, more: () => Promise<void>) => Promise<T>,
+): Promise<T> {
+  const running: RunningTarget = await startTarget(target, { pinning, nodeFlags });
   const pid = running.serverPids[0] as number;
   const url = running.urls[0] as string;
   const connections: BenchConnection[] = [];
   try {
-    await connectPaired(url, WARMUP_CLIENTS, connections);
+    await connectPaired(url, warmupClients, connections);
     await sleep(SETTLE_MS);
     await collectGarbage([pid]);
-    const rssBefore = sampleProcess(pid).rssBytes;
-    const beforeFile = await snapshot(pid, dir);
-    await connectPaired(url, clients, connections);
-    await sleep(SETTLE_MS);
-    await collectGarbage([pid]);
-    const rssAfter = sampleProcess(pid).rssBytes;
-    const afterFile = await snapshot(pid, dir);
-    const growth = heapGrowth(heapTotals(beforeFile, { retainers }), heapTotals(afterFile, { retainers }));
-    if (keep) {
-      mkdirSync(keep, { recursive: true });
-      renameSync(beforeFile, join(keep, `${target.id}-before.heapsnapshot`));
-      renameSync(afterFile, join(keep, `${target.id}-after.heapsnapshot`));
-    }
-    const measured = {
-      target,
-      heapBytesPerConnection: totalBytes(growth) / clients,
-      rssBytesPerConnection: (rssAfter - rssBefore) / clients,
-      growth,
-    };
-    console.log(`${target.id}: ${(measured.heapBytesPerConnection / 1000).toFixed(2)} KB of heap per connection`);
-    return measured;
+    return await measure(pid, async () => {
+      await connectPaired(url, clients, connections);
+      await sleep(SETTLE_MS);
+      await collectGarbage([pid]);
+    });
   } finally {
     for (const connection of connections) connection.close();
     await running.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
