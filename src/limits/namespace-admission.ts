@@ -40,6 +40,7 @@ export class NamespaceAdmission {
   }
 
   attach(namespace: SignalingNamespace): void {
+    this.#sendBuffers.attach(namespace.server.engine);
     namespace.use((socket, next) => {
       this.#admit(socket).then((refusal) => {
         if (!refusal) {

@@ -3,6 +3,9 @@ import type { SignalingSocket } from '../transports/socketio/types.js';
 /** One engine.io connection (socket.io's `socket.conn`). */
 export type EngineConnection = SignalingSocket['conn'];
 
+/** The engine.io server of a socket.io server. */
+export type EngineServer = SignalingSocket['nsp']['server']['engine'];
+
 /** An engine.io packet as its `packetCreate` and `flush` events hand it out. */
 interface EnginePacket {
   data?: unknown;
@@ -14,15 +17,15 @@ interface EnginePacket {
  * partner's signals pile up in the server until the ping timeout. What waits is engine.io's
  * packet buffer (packets queue there while the transport is busy with the previous batch) plus,
  * on a WebSocket, what ws has not handed to the kernel. Kept as a running sum, so each packet
- * costs O(1). One pair of listeners serves every connection (engine.io calls them with the
- * connection as `this`), and each connection's sum is a number in a WeakMap: nothing is made per
- * connection but that entry.
+ * costs O(1). One `packetCreate` listener serves every connection (engine.io calls it with the
+ * connection as `this`) and one `flush` listener on the engine.io server (which says whose buffer
+ * it hands over); each connection's sum is a number in a WeakMap: nothing is made per connection
+ * but that entry. `attach` the engine.io server before watching its connections.
  */
 export class SendBufferCap {
   /** Bytes in each watched connection's engine.io buffer; -1 once it overflowed. */
   readonly #queued = new WeakMap<EngineConnection, number>();
   readonly #onPacketCreate: (this: EngineConnection, packet: EnginePacket) => void;
-  readonly #onFlush: (this: EngineConnection, packets: EnginePacket[]) => void;
 
   constructor(maxBytes: number, onOverflow: (connection: EngineConnection) => void) {
     const queued = this.#queued;
@@ -38,12 +41,17 @@ export class SendBufferCap {
       // Not from inside the emit that queued the packet (it may be a broadcast in mid-loop).
       process.nextTick(onOverflow, this);
     };
-    this.#onFlush = function (packets) {
-      let now = queued.get(this);
+  }
+
+  /** Follows what `engine` hands to its connections' transports (its whole buffer, each time). */
+  attach(engine: EngineServer): void {
+    const queued = this.#queued;
+    engine.on('flush', (connection: EngineConnection, packets: EnginePacket[]) => {
+      let now = queued.get(connection);
       if (now === undefined || now < 0) return;
       for (const packet of packets) now -= byteSize(packet.data);
-      queued.set(this, now);
-    };
+      queued.set(connection, now);
+    });
   }
 
   /** Watches `connection` from now on (again: nothing more). */
@@ -51,7 +59,6 @@ export class SendBufferCap {
     if (this.#queued.has(connection)) return;
     this.#queued.set(connection, 0);
     connection.on('packetCreate', this.#onPacketCreate);
-    connection.on('flush', this.#onFlush);
   }
 }
 

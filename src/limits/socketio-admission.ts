@@ -147,6 +147,7 @@ export class SocketIoAdmission {
 
   /** Hooks into socket.io: engine.io connections take their slots, and sessions pass through `#admitSession`. */
   attach(io: SignalingServer): void {
+    this.#sendBuffers.attach(io.engine);
     io.engine.on('connection', (connection: EngineConnection) => this.#onConnection(connection));
     io.use((socket, next) => {
       const refusal = this.#admitSession(socket);
