@@ -12,19 +12,19 @@
  *
  * Usage: node dist/bench/bench/profile/idle-heap.js [--clients=2000] [--warmup=600]
  *   [--targets=pairwire,naive-socketio] [--candidate=path/to/dist/src/server.js] [--top=30]
- *   [--retainers] [--keep=DIR] [--from=DIR] [--rss]
+ *   [--retainers] [--keep=DIR] [--from=DIR]
  * --candidate adds another build of pairwire (e.g. a copy of main) to compare in the same run;
  * --retainers tells backing stores, heap numbers, strings, code and contexts apart by what holds
  * them; --keep leaves the snapshots in DIR (for Chrome DevTools' comparison view); --from=DIR
- * reads the snapshots a --keep run left there instead of running the servers; --rss also measures
- * RSS per connection, in a second pass without snapshots (taking one leaves the process with
- * memory of its own).
+ * reads the snapshots a --keep run left there instead of running the servers. No RSS: after a few
+ * thousand connections it moves in steps (V8's pages, malloc's arenas) as large as the differences
+ * looked for, and taking a snapshot leaves the process with memory of its own; the bench's
+ * 10,000-client burst measures RSS.
  */
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { choosePinning } from '../lib/pinned-process.js';
-import { sampleProcess } from '../lib/proc-stat.js';
 import { connectPaired } from '../load/connect-paired.js';
 import type { BenchConnection } from '../load/connection.js';
 import { collectGarbage, sleep } from '../load/cpu-window.js';
@@ -44,7 +44,6 @@ const keep = option('keep');
 const from = option('from');
 const candidate = option('candidate');
 const retainers = process.argv.includes('--retainers');
-const rss = process.argv.includes('--rss') && !from;
 if (!(clients > 0 && clients % 2 === 0 && warmupClients % 2 === 0)) {
   throw new Error('--clients and --warmup must be even (and --clients positive)');
 }
@@ -60,7 +59,7 @@ const watchdog = setTimeout(
     console.error('idle-heap: over its bound, giving up');
     process.exit(2);
   },
-  targets.length * (rss ? 8 : 5) * 60_000,
+  targets.length * 5 * 60_000,
 );
 
 interface Measured {
@@ -68,7 +67,6 @@ interface Measured {
   heapBytesPerConnection: number;
   /** Of which compiled code. */
   codeBytesPerConnection: number;
-  rssBytesPerConnection: number | undefined;
   growth: Map<string, Tally>;
 }
 
@@ -81,12 +79,10 @@ for (const target of targets) {
     (sum, [key, t]) => (key === 'code' || key.startsWith('code ') ? sum + t.bytes : sum),
     0,
   );
-  const rssBytes = rss ? await measureRss(target) : undefined;
   results.push({
     target,
     heapBytesPerConnection: heap / clients,
     codeBytesPerConnection: code / clients,
-    rssBytesPerConnection: rssBytes === undefined ? undefined : rssBytes / clients,
     growth,
   });
 }
@@ -100,13 +96,9 @@ for (const r of results) {
   const ratio = (mine: number, theirs: number | undefined) =>
     theirs === undefined ? '' : ` (${(mine / theirs).toFixed(2)}× naive)`;
   const naiveNoCode = naive ? naive.heapBytesPerConnection - naive.codeBytesPerConnection : undefined;
-  const rssText =
-    r.rssBytesPerConnection === undefined
-      ? ''
-      : `   RSS ${(r.rssBytesPerConnection / 1024).toFixed(1)} KiB/conn${ratio(r.rssBytesPerConnection, naive?.rssBytesPerConnection)}`;
   console.log(
     `${r.target.label.padEnd(22)} heap ${kb(r.heapBytesPerConnection)} KB/conn${ratio(r.heapBytesPerConnection, naive?.heapBytesPerConnection)}` +
-      `   without compiled code ${kb(noCode)} KB/conn${ratio(noCode, naiveNoCode)}${rssText}`,
+      `   without compiled code ${kb(noCode)} KB/conn${ratio(noCode, naiveNoCode)}`,
   );
 }
 
@@ -162,15 +154,6 @@ async function measureHeap(target: Target): Promise<Map<string, Tally>> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** The RSS growth (bytes) from N more idle paired clients, each read after a full GC. */
-async function measureRss(target: Target): Promise<number> {
-  return withServer(target, [], async (pid, more) => {
-    const before = sampleProcess(pid).rssBytes;
-    await more();
-    return sampleProcess(pid).rssBytes - before;
-  });
 }
 
 /**
