@@ -10,7 +10,8 @@
 import { execFileSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { sampleProcesses } from '../lib/proc-stat.js';
-import { type BenchConnection, connect } from '../load/connection.js';
+import { connectPaired } from '../load/connect-paired.js';
+import type { BenchConnection } from '../load/connection.js';
 import { sleep } from '../load/cpu-window.js';
 import { startTarget, TARGETS } from '../targets.js';
 
@@ -74,34 +75,6 @@ try {
   clearTimeout(watchdog);
 }
 process.exit(0);
-
-/** Opens `count` clients, at most 100 unanswered at once; resolves once every one is paired. */
-function connectPaired(url: string, count: number, into: BenchConnection[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let opened = 0;
-    let unanswered = 0;
-    let paired = 0;
-    const more = () => {
-      for (; unanswered < 100 && opened < count; opened++) {
-        unanswered++;
-        let done = false;
-        into.push(
-          connect('socketio', url, {
-            onEvent(event) {
-              if (event !== 'paired' || done) return;
-              done = true;
-              unanswered--;
-              if (++paired === count) resolve();
-              else more();
-            },
-            onError: reject,
-          }),
-        );
-      }
-    };
-    more();
-  });
-}
 
 /** CPU seconds so far of the instance(s) and of redis-server. */
 function cpu(serverPids: number[], auxPids: number[]): { server: number; redis: number } {

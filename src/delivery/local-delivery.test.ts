@@ -57,3 +57,27 @@ describe('LocalDelivery: who waits, who is paired', () => {
     expect([left.stats, waits.stats]).toEqual([[], [counts]]);
   });
 });
+
+describe('LocalDelivery: order', () => {
+  it('holds events that came ahead of a gap until it fills, each time a gap opens, and drops duplicates', () => {
+    const written: number[] = [];
+    const link: SessionLink = { write: (out) => written.push(out.seq), writeStats: () => {}, lose: () => {} };
+    // No fill from the outbox during the test: each gap is closed by the events themselves.
+    const delivery = new LocalDelivery(new MemoryPairingStore(), { gapWaitMs: 60_000 });
+    const signal = (seq: number): Outgoing => ({
+      to: 'a',
+      seq,
+      event: { name: 'signal', room: 'r', signal: { type: 'end-of-candidates' } },
+    });
+    delivery.open('a', link, 0, []);
+    delivery.deliver([signal(3), signal(2)]);
+    expect(written).toEqual([]);
+    delivery.deliver([signal(1)]);
+    expect(written).toEqual([1, 2, 3]);
+    delivery.deliver([signal(5), signal(3)]);
+    expect(written).toEqual([1, 2, 3]);
+    delivery.deliver([signal(4), signal(5), signal(6)]);
+    expect(written).toEqual([1, 2, 3, 4, 5, 6]);
+    delivery.close('a', link);
+  });
+});

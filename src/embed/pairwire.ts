@@ -175,6 +175,12 @@ export function assembleOnHttpServer(
     parser: textOnlyParser,
   });
   admission.attach(io);
+  // socket.io puts every socket in a room named by its id, at ~200 bytes per connection; pairwire
+  // writes to each client through its own socket and uses no rooms. Only on a server of its own:
+  // a host may address sockets of its namespace by id.
+  io.on('connection', (socket) => {
+    socket.leave(socket.id);
+  });
   const pairwire = parts.bind(io.of('/'), () => {
     closing = true;
     // Every engine.io connection is closed (not a goodbye): sessions are detached, so their

@@ -24,6 +24,22 @@ describe('ConnectionGate in memory', () => {
     expect(await gate.admit('198.51.100.1', 'f')).toMatchObject({ admitted: false });
   });
 
+  it('counts an address from its first connection to its last, however many it holds between', async () => {
+    const gate = new ConnectionGate({ ...LIMITS, maxConnectionsPerIp: 1 }, undefined, ALIVE);
+    expect(await gate.admit('198.51.100.1', 'a')).toEqual({ admitted: true });
+    gate.release('198.51.100.1', 'not-admitted');
+    expect(await gate.admit('198.51.100.1', 'b')).toMatchObject({ admitted: false });
+    gate.release('198.51.100.1', 'a');
+    expect(await gate.admit('198.51.100.1', 'c')).toEqual({ admitted: true });
+
+    const three = new ConnectionGate({ ...LIMITS, maxConnectionsPerIp: 3 }, undefined, ALIVE);
+    for (const id of ['a', 'b', 'c']) expect(await three.admit('198.51.100.1', id)).toEqual({ admitted: true });
+    expect(await three.admit('198.51.100.1', 'd')).toMatchObject({ admitted: false });
+    for (const id of ['b', 'a', 'c']) three.release('198.51.100.1', id);
+    for (const id of ['e', 'f', 'g']) expect(await three.admit('198.51.100.1', id)).toEqual({ admitted: true });
+    expect(await three.admit('198.51.100.1', 'h')).toMatchObject({ admitted: false });
+  });
+
   it('refuses past the per-minute budget with the time left in the window', async () => {
     const gate = new ConnectionGate({ maxConnectionsPerIp: 100, connectionsPerMinutePerIp: 2 }, undefined, ALIVE);
     await gate.admit('198.51.100.1', 'a');

@@ -45,8 +45,11 @@ export class ConnectionGate {
   readonly #limits: ConnectionLimits;
   readonly #rate: RateLimiterMemory | RateLimiterRedis;
   readonly #shared: SharedLiveSet | undefined;
-  /** This instance's live connections by address: the count without Redis, the renewals with it. */
-  readonly #live = new Map<string, Set<string>>();
+  /**
+   * This instance's live connections by address: the count without Redis, the renewals with it.
+   * An address with one connection (most of them) keeps that id alone, without a Set (~180 bytes).
+   */
+  readonly #live = new Map<string, string | Set<string>>();
   /** Whether #live is kept: not where another process may release what this one admitted (Lambda). */
   readonly #keepsLocal: boolean;
   readonly #renewal: NodeJS.Timeout | undefined;
@@ -93,14 +96,15 @@ export class ConnectionGate {
   /** Uncounts connection `id`; safe to call twice. */
   release(ip: string, id: string): void {
     const mine = this.#live.get(ip);
-    if (mine?.delete(id) && mine.size === 0) this.#live.delete(ip);
+    if (mine === id || (typeof mine === 'object' && mine.delete(id) && mine.size === 0)) this.#live.delete(ip);
     // A lost removal (Redis unreachable) counts only until the lease ends: nobody renews it.
     this.#shared?.remove(ip, id);
   }
 
   /** Connections from `ip` this instance holds (what the limit applies to without Redis). */
   #heldHere(ip: string): number {
-    return this.#live.get(ip)?.size ?? 0;
+    const mine = this.#live.get(ip);
+    return typeof mine === 'string' ? 1 : (mine?.size ?? 0);
   }
 
   /** Stops renewing; the entries left expire with their lease. */
@@ -124,9 +128,10 @@ export class ConnectionGate {
       admitted = this.#heldHere(ip) < cap;
     }
     if (admitted && this.#keepsLocal) {
-      const mine = this.#live.get(ip) ?? new Set<string>();
-      mine.add(id);
-      this.#live.set(ip, mine);
+      const mine = this.#live.get(ip);
+      if (mine === undefined) this.#live.set(ip, id);
+      else if (typeof mine === 'string') this.#live.set(ip, new Set([mine, id]));
+      else mine.add(id);
     }
     return admitted;
   }
@@ -176,9 +181,10 @@ class SharedLiveSet {
   }
 
   /** One call per address; a failed renewal is retried by the next one, well within the lease. */
-  renew(live: ReadonlyMap<string, ReadonlySet<string>>): void {
+  renew(live: ReadonlyMap<string, string | ReadonlySet<string>>): void {
     for (const [ip, ids] of live) {
-      this.redis.eval(RENEW, 1, this.prefix + ip, this.leaseMs, ...ids).catch(() => {});
+      const all = typeof ids === 'string' ? [ids] : [...ids];
+      this.redis.eval(RENEW, 1, this.prefix + ip, this.leaseMs, ...all).catch(() => {});
     }
   }
 }

@@ -6,7 +6,7 @@ import { type ErrorBody, ErrorCode } from '../protocol/errors.js';
 import { ORIGIN_REFUSAL } from '../protocol/origin-check.js';
 import type { SignalingNamespace, SignalingSocket } from '../transports/socketio/types.js';
 import type { ConnectionGate } from './connection-gate.js';
-import { capSendBuffer, dropSlowReader, type EngineConnection } from './send-buffer.js';
+import { dropSlowReader, type EngineConnection, SendBufferCap } from './send-buffer.js';
 
 export interface NamespaceAdmissionOptions {
   gate: ConnectionGate;
@@ -30,15 +30,17 @@ export class NamespaceAdmission {
   readonly #options: NamespaceAdmissionOptions;
   /** Connections that hold a session of this namespace (a second CONNECT on one is refused). */
   readonly #sessions = new WeakMap<EngineConnection, SignalingSocket>();
-  /** Connections whose send buffer is watched already (a client may CONNECT again on one after leaving). */
-  readonly #capped = new WeakSet<EngineConnection>();
+  /** The cap on bytes waiting to be sent, on every connection that held a session here. */
+  readonly #sendBuffers: SendBufferCap;
   #closed = false;
 
   constructor(options: NamespaceAdmissionOptions) {
     this.#options = options;
+    this.#sendBuffers = new SendBufferCap(options.maxSendBufferBytes, (connection) => this.#dropSlowReader(connection));
   }
 
   attach(namespace: SignalingNamespace): void {
+    this.#sendBuffers.attach(namespace.server.engine);
     namespace.use((socket, next) => {
       this.#admit(socket).then((refusal) => {
         if (!refusal) {
@@ -91,10 +93,8 @@ export class NamespaceAdmission {
     }
     this.#sessions.set(connection, socket);
     socket.data.ip = ip;
-    if (!this.#capped.has(connection)) {
-      this.#capped.add(connection);
-      capSendBuffer(connection, this.#options.maxSendBufferBytes, () => this.#dropSlowReader(connection));
-    }
+    // Once per connection, however often a client CONNECTs again on it after leaving.
+    this.#sendBuffers.watch(connection);
     return undefined;
   }
 

@@ -3,31 +3,63 @@ import type { SignalingSocket } from '../transports/socketio/types.js';
 /** One engine.io connection (socket.io's `socket.conn`). */
 export type EngineConnection = SignalingSocket['conn'];
 
+/** The engine.io server of a socket.io server. */
+export type EngineServer = SignalingSocket['nsp']['server']['engine'];
+
 /** An engine.io packet as its `packetCreate` and `flush` events hand it out. */
 interface EnginePacket {
   data?: unknown;
 }
 
 /**
- * Calls `onOverflow` (once) when more than `maxBytes` wait to be written to `connection`: a client
- * that stops reading would otherwise have its partner's signals pile up in the server until the
- * ping timeout. What waits is engine.io's packet buffer (packets queue there while the transport
- * is busy with the previous batch) plus, on a WebSocket, what ws has not handed to the kernel.
- * Kept as a running sum, so each packet costs O(1).
+ * Calls `onOverflow(connection)` (once per connection) when more than `maxBytes` wait to be
+ * written to a watched connection: a client that stops reading would otherwise have its
+ * partner's signals pile up in the server until the ping timeout. What waits is engine.io's
+ * packet buffer (packets queue there while the transport is busy with the previous batch) plus,
+ * on a WebSocket, what ws has not handed to the kernel. Kept as a running sum, so each packet
+ * costs O(1). One `packetCreate` listener serves every connection (engine.io calls it with the
+ * connection as `this`) and one `flush` listener on the engine.io server (which says whose buffer
+ * it hands over); each connection's sum is a number in a WeakMap: nothing is made per connection
+ * but that entry. `attach` the engine.io server before watching its connections.
  */
-export function capSendBuffer(connection: EngineConnection, maxBytes: number, onOverflow: () => void): void {
-  let queued = 0;
-  let overflowed = false;
-  connection.on('packetCreate', (packet: EnginePacket) => {
-    queued += byteSize(packet.data);
-    if (overflowed || queued + webSocketBuffered(connection) <= maxBytes) return;
-    overflowed = true;
-    // Not from inside the emit that queued the packet (it may be a broadcast in mid-loop).
-    process.nextTick(onOverflow);
-  });
-  connection.on('flush', (packets: EnginePacket[]) => {
-    for (const packet of packets) queued -= byteSize(packet.data);
-  });
+export class SendBufferCap {
+  /** Bytes in each watched connection's engine.io buffer; -1 once it overflowed. */
+  readonly #queued = new WeakMap<EngineConnection, number>();
+  readonly #onPacketCreate: (this: EngineConnection, packet: EnginePacket) => void;
+
+  constructor(maxBytes: number, onOverflow: (connection: EngineConnection) => void) {
+    const queued = this.#queued;
+    this.#onPacketCreate = function (packet) {
+      const before = queued.get(this);
+      if (before === undefined || before < 0) return;
+      const now = before + byteSize(packet.data);
+      if (now + webSocketBuffered(this) <= maxBytes) {
+        queued.set(this, now);
+        return;
+      }
+      queued.set(this, -1);
+      // Not from inside the emit that queued the packet (it may be a broadcast in mid-loop).
+      process.nextTick(onOverflow, this);
+    };
+  }
+
+  /** Follows what `engine` hands to its connections' transports (its whole buffer, each time). */
+  attach(engine: EngineServer): void {
+    const queued = this.#queued;
+    engine.on('flush', (connection: EngineConnection, packets: EnginePacket[]) => {
+      let now = queued.get(connection);
+      if (now === undefined || now < 0) return;
+      for (const packet of packets) now -= byteSize(packet.data);
+      queued.set(connection, now);
+    });
+  }
+
+  /** Watches `connection` from now on (again: nothing more). */
+  watch(connection: EngineConnection): void {
+    if (this.#queued.has(connection)) return;
+    this.#queued.set(connection, 0);
+    connection.on('packetCreate', this.#onPacketCreate);
+  }
 }
 
 /**

@@ -6,7 +6,7 @@ import { addressTag } from '../observability/address-tag.js';
 import { type ErrorBody, ErrorCode } from '../protocol/errors.js';
 import type { AllowRequest, SignalingServer, SignalingSocket } from '../transports/socketio/types.js';
 import type { ConnectionGate } from './connection-gate.js';
-import { capSendBuffer, dropSlowReader, type EngineConnection } from './send-buffer.js';
+import { dropSlowReader, type EngineConnection, SendBufferCap } from './send-buffer.js';
 
 export interface SocketIoAdmissionOptions {
   /** Per-address admission. */
@@ -35,11 +35,15 @@ const HANDSHAKE_TTL_MS = 10_000;
 /** What a handshake holds: an address slot (admitted), or a carrier's place (refused). */
 type Held = { ip: string; id: string; refusal?: undefined } | { ip: string; id?: undefined; refusal: ErrorBody };
 
+/** What an engine.io connection holds, and the session socket it carries once it sent its CONNECT. */
+type Connected = Held & { session?: SignalingSocket };
+
 /** A handshake between its admission and its engine.io connection. */
-type Pending = Held & {
-  /** Called once the engine.io connection exists: from then on, its close gives back what is held. */
-  claim(): void;
-};
+interface Pending {
+  held: Held;
+  /** Set when the handshake outlived its turn (see `#expect`): stops the wait for the connection. */
+  stopWaiting?: () => void;
+}
 
 /**
  * The per-address connection limit, counted where connections really open: the engine.io
@@ -54,17 +58,27 @@ type Pending = Held & {
 export class SocketIoAdmission {
   readonly #options: SocketIoAdmissionOptions;
   readonly #pending = new WeakMap<IncomingMessage, Pending>();
-  /** Admitted connections: their address and slot. */
-  readonly #admitted = new WeakMap<EngineConnection, { ip: string; id: string }>();
-  /** Connections kept open only to carry a refusal. */
-  readonly #refusals = new WeakMap<EngineConnection, ErrorBody>();
+  /** Every engine.io connection: its address and slot (admitted) or refusal (a carrier), and its session socket. */
+  readonly #connections = new WeakMap<EngineConnection, Connected>();
   /** Carriers per address, from the refusal until the carrier closes. */
   readonly #carriers = new Map<string, number>();
-  /** The session socket of each connection that sent its CONNECT. */
-  readonly #sessions = new WeakMap<EngineConnection, SignalingSocket>();
+  readonly #sendBuffers: SendBufferCap;
+  /**
+   * One `close` listener for every connection (engine.io calls it with the connection as `this`):
+   * what a connection holds is found in #connections, so nothing is made per connection for it.
+   */
+  readonly #onClose: (this: EngineConnection) => void;
 
   constructor(options: SocketIoAdmissionOptions) {
     this.#options = options;
+    this.#sendBuffers = new SendBufferCap(options.maxSendBufferBytes, (connection) => this.#dropSlowReader(connection));
+    const admission = this;
+    this.#onClose = function () {
+      const held = admission.#connections.get(this);
+      if (!held) return;
+      admission.#connections.delete(this);
+      admission.#settle(held);
+    };
   }
 
   /** For engine.io's `allowRequest`, after any other check: handshakes only (upgrades and polls of a session are not). */
@@ -133,6 +147,7 @@ export class SocketIoAdmission {
 
   /** Hooks into socket.io: engine.io connections take their slots, and sessions pass through `#admitSession`. */
   attach(io: SignalingServer): void {
+    this.#sendBuffers.attach(io.engine);
     io.engine.on('connection', (connection: EngineConnection) => this.#onConnection(connection));
     io.use((socket, next) => {
       const refusal = this.#admitSession(socket);
@@ -146,24 +161,36 @@ export class SocketIoAdmission {
     });
   }
 
-  /** Waits for the handshake's engine.io connection; a handshake that never gets one gives back what it took. */
+  /**
+   * Waits for the handshake's engine.io connection; a handshake that never gets one gives back
+   * what it took. engine.io makes the connection within the turn that admits the handshake (it
+   * awaits only its id), so whatever is still pending a turn later is looked at then: its client
+   * left (the slot is given back now), or it waits for its client to leave, at most
+   * HANDSHAKE_TTL_MS. Watching every handshake's socket instead would leave each connection's
+   * socket with a grown listener array for good.
+   */
   #expect(request: IncomingMessage, held: Held): void {
-    const abandon = () => {
+    const pending: Pending = { held };
+    this.#pending.set(request, pending);
+    setImmediate(() => {
       if (this.#pending.get(request) !== pending) return;
-      this.#pending.delete(request);
-      this.#settle(held);
-    };
-    const timer = setTimeout(abandon, HANDSHAKE_TTL_MS);
-    timer.unref();
-    request.socket.once('close', abandon);
-    const pending: Pending = {
-      ...held,
-      claim: () => {
+      const abandon = () => {
+        if (this.#pending.get(request) !== pending) return;
+        this.#pending.delete(request);
+        this.#settle(held);
+      };
+      if (request.socket.destroyed) {
+        abandon();
+        return;
+      }
+      const timer = setTimeout(abandon, HANDSHAKE_TTL_MS);
+      timer.unref();
+      request.socket.once('close', abandon);
+      pending.stopWaiting = () => {
         clearTimeout(timer);
         request.socket.off('close', abandon);
-      },
-    };
-    this.#pending.set(request, pending);
+      };
+    });
   }
 
   /** Gives back what a handshake or connection held. */
@@ -186,42 +213,46 @@ export class SocketIoAdmission {
       return;
     }
     this.#pending.delete(connection.request);
-    pending.claim();
-    connection.once('close', () => this.#settle(pending));
-    if (pending.refusal) {
-      this.#refusals.set(connection, pending.refusal);
+    pending.stopWaiting?.();
+    const { held } = pending;
+    this.#connections.set(connection, held);
+    connection.on('close', this.#onClose);
+    if (held.refusal) {
       const expiry = setTimeout(() => connection.close(true), CARRIER_TTL_MS);
       expiry.unref();
       connection.once('close', () => clearTimeout(expiry));
       return;
     }
-    this.#admitted.set(connection, { ip: pending.ip, id: pending.id });
-    capSendBuffer(connection, this.#options.maxSendBufferBytes, () => this.#dropSlowReader(connection));
+    this.#sendBuffers.watch(connection);
   }
 
   /** Runs for every CONNECT: the refusal it gets, if any. */
   #admitSession(socket: SignalingSocket): ErrorBody | undefined {
     const connection = socket.conn;
-    const refusal = this.#refusals.get(connection);
-    if (refusal) {
+    const held = this.#connections.get(connection);
+    if (held?.refusal) {
       // The refusal is written after this returns; then the carrier has done its job.
       setImmediate(() => connection.close());
-      return refusal;
+      return held.refusal;
     }
     // A second session on one connection would be queued and paired but never driven (and would
     // reset the per-client budgets): one CONNECT per connection.
-    if (this.#sessions.has(connection)) {
+    if (held?.session) {
       return { code: ErrorCode.INVALID_PAYLOAD, message: 'this connection already has a session' };
     }
-    const admitted = this.#admitted.get(connection);
-    if (!admitted) return { code: ErrorCode.INTERNAL, message: 'connection not admitted' };
-    this.#sessions.set(connection, socket);
-    socket.data.ip = admitted.ip;
+    if (!held) return { code: ErrorCode.INTERNAL, message: 'connection not admitted' };
+    held.session = socket;
+    socket.data.ip = held.ip;
     return undefined;
   }
 
   #dropSlowReader(connection: EngineConnection): void {
-    dropSlowReader(connection, this.#sessions.get(connection), this.#options.maxSendBufferBytes, this.#options.logger);
+    dropSlowReader(
+      connection,
+      this.#connections.get(connection)?.session,
+      this.#options.maxSendBufferBytes,
+      this.#options.logger,
+    );
   }
 }
 

@@ -53,7 +53,11 @@ interface Waiter {
   due: number | null;
 }
 
-/** One known session. */
+/**
+ * One known session. Its collections are made when first written (undefined until then): most
+ * sessions never fill most of them, and an empty Map or Set still costs ~180 bytes, several
+ * times over for every connection held.
+ */
 interface SessionRecord {
   /** null while attached, else the time (ms) at which the detached session expires. */
   expiresAt: number | null;
@@ -67,21 +71,24 @@ interface SessionRecord {
   /** The client's signal order (SignalOrder): the highest cseq whose turn was taken. */
   cseq: number;
   /** Cseqs passed over when a later signal's hold ran out: still relayed, once, if they come. */
-  missing: Set<number>;
+  missing: Set<number> | undefined;
   /** Signals that came ahead of a predecessor, by cseq, until their turn or the hold's end. */
-  held: Map<number, HeldSignal>;
+  held: Map<number, HeldSignal> | undefined;
   /** The connection that carries the session now (API Gateway), if any. */
   connection: string | undefined;
   /** Every connection that carried it: forgotten with the session. */
-  connections: Set<string>;
-  /** Its last partners, oldest first, with when each was paired. */
-  recent: Map<SessionId, number>;
+  connections: Set<string> | undefined;
+  /**
+   * Its last partners, oldest first, each followed by when it was paired: `[partner, at, …]`. A
+   * flat array of two slots per partner costs a fraction of a Map, and most sessions have one.
+   */
+  recent: (SessionId | number)[] | undefined;
   /** The sessions it blocked. */
-  blocked: Set<SessionId>;
+  blocked: Set<SessionId> | undefined;
   /** Who is behind it (reports and bans). */
   subject: Subject;
   /** Its last REPORTABLE_ROOMS ended pairs, oldest first, by room: what it may still report. */
-  rooms: Map<string, EndedRoom>;
+  rooms: Map<string, EndedRoom> | undefined;
 }
 
 /** A pair a session was in, as a report needs it. */
@@ -324,7 +331,7 @@ export class MemoryPairingStore implements PairingStore {
       const lang = waiter.preferences.lang;
       if (lang !== null && preferences.lang !== null && lang !== preferences.lang) continue;
       if (this.#isRecent(record, partner, now) || this.#isRecent(other, session, now)) continue;
-      if (record.blocked.has(partner) || other.blocked.has(session)) continue;
+      if (record.blocked?.has(partner) || other.blocked?.has(session)) continue;
       if (!this.#fits(other, PAIRED_BYTES)) {
         this.#forget(partner); // stopped reading: lost
         continue;
@@ -335,8 +342,10 @@ export class MemoryPairingStore implements PairingStore {
   }
 
   #isRecent(record: SessionRecord, partner: SessionId, now: number): boolean {
-    const at = record.recent.get(partner);
-    return at !== undefined && at > now - this.#rules.recentMs;
+    const recent = record.recent;
+    if (!recent) return false;
+    const index = recent.indexOf(partner);
+    return index >= 0 && (recent[index + 1] as number) > now - this.#rules.recentMs;
   }
 
   /** Moves waiting sessions whose fallback has passed to #anyone, a bounded number per join. */
@@ -391,19 +400,27 @@ export class MemoryPairingStore implements PairingStore {
   }
 
   #rememberRoom(record: SessionRecord, room: string, partner: SessionId, partnerSubject: Subject, now: number): void {
-    record.rooms.set(room, { partner, partnerSubject, endedAt: now, reported: false });
-    if (record.rooms.size <= REPORTABLE_ROOMS) return;
-    const oldest = record.rooms.keys().next().value;
-    if (oldest !== undefined) record.rooms.delete(oldest);
+    record.rooms ??= new Map();
+    const rooms = record.rooms;
+    rooms.set(room, { partner, partnerSubject, endedAt: now, reported: false });
+    if (rooms.size <= REPORTABLE_ROOMS) return;
+    const oldest = rooms.keys().next().value;
+    if (oldest !== undefined) rooms.delete(oldest);
   }
 
   /** Keeps `partner` as one of the last MatchRules.recentPartners of `record`. */
   #remember(record: SessionRecord, partner: SessionId, now: number): void {
-    record.recent.delete(partner);
-    record.recent.set(partner, now);
-    if (record.recent.size <= this.#rules.recentPartners) return;
-    const oldest = record.recent.keys().next().value;
-    if (oldest !== undefined) record.recent.delete(oldest);
+    let recent = record.recent;
+    if (recent) {
+      const index = recent.indexOf(partner);
+      if (index >= 0) recent.splice(index, 2);
+      recent.push(partner, now);
+    } else {
+      // Made at its final size: an array grown from empty by a push reserves seventeen slots.
+      recent = [partner, now];
+      record.recent = recent;
+    }
+    if (recent.length > 2 * this.#rules.recentPartners) recent.splice(0, 2);
   }
 
   /** Takes `session` off every queue it is in; true when it was waiting. */
@@ -438,7 +455,11 @@ export class MemoryPairingStore implements PairingStore {
     const pair = this.#pairs.get(session);
     if (!pair) return null;
     this.#endPair(pair);
-    if (block) this.#sessions.get(session)?.blocked.add(partnerOf(pair, session));
+    const record = block ? this.#sessions.get(session) : undefined;
+    if (record) {
+      record.blocked ??= new Set();
+      record.blocked.add(partnerOf(pair, session));
+    }
     const to = tell === 'self' ? session : partnerOf(pair, session);
     const told = this.#append(to, { name: 'partner-left', room: pair.id, reason });
     return { pair, events: told ? [told] : [] };
@@ -462,19 +483,22 @@ export class MemoryPairingStore implements PairingStore {
     if (!record) return NOT_PAIRED;
     if (cseq <= record.cseq) {
       // Taken already, unless it is one a later signal's hold gave up on: that one goes now, once.
-      return record.missing.delete(cseq) ? this.#relayOrSkip(session, signal) : DUPLICATE;
+      return record.missing?.delete(cseq) ? this.#relayOrSkip(session, signal) : DUPLICATE;
     }
     if (cseq > record.cseq + 1 && !force) return this.#hold(session, record, cseq, signal);
     // The hold ran out: predecessors not here are given up on (up to a bound), those held go first.
-    for (let passed = record.cseq + 1; passed < cseq && record.missing.size < MAX_MISSING_SIGNALS; passed++) {
-      if (!record.held.has(passed)) record.missing.add(passed);
+    for (let passed = record.cseq + 1; passed < cseq && (record.missing?.size ?? 0) < MAX_MISSING_SIGNALS; passed++) {
+      if (record.held?.has(passed)) continue;
+      record.missing ??= new Set();
+      record.missing.add(passed);
     }
-    const overtaken = [...record.held.keys()].filter((held) => held < cseq).sort((a, b) => a - b);
-    for (const passed of overtaken) this.#release(session, record, passed, record.held.get(passed) as HeldSignal);
+    const held = record.held;
+    const overtaken = held ? [...held.keys()].filter((seq) => seq < cseq).sort((a, b) => a - b) : [];
+    for (const passed of overtaken) this.#release(session, record, passed, held?.get(passed) as HeldSignal);
     record.cseq = cseq;
     const result = this.#relayOrSkip(session, signal);
     // Its successors that came early go now, in order.
-    for (let held = record.held.get(record.cseq + 1); held; held = record.held.get(record.cseq + 1)) {
+    for (let held = record.held?.get(record.cseq + 1); held; held = record.held?.get(record.cseq + 1)) {
       this.#release(session, record, record.cseq + 1, held);
     }
     return result;
@@ -482,20 +506,21 @@ export class MemoryPairingStore implements PairingStore {
 
   #hold(session: SessionId, record: SessionRecord, cseq: number, signal: Signal | null): Promise<RelayResult> {
     // The same cseq twice while it waits: a retry of a signal that is already on its way.
-    if (record.held.has(cseq)) return Promise.resolve(DUPLICATE);
+    if (record.held?.has(cseq)) return Promise.resolve(DUPLICATE);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        if (record.held.get(cseq)?.timer !== timer) return;
+        if (record.held?.get(cseq)?.timer !== timer) return;
         record.held.delete(cseq);
         resolve(this.#inTurn(session, cseq, signal, true));
       }, this.#signalHoldMs);
+      record.held ??= new Map();
       record.held.set(cseq, { signal, resolve, timer });
     });
   }
 
   /** A held signal's turn came: it is relayed (or skipped) now. */
   #release(session: SessionId, record: SessionRecord, cseq: number, held: HeldSignal): void {
-    record.held.delete(cseq);
+    record.held?.delete(cseq);
     clearTimeout(held.timer);
     record.cseq = cseq;
     held.resolve(this.#relayOrSkip(session, held.signal));
@@ -535,6 +560,7 @@ export class MemoryPairingStore implements PairingStore {
     if (beforeRecord?.connection === connection) beforeRecord.connection = undefined;
     const previous = record.connection ?? null;
     record.connection = connection;
+    record.connections ??= new Set();
     record.connections.add(connection);
     this.#connections.set(connection, session);
     return previous === connection ? null : previous;
@@ -623,10 +649,11 @@ export class MemoryPairingStore implements PairingStore {
       });
       ended = { pair: current, events: told ? [told] : [] };
     }
-    const room = record.rooms.get(input.room);
+    const room = record.rooms?.get(input.room);
     if (!room || room.endedAt < now - this.#reportRules.windowMs) return { status: 'not-in-room' };
     if (room.reported) return { status: 'already-reported' };
     room.reported = true;
+    record.blocked ??= new Set();
     record.blocked.add(room.partner);
     const report: StoredReport = {
       id: this.#reportId(now),
@@ -859,14 +886,14 @@ export class MemoryPairingStore implements PairingStore {
       outbox: [],
       outboxBytes: 0,
       cseq: 0,
-      missing: new Set(),
-      held: new Map(),
+      missing: undefined,
+      held: undefined,
       connection: undefined,
-      connections: new Set(),
-      recent: new Map(),
-      blocked: new Set(),
+      connections: undefined,
+      recent: undefined,
+      blocked: undefined,
       subject: '',
-      rooms: new Map(),
+      rooms: undefined,
     };
     this.#sessions.set(session, record);
     return record;
@@ -874,6 +901,7 @@ export class MemoryPairingStore implements PairingStore {
 
   /** A session that is gone relays nothing more: its held signals are answered now. */
   #dropHeld(record: SessionRecord): void {
+    if (!record.held) return;
     for (const held of record.held.values()) {
       clearTimeout(held.timer);
       held.resolve(NOT_PAIRED);
@@ -937,7 +965,7 @@ export class MemoryPairingStore implements PairingStore {
     const record = this.#sessions.get(session);
     if (record) {
       this.#dropHeld(record);
-      for (const connection of record.connections) {
+      for (const connection of record.connections ?? []) {
         // Unless it carries another session since (it claimed an earlier one on resume).
         if (this.#connections.get(connection) === session) this.#connections.delete(connection);
       }

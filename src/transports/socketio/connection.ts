@@ -5,9 +5,9 @@ import { wireEvent } from '../../delivery/wire-event.js';
 import { CommandLimiter, type CommandLimits } from '../../limits/command-limiter.js';
 import { addressTag } from '../../observability/address-tag.js';
 import { bannedBody, type ErrorBody, ErrorCode } from '../../protocol/errors.js';
-import { type Ack, type IceServer, isCommand } from '../../protocol/messages.js';
+import { type Ack, type IceServer, isCommand, type StatsPayload } from '../../protocol/messages.js';
 import { deviceToken } from '../../safety/subject.js';
-import type { Ban, SessionId, SignalOrder, Subject } from '../../store/pairing-store.js';
+import type { Ban, Outgoing, SessionId, SignalOrder, Subject } from '../../store/pairing-store.js';
 import { SerialQueue } from './serial-queue.js';
 import { establishSession, joinFor } from './session.js';
 import type { SignalingNamespace, SignalingSocket } from './types.js';
@@ -58,8 +58,11 @@ export function bindSocketIo(
   core: SignalingCore,
   options: SocketIoBindingOptions,
 ): SocketIoBinding {
-  const queues = new Set<SerialQueue>();
+  /** The queues with work pending: what a drain waits for. */
+  const busy = new Set<SerialQueue>();
+  const clients = new WeakMap<SignalingSocket, ClientConnection>();
   const { logger } = options;
+  const binding: Binding = { core, options };
 
   // Per-address admission happens before this, at the engine.io handshake (limits/socketio-admission.ts);
   // then a banned subject is refused: connect_error with data { code: 'BANNED', message, retryAfterMs }.
@@ -69,121 +72,26 @@ export function bindSocketIo(
     core.admit(socket.data.subject).then((refusal) => next(refusal ? connectError(refusal) : undefined));
   });
 
+  // One listener of each kind for every connection (socket.io calls them with the socket as
+  // `this`); the connection's own state is its ClientConnection.
+  function onCommand(this: SignalingSocket, event: string, ...args: unknown[]): void {
+    const client = clients.get(this);
+    if (client) command(binding, client, event, args);
+  }
+  function onDisconnect(this: SignalingSocket, reason: string): void {
+    const client = clients.get(this);
+    if (client) disconnected(binding, client, reason);
+  }
+
   io.on('connection', (socket) => {
-    const queue = new SerialQueue(options.maxInFlight);
-    queues.add(queue);
-    const limiter = new CommandLimiter(options.limits);
-    watchQueueTime(socket, options.observeWait);
-    const link = socketLink(socket, options.iceServers);
-    // Resolved by the first task; every later task runs after it, so it is always set for them.
-    let session: SessionId = '';
-    queue.push(async () => {
-      session = await establishSession(socket, core, options.delivery, link, options);
+    const client = new ClientConnection(socket, binding, new SerialQueue(options.maxInFlight, busy));
+    clients.set(socket, client);
+    client.queue.push(async () => {
+      client.session = await establishSession(socket, core, options.delivery, client, options);
       logger.info({ socket: socket.id }, 'client connected');
     });
-
-    // The highest signal number this connection has taken in, and the retries running beside the
-    // queue (see below).
-    let highestCseq = 0;
-    let retriesRunning = 0;
-
-    /** Answers a refusal made here, before the core; a numbered signal's turn passes with it. */
-    const refuse = (ack: AckFn | undefined, order: SignalOrder | undefined, error: ErrorBody) => {
-      ack?.({ ok: false, error });
-      if (order) queue.force(() => core.passSignalTurn(session, order.cseq, error.code));
-    };
-
-    socket.onAny((event: string, ...args: unknown[]) => {
-      const { payload, ack, order, extra } = splitArguments(event, args);
-      // Budgets first: a flood is refused before anything is parsed or queued.
-      const verdict = limiter.check(event, payload);
-      if (!verdict.allowed) {
-        refuse(ack, order, {
-          code: ErrorCode.RATE_LIMITED,
-          message: 'too many messages',
-          retryAfterMs: verdict.retryAfterMs,
-        });
-        if (verdict.abusive && socket.connected) {
-          logger.warn({ socket: socket.id, address: addressTag(socket.data.ip) }, 'disconnecting an abusive client');
-          socket.disconnect(true);
-        }
-        return;
-      }
-      if (order && !extra && session) {
-        if (order.cseq <= highestCseq) {
-          // A number already taken in: the retry of a signal answered UNAVAILABLE (its first try
-          // may not have taken its turn). Its successors may be held in this queue for that turn
-          // (the store keeps the sender's order); queued behind them, the retry would wait out
-          // their hold and arrive after them. So it runs now: the store puts it in its place and
-          // relays it at most once. The in-flight cap bounds these as it bounds the queue.
-          if (retriesRunning >= options.maxInFlight) {
-            refuse(ack, order, {
-              code: ErrorCode.RATE_LIMITED,
-              message: 'too many retries in flight',
-              retryAfterMs: 100,
-            });
-            return;
-          }
-          retriesRunning++;
-          Promise.resolve(core.relayNow(session, payload, order)).then((result) => {
-            retriesRunning--;
-            ack?.(result);
-          });
-          return;
-        }
-        highestCseq = order.cseq;
-      }
-      // The relay hot path: with nothing of this client's pending, a signal goes to the store at
-      // once (the memory store answers in this very turn, so it is written and acked here too).
-      if (event === 'signal' && !extra && queue.idle) {
-        const relayed = core.relayNow(session, payload, order);
-        if (relayed instanceof Promise) queue.force(() => relayed.then((result) => ack?.(result)));
-        else ack?.(relayed);
-        return;
-      }
-      // Refusals of malformed calls wait their turn like any command, so acks keep the order sent.
-      const accepted = queue.push(async () => {
-        if (!isCommand(event)) {
-          ack?.({ ok: false, error: { code: ErrorCode.UNKNOWN_EVENT, message: `unknown event "${event}"` } });
-        } else if (extra) {
-          const form = event === 'signal' ? 'a signal payload and an optional cseq' : 'one payload argument';
-          ack?.({ ok: false, error: { code: ErrorCode.INVALID_PAYLOAD, message: `${event} takes ${form}` } });
-        } else if (event === 'signal') {
-          // Not `ack?.(await …)`: without an ack that would skip the relay itself.
-          const result = await core.relayNow(session, payload, order);
-          ack?.(result);
-        } else if (event === 'proof') {
-          // The bot gate: the automatic join this connection asked for waits for its proof.
-          const { ack: result, join } = await core.prove(session, payload);
-          ack?.(result);
-          if (join) await joinFor(socket, core, session);
-        } else {
-          // Not `ack?.(await …)`: without an ack that would skip the command itself.
-          const result = await core.handle(event, session, payload);
-          ack?.(result);
-        }
-      });
-      if (!accepted) {
-        refuse(ack, order, { code: ErrorCode.RATE_LIMITED, message: 'too many commands in flight', retryAfterMs: 100 });
-      }
-    });
-
-    socket.on('disconnect', (reason) => {
-      logger.info({ socket: socket.id, reason }, 'client disconnected');
-      // Goodbyes must not be refused for a full queue: bypass the in-flight limit.
-      queue.force(async () => {
-        if (!session) return;
-        // Only the connection that carries the session speaks for it. Not this one when the client
-        // reconnected (here or elsewhere) before this drop was noticed, nor when the store lost
-        // the session and it was closed for that: ending or detaching the session then would take
-        // it from its new connection.
-        if (!options.delivery.carries(session, link)) return;
-        options.delivery.close(session, link);
-        if (GOODBYES.has(reason)) await core.disconnect(session);
-        else await core.detach(session);
-      });
-      queue.drained().then(() => queues.delete(queue));
-    });
+    socket.onAny(onCommand);
+    socket.on('disconnect', onDisconnect);
   });
 
   const heartbeat = setInterval(() => {
@@ -196,7 +104,7 @@ export function bindSocketIo(
   return {
     async drain() {
       clearInterval(heartbeat);
-      await Promise.all([...queues].map((q) => q.drained()));
+      await Promise.all([...busy].map((q) => q.drained()));
     },
     disconnectBanned(ban) {
       for (const socket of io.sockets.values()) {
@@ -210,50 +118,186 @@ export function bindSocketIo(
   };
 }
 
+/** What every connection of one binding shares. */
+interface Binding {
+  core: SignalingCore;
+  options: SocketIoBindingOptions;
+}
+
+/**
+ * One client connection: its session, its command queue and budgets, and the link its session's
+ * events reach it through (`socket.emit(name, payload, seq)`; the seq is a second argument, so
+ * every payload, a relayed signal above all, stays exactly what it was). Plain fields and
+ * prototype methods: one object per connection, where closures would each bring their own.
+ */
+class ClientConnection implements SessionLink {
+  /** Set by the first task of the queue; every later task runs after it, so it is always set for them. */
+  session: SessionId = '';
+  /** The highest signal number this connection has taken in. */
+  highestCseq = 0;
+  /** Retries running beside the queue (see `command`). */
+  retriesRunning = 0;
+  /** When this connection was told `waiting` (performance.now()), for the queue-time metric; 0 when it was not. */
+  waitingSince = 0;
+  /** Made at the first command: a connection that sends none needs no budget. */
+  limiter: CommandLimiter | undefined = undefined;
+
+  constructor(
+    readonly socket: SignalingSocket,
+    readonly binding: Binding,
+    readonly queue: SerialQueue,
+  ) {}
+
+  write(out: Outgoing): void {
+    const [name, payload] = wireEvent(out.event, () => this.binding.options.iceServers(out.to));
+    // Queue time, on the waiting client's own instance: from `waiting` to `paired`.
+    if (name === 'waiting') this.waitingSince = performance.now();
+    else if (name === 'paired' && this.waitingSince > 0) {
+      this.binding.options.observeWait((performance.now() - this.waitingSince) / 1000);
+      this.waitingSince = 0;
+    }
+    // socket.io's typed emit cannot follow a union of event names; wireEvent ties each payload
+    // to its name already.
+    (this.socket.emit as (event: string, payload: unknown, seq: number) => boolean)(name, payload, out.seq);
+  }
+
+  writeStats(stats: StatsPayload): void {
+    // No seq: a count is stale by the next one, so it is neither numbered nor kept for replay.
+    this.socket.emit('stats', stats);
+  }
+
+  lose(): void {
+    this.socket.emit('error', {
+      code: ErrorCode.SESSION_LOST,
+      message: 'this session is over (its events could not be kept): connect again for a new one',
+    });
+    // After the command that found it lost has been answered (its ack is on its way this turn).
+    setImmediate(() => this.socket.disconnect(true));
+  }
+}
+
+/** Answers a refusal made here, before the core; a numbered signal's turn passes with it. */
+function refuse(
+  { core }: Binding,
+  client: ClientConnection,
+  ack: AckFn | undefined,
+  order: SignalOrder | undefined,
+  error: ErrorBody,
+): void {
+  ack?.({ ok: false, error });
+  if (order) client.queue.force(() => core.passSignalTurn(client.session, order.cseq, error.code));
+}
+
+/** One event from the client: budgets, then the relay's fast path, or its turn in the queue. */
+function command(binding: Binding, client: ClientConnection, event: string, args: unknown[]): void {
+  const { core, options } = binding;
+  const { socket, queue } = client;
+  const { payload, ack, order, extra } = splitArguments(event, args);
+  // Budgets first: a flood is refused before anything is parsed or queued.
+  client.limiter ??= new CommandLimiter(options.limits);
+  const verdict = client.limiter.check(event, payload);
+  if (!verdict.allowed) {
+    refuse(binding, client, ack, order, {
+      code: ErrorCode.RATE_LIMITED,
+      message: 'too many messages',
+      retryAfterMs: verdict.retryAfterMs,
+    });
+    if (verdict.abusive && socket.connected) {
+      options.logger.warn(
+        { socket: socket.id, address: addressTag(socket.data.ip) },
+        'disconnecting an abusive client',
+      );
+      socket.disconnect(true);
+    }
+    return;
+  }
+  const session = client.session;
+  if (order && !extra && session) {
+    if (order.cseq <= client.highestCseq) {
+      // A number already taken in: the retry of a signal answered UNAVAILABLE (its first try
+      // may not have taken its turn). Its successors may be held in this queue for that turn
+      // (the store keeps the sender's order); queued behind them, the retry would wait out
+      // their hold and arrive after them. So it runs now: the store puts it in its place and
+      // relays it at most once. The in-flight cap bounds these as it bounds the queue.
+      if (client.retriesRunning >= options.maxInFlight) {
+        refuse(binding, client, ack, order, {
+          code: ErrorCode.RATE_LIMITED,
+          message: 'too many retries in flight',
+          retryAfterMs: 100,
+        });
+        return;
+      }
+      client.retriesRunning++;
+      Promise.resolve(core.relayNow(session, payload, order)).then((result) => {
+        client.retriesRunning--;
+        ack?.(result);
+      });
+      return;
+    }
+    client.highestCseq = order.cseq;
+  }
+  // The relay hot path: with nothing of this client's pending, a signal goes to the store at
+  // once (the memory store answers in this very turn, so it is written and acked here too).
+  if (event === 'signal' && !extra && queue.idle) {
+    const relayed = core.relayNow(session, payload, order);
+    if (relayed instanceof Promise) queue.force(() => relayed.then((result) => ack?.(result)));
+    else ack?.(relayed);
+    return;
+  }
+  // Refusals of malformed calls wait their turn like any command, so acks keep the order sent.
+  const accepted = queue.push(async () => {
+    if (!isCommand(event)) {
+      ack?.({ ok: false, error: { code: ErrorCode.UNKNOWN_EVENT, message: `unknown event "${event}"` } });
+    } else if (extra) {
+      const form = event === 'signal' ? 'a signal payload and an optional cseq' : 'one payload argument';
+      ack?.({ ok: false, error: { code: ErrorCode.INVALID_PAYLOAD, message: `${event} takes ${form}` } });
+    } else if (event === 'signal') {
+      // Not `ack?.(await …)`: without an ack that would skip the relay itself.
+      const result = await core.relayNow(client.session, payload, order);
+      ack?.(result);
+    } else if (event === 'proof') {
+      // The bot gate: the automatic join this connection asked for waits for its proof.
+      const { ack: result, join } = await core.prove(client.session, payload);
+      ack?.(result);
+      if (join) await joinFor(socket, core, client.session);
+    } else {
+      // Not `ack?.(await …)`: without an ack that would skip the command itself.
+      const result = await core.handle(event, client.session, payload);
+      ack?.(result);
+    }
+  });
+  if (!accepted) {
+    refuse(binding, client, ack, order, {
+      code: ErrorCode.RATE_LIMITED,
+      message: 'too many commands in flight',
+      retryAfterMs: 100,
+    });
+  }
+}
+
+/** The connection closed: its session is ended (a goodbye) or detached for the grace period. */
+function disconnected({ core, options }: Binding, client: ClientConnection, reason: string): void {
+  options.logger.info({ socket: client.socket.id, reason }, 'client disconnected');
+  // Goodbyes must not be refused for a full queue: bypass the in-flight limit.
+  client.queue.force(async () => {
+    const session = client.session;
+    if (!session) return;
+    // Only the connection that carries the session speaks for it. Not this one when the client
+    // reconnected (here or elsewhere) before this drop was noticed, nor when the store lost
+    // the session and it was closed for that: ending or detaching the session then would take
+    // it from its new connection.
+    if (!options.delivery.carries(session, client)) return;
+    options.delivery.close(session, client);
+    if (GOODBYES.has(reason)) await core.disconnect(session);
+    else await core.detach(session);
+  });
+}
+
 /** A middleware refusal: socket.io sends `data` to the client with `connect_error`. */
 function connectError(refusal: ErrorBody): Error {
   const error = new Error(refusal.message) as Error & { data?: ErrorBody };
   error.data = refusal;
   return error;
-}
-
-/**
- * How this connection gets its session's events: `socket.emit(name, payload, seq)`. The seq is a
- * second argument, so every payload (a relayed signal above all) stays exactly what it was.
- */
-function socketLink(socket: SignalingSocket, iceServers: (session: SessionId) => IceServer[]): SessionLink {
-  return {
-    write(out) {
-      const [name, payload] = wireEvent(out.event, () => iceServers(out.to));
-      // socket.io's typed emit cannot follow a union of event names; wireEvent ties each payload
-      // to its name already.
-      (socket.emit as (event: string, payload: unknown, seq: number) => boolean)(name, payload, out.seq);
-    },
-    writeStats(stats) {
-      // No seq: a count is stale by the next one, so it is neither numbered nor kept for replay.
-      socket.emit('stats', stats);
-    },
-    lose() {
-      socket.emit('error', {
-        code: ErrorCode.SESSION_LOST,
-        message: 'this session is over (its events could not be kept): connect again for a new one',
-      });
-      // After the command that found it lost has been answered (its ack is on its way this turn).
-      setImmediate(() => socket.disconnect(true));
-    },
-  };
-}
-
-/** Measures queue time on the waiting client's own instance: from `waiting` to `paired`. */
-function watchQueueTime(socket: SignalingSocket, observeWait: (seconds: number) => void): void {
-  let waitingSince = 0;
-  socket.onAnyOutgoing((event: string) => {
-    if (event === 'waiting') waitingSince = performance.now();
-    else if (event === 'paired' && waitingSince > 0) {
-      observeWait((performance.now() - waitingSince) / 1000);
-      waitingSince = 0;
-    }
-  });
 }
 
 /**
