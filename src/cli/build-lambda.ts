@@ -58,7 +58,7 @@ async function buildBundle(name: (typeof LAMBDA_BUNDLES)[number]): Promise<void>
     // Everything is bundled. No AWS SDK is reached: the management API is two signed HTTPS
     // requests (src/transports/apigateway/sigv4.ts), and the SDK's client was a third of the
     // import (docs/deploy.md, "Cold starts").
-    plugins: [rateLimiterClassesOnly, pinoCallersUnmapped],
+    plugins: [rateLimiterClassesOnly, pinoCallersUnmapped, iconvWithoutDoubleByte],
     metafile: true,
     logLevel: 'warning',
   });
@@ -109,7 +109,7 @@ const pinoCallersUnmapped: Plugin = {
     build.onLoad({ filter: /[\\/]pino[\\/]lib[\\/]caller\.js$/ }, async (args) => {
       const source = await readFile(args.path, 'utf8');
       if (!source.includes(PINO_CALLERS)) {
-        throw new Error(`${args.path} changed: check what pinoCallersUnmapped (scripts/build-lambda.ts) replaces`);
+        throw new Error(`${args.path} changed: check what pinoCallersUnmapped (src/cli/build-lambda.ts) replaces`);
       }
       // Both calls sit directly in getCallers, so slice(2) still drops the same two frames.
       const unmapped = [
@@ -118,6 +118,44 @@ const pinoCallersUnmapped: Plugin = {
         'return callSites.slice(2).map(callSite => callSite.scriptName)',
       ].join('\n');
       return { contents: source.replace(PINO_CALLERS, unmapped), loader: 'js' };
+    });
+  },
+};
+
+/** iconv-lite's list of encoding modules today (iconv-lite 0.7); the build stops if it changes. */
+const ICONV_ENCODINGS = `var modules = [
+  require("./internal"),
+  require("./utf32"),
+  require("./utf16"),
+  require("./utf7"),
+  require("./sbcs-codec"),
+  require("./sbcs-data"),
+  require("./sbcs-data-generated"),
+  require("./dbcs-codec"),
+  require("./dbcs-data")
+]`;
+
+/**
+ * iconv-lite comes in with Express's JSON body parser (the operator API's POST /admin/bans), and
+ * its entry loads every encoding it knows. Its double-byte ones (Shift JIS, EUC-JP, GBK, GB 18030,
+ * Big5, EUC-KR: the codec and its tables) were 0.42 MB of the 1.2 MB HTTP bundle, read and compiled
+ * at every cold start. That parser refuses any charset not named `utf-…` before decoding (415, RFC
+ * 7159 §8.1), no double-byte encoding has such a name, and none of the codecs kept asks for one
+ * (UTF-7 decodes through `ascii`, a single-byte table: those stay). So the bundled iconv-lite has
+ * every encoding but the double-byte ones. test/lambda-package.test.ts checks that the bundle
+ * answers a body in each UTF charset, and in others, exactly as the unbundled app does.
+ */
+const iconvWithoutDoubleByte: Plugin = {
+  name: 'iconv-without-double-byte',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]iconv-lite[\\/]encodings[\\/]index\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      if (!source.includes(ICONV_ENCODINGS)) {
+        throw new Error(`${args.path} changed: check what iconvWithoutDoubleByte (src/cli/build-lambda.ts) keeps`);
+      }
+      const kept = ['internal', 'utf32', 'utf16', 'utf7', 'sbcs-codec', 'sbcs-data', 'sbcs-data-generated'];
+      const modules = kept.map((name) => `  require("./${name}")`).join(',\n');
+      return { contents: source.replace(ICONV_ENCODINGS, `var modules = [\n${modules}\n]`), loader: 'js' };
     });
   },
 };
