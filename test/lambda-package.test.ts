@@ -283,6 +283,21 @@ describe('serverless package', () => {
     expect(bundle).toMatch(/try\{(\w+)=(\w+)\(\{sourceMap:!1\}\)\}catch\{\1=\2\(\)\}return \1\.slice\(2\)/);
   });
 
+  it("sets up ioredis's command methods on a prototype in dictionary mode (30 ms of a Node 20 cold start otherwise)", async () => {
+    for (const [name, bundle] of [
+      ['message', 'websocket'],
+      ['http', 'http'],
+    ] as const) {
+      const entries = await readZip(zips[name]);
+      const source = entries
+        .find((entry) => entry.name === `dist/lambda/${bundle}/${bundle}.mjs`)
+        ?.data()
+        .toString('utf8');
+      // Minified: `X.prototype.pairwireSetupMode=!0;delete X.prototype.pairwireSetupMode;` before the loop.
+      expect(source).toMatch(/(\w+)\.prototype\.pairwireSetupMode=!0;delete \1\.prototype\.pairwireSetupMode;/);
+    }
+  });
+
   it('runs from the extracted zip alone, as Lambda runs it from /var/task', async () => {
     for (const name of ['message', 'http'] as const) {
       const bundle = BUNDLE[name];
