@@ -298,6 +298,16 @@ describe('serverless package', () => {
     }
   });
 
+  it("builds mime-types's extension maps on first use in the HTTP function, not at every cold start", async () => {
+    const entries = await readZip(zips.http);
+    const source = entries
+      .find((entry) => entry.name === 'dist/lambda/http/http.mjs')
+      ?.data()
+      .toString('utf8');
+    // Minified: `Object.defineProperty(x,"types",{enumerable:!0,get:function(){return f().types}})`.
+    expect(source).toMatch(/"types",\{enumerable:!0,get:function\(\)\{return \w+\(\)\.types\}\}/);
+  });
+
   it('runs from the extracted zip alone, as Lambda runs it from /var/task', async () => {
     for (const name of ['message', 'http'] as const) {
       const bundle = BUNDLE[name];

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ioredisCommandsInSetupMode } from './build-lambda.js';
+import { ioredisCommandsInSetupMode, mimeTypesMapsOnFirstUse } from './build-lambda.js';
 
 let dir: string;
 const require = createRequire(import.meta.url);
@@ -19,10 +19,15 @@ afterAll(async () => {
 });
 
 /** ioredis bundled as the Lambda bundles bundle it, with these plugins; its Redis class. */
-async function bundledRedis(name: string, plugins: Plugin[]): Promise<typeof Redis> {
+function bundledRedis(name: string, plugins: Plugin[]): Promise<typeof Redis> {
+  return bundled(name, "module.exports = require('ioredis').Redis;", plugins) as Promise<typeof Redis>;
+}
+
+/** A module bundled as the Lambda bundles bundle it (CommonJS here, to load it with require). */
+async function bundled(name: string, contents: string, plugins: Plugin[]): Promise<unknown> {
   const outfile = join(dir, `${name}.cjs`);
   await build({
-    stdin: { contents: "module.exports = require('ioredis').Redis;", resolveDir: process.cwd() },
+    stdin: { contents, resolveDir: process.cwd() },
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -31,7 +36,32 @@ async function bundledRedis(name: string, plugins: Plugin[]): Promise<typeof Red
     plugins,
     logLevel: 'warning',
   });
-  return require(outfile) as typeof Redis;
+  return require(outfile);
+}
+
+interface MimeTypes {
+  lookup(path: string): string | false;
+  contentType(type: string): string | false;
+  extension(type: string): string | false;
+  charset(type: string): string | false;
+  types: Record<string, string>;
+  extensions: Record<string, string[]>;
+  _extensionConflicts: string[][];
+}
+
+/** Everything mime-types answers, for every type and extension mime-db knows (and a few it does not). */
+function mimeAnswers(mime: MimeTypes, db: Record<string, { extensions?: string[] }>) {
+  const types = [...Object.keys(db), 'json', 'html', 'text', 'application/json; charset=latin1', 'nope/nope', ''];
+  const extensions = [...new Set(Object.values(db).flatMap((entry) => entry.extensions ?? []))];
+  return {
+    byType: types.map((type) => [type, mime.contentType(type), mime.extension(type), mime.charset(type)]),
+    byExtension: [...extensions, 'unknown-extension'].map((extension) => [
+      extension,
+      mime.lookup(extension),
+      mime.lookup(`dir/file.${extension}`),
+    ]),
+    maps: { types: { ...mime.types }, extensions: { ...mime.extensions }, conflicts: mime._extensionConflicts },
+  };
 }
 
 /** What a Redis client offers, as its prototype chain holds it: names in order, and their kinds. */
@@ -54,5 +84,25 @@ describe('the Lambda bundles patch ioredis (src/cli/build-lambda.ts)', () => {
     expect(methods).toEqual(commandMethods(Redis));
     // The property that put the prototype in dictionary mode is gone.
     expect(Object.getPrototypeOf(patched.prototype)).not.toHaveProperty('pairwireSetupMode');
+  });
+
+  it('mime-types builds its extension maps on first use, and answers every lookup as mime-types itself does', async () => {
+    const patched = (await bundled('mime-patched', "module.exports = require('mime-types');", [
+      mimeTypesMapsOnFirstUse,
+    ])) as MimeTypes;
+    const unpatched = (await bundled('mime-unpatched', "module.exports = require('mime-types');", [])) as MimeTypes;
+    expect(await readFile(join(dir, 'mime-patched.cjs'), 'utf8')).toContain('pairwireMapsBuilt');
+    // Read through a getter, which builds them the first time.
+    expect(Object.getOwnPropertyDescriptor(patched, 'types')?.get).toBeTypeOf('function');
+    const db = require('mime-db') as Record<string, { extensions?: string[] }>;
+    const answers = mimeAnswers(patched, db);
+    expect(answers.byExtension.length).toBeGreaterThan(1000);
+    expect(answers.byExtension.find(([extension]) => extension === 'json')).toEqual([
+      'json',
+      'application/json',
+      'application/json',
+    ]);
+    expect(answers).toEqual(mimeAnswers(unpatched, db));
+    expect(answers).toEqual(mimeAnswers(require('mime-types') as MimeTypes, db));
   });
 });

@@ -58,7 +58,13 @@ async function buildBundle(name: (typeof LAMBDA_BUNDLES)[number]): Promise<void>
     // Everything is bundled. No AWS SDK is reached: the management API is two signed HTTPS
     // requests (src/transports/apigateway/sigv4.ts), and the SDK's client was a third of the
     // import (docs/deploy.md, "Cold starts").
-    plugins: [rateLimiterClassesOnly, pinoCallersUnmapped, iconvWithoutDoubleByte, ioredisCommandsInSetupMode],
+    plugins: [
+      rateLimiterClassesOnly,
+      pinoCallersUnmapped,
+      iconvWithoutDoubleByte,
+      ioredisCommandsInSetupMode,
+      mimeTypesMapsOnFirstUse,
+    ],
     metafile: true,
     logLevel: 'warning',
   });
@@ -188,6 +194,48 @@ export const ioredisCommandsInSetupMode: Plugin = {
         'delete Commander.prototype.pairwireSetupMode;',
       ].join('\n');
       return { contents: source.replace(IOREDIS_COMMAND_LOOP, `${setupMode}\n${IOREDIS_COMMAND_LOOP}`), loader: 'js' };
+    });
+  },
+};
+
+/** Where mime-types 3 builds its extension maps when it loads; the build stops if this changes. */
+const MIME_TYPES_MAPS = `exports.extensions = Object.create(null)
+exports.lookup = lookup
+exports.types = Object.create(null)
+exports._extensionConflicts = []
+
+// Populate the extensions/types maps
+populateMaps(exports.extensions, exports.types)`;
+
+/**
+ * mime-types (Express's `res.type`, `req.is`, send, accepts) builds its extension → type maps when
+ * it loads, scoring every type of mime-db's 2,500 that has extensions: part of every HTTP cold
+ * start, though those maps serve only lookups by extension (`res.type('html')`), which the HTTP
+ * function's routes never make (`res.json` names its type in full and reads mime-db directly).
+ * The bundled mime-types builds the same maps, by the same code, when they are first read.
+ * src/cli/build-lambda.test.ts checks that every lookup answers as mime-types itself does.
+ */
+export const mimeTypesMapsOnFirstUse: Plugin = {
+  name: 'mime-types-maps-on-first-use',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]mime-types[\\/]index\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      if (!source.includes(MIME_TYPES_MAPS)) {
+        throw new Error(`${args.path} changed: check what mimeTypesMapsOnFirstUse (src/cli/build-lambda.ts) patches`);
+      }
+      const onFirstUse = `exports.lookup = lookup
+var pairwireMaps = null
+function pairwireMapsBuilt () {
+  if (pairwireMaps === null) {
+    pairwireMaps = { extensions: Object.create(null), types: Object.create(null), conflicts: [] }
+    populateMaps(pairwireMaps.extensions, pairwireMaps.types)
+  }
+  return pairwireMaps
+}
+Object.defineProperty(exports, 'extensions', { enumerable: true, get: function () { return pairwireMapsBuilt().extensions } })
+Object.defineProperty(exports, 'types', { enumerable: true, get: function () { return pairwireMapsBuilt().types } })
+Object.defineProperty(exports, '_extensionConflicts', { enumerable: true, get: function () { return pairwireMapsBuilt().conflicts } })`;
+      return { contents: source.replace(MIME_TYPES_MAPS, onFirstUse), loader: 'js' };
     });
   },
 };
