@@ -265,7 +265,7 @@ describe('serverless package', () => {
         // core (the live-counts cache is all it takes from src/core).
         expect(sources.filter((source) => /^src\/core\//.test(source))).toEqual(['src/core/live-stats.ts']);
         // iconv-lite (Express's JSON parser) without its double-byte codec and tables: that parser
-        // reads UTF-* only (src/cli/build-lambda.ts, iconvWithoutDoubleByte).
+        // reads UTF-* only (src/cli/bundle-patches.ts, iconvWithoutDoubleByte).
         const iconv = sources.filter((source) => source.includes('node_modules/iconv-lite/encodings/'));
         expect(iconv).toContain('node_modules/iconv-lite/encodings/utf7.js');
         expect(iconv.filter((source) => /dbcs-|\/tables\//.test(source))).toEqual([]);
@@ -279,7 +279,7 @@ describe('serverless package', () => {
       .find((entry) => entry.name === 'dist/lambda/websocket/websocket.mjs')
       ?.data()
       .toString('utf8');
-    // Minified: `try{i=f({sourceMap:!1})}catch{i=f()}` in pino's getCallers (src/cli/build-lambda.ts).
+    // Minified: `try{i=f({sourceMap:!1})}catch{i=f()}` in pino's getCallers (src/cli/bundle-patches.ts).
     expect(bundle).toMatch(/try\{(\w+)=(\w+)\(\{sourceMap:!1\}\)\}catch\{\1=\2\(\)\}return \1\.slice\(2\)/);
   });
 

@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ioredisCommandsInSetupMode, mimeTypesMapsOnFirstUse } from './build-lambda.js';
+import { ioredisCommandsInSetupMode, mimeTypesMapsOnFirstUse } from './bundle-patches.js';
 
 let dir: string;
 const require = createRequire(import.meta.url);
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'pairwire-build-lambda-'));
+  dir = await mkdtemp(join(tmpdir(), 'pairwire-bundle-patches-'));
 });
 
 afterAll(async () => {
@@ -70,7 +70,7 @@ function commandMethods(redis: typeof Redis): [string, string][] {
   return Object.getOwnPropertyNames(commander).map((name) => [name, typeof commander[name]]);
 }
 
-describe('the Lambda bundles patch ioredis (src/cli/build-lambda.ts)', () => {
+describe("the Lambda bundles' patches of their dependencies", () => {
   it("defines the same command methods, in the same order, with Commander's prototype set up in dictionary mode", async () => {
     const patched = await bundledRedis('patched', [ioredisCommandsInSetupMode]);
     const unpatched = await bundledRedis('unpatched', []);
