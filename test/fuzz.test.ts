@@ -455,7 +455,7 @@ async function rawAttack(url: string, connect: string, frames: RawFrame[]): Prom
     // The victim's own ack comes after every relay written to it; it must never be cut off.
     expectAck(wellFormedAck('leave', ackOrThrow(await victim.command('leave'))), { ok: true, status: 'idle' });
     for (const signal of victim.events('signal')) {
-      const parsed = signalSchema.safeParse(signal);
+      const parsed = signalSchema().safeParse(signal);
       const sent = sentSignals.some((candidate) => JSON.stringify(candidate) === JSON.stringify(signal));
       if (!parsed.success || !fitsLimits(parsed.data, LIMITS) || !sent) {
         throw new Error(`the victim received ${JSON.stringify(signal).slice(0, 200)}`);

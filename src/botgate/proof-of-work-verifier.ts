@@ -28,7 +28,7 @@ export class ProofOfWorkVerifier implements Verifier {
   }
 
   async verify(session: SessionId, payload: unknown): Promise<{ join: boolean }> {
-    const parsed = proofPayloadSchema.safeParse(payload);
+    const parsed = proofPayloadSchema().safeParse(payload);
     if (!parsed.success || !('nonce' in parsed.data)) {
       const why = parsed.success ? 'a nonce is missing' : (parsed.error.issues[0]?.message ?? 'invalid');
       throw new ProtocolError(ErrorCode.INVALID_PAYLOAD, `proof takes { challenge, nonce }: ${why}`);

@@ -49,7 +49,7 @@ export class SiteVerifyVerifier implements Verifier {
   }
 
   async verify(session: SessionId, payload: unknown): Promise<{ join: boolean }> {
-    const parsed = proofPayloadSchema.safeParse(payload);
+    const parsed = proofPayloadSchema().safeParse(payload);
     if (!parsed.success || !('token' in parsed.data)) {
       const why = parsed.success ? 'a token is missing' : (parsed.error.issues[0]?.message ?? 'invalid');
       throw new ProtocolError(ErrorCode.INVALID_PAYLOAD, `proof takes { challenge, token }: ${why}`);

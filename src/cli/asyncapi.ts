@@ -69,28 +69,28 @@ function present(schema: z.ZodType): z.ZodType {
 /** Every schema the document names, each once, by component name. */
 function namedSchemas(): Map<string, z.ZodType> {
   const named = new Map<string, z.ZodType>();
-  named.set('ErrorCode', errorCodeSchema);
-  named.set('ErrorBody', errorBodySchema);
-  named.set('IceCandidate', iceCandidateSchema);
-  named.set('IceServer', iceServerSchema);
-  named.set('LeaveReason', leaveReasonSchema);
+  named.set('ErrorCode', errorCodeSchema());
+  named.set('ErrorBody', errorBodySchema());
+  named.set('IceCandidate', iceCandidateSchema());
+  named.set('IceServer', iceServerSchema());
+  named.set('LeaveReason', leaveReasonSchema());
   // Payloads shared by several commands are named once (join, next and block take Preferences).
   const payloadNames = new Map<z.ZodType, string>();
   for (const command of COMMANDS) {
-    const payload = present(commandSchemas[command].payload);
+    const payload = present(commandSchemas()[command].payload);
     if (payloadNames.has(payload)) continue;
     const name = command === 'join' ? 'Preferences' : command === 'signal' ? 'Signal' : `${pascal(command)}Payload`;
     payloadNames.set(payload, name);
     named.set(name, payload);
   }
   for (const event of SERVER_EVENTS) {
-    const schema = serverEventSchemas[event];
+    const schema = serverEventSchemas()[event];
     if ([...named.values()].includes(schema)) continue;
     named.set(event === 'signal' ? 'Signal' : `${pascal(event)}Payload`, schema);
   }
-  for (const command of COMMANDS) named.set(`${pascal(command)}Ack`, ackSchema(commandSchemas[command].result));
+  for (const command of COMMANDS) named.set(`${pascal(command)}Ack`, ackSchema(commandSchemas()[command].result));
   named.set('OkAck', ackSchema(z.object({})));
-  named.set('ResumePayload', resumePayloadSchema);
+  named.set('ResumePayload', resumePayloadSchema());
   return named;
 }
 
@@ -170,7 +170,7 @@ export function asyncApiDocument(): Json {
   };
 
   for (const command of COMMANDS) {
-    const { payload, optional } = commandSchemas[command];
+    const { payload, optional } = commandSchemas()[command];
     const payloadRef = ref(present(payload));
     const ackRef = ref(named.get(`${pascal(command)}Ack`) as z.ZodType);
     const summary = COMMAND_SUMMARIES[command];
@@ -237,7 +237,7 @@ export function asyncApiDocument(): Json {
     [
       RESUME,
       'The connection’s first frame: claims an earlier session, or takes the connection’s own; its Preferences are those of the join it asks for. Answered by a session event, the replay of every event after lastSeq, then the ack.',
-      ref(resumePayloadSchema),
+      ref(resumePayloadSchema()),
     ],
     [BYE, 'The goodbye: the session and its pair end at once.', undefined],
   ];
@@ -261,7 +261,7 @@ export function asyncApiDocument(): Json {
   }
 
   for (const event of SERVER_EVENTS) {
-    const payloadRef = ref(serverEventSchemas[event]);
+    const payloadRef = ref(serverEventSchemas()[event]);
     const numbered = event !== 'session' && event !== 'error' && event !== 'stats';
     const summary = EVENT_SUMMARIES[event];
     const key = pascal(event).replace(/^./, (c) => c.toLowerCase());

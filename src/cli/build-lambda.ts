@@ -8,9 +8,16 @@
  * Unbundled, that is hundreds of files out of a 50 MB node_modules tree; bundled, it is one file
  * holding only what the handler reaches (docs/deploy.md, "Cold starts", has the figures).
  */
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
+import {
+  iconvWithoutDoubleByte,
+  ioredisCommandsInSetupMode,
+  mimeTypesMapsOnFirstUse,
+  pinoCallersUnmapped,
+  rateLimiterClassesOnly,
+} from './bundle-patches.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -58,69 +65,19 @@ async function buildBundle(name: (typeof LAMBDA_BUNDLES)[number]): Promise<void>
     // Everything is bundled. No AWS SDK is reached: the management API is two signed HTTPS
     // requests (src/transports/apigateway/sigv4.ts), and the SDK's client was a third of the
     // import (docs/deploy.md, "Cold starts").
-    plugins: [rateLimiterClassesOnly, pinoCallersUnmapped],
+    plugins: [
+      rateLimiterClassesOnly,
+      pinoCallersUnmapped,
+      iconvWithoutDoubleByte,
+      ioredisCommandsInSetupMode,
+      mimeTypesMapsOnFirstUse,
+    ],
     metafile: true,
     logLevel: 'warning',
   });
   // What went into the bundle, byte by byte (esbuild's analyzer reads it); beside it, not packaged.
   await writeFile(`${ROOT}${LAMBDA_OUTDIR}/${name}.meta.json`, JSON.stringify(result.metafile));
 }
-
-/** The rate-limiter-flexible classes src/limits uses; importing another fails the build (no such export). */
-const RATE_LIMITER_CLASSES = ['RateLimiterMemory', 'RateLimiterRedis', 'RateLimiterRes'];
-
-/**
- * `rate-limiter-flexible` is CommonJS whose entry loads every limiter it has (MySQL, Postgres,
- * Mongo, DynamoDB, cluster, …), so a bundle would carry and run them all: about 5 ms of each cold
- * start. Here the package name resolves to the three classes pairwire uses, each from its own file.
- */
-const rateLimiterClassesOnly: Plugin = {
-  name: 'rate-limiter-classes-only',
-  setup(build) {
-    build.onResolve({ filter: /^rate-limiter-flexible$/ }, (args) => ({
-      path: 'rate-limiter-flexible',
-      namespace: 'rate-limiter-classes',
-      pluginData: { resolveDir: args.resolveDir },
-    }));
-    build.onLoad({ filter: /.*/, namespace: 'rate-limiter-classes' }, (args) => ({
-      contents: RATE_LIMITER_CLASSES.map(
-        (name) => `export { default as ${name} } from 'rate-limiter-flexible/lib/${name}.js';`,
-      ).join('\n'),
-      resolveDir: (args.pluginData as { resolveDir: string }).resolveDir,
-      loader: 'js',
-    }));
-  },
-};
-
-/** What pino's lib/caller.js does today (pino 10); the build stops if that changes. */
-const PINO_CALLERS = 'return getCallSites().slice(2).map(callSite => callSite.scriptName)';
-
-/**
- * Every pino() asks Node for its callers' file names (to resolve relative transport paths; pairwire
- * has no transport). On Node 22.13 and later (Lambda's nodejs22.x) with --enable-source-maps,
- * util.getCallSites() maps each call site through the source map, which parses the bundle's whole
- * map: some 35 ms of every cold start, measured (docs/deploy.md, "Cold starts"). The bundled pino
- * asks for the call sites as they are, the file names that exist on disk (what resolving a path
- * wants anyway); Node versions without the option get the plain call.
- */
-const pinoCallersUnmapped: Plugin = {
-  name: 'pino-callers-unmapped',
-  setup(build) {
-    build.onLoad({ filter: /[\\/]pino[\\/]lib[\\/]caller\.js$/ }, async (args) => {
-      const source = await readFile(args.path, 'utf8');
-      if (!source.includes(PINO_CALLERS)) {
-        throw new Error(`${args.path} changed: check what pinoCallersUnmapped (scripts/build-lambda.ts) replaces`);
-      }
-      // Both calls sit directly in getCallers, so slice(2) still drops the same two frames.
-      const unmapped = [
-        'let callSites',
-        'try { callSites = getCallSites({ sourceMap: false }) } catch { callSites = getCallSites() }',
-        'return callSites.slice(2).map(callSite => callSite.scriptName)',
-      ].join('\n');
-      return { contents: source.replace(PINO_CALLERS, unmapped), loader: 'js' };
-    });
-  },
-};
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await buildLambdaBundles();

@@ -2,32 +2,40 @@ import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import * as z from 'zod';
 import { LiveStatsCache } from '../core/live-stats.js';
+import { builtOnce } from '../protocol/built-once.js';
 import { REPORT_REASONS } from '../protocol/messages.js';
 import { type Ban, MAX_BAN_MS, type PairingStore, type StoredReport } from '../store/pairing-store.js';
 
 /** The most reports one GET /admin/reports returns; the default is 100. */
 export const MAX_REPORTS_PAGE = 1000;
 
-/** A time as a query gives it: ms since the epoch, or an ISO 8601 date. */
-const instant = z
-  .string()
-  .transform((raw) => (/^\d+$/.test(raw) ? Number(raw) : Date.parse(raw)))
-  .refine((ms) => Number.isSafeInteger(ms), 'a time is ms since the epoch or an ISO 8601 date');
+/**
+ * The schemas of the operator API's input, built on its first request rather than at import
+ * (builtOnce): the HTTP Lambda's cold start does not pay for them (docs/deploy.md, "Cold starts").
+ */
+const adminSchemas = builtOnce(() => {
+  /** A time as a query gives it: ms since the epoch, or an ISO 8601 date. */
+  const instant = z
+    .string()
+    .transform((raw) => (/^\d+$/.test(raw) ? Number(raw) : Date.parse(raw)))
+    .refine((ms) => Number.isSafeInteger(ms), 'a time is ms since the epoch or an ISO 8601 date');
 
-const reportsQuery = z.object({
-  reason: z.enum(REPORT_REASONS).optional(),
-  since: instant.optional(),
-  until: instant.optional(),
-  limit: z.coerce.number().int().min(1).max(MAX_REPORTS_PAGE).default(100),
-});
+  const reportsQuery = z.object({
+    reason: z.enum(REPORT_REASONS).optional(),
+    since: instant.optional(),
+    until: instant.optional(),
+    limit: z.coerce.number().int().min(1).max(MAX_REPORTS_PAGE).default(100),
+  });
 
-/** Subjects are HMAC-SHA256 digests in hex (safety/subject.ts), as reports and bans show them. */
-const subject = z.string().regex(/^[0-9a-f]{64}$/, 'a subject is 64 lower-case hex digits, as reports show it');
+  /** Subjects are HMAC-SHA256 digests in hex (safety/subject.ts), as reports and bans show them. */
+  const subject = z.string().regex(/^[0-9a-f]{64}$/, 'a subject is 64 lower-case hex digits, as reports show it');
 
-const banBody = z.strictObject({
-  subject,
-  reason: z.string().min(1).max(500),
-  durationMs: z.number().int().min(1).max(MAX_BAN_MS),
+  const banBody = z.strictObject({
+    subject,
+    reason: z.string().min(1).max(500),
+    durationMs: z.number().int().min(1).max(MAX_BAN_MS),
+  });
+  return { reportsQuery, subject, banBody };
 });
 
 /**
@@ -53,7 +61,7 @@ export function adminRoutes(
   admin.use(express.json({ limit: '16kb' }));
 
   admin.get('/reports', async (req, res) => {
-    const query = reportsQuery.safeParse(req.query);
+    const query = adminSchemas().reportsQuery.safeParse(req.query);
     if (!query.success) return invalid(res, query.error);
     const reports = await store.reports(withoutUndefined(query.data));
     res.json({ reports: reports.map(showReport) });
@@ -64,7 +72,7 @@ export function adminRoutes(
   });
 
   admin.post('/bans', async (req, res) => {
-    const body = banBody.safeParse(req.body);
+    const body = adminSchemas().banBody.safeParse(req.body);
     if (!body.success) return invalid(res, body.error);
     const at = Date.now();
     const ban: Ban = {
@@ -80,7 +88,7 @@ export function adminRoutes(
   });
 
   admin.delete('/bans/:subject', async (req, res) => {
-    const parsed = subject.safeParse(req.params.subject);
+    const parsed = adminSchemas().subject.safeParse(req.params.subject);
     if (!parsed.success) return invalid(res, parsed.error);
     if (await store.unban(parsed.data)) res.status(204).end();
     else res.status(404).json({ error: { code: 'NOT_FOUND', message: 'that subject has no ban in force' } });

@@ -60,7 +60,7 @@ describe('isWellFormedSignal', () => {
   it('says yes only to what signalSchema accepts', () => {
     fc.assert(
       fc.property(fc.oneof({ arbitrary: nearlyValid, weight: 4 }, fc.anything()), (raw) => {
-        if (isWellFormedSignal(raw)) expect(signalSchema.safeParse(raw).success).toBe(true);
+        if (isWellFormedSignal(raw)) expect(signalSchema().safeParse(raw).success).toBe(true);
       }),
       { numRuns: 20_000 },
     );
@@ -70,7 +70,7 @@ describe('isWellFormedSignal', () => {
     fc.assert(
       fc.property(validSignal, (signal) => {
         const sent = JSON.parse(JSON.stringify(signal)) as unknown;
-        expect(signalSchema.safeParse(sent).success).toBe(true);
+        expect(signalSchema().safeParse(sent).success).toBe(true);
         expect(isWellFormedSignal(sent)).toBe(true);
       }),
       { numRuns: 2000 },

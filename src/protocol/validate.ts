@@ -34,7 +34,7 @@ export function parseSignal(raw: unknown, limits: PayloadLimits): Signal {
 
 /** The schema's verdict: the signal as parsed, or INVALID_PAYLOAD naming the first issue. */
 function parseWithSchema(raw: unknown): Signal {
-  const parsed = signalSchema.safeParse(raw);
+  const parsed = signalSchema().safeParse(raw);
   if (!parsed.success) throw invalid(parsed.error.issues[0]);
   return parsed.data;
 }
@@ -51,7 +51,7 @@ export interface RequestedMatch {
  * the first problem. Interests come back normalised, duplicates dropped, in the order first given.
  */
 export function parsePreferences(raw: unknown, command: string): RequestedMatch {
-  const parsed = joinPayloadSchema.safeParse(raw);
+  const parsed = joinPayloadSchema().safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue && issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : '';
@@ -68,14 +68,14 @@ export function parsePreferences(raw: unknown, command: string): RequestedMatch 
 
 /** `leave` carries nothing; anything else is refused rather than ignored. */
 export function parseEmpty(raw: unknown, command: string): void {
-  if (!emptyPayloadSchema.safeParse(raw).success) {
+  if (!emptyPayloadSchema().safeParse(raw).success) {
     throw new ProtocolError(ErrorCode.INVALID_PAYLOAD, `${command} takes no payload`);
   }
 }
 
 /** `proof`'s `{ challenge, nonce }` or `{ challenge, token }` (docs/protocol.md, "Bot gate"), or INVALID_PAYLOAD. */
 export function parseProof(raw: unknown): ProofPayload {
-  const parsed = proofPayloadSchema.safeParse(raw);
+  const parsed = proofPayloadSchema().safeParse(raw);
   if (!parsed.success) {
     throw new ProtocolError(ErrorCode.INVALID_PAYLOAD, 'proof takes { challenge, nonce } or { challenge, token }');
   }
@@ -84,14 +84,14 @@ export function parseProof(raw: unknown): ProofPayload {
 
 /** `ack`'s `{ seq }`: the highest event the client processed. */
 export function parseAck(raw: unknown): number {
-  const parsed = ackPayloadSchema.safeParse(raw);
+  const parsed = ackPayloadSchema().safeParse(raw);
   if (!parsed.success) throw new ProtocolError(ErrorCode.INVALID_PAYLOAD, 'ack takes { seq: a non-negative integer }');
   return parsed.data.seq;
 }
 
 /** `report`'s `{ room, reason, details?, evidence? }`, or INVALID_PAYLOAD naming the first problem. */
 export function parseReport(raw: unknown): ReportPayload {
-  const parsed = reportPayloadSchema.safeParse(raw);
+  const parsed = reportPayloadSchema().safeParse(raw);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const where = issue && issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : '';

@@ -358,7 +358,7 @@ function assertDeliveriesInner(clients: FuzzClient[], limits: SizeLimits): void 
     for (const { room, payload } of arrivals(receiver)) {
       const what = JSON.stringify(payload)?.slice(0, 200);
       if (room === null) throw new Error(`${receiver.name} received a signal while not paired: ${what}`);
-      const parsed = signalSchema.safeParse(payload);
+      const parsed = signalSchema().safeParse(payload);
       if (!parsed.success || !fitsLimits(parsed.data, limits)) {
         throw new Error(`${receiver.name} received an invalid signal: ${what}`);
       }

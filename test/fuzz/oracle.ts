@@ -106,20 +106,20 @@ export function expectedVerdict(command: HostileCommand, paired: boolean, limits
   if (command.args.length > 1) return ErrorCode.INVALID_PAYLOAD;
   const [payload] = onTheWire(command.args);
   // The fuzzed server has no bot gate: a well-formed proof is acknowledged, anything else refused.
-  if (event === 'proof') return proofPayloadSchema.safeParse(payload).success ? 'ok' : ErrorCode.INVALID_PAYLOAD;
+  if (event === 'proof') return proofPayloadSchema().safeParse(payload).success ? 'ok' : ErrorCode.INVALID_PAYLOAD;
   if (event !== 'signal') {
     const empty = command.args.length === 0 || isDeepStrictEqual(payload, {});
     if (!empty) return ErrorCode.INVALID_PAYLOAD;
     throw new Error(`the oracle does not model state changes (${event} with an empty payload)`);
   }
-  const parsed = signalSchema.safeParse(payload);
+  const parsed = signalSchema().safeParse(payload);
   if (!parsed.success) return ErrorCode.INVALID_PAYLOAD;
   if (!fitsLimits(parsed.data, limits)) return ErrorCode.PAYLOAD_TOO_LARGE;
   return paired ? 'ok' : ErrorCode.NOT_PAIRED;
 }
 
 /** Every SDP and candidate field within its byte limit (what a partner may ever receive). */
-export function fitsLimits(signal: z.infer<typeof signalSchema>, limits: SizeLimits): boolean {
+export function fitsLimits(signal: z.infer<ReturnType<typeof signalSchema>>, limits: SizeLimits): boolean {
   const bytes = (text: string | null | undefined) => Buffer.byteLength(text ?? '', 'utf8');
   if (signal.type === 'offer' || signal.type === 'answer') return bytes(signal.sdp) <= limits.maxSdpBytes;
   if (signal.type === 'candidate') {

@@ -1,24 +1,28 @@
 import * as z from 'zod';
+import { builtOnce } from '../../protocol/built-once.js';
 import type { ApiLocation } from './management-api.js';
 
 /**
  * What pairwire reads from an API Gateway WebSocket event ($connect, $disconnect, $default).
  * Only these fields; API Gateway sends many more, and their absence elsewhere (serverless-offline,
- * tests) must not matter. Loose objects: unknown fields are ignored, not refused.
+ * tests) must not matter. Loose objects: unknown fields are ignored, not refused. Built with the
+ * first event, not at import: a cold start does not wait for it (builtOnce).
  */
-const eventSchema = z.looseObject({
-  requestContext: z.looseObject({
-    connectionId: z.string().min(1),
-    routeKey: z.string().optional(),
-    domainName: z.string().optional(),
-    stage: z.string().optional(),
-    identity: z.looseObject({ sourceIp: z.string().optional() }).optional(),
+const eventSchema = builtOnce(() =>
+  z.looseObject({
+    requestContext: z.looseObject({
+      connectionId: z.string().min(1),
+      routeKey: z.string().optional(),
+      domainName: z.string().optional(),
+      stage: z.string().optional(),
+      identity: z.looseObject({ sourceIp: z.string().optional() }).optional(),
+    }),
+    headers: z.record(z.string(), z.string().optional()).nullish(),
+    queryStringParameters: z.record(z.string(), z.string().optional()).nullish(),
+    body: z.string().nullish(),
+    isBase64Encoded: z.boolean().optional(),
   }),
-  headers: z.record(z.string(), z.string().optional()).nullish(),
-  queryStringParameters: z.record(z.string(), z.string().optional()).nullish(),
-  body: z.string().nullish(),
-  isBase64Encoded: z.boolean().optional(),
-});
+);
 
 export interface WebSocketEvent {
   connectionId: string;
@@ -35,7 +39,7 @@ export interface WebSocketEvent {
 
 /** Reads an event; throws when it is not an API Gateway WebSocket event at all (a wiring fault). */
 export function parseWebSocketEvent(raw: unknown): WebSocketEvent {
-  const parsed = eventSchema.safeParse(raw);
+  const parsed = eventSchema().safeParse(raw);
   if (!parsed.success) {
     throw new TypeError(`not an API Gateway WebSocket event: ${parsed.error.issues[0]?.message ?? 'malformed'}`);
   }
