@@ -102,8 +102,9 @@ describe('several instances on one Redis', () => {
    * Mid-handshake across instances: a reaches instance one through the balancer, b is on instance
    * two, the offer has gone through. The balancer already sends new connections to instance two.
    */
-  async function midHandshake() {
-    const [one, two] = await cluster(2, { AUTO_JOIN: 'false' });
+  /** Two instances; a reaches the first through the balancer (and reconnects through it), b the second; paired. */
+  async function pairAcrossInstances(env: Record<string, string> = {}) {
+    const [one, two] = await cluster(2, { AUTO_JOIN: 'false', ...env });
     balancer = await startTcpBalancer([one?.port ?? 0]);
     const a = await client(balancer.url, {
       socket: { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 300 },
@@ -112,6 +113,11 @@ describe('several instances on one Redis', () => {
     await a.join();
     await b.join();
     const [pa, pb] = await Promise.all([a.first('paired'), b.first('paired')]);
+    return { a, b, pa, pb, one, two, balancer };
+  }
+
+  async function midHandshake() {
+    const { a, b, pa, pb, one, two, balancer } = await pairAcrossInstances();
     await a.signal(offer);
     await b.first('signal');
     balancer.setTargets([two?.port ?? 0]);
@@ -155,15 +161,7 @@ describe('several instances on one Redis', () => {
   it('SIGKILL just before a lease renewal: a client back within the grace of the crash still resumes', async () => {
     // A longer grace than the others here, so that "within the grace" leaves room for reconnecting.
     const grace = 6000;
-    const [one, two] = await cluster(2, { AUTO_JOIN: 'false', RESUME_GRACE_MS: String(grace) });
-    balancer = await startTcpBalancer([one?.port ?? 0]);
-    const a = await client(balancer.url, {
-      socket: { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 300 },
-    });
-    const b = await client(two?.url ?? '');
-    await a.join();
-    await b.join();
-    const [pa] = await Promise.all([a.first('paired'), b.first('paired')]);
+    const { a, b, pa, one, two, balancer } = await pairAcrossInstances({ RESUME_GRACE_MS: String(grace) });
     const probe = new Redis(redis.url);
     try {
       // The crash comes when a's lease is at its shortest: just before its instance renews it

@@ -348,17 +348,24 @@ export class MemoryPairingStore implements PairingStore {
     return index >= 0 && (recent[index + 1] as number) > now - this.#rules.recentMs;
   }
 
-  /** Moves waiting sessions whose fallback has passed to #anyone, a bounded number per join. */
+  /** Moves waiting sessions whose fallback has passed to #anyone, a bounded number per join; each is owed a rematch. */
   #mature(now: number): void {
-    for (const { id, key } of this.#fallbacks.head(MATCH_SCAN_STEPS)) {
+    for (const id of this.#moveDueFallbacks(now, MATCH_SCAN_STEPS)) this.#owed.add(id);
+  }
+
+  /** Moves up to `limit` waiting sessions whose fallback has passed (first due first) to #anyone; returns them. */
+  #moveDueFallbacks(now: number, limit: number): SessionId[] {
+    const moved: SessionId[] = [];
+    for (const { id, key } of this.#fallbacks.head(limit)) {
       if (key > now) break;
       this.#fallbacks.delete(id, key);
       const waiter = this.#queue.get(id);
       if (!waiter) continue;
       waiter.due = null;
       this.#anyone.add(id, waiter.seq);
-      this.#owed.add(id);
+      moved.push(id);
     }
+    return moved;
   }
 
   /** Records the pair of `session` (the polite side) with `found` (the initiator), remembers each as the other's recent partner, tells both. */
@@ -780,16 +787,7 @@ export class MemoryPairingStore implements PairingStore {
 
   async claimDueFallbacks(limit: number): Promise<DueFallbacks> {
     const now = Date.now();
-    const sessions: SessionId[] = [];
-    for (const { id, key } of this.#fallbacks.head(limit)) {
-      if (key > now) break;
-      this.#fallbacks.delete(id, key);
-      const waiter = this.#queue.get(id);
-      if (!waiter) continue;
-      waiter.due = null;
-      this.#anyone.add(id, waiter.seq);
-      sessions.push(id);
-    }
+    const sessions = this.#moveDueFallbacks(now, limit);
     for (const id of this.#owed) {
       if (sessions.length >= limit) break;
       this.#owed.delete(id);
