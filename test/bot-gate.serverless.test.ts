@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { type WebSocketConstructor, WebSocketSignalingClient } from '../src/client/index.js';
 import { ErrorCode } from '../src/protocol/errors.js';
+import type { JoinPreferences } from '../src/protocol/messages.js';
 import { type RedisServer, startRedis } from './helpers/redis.js';
 import { type ServerlessOffline, startServerlessOffline } from './helpers/serverless-offline.js';
 
@@ -36,7 +37,7 @@ afterEach(() => {
   clients = [];
 });
 
-function client(options: { solveProof?: false } = {}): WebSocketSignalingClient {
+function client(options: { solveProof?: false; preferences?: JoinPreferences } = {}): WebSocketSignalingClient {
   const made = new WebSocketSignalingClient(sls.wsUrl, {
     WebSocket: WebSocket as unknown as WebSocketConstructor,
     ackTimeoutMs: 10_000,
@@ -59,5 +60,15 @@ describe('bot gate on API Gateway (serverless offline, Redis)', () => {
     const [a, b] = [client(), client()];
     const [pa, pb] = await Promise.all([a.once('paired', 20_000), b.once('paired', 20_000)]);
     expect(pa.room).toBe(pb.room);
+  });
+
+  it("keeps a client's preferences through its proof: matched on its interest, not with the stranger who waited first", async () => {
+    const stranger = client();
+    await stranger.once('waiting', 20_000);
+    const a = client({ preferences: { interests: ['jazz'], fallbackMs: null } });
+    await a.once('waiting', 20_000);
+    const b = client({ preferences: { interests: ['Jazz'] } });
+    const [pa, pb] = await Promise.all([a.once('paired', 20_000), b.once('paired', 20_000)]);
+    expect(pa).toMatchObject({ room: pb.room, commonInterests: ['jazz'] });
   });
 });

@@ -110,11 +110,33 @@ describe('the proof-of-work gate', () => {
     expect((await refusal(bot.prove('s1', { challenge: 'x', nonce: '1' }))).code).toBe(ErrorCode.PROOF_INVALID);
   });
 
-  it('keeps the automatic join waiting in the challenge that replaces a stale one', async () => {
+  it('keeps the automatic join waiting, with its preferences, in the challenge that replaces a stale one', async () => {
     const { gate: bot, work } = gate();
-    const stale = work.issue('s1', { join: true, now: Date.now() - 2 * TTL_MS });
+    const preferences = { interests: ['jazz'], lang: null };
+    const stale = work.issue('s1', { join: true, preferences, now: Date.now() - 2 * TTL_MS });
     const error = await bot.prove('s1', { challenge: stale, nonce: solveChallenge(stale) }).catch((e: unknown) => e);
     const fresh = (error as ProtocolError).challenge as string;
-    expect(await bot.prove('s1', { challenge: fresh, nonce: solveChallenge(fresh) })).toEqual({ join: true });
+    expect(await bot.prove('s1', { challenge: fresh, nonce: solveChallenge(fresh) })).toEqual({
+      join: true,
+      preferences,
+    });
+  });
+
+  it("carries the automatic join's preferences signed: changed, the challenge is refused as forged", async () => {
+    const { gate: bot, work } = gate();
+    const preferences = { interests: ['jazz', 'ジャズ'], fallbackMs: null, lang: 'ja' };
+    const challenge = bot.challenge('s1', { join: true, preferences });
+    expect(await bot.prove('s1', { challenge, nonce: solveChallenge(challenge) })).toEqual({ join: true, preferences });
+
+    const fields = work.issue('s2', { join: true, preferences }).split('.');
+    fields[4] = Buffer.from(JSON.stringify({ interests: ['chess'] })).toString('base64url');
+    const forged = fields.join('.');
+    expect(await refusal(bot.prove('s2', { challenge: forged, nonce: solveChallenge(forged) }))).toEqual({
+      code: ErrorCode.PROOF_INVALID,
+      fresh: true,
+    });
+    // Longer than any a join accepts: left out, and the challenge stays within the documented length.
+    const huge = work.issue('s3', { join: true, preferences: { interests: ['x'.repeat(5000)] } });
+    expect(huge.split('.')).toHaveLength(5);
   });
 });

@@ -2,22 +2,32 @@ import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import type { PairingStore, SessionId } from '../store/pairing-store.js';
 
 /**
+ * The automatic join a challenge carries: whether the join the connection asked for waits for the
+ * proof, and the matchmaking preferences it asked for (validated). On API Gateway the proof comes
+ * in another invocation than the `resume` that asked, and nothing else keeps them meanwhile.
+ */
+export interface AutoJoin {
+  join: boolean;
+  preferences?: Record<string, unknown>;
+}
+
+/**
  * The bot gate as the signaling core sees it (docs/security.md, "Bot gate"): a session proves
  * itself once, with `proof`, before it may `join`, `next` or `block`. What it remembers lives in
  * the store (`mark`), so every instance and every Lambda agrees, and a session stays verified
  * when it resumes.
  */
 export interface BotGate {
-  /** A challenge for `session`; `join`: the automatic join on connect waits for its proof. */
-  challenge(session: SessionId, options: { join: boolean }): string;
+  /** A challenge for `session`; `join`: the automatic join on connect waits for its proof (with `preferences`). */
+  challenge(session: SessionId, options: AutoJoin): string;
   /** Whether `session` proved itself (within the verified time). */
   isVerified(session: SessionId): Promise<boolean>;
   /**
    * Checks the `proof` payload and records the session as verified. Throws PROOF_INVALID (with a
    * fresh challenge) and changes nothing when it is wrong, expired, another session's, or spent.
-   * Returns whether the automatic join waits for it.
+   * Returns whether the automatic join waits for it, and with which preferences.
    */
-  prove(session: SessionId, payload: unknown): Promise<{ join: boolean }>;
+  prove(session: SessionId, payload: unknown): Promise<AutoJoin>;
 }
 
 /**
@@ -26,14 +36,13 @@ export interface BotGate {
  * remembering who passed is the gate's.
  */
 export interface Verifier {
-  /** What `session` is sent to answer; `join` travels in it (the automatic join waits for the answer). */
-  challenge(session: SessionId, options: { join: boolean }): string;
+  /** What `session` is sent to answer; the automatic join travels in it (it waits for the answer). */
+  challenge(session: SessionId, options: AutoJoin): string;
   /**
-   * Checks `session`'s `proof` payload, spending its challenge: whether the automatic join waits
-   * for it, or a throw (PROOF_INVALID with a fresh challenge, INVALID_PAYLOAD, UNAVAILABLE) that
+   * Checks `session`'s `proof` payload, spending its challenge: the automatic join it carried, or a throw (PROOF_INVALID with a fresh challenge, INVALID_PAYLOAD, UNAVAILABLE) that
    * leaves everything as it was.
    */
-  verify(session: SessionId, payload: unknown): Promise<{ join: boolean }>;
+  verify(session: SessionId, payload: unknown): Promise<AutoJoin>;
 }
 
 export interface VerifyingGateOptions {
@@ -55,7 +64,7 @@ export class VerifyingGate implements BotGate {
     this.#verifiedTtlMs = options.verifiedTtlMs;
   }
 
-  challenge(session: SessionId, options: { join: boolean }): string {
+  challenge(session: SessionId, options: AutoJoin): string {
     return this.#verifier.challenge(session, options);
   }
 
@@ -63,7 +72,7 @@ export class VerifyingGate implements BotGate {
     return this.#store.isMarked(verifiedKey(session));
   }
 
-  async prove(session: SessionId, payload: unknown): Promise<{ join: boolean }> {
+  async prove(session: SessionId, payload: unknown): Promise<AutoJoin> {
     const verdict = await this.#verifier.verify(session, payload);
     await this.#store.mark(verifiedKey(session), this.#verifiedTtlMs);
     return verdict;
@@ -71,8 +80,13 @@ export class VerifyingGate implements BotGate {
 }
 
 /** PROOF_INVALID, with a fresh challenge that keeps the automatic join waiting if the refused one did. */
-export function proofInvalid(verifier: Verifier, session: SessionId, message: string, join: boolean): ProtocolError {
-  return new ProtocolError(ErrorCode.PROOF_INVALID, message, undefined, verifier.challenge(session, { join }));
+export function proofInvalid(
+  verifier: Verifier,
+  session: SessionId,
+  message: string,
+  autoJoin: AutoJoin,
+): ProtocolError {
+  return new ProtocolError(ErrorCode.PROOF_INVALID, message, undefined, verifier.challenge(session, autoJoin));
 }
 
 /** Spends the challenge `id` once, everywhere, until `expiresAt` (a replay is refused meanwhile); false when spent before. */

@@ -1,8 +1,8 @@
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { proofPayloadSchema } from '../protocol/schemas.js';
 import type { PairingStore, SessionId } from '../store/pairing-store.js';
-import { proofInvalid, spendChallenge, type Verifier, VerifyingGate } from './bot-gate.js';
-import type { ProofFault, ProofOfWork } from './proof-of-work.js';
+import { type AutoJoin, proofInvalid, spendChallenge, type Verifier, VerifyingGate } from './bot-gate.js';
+import { autoJoinOf, type ProofFault, type ProofOfWork } from './proof-of-work.js';
 
 const MESSAGES: Record<ProofFault | 'spent', string> = {
   malformed: 'this is not a challenge this server issued',
@@ -23,11 +23,11 @@ export class ProofOfWorkVerifier implements Verifier {
     this.#work = work;
   }
 
-  challenge(session: SessionId, options: { join: boolean }): string {
+  challenge(session: SessionId, options: AutoJoin): string {
     return this.#work.issue(session, options);
   }
 
-  async verify(session: SessionId, payload: unknown): Promise<{ join: boolean }> {
+  async verify(session: SessionId, payload: unknown): Promise<AutoJoin> {
     const parsed = proofPayloadSchema().safeParse(payload);
     if (!parsed.success || !('nonce' in parsed.data)) {
       const why = parsed.success ? 'a nonce is missing' : (parsed.error.issues[0]?.message ?? 'invalid');
@@ -35,12 +35,12 @@ export class ProofOfWorkVerifier implements Verifier {
     }
     const now = Date.now();
     const checked = this.#work.check(session, parsed.data.challenge, parsed.data.nonce, now);
-    if ('fault' in checked) throw proofInvalid(this, session, MESSAGES[checked.fault], checked.join);
+    if ('fault' in checked) throw proofInvalid(this, session, MESSAGES[checked.fault], checked);
     const { challenge } = checked;
     if (!(await spendChallenge(this.#store, challenge.id, challenge.expiresAt, now))) {
-      throw proofInvalid(this, session, MESSAGES.spent, false);
+      throw proofInvalid(this, session, MESSAGES.spent, { join: false });
     }
-    return { join: challenge.join };
+    return autoJoinOf(challenge);
   }
 }
 

@@ -1,11 +1,13 @@
 /**
  * Hashcash-style proof-of-work challenges, stateless: a challenge is a token the server signs with
  * its secret (HMAC-SHA256), binding the session it was issued to, its difficulty, its expiry, a
- * random id and whether the automatic join waits for it. Any instance holding the secret checks
- * one without a store round trip; only spending it (once) touches the store (bot-gate.ts).
+ * random id and the automatic join that waits for it (with its preferences, if any). Any instance
+ * holding the secret checks one without a store round trip; only spending it (once) touches the
+ * store (bot-gate.ts).
  *
- *   challenge = "<difficulty>.<expiresAt ms>.<join 0|1>.<random id>.<mac>"
- *   mac       = base64url(HMAC-SHA256(secret, "<session>.<difficulty>.<expiresAt>.<join>.<random id>"))
+ *   challenge = "<difficulty>.<expiresAt ms>.<join 0|1>.<random id>[.<preferences>].<mac>"
+ *   mac       = base64url(HMAC-SHA256(secret, "<session>.<everything before the mac>"))
+ *   preferences = base64url(JSON) of the automatic join's preferences, absent without any
  *   proof     = a nonce (1–32 characters of 0-9 a-z) such that SHA-256(challenge + nonce) starts
  *               with <difficulty> zero bits.
  *
@@ -13,12 +15,15 @@
  * answers for no other session.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { AutoJoin } from './bot-gate.js';
 
 export interface Challenge {
   difficulty: number;
   expiresAt: number;
   /** The automatic join on connect waits for this proof: the server joins for the client once it is accepted. */
   join: boolean;
+  /** The preferences of that join (signed with the rest: what the client asked for, checked at the join). */
+  preferences?: Record<string, unknown>;
   /** Unique per challenge: what is recorded as spent. */
   id: string;
 }
@@ -26,9 +31,14 @@ export interface Challenge {
 /** Why a proof is refused, for the refusal's message. */
 export type ProofFault = 'malformed' | 'expired' | 'forged' | 'too-easy' | 'wrong';
 
-export type Checked = { challenge: Challenge } | { fault: ProofFault; join: boolean };
+export type Checked = { challenge: Challenge } | ({ fault: ProofFault } & AutoJoin);
 
-const TOKEN = /^(\d{1,2})\.(\d{1,15})\.([01])\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{43})$/;
+/** The longest preferences segment: ten 32-character interests in any script, and the rest, as base64url JSON. */
+export const MAX_PREFERENCES_CHARS = 2400;
+
+const TOKEN = new RegExp(
+  `^(\\d{1,2})\\.(\\d{1,15})\\.([01])\\.([A-Za-z0-9_-]{16})(?:\\.([A-Za-z0-9_-]{1,${MAX_PREFERENCES_CHARS}}))?\\.([A-Za-z0-9_-]{43})$`,
+);
 
 export class ProofOfWork {
   readonly #secret: Buffer;
@@ -42,9 +52,12 @@ export class ProofOfWork {
   }
 
   /** A new challenge for `session`; pure CPU (one HMAC), nothing is stored. */
-  issue(session: string, options: { join: boolean; now?: number }): string {
+  issue(session: string, options: AutoJoin & { now?: number }): string {
     const expiresAt = (options.now ?? Date.now()) + this.#ttlMs;
-    const fields = `${this.#difficulty}.${expiresAt}.${options.join ? 1 : 0}.${randomBytes(12).toString('base64url')}`;
+    let fields = `${this.#difficulty}.${expiresAt}.${options.join ? 1 : 0}.${randomBytes(12).toString('base64url')}`;
+    const preferences = options.preferences && Buffer.from(JSON.stringify(options.preferences)).toString('base64url');
+    // Too long to be what a join accepts: left out (the join is then for anyone, as a join without them).
+    if (preferences && preferences.length <= MAX_PREFERENCES_CHARS) fields += `.${preferences}`;
     return `${fields}.${this.#mac(session, fields)}`;
   }
 
@@ -56,12 +69,13 @@ export class ProofOfWork {
   check(session: string, token: string, nonce: string, now = Date.now()): Checked {
     const match = TOKEN.exec(token);
     if (!match) return { fault: 'malformed', join: false };
-    const [, difficulty, expiresAt, join, id, mac] = match as unknown as [
+    const [, difficulty, expiresAt, join, id, preferences, mac] = match as unknown as [
       string,
       string,
       string,
       string,
       string,
+      string | undefined,
       string,
     ];
     const expected = Buffer.from(this.#mac(session, token.slice(0, token.length - mac.length - 1)), 'base64url');
@@ -72,9 +86,12 @@ export class ProofOfWork {
       join: join === '1',
       id,
     };
-    if (challenge.expiresAt <= now) return { fault: 'expired', join: challenge.join };
+    // Ours (the MAC says so), so the JSON is what issue() wrote.
+    if (preferences) challenge.preferences = JSON.parse(Buffer.from(preferences, 'base64url').toString('utf8'));
+    const autoJoin = autoJoinOf(challenge);
+    if (challenge.expiresAt <= now) return { fault: 'expired', ...autoJoin };
     // Signed by us, but with a difficulty lowered since: not enough work any more.
-    if (challenge.difficulty < this.#difficulty) return { fault: 'too-easy', join: challenge.join };
+    if (challenge.difficulty < this.#difficulty) return { fault: 'too-easy', ...autoJoin };
     if (
       leadingZeroBits(
         createHash('sha256')
@@ -82,7 +99,7 @@ export class ProofOfWork {
           .digest(),
       ) < challenge.difficulty
     ) {
-      return { fault: 'wrong', join: challenge.join };
+      return { fault: 'wrong', ...autoJoin };
     }
     return { challenge };
   }
@@ -90,6 +107,13 @@ export class ProofOfWork {
   #mac(session: string, fields: string): string {
     return createHmac('sha256', this.#secret).update(`${session}.${fields}`).digest('base64url');
   }
+}
+
+/** The automatic join a challenge carries. */
+export function autoJoinOf(challenge: Challenge): AutoJoin {
+  return challenge.preferences
+    ? { join: challenge.join, preferences: challenge.preferences }
+    : { join: challenge.join };
 }
 
 /** How many zero bits `digest` starts with. */

@@ -1,8 +1,8 @@
 import { ErrorCode, ProtocolError, StoreUnavailableError } from '../protocol/errors.js';
 import { proofPayloadSchema } from '../protocol/schemas.js';
 import type { PairingStore, SessionId } from '../store/pairing-store.js';
-import { proofInvalid, spendChallenge, type Verifier } from './bot-gate.js';
-import { ProofOfWork } from './proof-of-work.js';
+import { type AutoJoin, proofInvalid, spendChallenge, type Verifier } from './bot-gate.js';
+import { autoJoinOf, ProofOfWork } from './proof-of-work.js';
 
 /** What starts every challenge of this verifier: how a client tells it from a proof-of-work one. */
 export const SITE_VERIFY_PREFIX = 'siteverify.';
@@ -44,11 +44,11 @@ export class SiteVerifyVerifier implements Verifier {
     this.#signed = new ProofOfWork({ secret: options.signingSecret, difficulty: 0, ttlMs: options.ttlMs });
   }
 
-  challenge(session: SessionId, options: { join: boolean }): string {
+  challenge(session: SessionId, options: AutoJoin): string {
     return SITE_VERIFY_PREFIX + this.#signed.issue(session, options);
   }
 
-  async verify(session: SessionId, payload: unknown): Promise<{ join: boolean }> {
+  async verify(session: SessionId, payload: unknown): Promise<AutoJoin> {
     const parsed = proofPayloadSchema().safeParse(payload);
     if (!parsed.success || !('token' in parsed.data)) {
       const why = parsed.success ? 'a token is missing' : (parsed.error.issues[0]?.message ?? 'invalid');
@@ -60,15 +60,15 @@ export class SiteVerifyVerifier implements Verifier {
     const checked = answered.startsWith(SITE_VERIFY_PREFIX)
       ? this.#signed.check(session, answered.slice(SITE_VERIFY_PREFIX.length), '', now)
       : ({ fault: 'malformed', join: false } as const);
-    if ('fault' in checked) throw proofInvalid(this, session, `the challenge is ${checked.fault}`, checked.join);
+    if ('fault' in checked) throw proofInvalid(this, session, `the challenge is ${checked.fault}`, checked);
     const { challenge } = checked;
     if (!(await this.#passes(token))) {
-      throw proofInvalid(this, session, 'the verification service did not accept the token', challenge.join);
+      throw proofInvalid(this, session, 'the verification service did not accept the token', autoJoinOf(challenge));
     }
     if (!(await spendChallenge(this.#store, challenge.id, challenge.expiresAt, now))) {
-      throw proofInvalid(this, session, 'this challenge was answered before', false);
+      throw proofInvalid(this, session, 'this challenge was answered before', { join: false });
     }
-    return { join: challenge.join };
+    return autoJoinOf(challenge);
   }
 
   /** Asks the service; its silence or failure is UNAVAILABLE (retry later), never a pass. */

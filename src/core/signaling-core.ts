@@ -1,4 +1,4 @@
-import type { BotGate } from '../botgate/bot-gate.js';
+import type { AutoJoin, BotGate } from '../botgate/bot-gate.js';
 import { bannedBody, type ErrorBody, ErrorCode, ProtocolError, StoreUnavailableError } from '../protocol/errors.js';
 import type { Ack, Command, CommandResults, LeaveReason, Signal } from '../protocol/messages.js';
 import {
@@ -127,12 +127,15 @@ export class SignalingCore {
 
   /**
    * `proof`, for a transport that joins for its client when the challenge says the automatic join
-   * waits for it (`join`): the acknowledgement, and whether to join now.
+   * waits for it (`join`): the acknowledgement, whether to join now, and the preferences the
+   * challenge kept for that join (API Gateway's `resume` gave them to another invocation).
    */
-  async prove(session: SessionId, payload: unknown): Promise<{ ack: Ack; join: boolean }> {
+  async prove(
+    session: SessionId,
+    payload: unknown,
+  ): Promise<{ ack: Ack; join: boolean; preferences?: Record<string, unknown> }> {
     try {
-      const { join } = await this.#prove(session, payload);
-      return { ack: OK_SIGNAL, join };
+      return { ack: OK_SIGNAL, ...(await this.#prove(session, payload)) };
     } catch (error) {
       return { ack: this.#refused(error, 'proof', session), join: false };
     }
@@ -141,12 +144,17 @@ export class SignalingCore {
   /**
    * The challenge a connection names in its `session` event: none without the gate, or when the
    * session proved itself already (a resumed one; a `fresh` one never has). `join`: the automatic
-   * join the transport would make waits for the proof instead.
+   * join the transport would make waits for the proof instead, with `preferences` (kept in the
+   * challenge: normalised when valid, else as given, so that the join refuses them as it would).
    */
-  async challengeFor(session: SessionId, options: { join: boolean; fresh: boolean }): Promise<string | undefined> {
+  async challengeFor(
+    session: SessionId,
+    options: { join: boolean; fresh: boolean; preferences?: unknown },
+  ): Promise<string | undefined> {
     if (!this.#botGate) return undefined;
     if (!options.fresh && (await this.#botGate.isVerified(session))) return undefined;
-    return this.#botGate.challenge(session, { join: options.join });
+    const preferences = options.join ? keptPreferences(options.preferences) : undefined;
+    return this.#botGate.challenge(session, preferences ? { join: options.join, preferences } : { join: options.join });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -441,7 +449,7 @@ export class SignalingCore {
   }
 
   /** Without a gate there is nothing to prove: a well-formed proof is acknowledged and changes nothing. */
-  async #prove(session: SessionId, payload: unknown): Promise<{ join: boolean }> {
+  async #prove(session: SessionId, payload: unknown): Promise<AutoJoin> {
     if (this.#botGate) return this.#botGate.prove(session, payload);
     parseProof(payload);
     return { join: false };
@@ -517,5 +525,15 @@ export class SignalingCore {
     }
     this.#onInternalError(error, { command, session });
     return { code: ErrorCode.INTERNAL, message: 'internal error' };
+  }
+}
+
+/** What a challenge keeps of an automatic join's preferences: normalised when valid, else as given (the join refuses them). */
+function keptPreferences(given: unknown): Record<string, unknown> | undefined {
+  if (given === undefined || given === null || typeof given !== 'object') return undefined;
+  try {
+    return { ...parsePreferences(given, 'join') };
+  } catch {
+    return given as Record<string, unknown>;
   }
 }

@@ -34,6 +34,12 @@ export const MAX_INTERESTS = 10;
 export const MAX_INTEREST_CHARS = 32;
 /** The longest `fallbackMs` a client may ask for (an hour); `null` asks never to fall back. */
 export const MAX_FALLBACK_MS = 3_600_000;
+/**
+ * The longest bot-gate challenge: its signed fields (~80 characters), and the automatic join's
+ * preferences it may carry (src/botgate/proof-of-work.ts, MAX_PREFERENCES_CHARS) with a
+ * verifier's prefix.
+ */
+export const MAX_CHALLENGE_CHARS = 2600;
 
 /**
  * `join`, `next` and `block` take optional matchmaking preferences (docs/protocol.md, "Matching");

@@ -21,6 +21,7 @@ import {
   type IceCandidateInit,
   type IceServer,
   type JoinPreferences,
+  MAX_CHALLENGE_CHARS,
   MAX_FALLBACK_MS,
   MAX_INTEREST_CHARS,
   MAX_INTERESTS,
@@ -112,7 +113,8 @@ export const ackPayloadSchema = builtOnce(() =>
 
 /** `proof`: the answer to the bot gate's challenge (docs/protocol.md, "Bot gate"). */
 export const proofPayloadSchema = builtOnce(() => {
-  const challengeField = z.string().min(1).max(256);
+  // A challenge may carry its automatic join's preferences (src/botgate/proof-of-work.ts).
+  const challengeField = z.string().min(1).max(MAX_CHALLENGE_CHARS);
   return z.union([
     z.strictObject({
       challenge: challengeField,

@@ -923,9 +923,9 @@ describe('bot gate over API Gateway', () => {
   const GATE_ON = { botGate: 'pow', powDifficulty: 8 } as const;
 
   /** Connects `id`, asks for a new session to be queued, and returns the challenge of its `session` event. */
-  async function openGated(app: ReturnType<typeof lambda>, id: string): Promise<string> {
+  async function openGated(app: ReturnType<typeof lambda>, id: string, preferences: object = {}): Promise<string> {
     await app.connect(id);
-    await app.send(id, { action: 'resume', id: 1, payload: { join: true } });
+    await app.send(id, { action: 'resume', id: 1, payload: { join: true, ...preferences } });
     const challenge = framesOf(app.post, id, 'session')[0]?.payload.challenge;
     if (typeof challenge !== 'string') throw new Error('no challenge in the session event');
     return challenge;
@@ -967,6 +967,29 @@ describe('bot gate over API Gateway', () => {
     // b proved nothing: no join for it, a waits alone.
     expect(framesOf(app.post, 'b', 'waiting')).toEqual([]);
     expect(await app.store.queueLength()).toBe(1);
+  });
+
+  it("makes that join with the resume's preferences, which the proof brings back to another invocation", async () => {
+    const app = lambda(GATE_ON);
+    // A stranger who takes anyone waits first: a join for anyone would take it.
+    const ofStranger = await openGated(app, 'stranger');
+    await app.send('stranger', {
+      action: 'proof',
+      id: 2,
+      payload: { challenge: ofStranger, nonce: solveChallenge(ofStranger) },
+    });
+    const ofA = await openGated(app, 'a', { interests: ['  Jazz '], fallbackMs: null });
+    await app.send('a', { action: 'proof', id: 2, payload: { challenge: ofA, nonce: solveChallenge(ofA) } });
+    expect(framesOf(app.post, 'a', 'waiting')).toHaveLength(1);
+    expect(framesOf(app.post, 'a', 'paired')).toEqual([]);
+    const ofB = await openGated(app, 'b', { interests: ['jazz'] });
+    await app.send('b', { action: 'proof', id: 2, payload: { challenge: ofB, nonce: solveChallenge(ofB) } });
+    expect(framesOf(app.post, 'a', 'paired')[0]?.payload).toMatchObject({ initiator: true, commonInterests: ['jazz'] });
+    // Preferences the join refuses are refused as without the gate: an error event, the client left idle.
+    const ofC = await openGated(app, 'c', { interests: 'jazz' });
+    await app.send('c', { action: 'proof', id: 2, payload: { challenge: ofC, nonce: solveChallenge(ofC) } });
+    expect(framesOf(app.post, 'c', 'error')[0]?.payload).toMatchObject({ code: ErrorCode.INVALID_PAYLOAD });
+    expect(framesOf(app.post, 'c', 'waiting')).toEqual([]);
   });
 
   it('with the gate off, names no challenge and queues at once', async () => {

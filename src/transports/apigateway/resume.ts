@@ -71,8 +71,9 @@ export async function resumeSession(context: ResumeContext, current: SessionId, 
   if (state?.status === 'idle' && state.requeue) requeue = true;
   // Its place in the queue, when it dropped while waiting; a new session, when it asked to be queued.
   const join = requeue || (!resumed && claim.join);
-  // With the bot gate on, that join waits for the proof (the challenge says so).
-  const challenge = await core.challengeFor(session, { join, fresh: !resumed });
+  // With the bot gate on, that join waits for the proof (the challenge says so, and keeps its
+  // preferences: the proof comes to another invocation).
+  const challenge = await core.challengeFor(session, { join, fresh: !resumed, preferences: claim.preferences });
   await connections.post(
     connectionId,
     eventFrame('session', challenge === undefined ? { id: session, resumed } : { id: session, resumed, challenge }),

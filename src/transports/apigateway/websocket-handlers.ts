@@ -356,13 +356,13 @@ async function answerFrame(context: FrameContext): Promise<Answer> {
     }
     if (frame.action === 'proof') {
       // The bot gate: the automatic join the `resume` asked for waits for the proof; its events follow
-      // the ack. The preferences that resume carried came to another invocation and are not kept
-      // anywhere: this join is for anyone (docs/protocol.md, "Bot gate", says so).
-      const { ack, join } = await core.prove(session, frame.payload);
+      // the ack. The preferences that resume carried came to another invocation: the challenge
+      // kept them.
+      const { ack, join, preferences } = await core.prove(session, frame.payload);
       const answer = reply(ack);
       if (!join) return { answer };
       if (answer) await context.connections.post(connectionId, answer);
-      await joinFor(context, session);
+      await joinFor(context, session, preferences);
       return {};
     }
     return { answer: reply(await core.handle(frame.action, session, frame.payload)) };
