@@ -48,6 +48,15 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/** The minified bundle `dist/lambda/<bundle>/<bundle>.mjs` as packaged in function `name`'s zip. */
+async function packagedBundle(name: LambdaFunction, bundle: 'websocket' | 'http'): Promise<string | undefined> {
+  const entries = await readZip(zips[name]);
+  return entries
+    .find((entry) => entry.name === `dist/lambda/${bundle}/${bundle}.mjs`)
+    ?.data()
+    .toString('utf8');
+}
+
 /** Every source file that went into the zip's bundle, from its source maps (paths from the repo root). */
 function bundledSources(entries: ZipEntry[]): string[] {
   return entries
@@ -274,11 +283,7 @@ describe('serverless package', () => {
   });
 
   it("asks for pino's callers unmapped, so that a cold start with --enable-source-maps parses no source map", async () => {
-    const entries = await readZip(zips.message);
-    const bundle = entries
-      .find((entry) => entry.name === 'dist/lambda/websocket/websocket.mjs')
-      ?.data()
-      .toString('utf8');
+    const bundle = await packagedBundle('message', 'websocket');
     // Minified: `try{i=f({sourceMap:!1})}catch{i=f()}` in pino's getCallers (src/cli/bundle-patches.ts).
     expect(bundle).toMatch(/try\{(\w+)=(\w+)\(\{sourceMap:!1\}\)\}catch\{\1=\2\(\)\}return \1\.slice\(2\)/);
   });
@@ -288,22 +293,14 @@ describe('serverless package', () => {
       ['message', 'websocket'],
       ['http', 'http'],
     ] as const) {
-      const entries = await readZip(zips[name]);
-      const source = entries
-        .find((entry) => entry.name === `dist/lambda/${bundle}/${bundle}.mjs`)
-        ?.data()
-        .toString('utf8');
+      const source = await packagedBundle(name, bundle);
       // Minified: `X.prototype.pairwireSetupMode=!0;delete X.prototype.pairwireSetupMode;` before the loop.
       expect(source).toMatch(/(\w+)\.prototype\.pairwireSetupMode=!0;delete \1\.prototype\.pairwireSetupMode;/);
     }
   });
 
   it("builds mime-types's extension maps on first use in the HTTP function, not at every cold start", async () => {
-    const entries = await readZip(zips.http);
-    const source = entries
-      .find((entry) => entry.name === 'dist/lambda/http/http.mjs')
-      ?.data()
-      .toString('utf8');
+    const source = await packagedBundle('http', 'http');
     // Minified: `Object.defineProperty(x,"types",{enumerable:!0,get:function(){return f().types}})`.
     expect(source).toMatch(/"types",\{enumerable:!0,get:function\(\)\{return \w+\(\)\.types\}\}/);
   });
