@@ -724,11 +724,13 @@ return answer('waiting')
 `;
 
 /**
- * Relaying one signal, for RELAY and RELAY_IN_ORDER: returns {"not-paired", ''},
- * {"relayed", '', to, entry} or {"partner-gone", pair, to, entry}. The pair is read here, in the
+ * Relaying signals, for RELAY_SIGNALS. relay_signal returns {"not-paired", ''},
+ * {"relayed", room, to, seq} or {"partner-gone", pair, to, entry}. The pair is read here, in the
  * same step as the append, so a signal never reaches a session that is no longer its sender's
  * partner; a sender the store no longer knows (lost) relays nothing. A partner that is gone or
  * whose outbox is full ends the pair, and the sender is told.
+ * A relayed signal's reply names its seq, not its entry: the caller has the signal, and sending it
+ * back would double the bytes each relay moves through the Redis socket.
  */
 const RELAYING = `${OUTBOX}
 local function relay_signal(me, signal, bytes)
@@ -736,53 +738,66 @@ local function relay_signal(me, signal, bytes)
   if not pair or not redis.call('GET', key('s:', me)) then return reply('not-paired') end
   local room, partner = parse_pair(pair, me)
   if append(partner, '{"name":"signal","room":"' .. room .. '","signal":' .. signal .. '}', bytes) then
-    return reply('relayed')
+    return {'relayed', room, partner, string.match(appended[#appended], '^%d+')}
   end
   end_pair(me, pair, partner)
   append(me, partner_left_event(room, '"disconnect"'), overhead)
   return reply('partner-gone', pair)
 end
-`;
 
-/** ARGV: outbox context, session, signal JSON, the bytes it counts. See RELAYING. */
-export const RELAY = `${RELAYING}
-return relay_signal(ARGV[8], ARGV[9], tonumber(ARGV[10]))
+-- Signal cseq (a number) takes its turn in its sender's order (SignalOrder), then is relayed as by
+-- relay_signal ('' to skip the turn without relaying). Returns {"early"} when a predecessor has
+-- not had its turn (the caller waits and asks again, with force at the end of its hold: then the
+-- predecessors are given up on, up to max_missing, each still relayed once if it comes),
+-- {"duplicate"} for a cseq whose turn was taken, {"skipped"}, or what relay_signal returns.
+local function relay_in_turn(me, signal, bytes, cseq, force, max_missing)
+  local ttl = redis.call('PTTL', key('s:', me))
+  if ttl < 0 then return reply('not-paired') end
+  local c = key('c:', me)
+  local created = redis.call('EXISTS', c) == 0
+  local last = tonumber(redis.call('HGET', c, 'cseq') or '0')
+  if cseq <= last then
+    if redis.call('HDEL', c, 'm' .. cseq) == 0 then return reply('duplicate') end
+    redis.call('HINCRBY', c, 'missing', -1)
+  elseif cseq == last + 1 or force then
+    local missing = tonumber(redis.call('HGET', c, 'missing') or '0')
+    for passed = last + 1, cseq - 1 do
+      if missing >= max_missing then break end
+      redis.call('HSET', c, 'm' .. passed, 1)
+      missing = missing + 1
+    end
+    redis.call('HSET', c, 'cseq', cseq, 'missing', missing)
+    -- A key this write created must expire with the session.
+    if created then redis.call('PEXPIRE', c, ttl) end
+  else
+    return reply('early')
+  end
+  if signal == '' then return reply('skipped') end
+  return relay_signal(me, signal, bytes)
+end
 `;
 
 /**
- * ARGV: outbox context, session, signal JSON ('' to skip the turn without relaying), the bytes it
- * counts, cseq, force ("1" once the caller's hold ran out), MAX_MISSING_SIGNALS. The signal takes
- * its turn in its sender's order (SignalOrder), then is relayed as by RELAY. Returns {"early"}
- * when a predecessor has not had its turn (the caller waits and asks again, with force at the end
- * of its hold: then the predecessors are given up on, each still relayed once if it comes),
- * {"duplicate"} for a cseq whose turn was taken, {"skipped"}, or what RELAY returns.
+ * ARGV: outbox context, MAX_MISSING_SIGNALS, then five for each signal of the batch: session,
+ * signal JSON ('' to skip its turn without relaying), the bytes it counts, its cseq ('' for a
+ * signal without one: relayed at once), force ("1" once the caller's hold ran out). The signals
+ * of one event-loop turn, in the order they came (TurnBatch in turn-batch.ts), each as
+ * relay_in_turn or relay_signal says; returns one reply per signal, in the same order.
  */
-export const RELAY_IN_ORDER = `${RELAYING}
-local me, signal, bytes = ARGV[8], ARGV[9], tonumber(ARGV[10])
-local cseq, force, max_missing = tonumber(ARGV[11]), ARGV[12] == '1', tonumber(ARGV[13])
-local ttl = redis.call('PTTL', key('s:', me))
-if ttl < 0 then return reply('not-paired') end
-local c = key('c:', me)
-local created = redis.call('EXISTS', c) == 0
-local last = tonumber(redis.call('HGET', c, 'cseq') or '0')
-if cseq <= last then
-  if redis.call('HDEL', c, 'm' .. cseq) == 0 then return reply('duplicate') end
-  redis.call('HINCRBY', c, 'missing', -1)
-elseif cseq == last + 1 or force then
-  local missing = tonumber(redis.call('HGET', c, 'missing') or '0')
-  for passed = last + 1, cseq - 1 do
-    if missing >= max_missing then break end
-    redis.call('HSET', c, 'm' .. passed, 1)
-    missing = missing + 1
+export const RELAY_SIGNALS = `${RELAYING}
+local max_missing = tonumber(ARGV[8])
+local replies = {}
+for i = 9, #ARGV, 5 do
+  -- Each signal's reply carries only the events its own relay appended.
+  appended = {}
+  local me, signal, bytes, cseq = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
+  if cseq == '' then
+    replies[#replies + 1] = relay_signal(me, signal, bytes)
+  else
+    replies[#replies + 1] = relay_in_turn(me, signal, bytes, tonumber(cseq), ARGV[i + 4] == '1', max_missing)
   end
-  redis.call('HSET', c, 'cseq', cseq, 'missing', missing)
-  -- A key this write created must expire with the session.
-  if created then redis.call('PEXPIRE', c, ttl) end
-else
-  return reply('early')
 end
-if signal == '' then return reply('skipped') end
-return relay_signal(me, signal, bytes)
+return replies
 `;
 
 /**

@@ -443,6 +443,73 @@ describe('RedisPairingStore routing and outbox keys', () => {
     }
   });
 
+  it("relays the signals of one event-loop turn in one script call, each in its sender's order, to its own partner", async () => {
+    const p = prefix('batch');
+    const store = createRedisStore(server.url, { prefix: p, owner: 'instance-a' });
+    const probe = new Redis(server.url);
+    const evalCalls = async () =>
+      Number(/cmdstat_evalsha:calls=(\d+)/.exec(String(await probe.info('commandstats')))?.[1] ?? 0);
+    const candidate = (n: number) => ({ type: 'candidate' as const, candidate: { candidate: `c${n}` } });
+    try {
+      const rooms: string[] = [];
+      for (const [x, y] of [
+        ['x1', 'y1'],
+        ['x2', 'y2'],
+      ]) {
+        await store.attach(x as string, { resume: false });
+        await store.attach(y as string, { resume: false });
+        await store.enqueue(x as string);
+        const joined = await store.enqueue(y as string);
+        if (joined.status !== 'paired') throw new Error(joined.status);
+        rooms.push(joined.pair.id);
+      }
+      await store.attach('alone', { resume: false });
+      const before = await evalCalls();
+      const results = await Promise.all([
+        store.relay('x1', candidate(1), { cseq: 1 }),
+        store.relay('x2', candidate(2)),
+        store.relay('alone', candidate(3)),
+        store.relay('x1', candidate(4), { cseq: 2 }),
+        store.relay('y2', candidate(5), { cseq: 1 }),
+        store.relay('x1', candidate(4), { cseq: 2 }), // a retry, in the same call
+      ]);
+      expect(await evalCalls()).toBe(before + 1);
+      expect(results).toEqual([
+        {
+          status: 'relayed',
+          event: { to: 'y1', seq: 2, event: { name: 'signal', room: rooms[0], signal: candidate(1) } },
+        },
+        {
+          status: 'relayed',
+          event: { to: 'y2', seq: 2, event: { name: 'signal', room: rooms[1], signal: candidate(2) } },
+        },
+        { status: 'not-paired' },
+        {
+          status: 'relayed',
+          event: { to: 'y1', seq: 3, event: { name: 'signal', room: rooms[0], signal: candidate(4) } },
+        },
+        {
+          status: 'relayed',
+          event: { to: 'x2', seq: 3, event: { name: 'signal', room: rooms[1], signal: candidate(5) } },
+        },
+        { status: 'duplicate' },
+      ]);
+      // What a resume replays is what the replies said was relayed.
+      expect(await store.replay('y1', 1)).toEqual(
+        [results[0], results[3]].map((r) => r.status === 'relayed' && r.event),
+      );
+      // A signal whose predecessor comes later in the same turn is held for it, then goes after it.
+      const held = await Promise.all([
+        store.relay('x1', candidate(7), { cseq: 4 }),
+        store.relay('x1', candidate(6), { cseq: 3 }),
+      ]);
+      expect(held.map((r) => (r.status === 'relayed' ? r.event.seq : r.status))).toEqual([5, 4]);
+    } finally {
+      await store.close();
+      probe.disconnect();
+    }
+  });
+
   it("gives a session's outbox keys its lifetime, and deletes them when it is released or lost", async () => {
     const p = prefix('keys');
     const store = createRedisStore(server.url, {

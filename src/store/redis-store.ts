@@ -56,8 +56,7 @@ import {
   ENQUEUE,
   FILE_REPORT,
   HEARTBEAT,
-  RELAY,
-  RELAY_IN_ORDER,
+  RELAY_SIGNALS,
   RELEASE,
   REMOVE_SUBJECT_CONNECTION,
   REPLAY,
@@ -66,6 +65,7 @@ import {
   UNBAN,
   UNPAIR,
 } from './redis-scripts.js';
+import { TurnBatch } from './turn-batch.js';
 
 export interface RedisStoreOptions {
   /** The ioredis client for store commands. Give it a command timeout so an outage fails fast. */
@@ -131,8 +131,7 @@ const SCRIPTS = {
   detach: script(DETACH),
   heartbeat: script(HEARTBEAT),
   enqueue: script(ENQUEUE),
-  relay: script(RELAY),
-  relayInOrder: script(RELAY_IN_ORDER),
+  relaySignals: script(RELAY_SIGNALS),
   bindConnection: script(BIND_CONNECTION),
   detachConnection: script(DETACH_CONNECTION),
   claimLapsed: script(CLAIM_LAPSED),
@@ -159,6 +158,21 @@ const REPORTS_PAGE = 500;
 /** What the appending scripts return: status, pair record or '', then to, entry, to, entry, … */
 type AppendReply = [status: string, pair: string, ...appended: string[]];
 
+/** One signal of a RELAY_SIGNALS batch: cseq null for a signal relayed without an order. */
+interface SignalToRelay {
+  session: SessionId;
+  signal: string;
+  bytes: number;
+  cseq: number | null;
+  force: boolean;
+}
+
+/**
+ * The most signals one RELAY_SIGNALS call carries: enough to take a busy turn's signals in a few
+ * calls, few enough that one script call stays well under a millisecond of Redis's time.
+ */
+const MAX_SIGNALS_PER_CALL = 64;
+
 /**
  * PairingStore on Redis, shared by every instance. Each state change is one Lua script (see
  * redis-scripts.ts) that also appends the events it causes to the outboxes and routes each to
@@ -178,6 +192,11 @@ export class RedisPairingStore implements PairingStore {
   readonly #inboxes = new Set<InboxReader>();
   /** The pub/sub connections of watchBans (a subscribed connection can do nothing else). */
   readonly #subscribers = new Set<Redis>();
+  /** Signals relayed in one event-loop turn go to Redis in one call. */
+  readonly #relaying = new TurnBatch<SignalToRelay, AppendReply>(
+    (signals) => this.#relaySignals(signals),
+    MAX_SIGNALS_PER_CALL,
+  );
 
   constructor(options: RedisStoreOptions) {
     this.#redis = options.redis;
@@ -336,11 +355,13 @@ export class RedisPairingStore implements PairingStore {
     const bytes = eventBytes({ name: 'signal', room: '', signal });
     const reply = order
       ? await this.#inTurn(session, json, bytes, order.cseq)
-      : ((await this.#eval(SCRIPTS.relay, [...this.#outboxContext(), session, json, bytes])) as AppendReply);
-    const [status, pair, ...appended] = reply;
-    const events = appendedEvents(appended);
-    if (status === 'relayed' && events[0]) return { status, event: events[0] };
-    if (status === 'partner-gone') return { status, pair: parsePair(pair), events };
+      : await this.#relaying.add({ session, signal: json, bytes, cseq: null, force: false });
+    const [status, pairOrRoom, ...rest] = reply;
+    if (status === 'relayed') {
+      const [to = '', seq] = rest;
+      return { status, event: { to, seq: Number(seq), event: { name: 'signal', room: pairOrRoom, signal } } };
+    }
+    if (status === 'partner-gone') return { status, pair: parsePair(pairOrRoom), events: appendedEvents(rest) };
     if (status === 'duplicate') return { status };
     return { status: 'not-paired' };
   }
@@ -350,25 +371,17 @@ export class RedisPairingStore implements PairingStore {
   }
 
   /**
-   * RELAY_IN_ORDER (`signal` '' to skip the turn) until the signal's turn comes: a predecessor
-   * still on its way (another invocation, another instance) takes its turn in Redis, so this
-   * watches the session's `cseq`, backing off (an HGET, not the signal sent again each time), and
-   * at the end of the hold takes the turn anyway.
+   * The signal's turn (`signal` '' to skip it), asked until it comes: a predecessor still on its
+   * way (another invocation, another instance) takes its turn in Redis, so this watches the
+   * session's `cseq`, backing off (an HGET, not the signal sent again each time), and at the end of
+   * the hold takes the turn anyway.
    */
   async #inTurn(session: SessionId, signal: string, bytes: number, cseq: number): Promise<AppendReply> {
     const holdEnds = Date.now() + this.#signalHoldMs;
     let pause = FIRST_TURN_POLL_MS;
     for (;;) {
       const force = Date.now() >= holdEnds;
-      const reply = (await this.#eval(SCRIPTS.relayInOrder, [
-        ...this.#outboxContext(),
-        session,
-        signal,
-        bytes,
-        seqArg(cseq),
-        force ? '1' : '0',
-        MAX_MISSING_SIGNALS,
-      ])) as AppendReply;
+      const reply = await this.#relaying.add({ session, signal, bytes, cseq: seqArg(cseq), force });
       if (reply[0] !== 'early') return reply;
       for (;;) {
         await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(pause, holdEnds - Date.now()))));
@@ -379,6 +392,15 @@ export class RedisPairingStore implements PairingStore {
         if (Number(last ?? 0) >= cseq - 1) break;
       }
     }
+  }
+
+  /** One RELAY_SIGNALS call for the signals of one event-loop turn (see TurnBatch). */
+  async #relaySignals(signals: readonly SignalToRelay[]): Promise<AppendReply[]> {
+    const args: (string | number)[] = [...this.#outboxContext(), MAX_MISSING_SIGNALS];
+    for (const { session, signal, bytes, cseq, force } of signals) {
+      args.push(session, signal, bytes, cseq ?? '', force ? '1' : '0');
+    }
+    return (await this.#eval(SCRIPTS.relaySignals, args)) as AppendReply[];
   }
 
   async acknowledge(session: SessionId, seq: number): Promise<void> {
