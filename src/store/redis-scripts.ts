@@ -223,12 +223,14 @@ local function push(session, holder, json, bytes, seq, held)
   redis.call('HSET', c, 'seq', seq, 'bytes', held + bytes)
   local entry = seq .. '\t' .. bytes .. '\t' .. json
   local length = redis.call('RPUSH', o, entry)
-  -- A key this write created must expire with the session.
+  -- A key this write created must expire with the session. An acknowledgement that empties the
+  -- outbox deletes the list, so it is made again often; c: only by the first event (seq 1) or
+  -- relay_in_turn, which expire it then.
   if seq == 1 or length == 1 then
     local ttl = redis.call('PTTL', key('s:', session))
     if ttl > 0 then
       redis.call('PEXPIRE', o, ttl)
-      redis.call('PEXPIRE', c, ttl)
+      if seq == 1 then redis.call('PEXPIRE', c, ttl) end
     end
   end
   if holder ~= caller and is_instance(holder) then
@@ -733,9 +735,10 @@ return answer('waiting')
  * back would double the bytes each relay moves through the Redis socket.
  */
 const RELAYING = `${OUTBOX}
-local function relay_signal(me, signal, bytes)
+-- alive: the caller has just seen the sender's s: key in this script.
+local function relay_signal(me, signal, bytes, alive)
   local pair = redis.call('GET', key('p:', me))
-  if not pair or not redis.call('GET', key('s:', me)) then return reply('not-paired') end
+  if not pair or not (alive or redis.call('GET', key('s:', me))) then return reply('not-paired') end
   local room, partner = parse_pair(pair, me)
   if append(partner, '{"name":"signal","room":"' .. room .. '","signal":' .. signal .. '}', bytes) then
     return {'relayed', room, partner, string.match(appended[#appended], '^%d+')}
@@ -754,26 +757,30 @@ local function relay_in_turn(me, signal, bytes, cseq, force, max_missing)
   local ttl = redis.call('PTTL', key('s:', me))
   if ttl < 0 then return reply('not-paired') end
   local c = key('c:', me)
-  local created = redis.call('EXISTS', c) == 0
-  local last = tonumber(redis.call('HGET', c, 'cseq') or '0')
+  -- c: always holds seq (push) or cseq (here) once it exists, so all three nil means it does not.
+  local counters = redis.call('HMGET', c, 'cseq', 'missing', 'seq')
+  local created = not counters[1] and not counters[3]
+  local last = tonumber(counters[1] or '0')
   if cseq <= last then
     if redis.call('HDEL', c, 'm' .. cseq) == 0 then return reply('duplicate') end
     redis.call('HINCRBY', c, 'missing', -1)
   elseif cseq == last + 1 or force then
-    local missing = tonumber(redis.call('HGET', c, 'missing') or '0')
+    local missing = tonumber(counters[2] or '0')
+    local before = missing
     for passed = last + 1, cseq - 1 do
       if missing >= max_missing then break end
       redis.call('HSET', c, 'm' .. passed, 1)
       missing = missing + 1
     end
-    redis.call('HSET', c, 'cseq', cseq, 'missing', missing)
+    if missing == before then redis.call('HSET', c, 'cseq', cseq)
+    else redis.call('HSET', c, 'cseq', cseq, 'missing', missing) end
     -- A key this write created must expire with the session.
     if created then redis.call('PEXPIRE', c, ttl) end
   else
     return reply('early')
   end
   if signal == '' then return reply('skipped') end
-  return relay_signal(me, signal, bytes)
+  return relay_signal(me, signal, bytes, true)
 end
 `;
 
@@ -943,9 +950,13 @@ forget(ARGV[2])
 return 1
 `;
 
-/** ARGV: prefix, session, seq. The outbox forgets every event up to seq, and their bytes. */
+/**
+ * ARGV: prefix, then session, seq for each acknowledgement of the batch (those of one event-loop
+ * turn: TurnBatch in turn-batch.ts). Each outbox forgets every event up to its seq, and their bytes.
+ */
 export const ACKNOWLEDGE = `${SESSIONS}
-return trim(ARGV[2], tonumber(ARGV[3]))
+for i = 2, #ARGV, 2 do trim(ARGV[i], tonumber(ARGV[i + 1])) end
+return 0
 `;
 
 /** ARGV: prefix, session, after. Returns nil for a session the store does not know, else its outbox after `after`. */

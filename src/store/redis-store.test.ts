@@ -443,7 +443,7 @@ describe('RedisPairingStore routing and outbox keys', () => {
     }
   });
 
-  it("relays the signals of one event-loop turn in one script call, each in its sender's order, to its own partner", async () => {
+  it("relays the signals of one event-loop turn in one script call, each in its sender's order, to its own partner, and acknowledges alike", async () => {
     const p = prefix('batch');
     const store = createRedisStore(server.url, { prefix: p, owner: 'instance-a' });
     const probe = new Redis(server.url);
@@ -504,6 +504,14 @@ describe('RedisPairingStore routing and outbox keys', () => {
         store.relay('x1', candidate(6), { cseq: 3 }),
       ]);
       expect(held.map((r) => (r.status === 'relayed' ? r.event.seq : r.status))).toEqual([5, 4]);
+
+      // The acknowledgements of one turn go in one call too, each trimming its own outbox.
+      const beforeAcks = await evalCalls();
+      await Promise.all([store.acknowledge('y1', 4), store.acknowledge('y2', 1), store.acknowledge('x2', 3)]);
+      expect(await evalCalls()).toBe(beforeAcks + 1);
+      expect((await store.replay('y1', 0))?.map((e) => e.seq)).toEqual([5]);
+      expect((await store.replay('y2', 0))?.map((e) => e.seq)).toEqual([2]);
+      expect(await store.replay('x2', 0)).toEqual([]);
     } finally {
       await store.close();
       probe.disconnect();

@@ -172,6 +172,8 @@ interface SignalToRelay {
  * calls, few enough that one script call stays well under a millisecond of Redis's time.
  */
 const MAX_SIGNALS_PER_CALL = 64;
+/** The most acknowledgements one ACKNOWLEDGE call carries (each trims one outbox). */
+const MAX_ACKS_PER_CALL = 128;
 
 /**
  * PairingStore on Redis, shared by every instance. Each state change is one Lua script (see
@@ -192,6 +194,11 @@ export class RedisPairingStore implements PairingStore {
   readonly #inboxes = new Set<InboxReader>();
   /** The pub/sub connections of watchBans (a subscribed connection can do nothing else). */
   readonly #subscribers = new Set<Redis>();
+  /** The acknowledgements of one event-loop turn go to Redis in one call. */
+  readonly #acknowledging = new TurnBatch<[SessionId, number], void>(async (acks) => {
+    await this.#eval(SCRIPTS.acknowledge, acks.flat());
+    return acks.map(() => undefined);
+  }, MAX_ACKS_PER_CALL);
   /** Signals relayed in one event-loop turn go to Redis in one call. */
   readonly #relaying = new TurnBatch<SignalToRelay, AppendReply>(
     (signals) => this.#relaySignals(signals),
@@ -404,7 +411,7 @@ export class RedisPairingStore implements PairingStore {
   }
 
   async acknowledge(session: SessionId, seq: number): Promise<void> {
-    await this.#eval(SCRIPTS.acknowledge, [session, seqArg(seq)]);
+    await this.#acknowledging.add([session, seqArg(seq)]);
   }
 
   async replay(session: SessionId, after: number): Promise<Outgoing[] | null> {
