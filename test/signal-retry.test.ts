@@ -168,6 +168,46 @@ describe('numbered signals sent back to back without acks', () => {
   });
 });
 
+describe("a client's numbered signals sent back to back, with Redis", () => {
+  // Each one used to wait for the previous one's round trip to Redis (the client's queue held it),
+  // so a handshake's trickled candidates cost one round trip each, one after another. The store
+  // keeps numbered signals in their sender's order itself, so they now go to it together: one
+  // script call for the lot, their acks still in the order sent.
+  it('reach Redis in one script call, are acked in order and relayed in order', async () => {
+    const redis = await startRedis();
+    const server = await startServer({ redisUrl: redis.url, autoJoin: false });
+    const [a, b] = [await server.connect(), await server.connect()];
+    const probe = new Redis(redis.url);
+    const scriptCalls = async () =>
+      Number(/cmdstat_evalsha:calls=(\d+)/.exec(String(await probe.info('commandstats')))?.[1] ?? 0);
+    try {
+      await a.join();
+      await b.join();
+      await Promise.all([a.first('paired'), b.first('paired')]);
+      const candidates: Signal[] = Array.from({ length: 10 }, (_, n) => ({
+        type: 'candidate',
+        candidate: {
+          candidate: `candidate:${n} 1 udp 1 127.0.0.1 ${6000 + n} typ host`,
+          sdpMid: '0',
+          sdpMLineIndex: 0,
+        },
+      }));
+      const before = await scriptCalls();
+      const acked: number[] = [];
+      await Promise.all(candidates.map((candidate, n) => a.signal(candidate).then(() => acked.push(n))));
+      // One call for the ten (two or three if their frames reach the server in separate reads).
+      expect((await scriptCalls()) - before).toBeLessThanOrEqual(3);
+      expect(acked).toEqual(candidates.map((_, n) => n));
+      await b.nth('signal', 9);
+      expect(b.all('signal')).toEqual(candidates);
+    } finally {
+      probe.disconnect();
+      await server.close();
+      await redis.stop();
+    }
+  });
+});
+
 describe('a signal sent while Redis stalls', () => {
   // The store's command times out (2 s) and the client is answered UNAVAILABLE, though the relay
   // may still run once Redis answers (here it does not: on a fresh Redis the script is not loaded

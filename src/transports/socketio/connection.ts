@@ -137,6 +137,8 @@ class ClientConnection implements SessionLink {
   highestCseq = 0;
   /** Retries running beside the queue (see `command`). */
   retriesRunning = 0;
+  /** Tasks in the queue that are relays already on their way to the store, waiting to ack (see `command`). */
+  relaysQueued = 0;
   /** When this connection was told `waiting` (performance.now()), for the queue-time metric; 0 when it was not. */
   waitingSince = 0;
   /** Made at the first command: a connection that sends none needs no budget. */
@@ -237,11 +239,26 @@ function command(binding: Binding, client: ClientConnection, event: string, args
     client.highestCseq = order.cseq;
   }
   // The relay hot path: with nothing of this client's pending, a signal goes to the store at
-  // once (the memory store answers in this very turn, so it is written and acked here too).
-  if (event === 'signal' && !extra && queue.idle) {
+  // once (the memory store answers in this very turn, so it is written and acked here too). A
+  // numbered signal also goes at once when all that is pending is relays of this client: the
+  // store puts numbered signals in their sender's order itself, so a client's candidates sent back
+  // to back reach Redis together (one call, one round trip) rather than one round trip after
+  // another. Their acks still wait their turn in the queue, and so does any later command.
+  if (
+    event === 'signal' &&
+    !extra &&
+    (queue.idle || (order && client.relaysQueued === queue.size && queue.size < options.maxInFlight))
+  ) {
     const relayed = core.relayNow(session, payload, order);
-    if (relayed instanceof Promise) queue.force(() => relayed.then((result) => ack?.(result)));
-    else ack?.(relayed);
+    // An answer in this turn is acked in this turn, unless acks of earlier relays are still to come.
+    if (relayed instanceof Promise || !queue.idle) {
+      client.relaysQueued++;
+      queue.force(async () => {
+        const result = await relayed;
+        client.relaysQueued--;
+        ack?.(result);
+      });
+    } else ack?.(relayed);
     return;
   }
   // Refusals of malformed calls wait their turn like any command, so acks keep the order sent.

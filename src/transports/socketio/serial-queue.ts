@@ -47,6 +47,11 @@ export class SerialQueue {
     return this.#pending === 0;
   }
 
+  /** How many tasks are scheduled or running. */
+  get size(): number {
+    return this.#pending;
+  }
+
   /** Resolves once everything scheduled so far has run. */
   drained(): Promise<unknown> {
     return this.#tail ?? SETTLED;
