@@ -14,6 +14,12 @@ const DEAD_CONNECTION_MS = BLOCK_MS + 10_000;
 const BATCH = 500;
 /** The pause after a failed read (Redis down or restarting) before the next. */
 const RETRY_MS = 250;
+/**
+ * How long what was read may stay in the inbox before it is trimmed: one XTRIM per this long at
+ * most, rather than one per read (a read under light load carries an entry or two, so a trim per
+ * read was nearly a command per relayed signal). An inbox holds this long's entries at most.
+ */
+const TRIM_AFTER_MS = 200;
 
 /** One outbox entry, "<seq>\t<event JSON>" (redis-scripts.ts), as the event it is for `to`. */
 export function outgoing(to: SessionId, entry: string): Outgoing {
@@ -32,13 +38,19 @@ export function outgoing(to: SessionId, entry: string): Outgoing {
 export class InboxReader {
   readonly #key: string;
   readonly #onEvents: (events: Outgoing[]) => void;
+  /** The store's connection: trims go on it, never behind a blocking read. */
+  readonly #redis: Redis;
   readonly #reader: Redis;
+  /** The last entry read and not yet trimmed, and the timer that trims up to it. */
+  #untrimmed: string | undefined;
+  #trimTimer: NodeJS.Timeout | undefined;
   readonly #stopping = new AbortController();
   readonly #done: Promise<void>;
 
   constructor(redis: Redis, key: string, onEvents: (events: Outgoing[]) => void) {
     this.#key = key;
     this.#onEvents = onEvents;
+    this.#redis = redis;
     this.#reader = redis.duplicate({
       commandTimeout: undefined, // a blocking read outlasts any command timeout
       maxRetriesPerRequest: null, // wait in the offline queue while Redis is away
@@ -57,6 +69,7 @@ export class InboxReader {
   /** Stops reading and closes the reader's connection; resolves once the loop has ended. */
   stop(): Promise<void> {
     this.#stopping.abort();
+    clearTimeout(this.#trimTimer);
     this.#reader.disconnect();
     return this.#done;
   }
@@ -73,8 +86,7 @@ export class InboxReader {
         const entries = reply?.[0]?.[1];
         if (!entries?.length || signal.aborted) continue;
         last = entries[entries.length - 1]?.[0] ?? last;
-        // https://redis.io/commands/xtrim/ (sent ahead of the next read, on the same connection)
-        this.#reader.xtrim(this.#key, 'MINID', after(last)).catch(() => {});
+        this.#trimLater(last);
         this.#hand(entries);
       } catch {
         if (signal.aborted) break;
@@ -83,6 +95,20 @@ export class InboxReader {
         await sleep(RETRY_MS, undefined, { signal }).catch(() => {});
       }
     }
+  }
+
+  /** Trims up to `read` (and whatever is read meanwhile) within TRIM_AFTER_MS: only this process reads its inbox. */
+  #trimLater(read: string): void {
+    this.#untrimmed = read;
+    if (this.#trimTimer) return;
+    this.#trimTimer = setTimeout(() => {
+      this.#trimTimer = undefined;
+      const upTo = this.#untrimmed;
+      this.#untrimmed = undefined;
+      // https://redis.io/commands/xtrim/ (a failed trim is redone by the next one, or the inbox's PX ends it)
+      if (upTo) this.#redis.xtrim(this.#key, 'MINID', after(upTo)).catch(() => {});
+    }, TRIM_AFTER_MS);
+    this.#trimTimer.unref();
   }
 
   /** Parses a batch and hands it over; one bad entry or a throwing callback cannot stop the reader. */

@@ -358,6 +358,33 @@ describe('RedisPairingStore routing and outbox keys', () => {
     }
   });
 
+  it('trims its inbox a few times a second, not once per read', async () => {
+    const p = prefix('trim');
+    const probe = new Redis(server.url);
+    const trims = async () =>
+      Number(/cmdstat_xtrim:calls=(\d+)/.exec(String(await probe.info('commandstats')))?.[1] ?? 0);
+    const two = instances(server.url, p);
+    two.watch();
+    try {
+      await pairAcross(two.a, two.b, 'x', 'y');
+      const before = await trims();
+      // One at a time, so that nearly every read finds a single entry.
+      for (let i = 0; i < 100; i++) {
+        await two.a.relay('x', { type: 'candidate', candidate: { candidate: `c${i}` } });
+        if (i % 50 === 49) await two.b.acknowledge('y', i + 2);
+      }
+      await vi.waitFor(() => expect(two.heard.b).toHaveLength(100), { timeout: 5000, interval: 20 });
+      await vi.waitFor(async () => expect(await probe.xlen(`${p}i:instance-b`)).toBe(0), {
+        timeout: 5000,
+        interval: 20,
+      });
+      expect((await trims()) - before).toBeLessThan(20);
+    } finally {
+      await two.close();
+      probe.disconnect();
+    }
+  });
+
   it('keeps watching through a Redis outage, and stops on its stop function and on close', async () => {
     const own = await startRedis();
     const p = prefix('outage');

@@ -97,7 +97,7 @@ export interface RedisStoreOptions {
 /** Heartbeats carry many sessions; chunks keep each script short so Redis never stalls on one. */
 const HEARTBEAT_CHUNK = 500;
 /**
- * The approximate bound (XADD MAXLEN ~) on an instance's inbox: its reader trims as it reads, so
+ * The approximate bound (XADD MAXLEN ~) on an instance's inbox: its reader trims what it read, so
  * this only caps an inbox whose reader lags or died. Events trimmed unread are still in their
  * outboxes: the owner's heartbeat shows it the gap (`lastSeq`) and it replays them.
  */
