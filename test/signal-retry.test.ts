@@ -8,7 +8,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Signal } from '../src/protocol/messages.js';
-import { type RedisServer, startRedis } from './helpers/redis.js';
+import { commandCalls, type RedisServer, startRedis } from './helpers/redis.js';
 import { RecordingClient, startServer, type TestServer } from './helpers/server.js';
 import { cutTogether, OpenSockets } from './helpers/socket-splice.js';
 
@@ -178,8 +178,7 @@ describe("a client's numbered signals sent back to back, with Redis", () => {
     const server = await startServer({ redisUrl: redis.url, autoJoin: false });
     const [a, b] = [await server.connect(), await server.connect()];
     const probe = new Redis(redis.url);
-    const scriptCalls = async () =>
-      Number(/cmdstat_evalsha:calls=(\d+)/.exec(String(await probe.info('commandstats')))?.[1] ?? 0);
+    const scriptCalls = () => commandCalls(probe, 'evalsha');
     try {
       await a.join();
       await b.join();

@@ -211,7 +211,7 @@ local function room_for(session, bytes)
   return seq, held
 end
 
--- Numbers the event and keeps it in the session's outbox, counting bytes against it; seq and
+-- Numbers the event and keeps it in the session's outbox, counting bytes against it; returns its seq. seq and
 -- held are what room_for said.
 -- holder is the session's s: value: when it is another instance, the event is also written to
 -- that instance's inbox, which only it reads (targeted routing). The caller's own sessions'
@@ -240,10 +240,12 @@ local function push(session, holder, json, bytes, seq, held)
   end
   appended[#appended + 1] = session
   appended[#appended + 1] = entry
+  return seq
 end
 
--- push, if the session is alive and its outbox has room. A full outbox means its client stopped
--- reading: the session is lost, rather than an event silently dropped from the middle of its stream.
+-- push, if the session is alive and its outbox has room: the event's seq, or false. A full outbox
+-- means its client stopped reading: the session is lost, rather than an event silently dropped from
+-- the middle of its stream.
 local function append(session, json, bytes)
   local holder = redis.call('GET', key('s:', session))
   if not holder then return false end
@@ -252,8 +254,7 @@ local function append(session, json, bytes)
     forget(session)
     return false
   end
-  push(session, holder, json, bytes, seq, held)
-  return true
+  return push(session, holder, json, bytes, seq, held)
 end
 
 -- {status, pair record or '', to, entry, to, entry, …}
@@ -740,9 +741,8 @@ local function relay_signal(me, signal, bytes, alive)
   local pair = redis.call('GET', key('p:', me))
   if not pair or not (alive or redis.call('GET', key('s:', me))) then return reply('not-paired') end
   local room, partner = parse_pair(pair, me)
-  if append(partner, '{"name":"signal","room":"' .. room .. '","signal":' .. signal .. '}', bytes) then
-    return {'relayed', room, partner, string.match(appended[#appended], '^%d+')}
-  end
+  local seq = append(partner, '{"name":"signal","room":"' .. room .. '","signal":' .. signal .. '}', bytes)
+  if seq then return {'relayed', room, partner, seq} end
   end_pair(me, pair, partner)
   append(me, partner_left_event(room, '"disconnect"'), overhead)
   return reply('partner-gone', pair)
@@ -766,14 +766,12 @@ local function relay_in_turn(me, signal, bytes, cseq, force, max_missing)
     redis.call('HINCRBY', c, 'missing', -1)
   elseif cseq == last + 1 or force then
     local missing = tonumber(counters[2] or '0')
-    local before = missing
     for passed = last + 1, cseq - 1 do
       if missing >= max_missing then break end
       redis.call('HSET', c, 'm' .. passed, 1)
       missing = missing + 1
     end
-    if missing == before then redis.call('HSET', c, 'cseq', cseq)
-    else redis.call('HSET', c, 'cseq', cseq, 'missing', missing) end
+    redis.call('HSET', c, 'cseq', cseq, 'missing', missing)
     -- A key this write created must expire with the session.
     if created then redis.call('PEXPIRE', c, ttl) end
   else

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type RedisServer, startRedis } from '../../test/helpers/redis.js';
+import { commandCalls, type RedisServer, startRedis } from '../../test/helpers/redis.js';
 import { describePairingStoreContract } from './pairing-store.contract.js';
 import { EVENT_OVERHEAD_BYTES, eventBytes, type OutboxLimits, type Outgoing } from './pairing-store.js';
 import { createRedisStore, createStoreClient, RedisPairingStore } from './redis-store.js';
@@ -361,8 +361,7 @@ describe('RedisPairingStore routing and outbox keys', () => {
   it('trims its inbox a few times a second, not once per read', async () => {
     const p = prefix('trim');
     const probe = new Redis(server.url);
-    const trims = async () =>
-      Number(/cmdstat_xtrim:calls=(\d+)/.exec(String(await probe.info('commandstats')))?.[1] ?? 0);
+    const trims = () => commandCalls(probe, 'xtrim');
     const two = instances(server.url, p);
     two.watch();
     try {
@@ -478,8 +477,7 @@ describe('RedisPairingStore routing and outbox keys', () => {
     const p = prefix('batch');
     const store = createRedisStore(server.url, { prefix: p, owner: 'instance-a' });
     const probe = new Redis(server.url);
-    const evalCalls = async () =>
-      Number(/cmdstat_evalsha:calls=(\d+)/.exec(String(await probe.info('commandstats')))?.[1] ?? 0);
+    const evalCalls = () => commandCalls(probe, 'evalsha');
     const candidate = (n: number) => ({ type: 'candidate' as const, candidate: { candidate: `c${n}` } });
     try {
       const rooms: string[] = [];

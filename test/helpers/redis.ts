@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import type { Redis } from 'ioredis';
+import { parseRedisInfo } from '../../bench/lib/redis-info.js';
 
 /** A free TCP port on 127.0.0.1, as the OS hands it out. */
 export function freePort(): Promise<number> {
@@ -105,4 +107,9 @@ function servedBy(port: number, pid: number | undefined): Promise<boolean> {
       socket.once('timeout', () => done(false));
     });
   });
+}
+
+/** How often redis-server has run `command` since it started (`INFO commandstats`; a script's own commands count under their names). */
+export async function commandCalls(redis: Redis, command: string): Promise<number> {
+  return parseRedisInfo(String(await redis.info('commandstats'))).calls[command] ?? 0;
 }
