@@ -153,6 +153,18 @@ describe('attachPairwireNamespace: two instances in one socket.io server', () =>
     expect(await b2.first('signal')).toEqual(OFFER);
   });
 
+  it("leaves socket.data plain data for the host: a cluster adapter's fetchSockets() serializes it", async () => {
+    const { io, url } = await host();
+    embed(io, '/one');
+    const { a } = await pairAt(`${url}/one`);
+    await a.first('paired');
+    const [remote] = await io.of('/one').fetchSockets();
+    // What the redis-streams adapter (msgpack) or the cluster adapter would send for this socket:
+    // the binding's per-connection state (which holds the socket) must not be part of it.
+    expect(() => JSON.stringify(remote?.data)).not.toThrow();
+    expect(Object.keys(remote?.data ?? {}).sort()).toEqual(['ip', 'session', 'subject']);
+  });
+
   it("applies its own limits at the namespace's CONNECT: origin, per-address, each instance its own", async () => {
     const { io, url } = await host();
     embed(io, '/strict', { maxConnectionsPerIp: 1, corsOrigins: ['https://app.example'] });

@@ -60,7 +60,6 @@ export function bindSocketIo(
 ): SocketIoBinding {
   /** The queues with work pending: what a drain waits for. */
   const busy = new Set<SerialQueue>();
-  const clients = new WeakMap<SignalingSocket, ClientConnection>();
   const { logger } = options;
   const binding: Binding = { core, options };
 
@@ -73,24 +72,28 @@ export function bindSocketIo(
   });
 
   // One listener of each kind for every connection (socket.io calls them with the socket as
-  // `this`); the connection's own state is its ClientConnection.
+  // `this`); the connection's own state is its ClientConnection, kept in `socket.data` (a slot in
+  // an object every socket has already, where a WeakMap entry costs ~75 bytes a connection).
   function onCommand(this: SignalingSocket, event: string, ...args: unknown[]): void {
-    const client = clients.get(this);
+    const client = this.data.client;
     if (client) command(binding, client, event, args);
   }
   function onDisconnect(this: SignalingSocket, reason: string): void {
-    const client = clients.get(this);
+    const client = this.data.client;
     if (client) disconnected(binding, client, reason);
   }
 
   io.on('connection', (socket) => {
     const client = new ClientConnection(socket, binding, new SerialQueue(options.maxInFlight, busy));
-    clients.set(socket, client);
+    // Not enumerable: socket.io's cluster adapters serialize `socket.data` for `fetchSockets()`
+    // (a host embedding pairwire may call it), and the client holds the socket itself.
+    Object.defineProperty(socket.data, 'client', { value: client });
     client.queue.push(async () => {
       client.session = await establishSession(socket, core, options.delivery, client, options);
       logger.info({ socket: socket.id }, 'client connected');
     });
     socket.onAny(onCommand);
+    fitAnyListeners(socket);
     socket.on('disconnect', onDisconnect);
   });
 
@@ -130,7 +133,7 @@ interface Binding {
  * every payload, a relayed signal above all, stays exactly what it was). Plain fields and
  * prototype methods: one object per connection, where closures would each bring their own.
  */
-class ClientConnection implements SessionLink {
+export class ClientConnection implements SessionLink {
   /** Set by the first task of the queue; every later task runs after it, so it is always set for them. */
   session: SessionId = '';
   /** The highest signal number this connection has taken in. */
@@ -308,6 +311,18 @@ function disconnected({ core, options }: Binding, client: ClientConnection, reas
     if (GOODBYES.has(reason)) await core.disconnect(session);
     else await core.detach(session);
   });
+}
+
+/**
+ * socket.io's `onAny` pushes its listener onto a new empty array, which V8 grows to 17 slots for
+ * the one listener: 152 bytes held by every connection for as long as it lasts. The same list in
+ * an array of its own length costs 24. Only when the field is what socket.io 4 keeps there (its
+ * `_anyListeners`, outside the typings): otherwise the list stays as `onAny` made it.
+ */
+function fitAnyListeners(socket: SignalingSocket): void {
+  const internals = socket as unknown as { _anyListeners?: unknown };
+  const listeners = internals._anyListeners;
+  if (Array.isArray(listeners) && listeners.length === 1) internals._anyListeners = [listeners[0]];
 }
 
 /** A middleware refusal: socket.io sends `data` to the client with `connect_error`. */

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { ServerEvents } from '../../protocol/messages.js';
 import type { SessionId } from '../../store/pairing-store.js';
+import type { ClientConnection } from './connection.js';
 
 /** Server → client events as socket.io listener signatures. */
 export type ServerToClient = { [E in keyof ServerEvents]: (payload: ServerEvents[E]) => void };
@@ -18,6 +19,8 @@ export interface SocketData {
   ip: string;
   /** Who is behind it, for reports and bans (safety/subject.ts): its address and device token, hashed. */
   subject: string;
+  /** This connection's state in the binding (connection.ts), from its `connection` event on; not enumerable. */
+  client?: ClientConnection;
 }
 
 export type SignalingServer = Server<ClientToServer, ServerToClient, Record<string, never>, SocketData>;
